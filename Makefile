@@ -1,0 +1,38 @@
+# Softmax Lab: `make run` sets up and starts the dashboard; `make test` sets up and runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Offline build machines keep the real data beside the checkout; elsewhere the app downloads it.
+SHARED_DATA := $(abspath ../shared/data/fashion-mnist)
+export SOFTMAX_LAB_DATA ?= $(if $(wildcard $(SHARED_DATA)/*.gz),$(SHARED_DATA),)
+
+.PHONY: run test setup setup-dev lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+setup-dev: $(VENV)/.installed-dev
+
+run: setup
+	$(BIN)/streamlit run app.py
+
+test: setup-dev
+	$(BIN)/python -m pytest
+
+lint: setup-dev
+	$(BIN)/ruff check softmax_core tests benchmarks app.py
+
+bench: setup
+	$(BIN)/python benchmarks/bench_train.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache artifacts

@@ -1,0 +1,148 @@
+"""``python -m softmax_core``: the engine from a terminal.
+
+``train`` runs one fit and prints a live per-epoch table and the book's verdict (or, with ``--json``,
+one JSON object per line). Bad input and missing data
+end with a one-line message and exit code 2, never a traceback; a finished run exits 0 whether or not
+the book's checks pass (that is a result, not an error); a diverged or stopped run exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Optional, TextIO
+
+from .config import PRESETS, ConfigError, TrainConfig, preset_config
+from .data import DataError, load_fashion_mnist
+from .train import FINISHED, Callback, EpochReport, FitResult, FitStart, fit
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+_CONFIG_FLAGS = {  # flag -> (TrainConfig field, type, help)
+    "--batch-size": ("batch_size", int, "examples per step (1..60000)"),
+    "--lr": ("lr", float, "learning rate (0, 10]"),
+    "--epochs": ("epochs", int, "passes over the training set (1..500)"),
+    "--init-std": ("init_std", float, "std of the initial weights [0, 100]"),
+    "--weight-decay": ("weight_decay", float, "L2 penalty [0, 1]"),
+    "--momentum": ("momentum", float, "SGD momentum [0, 1)"),
+    "--optimizer": ("optimizer", str, "sgd or adam"),
+    "--implementation": ("implementation", str, "concise (3.7) or scratch (3.6)"),
+    "--reports-per-epoch": ("reports_per_epoch", int, "progress events per epoch (1..100)"),
+    "--seed": ("seed", int, "seed of the initial weights and the shuffling"),
+    "--device": ("device", str, "auto, cpu or cuda"),
+}
+
+
+class CommandLineError(Exception):
+    """A flag's value can't be used; the message says which and why."""
+
+
+class _QuietParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would print usage and exit; we say one line
+        raise CommandLineError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _QuietParser(prog="python -m softmax_core", description="Softmax regression on Fashion-MNIST.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_QuietParser)
+    train = commands.add_parser("train", help="train one run and print its epochs")
+    for flag, (_, kind, text) in _CONFIG_FLAGS.items():
+        train.add_argument(flag, type=kind, help=text)
+    train.add_argument("--preset", choices=sorted(PRESETS), help="start from one of the book's runs")
+    train.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
+    train.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The preset (or the book's defaults) with every given flag applied; raises ConfigError."""
+    base = preset_config(args.preset) if args.preset else TrainConfig()
+    changes = {field: getattr(args, flag[2:].replace("-", "_"))
+               for flag, (field, _, _) in _CONFIG_FLAGS.items()}
+    return base.replace(**{k: v for k, v in changes.items() if v is not None})
+
+
+class TablePrinter(Callback):
+    """Prints one row per epoch as it ends, then the outcome and the verdict."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+
+    def on_fit_start(self, start: FitStart) -> None:
+        settings = ", ".join(f"{k}={v}" for k, v in start.config.to_dict().items())
+        self._print(f"training on {start.device}: {settings}")
+        self._print(f"{'epoch':>5}  {'train loss':>10}  {'train acc':>9}  {'test acc':>8}  {'seconds':>7}")
+
+    def on_epoch_end(self, report: EpochReport) -> None:
+        self._print(f"{report.epoch:>5}  {report.train_loss:>10.4f}  {report.train_acc:>9.4f}  "
+                    f"{report.test_acc:>8.4f}  {report.seconds:>7.2f}")
+
+    def on_fit_end(self, result: FitResult) -> None:
+        self._print(result.message)
+        if result.verdict:
+            for check in result.verdict.checks:
+                self._print(f"  [{'pass' if check.passed else 'FAIL'}] {check.name}: {check.text}")
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+
+class JsonLinesPrinter(Callback):
+    """One JSON object per epoch (``epoch``, ``train_loss``, ``train_acc``, ``test_acc``, ...), then the end."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+
+    def on_epoch_end(self, report: EpochReport) -> None:
+        self._emit({"event": "epoch", "epoch": report.epoch, "step": report.step,
+                    "train_loss": report.train_loss, "train_acc": report.train_acc,
+                    "test_acc": report.test_acc, "seconds": report.seconds})
+
+    def on_fit_end(self, result: FitResult) -> None:
+        self._emit(result_summary(result))
+
+    def _emit(self, record: dict) -> None:
+        print(json.dumps(record), file=self.out, flush=True)
+
+
+def result_summary(result: FitResult) -> dict:
+    """A JSON-ready summary of how a run ended."""
+    final = result.final
+    return {
+        "event": "end", "status": result.status, "message": result.message,
+        "seconds": result.seconds, "diverged_step": result.diverged_step,
+        "final": None if final is None else {
+            "train_loss": final.train_loss, "train_acc": final.train_acc, "test_acc": final.test_acc},
+        "verdict": result.verdict.to_dict() if result.verdict else None,
+    }
+
+
+def run_train(args: argparse.Namespace, out: TextIO) -> int:
+    config = config_from_args(args)
+    data = load_fashion_mnist(args.data_dir, progress=_download_progress_printer())
+    printer = JsonLinesPrinter(out) if args.json else TablePrinter(out)
+    result = fit(config, data, [printer])
+    return EXIT_OK if result.status == FINISHED else EXIT_RUN_FAILED
+
+
+def _download_progress_printer():
+    def report(name: str, done: int, total: Optional[int]) -> None:
+        share = f"{100 * done / total:5.1f}%" if total else f"{done} bytes"
+        print(f"\rdownloading {name}: {share}", end="", file=sys.stderr, flush=True)
+    return report
+
+
+def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout) -> int:
+    """Entry point; returns the process exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+        return run_train(args, out)
+    except (CommandLineError, ConfigError, DataError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+

@@ -1,0 +1,77 @@
+"""cli.py: exit codes, the live table, JSON lines, and one-line errors instead of tracebacks."""
+
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO_ROOT
+
+from softmax_core.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, build_parser, config_from_args, main
+
+
+def run_cli(*argv):
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def test_preset_then_flags_make_the_config():
+    args = build_parser().parse_args(["train", "--preset", "batch-1024", "--lr", "0.2"])
+    config = config_from_args(args)
+    assert (config.batch_size, config.lr, config.epochs) == (1024, 0.2, 10)
+
+
+def test_table_run_exits_zero_even_when_the_books_checks_fail(real_data_dir):
+    code, out = run_cli("train", "--epochs", "1", "--data-dir", str(real_data_dir))
+    assert code == EXIT_OK
+    lines = out.splitlines()
+    assert lines[1].split() == ["epoch", "train", "loss", "train", "acc", "test", "acc", "seconds"]
+    assert lines[2].split()[0] == "1"
+    assert "[FAIL] train_loss < 0.5" in out
+
+
+def test_json_lines_carry_the_epoch_records_and_the_verdict(real_data_dir):
+    code, out = run_cli("train", "--epochs", "2", "--json", "--data-dir", str(real_data_dir))
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == EXIT_OK
+    assert [r["epoch"] for r in records[:2]] == [1, 2]
+    assert {"epoch", "train_loss", "train_acc", "test_acc"} <= set(records[0])
+    assert records[-1]["status"] == "finished"
+    assert records[-1]["verdict"]["checks"][0]["name"] == "train_loss < 0.5"
+
+
+def test_diverged_run_exits_one(real_data_dir):
+    code, out = run_cli("train", "--implementation", "scratch", "--init-std", "10", "--json",
+                        "--data-dir", str(real_data_dir))
+    assert code == EXIT_RUN_FAILED
+    assert json.loads(out.splitlines()[-1])["status"] == "diverged"
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["train", "--lr", "-1"], "error: lr: must be in (0, 10], got -1"),
+    (["train", "--batch-size", "0"], "error: batch_size: must be in 1..60000, got 0"),
+    (["train", "--batch-size", "many"], "error: argument --batch-size: invalid int value: 'many'"),
+    (["train", "--optimizer", "rmsprop"], "error: optimizer: must be one of sgd, adam; got 'rmsprop'"),
+    (["train", "--preset", "nope"], "error: argument --preset: invalid choice"),
+    (["fly"], "error: argument command: invalid choice"),
+])
+def test_bad_input_is_one_line_and_exit_two(argv, expected, capsys):
+    code, _ = run_cli(*argv)
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT
+    assert err.startswith(expected) and err.count("\n") == 1
+
+
+def test_missing_data_offline_is_one_line_naming_the_files(tmp_path):
+    process = subprocess.run(
+        [sys.executable, "-m", "softmax_core", "train", "--data-dir", str(tmp_path / "empty")],
+        capture_output=True, text=True, timeout=120, cwd=REPO_ROOT,
+        env={"PATH": "", "HOME": str(tmp_path), "http_proxy": "http://127.0.0.1:9",
+             "https_proxy": "http://127.0.0.1:9", "PYTHONPATH": "."},
+    )
+    assert process.returncode == EXIT_BAD_INPUT
+    assert "Traceback" not in process.stderr
+    assert process.stderr.startswith("error: could not download train-images-idx3-ubyte.gz")
+    assert "t10k-labels-idx1-ubyte.gz" in process.stderr
