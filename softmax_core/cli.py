@@ -1,7 +1,8 @@
 """``python -m softmax_core``: the engine from a terminal.
 
 ``train`` runs one fit and prints a live per-epoch table and the book's verdict (or, with ``--json``,
-one JSON object per line). Bad input and missing data
+one JSON object per line); with ``--store`` it is also recorded in the run store. ``runs`` lists the
+stored runs. Bad input and missing data
 end with a one-line message and exit code 2, never a traceback; a finished run exits 0 whether or not
 the book's checks pass (that is a result, not an error); a diverged or stopped run exits 1.
 """
@@ -16,6 +17,8 @@ from typing import Optional, TextIO
 
 from .config import PRESETS, ConfigError, TrainConfig, preset_config
 from .data import DataError, load_fashion_mnist
+from .jobs import describe_config
+from .store import CANCELLED, DB_ENV_VAR, RecordingCallback, RunRecord, StoreError, open_default_store
 from .train import FINISHED, Callback, EpochReport, FitResult, FitStart, fit
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -53,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--preset", choices=sorted(PRESETS), help="start from one of the book's runs")
     train.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
     train.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
+    train.add_argument("--store", action="store_true", help=f"record the run in the run store (${DB_ENV_VAR})")
+    train.add_argument("--name", default="", help="the run's name in the store")
+    runs = commands.add_parser("runs", help="list the runs in the run store")
+    runs.add_argument("--json", action="store_true", help="one JSON object per run")
     return parser
 
 
@@ -123,8 +130,39 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
     config = config_from_args(args)
     data = load_fashion_mnist(args.data_dir, progress=_download_progress_printer())
     printer = JsonLinesPrinter(out) if args.json else TablePrinter(out)
-    result = fit(config, data, [printer])
+    callbacks: list[Callback] = [printer]
+    if args.store:
+        store = open_default_store()
+        run_id = store.create_run(config, args.name or describe_config(config))
+        callbacks.insert(0, RecordingCallback(store, run_id))
+        print(f"recording as run {run_id} in {store.url}", file=sys.stderr)
+    try:
+        result = fit(config, data, callbacks)
+    except KeyboardInterrupt:
+        if args.store:
+            store.set_status(run_id, CANCELLED, "interrupted from the keyboard")
+        raise
     return EXIT_OK if result.status == FINISHED else EXIT_RUN_FAILED
+
+
+def run_list(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the stored runs, newest first."""
+    runs = open_default_store().list_runs()
+    if not runs and not args.json:
+        print("no runs stored yet", file=out)
+    for run in runs:
+        if args.json:
+            print(json.dumps(run.to_dict()), file=out)
+        else:
+            print(format_run_line(run), file=out)
+    return EXIT_OK
+
+
+def format_run_line(run: RunRecord) -> str:
+    final = "" if run.final_train_loss is None else (
+        f"loss {run.final_train_loss:.4f}  test acc {run.final_test_acc:.4f}  "
+        f"{'pass' if run.verdict and run.verdict.passed else 'fail'}")
+    return f"{run.id:>5}  {run.status:<11}  {run.name[:32]:<32}  {final}"
 
 
 def _download_progress_printer():
@@ -138,8 +176,8 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout) -> int:
     """Entry point; returns the process exit code."""
     try:
         args = build_parser().parse_args(argv)
-        return run_train(args, out)
-    except (CommandLineError, ConfigError, DataError) as error:
+        return run_train(args, out) if args.command == "train" else run_list(args, out)
+    except (CommandLineError, ConfigError, DataError, StoreError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -75,3 +75,25 @@ def test_missing_data_offline_is_one_line_naming_the_files(tmp_path):
     assert "Traceback" not in process.stderr
     assert process.stderr.startswith("error: could not download train-images-idx3-ubyte.gz")
     assert "t10k-labels-idx1-ubyte.gz" in process.stderr
+
+
+def test_store_flag_records_the_run_and_runs_lists_it(real_data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOFTMAX_LAB_DB", f"sqlite:///{tmp_path}/runs.db")
+    code, _ = run_cli("train", "--epochs", "1", "--store", "--name", "from the terminal",
+                      "--data-dir", str(real_data_dir))
+    assert code == EXIT_OK
+    code, out = run_cli("runs")
+    assert code == EXIT_OK
+    assert "finished" in out and "from the terminal" in out and "fail" in out
+    code, out = run_cli("runs", "--json")
+    record = json.loads(out.splitlines()[0])
+    assert record["status"] == "finished" and record["config"]["epochs"] == 1
+
+
+def test_empty_store_and_corrupt_store(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SOFTMAX_LAB_DB", f"sqlite:///{tmp_path}/runs.db")
+    assert run_cli("runs") == (EXIT_OK, "no runs stored yet\n")
+    (tmp_path / "bad.db").write_bytes(b"garbage" * 200)
+    monkeypatch.setenv("SOFTMAX_LAB_DB", f"sqlite:///{tmp_path}/bad.db")
+    assert run_cli("runs")[0] == EXIT_BAD_INPUT
+    assert "corrupt or not a SQLite database" in capsys.readouterr().err
