@@ -15,9 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import Optional, TextIO
 
-from .config import PRESETS, ConfigError, TrainConfig, preset_config
+from .config import PRESETS, ConfigError, TrainConfig, describe_config, preset_config
 from .data import DataError, load_fashion_mnist
-from .jobs import describe_config
 from .store import CANCELLED, DB_ENV_VAR, RecordingCallback, RunRecord, StoreError, open_default_store
 from .train import FINISHED, Callback, EpochReport, FitResult, FitStart, fit
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +81,32 @@ class TrainConfig:
         """Fields whose values differ: name -> (self's value, other's value)."""
         mine, theirs = self.to_dict(), other.to_dict()
         return {name: (mine[name], theirs[name]) for name in mine if mine[name] != theirs[name]}
+
+
+FIELD_LABELS = {  # short names for legends and run names
+    "batch_size": "batch", "lr": "lr", "epochs": "epochs", "init_std": "init std", "weight_decay": "wd",
+    "momentum": "momentum", "optimizer": "", "implementation": "", "reports_per_epoch": "reports",
+    "seed": "seed", "device": "",
+}
+
+
+def describe_fields(config: TrainConfig, names: Sequence[str]) -> str:
+    """Some fields as short text, e.g. 'batch 1024, lr 0.4' (choices stand alone: 'adam')."""
+    values = config.to_dict()
+    parts = [f"{FIELD_LABELS[name]} {values[name]:g}" if isinstance(values[name], float)
+             else f"{FIELD_LABELS[name]} {values[name]}" for name in names]
+    return ", ".join(part.strip() for part in parts)
+
+
+def describe_config(config: TrainConfig) -> str:
+    """What differs from the book's run, e.g. 'batch 1024, lr 0.4', or 'book defaults'."""
+    return describe_fields(config, list(TrainConfig().differences(config))) or "book defaults"
+
+
+def differing_fields(configs: Sequence[TrainConfig]) -> list[str]:
+    """Names of the fields on which the configs don't all agree, in declaration order."""
+    rows = [config.to_dict() for config in configs]
+    return [name for name in field_names() if len({row[name] for row in rows}) > 1]
 
 
 def field_names() -> tuple[str, ...]:

@@ -22,7 +22,7 @@ from typing import Optional
 
 import torch
 
-from .config import TrainConfig
+from .config import TrainConfig, describe_config
 from .data import FashionMNISTData, load_fashion_mnist
 from .store import CANCELLED, FAILED, RecordingCallback, RunStore
 from .train import fit
@@ -125,13 +125,3 @@ class JobRunner:
         finally:
             self.store.set_status(run_id, FAILED, f"{type(error).__name__}: {error}")
 
-
-def describe_config(config: TrainConfig) -> str:
-    """A short default run name that says what differs from the book's run, e.g. 'batch 1024, lr 0.4'."""
-    labels = {"batch_size": "batch", "lr": "lr", "epochs": "epochs", "init_std": "init std",
-              "weight_decay": "wd", "momentum": "momentum", "optimizer": "", "implementation": "",
-              "seed": "seed", "device": "", "reports_per_epoch": "reports"}
-    changed = TrainConfig().differences(config)
-    parts = [f"{labels[name]} {new:g}".strip() if isinstance(new, float) else f"{labels[name]} {new}".strip()
-             for name, (_, new) in changed.items()]
-    return ", ".join(parts) or "book defaults"

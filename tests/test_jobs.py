@@ -7,8 +7,8 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from softmax_core.config import ConfigError, TrainConfig
-from softmax_core.jobs import JobRunner, default_concurrency, describe_config
+from softmax_core.config import ConfigError, TrainConfig, describe_config, differing_fields
+from softmax_core.jobs import JobRunner, default_concurrency
 from softmax_core.store import CANCELLED, DIVERGED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, RunStore
 
 
@@ -182,4 +182,5 @@ def test_default_names_and_concurrency():
     assert describe_config(TrainConfig()) == "book defaults"
     assert describe_config(TrainConfig(batch_size=1024, lr=0.4)) == "batch 1024, lr 0.4"
     assert describe_config(TrainConfig(implementation="scratch")) == "scratch"
+    assert differing_fields([TrainConfig(), TrainConfig(lr=0.4), TrainConfig(seed=2, lr=0.1)]) == ["lr", "seed"]
     assert default_concurrency(1) == 2 and default_concurrency(2) == 2 and default_concurrency(64) == 4

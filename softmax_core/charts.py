@@ -1,0 +1,141 @@
+"""Plotly figure builders from plain data (lists and numpy arrays): no torch, no store, no streamlit.
+
+The curves figure replaces the book's matplotlib ``Animator``: train loss, train accuracy and test
+accuracy against (fractional) epoch, one colour per run and one line style per metric, interactive
+(hover values, legend toggles). Every figure sets ``uirevision`` so that a live redraw keeps the
+person's zoom, and long series are thinned to a bounded number of points.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D",
+           "#BAB0AC", "#EECA3B")
+METRIC_STYLES = {  # metric -> (axis, dash, label)
+    "train_loss": ("loss", "solid", "train loss"),
+    "train_acc": ("accuracy", "dash", "train acc"),
+    "test_acc": ("accuracy", "dot", "test acc"),
+}
+MAX_POINTS_PER_SERIES = 400
+
+
+@dataclass
+class RunCurves:
+    """One run's curves, as plain lists (x = fractional epoch)."""
+
+    label: str
+    step_epochs: Sequence[float] = field(default_factory=list)
+    train_loss: Sequence[float] = field(default_factory=list)
+    train_acc: Sequence[float] = field(default_factory=list)
+    test_epochs: Sequence[float] = field(default_factory=list)
+    test_acc: Sequence[float] = field(default_factory=list)
+    marker_epoch: float | None = None  # e.g. where the loss became NaN
+    marker_text: str = ""
+
+
+def thin(xs: Sequence[float], ys: Sequence[float], limit: int = MAX_POINTS_PER_SERIES) -> tuple[list, list]:
+    """At most ``limit`` evenly spaced points, always keeping the last one."""
+    if len(xs) <= limit:
+        return list(xs), list(ys)
+    keep = np.unique(np.linspace(0, len(xs) - 1, limit).round().astype(int))
+    return [xs[i] for i in keep], [ys[i] for i in keep]
+
+
+def safe_label(text: str) -> str:
+    """A run name as inert legend text (plotly renders a few HTML tags in labels)."""
+    return html.escape(text, quote=False)
+
+
+def build_curves_figure(runs: Sequence[RunCurves], title: str = "", height: int = 420) -> go.Figure:
+    """Loss (left) and accuracy (right) against epoch for every run, sharing colours across panels."""
+    figure = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"), horizontal_spacing=0.08)
+    for index, run in enumerate(runs):
+        colour = PALETTE[index % len(PALETTE)]
+        series = {"train_loss": (run.step_epochs, run.train_loss), "train_acc": (run.step_epochs, run.train_acc),
+                  "test_acc": (run.test_epochs, run.test_acc)}
+        for metric, (xs, ys) in series.items():
+            axis, dash, metric_label = METRIC_STYLES[metric]
+            xs, ys = thin(xs, ys)
+            figure.add_trace(go.Scatter(
+                x=xs, y=ys, mode="lines+markers" if metric == "test_acc" else "lines",
+                name=f"{safe_label(run.label)}: {metric_label}", legendgroup=str(index),
+                line={"color": colour, "dash": dash, "width": 2}, marker={"size": 5},
+                hovertemplate=f"{metric_label} %{{y:.4f}}<br>epoch %{{x:.2f}}<extra>{safe_label(run.label)}</extra>",
+            ), row=1, col=1 if axis == "loss" else 2)
+        if run.marker_epoch is not None:
+            figure.add_vline(x=run.marker_epoch, line={"color": colour, "dash": "dashdot"}, row=1, col=1,
+                             annotation_text=safe_label(run.marker_text), annotation_position="top")
+    figure.update_xaxes(title_text="epoch", rangemode="tozero")
+    figure.update_yaxes(title_text="loss", row=1, col=1)
+    figure.update_yaxes(title_text="accuracy", row=1, col=2)
+    figure.update_layout(title=title or None, height=height, hovermode="closest", uirevision="curves",
+                         legend={"orientation": "h", "y": -0.2}, margin={"t": 60, "b": 10, "l": 10, "r": 10})
+    return figure
+
+
+def build_templates_figure(weights: np.ndarray, class_names: Sequence[str], height: int = 330) -> go.Figure:
+    """The ten weight rows as 28x28 images (red: evidence for the class, blue: against)."""
+    weights = np.asarray(weights, dtype=float).reshape(len(class_names), 28, 28)
+    limit = float(np.abs(weights).max()) or 1.0
+    figure = make_subplots(rows=2, cols=5, subplot_titles=list(class_names), horizontal_spacing=0.02,
+                           vertical_spacing=0.12)
+    for index, image in enumerate(weights):
+        figure.add_trace(go.Heatmap(z=image, zmin=-limit, zmax=limit, colorscale="RdBu_r",
+                                    showscale=index == 0, hovertemplate="weight %{z:.3f}<extra></extra>"),
+                         row=index // 5 + 1, col=index % 5 + 1)
+    figure.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
+    figure.update_xaxes(showticklabels=False)
+    figure.update_layout(height=height, margin={"t": 40, "b": 10, "l": 10, "r": 10}, uirevision="templates")
+    return figure
+
+
+def build_confusion_figure(confusion: np.ndarray, class_names: Sequence[str], height: int = 460) -> go.Figure:
+    """Counts of true (rows) against predicted (columns) test labels, with the counts written in."""
+    confusion = np.asarray(confusion)
+    figure = go.Figure(go.Heatmap(
+        z=confusion, x=list(class_names), y=list(class_names), colorscale="Blues",
+        text=confusion, texttemplate="%{text}", hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>",
+    ))
+    figure.update_yaxes(autorange="reversed", title_text="true class")
+    figure.update_xaxes(title_text="predicted class")
+    figure.update_layout(height=height, margin={"t": 20, "b": 10, "l": 10, "r": 10}, uirevision="confusion")
+    return figure
+
+
+def build_per_class_figure(accuracies: Sequence[float], class_names: Sequence[str], height: int = 300) -> go.Figure:
+    """Accuracy of each true class as horizontal bars, worst at the top."""
+    order = np.argsort(accuracies)
+    figure = go.Figure(go.Bar(
+        x=[accuracies[i] for i in order], y=[class_names[i] for i in order], orientation="h",
+        marker_color=PALETTE[0], text=[f"{accuracies[i]:.1%}" for i in order], textposition="auto",
+    ))
+    figure.update_xaxes(range=[0, 1], title_text="test accuracy of the class")
+    figure.update_layout(height=height, margin={"t": 10, "b": 10, "l": 10, "r": 10}, uirevision="per-class")
+    return figure
+
+
+def build_band_figure(epochs: Sequence[float], bands: dict[str, tuple[Sequence[float], Sequence[float]]],
+                      title: str = "", y_title: str = "accuracy", height: int = 380) -> go.Figure:
+    """Mean lines with +/- one standard deviation bands, one colour per series."""
+    figure = go.Figure()
+    for index, (name, (mean, std)) in enumerate(bands.items()):
+        colour = PALETTE[index % len(PALETTE)]
+        mean, std = np.asarray(mean, float), np.asarray(std, float)
+        figure.add_trace(go.Scatter(x=list(epochs) + list(epochs)[::-1], y=list(mean + std) + list(mean - std)[::-1],
+                                    fill="toself", fillcolor=colour, opacity=0.2, line={"width": 0},
+                                    hoverinfo="skip", showlegend=False, legendgroup=name))
+        figure.add_trace(go.Scatter(x=list(epochs), y=list(mean), name=safe_label(name), legendgroup=name,
+                                    line={"color": colour, "width": 2}, mode="lines+markers",
+                                    customdata=std, hovertemplate="%{y:.4f} ± %{customdata:.4f}<extra></extra>"))
+    figure.update_xaxes(title_text="epoch")
+    figure.update_yaxes(title_text=y_title)
+    figure.update_layout(title=title or None, height=height, uirevision="bands",
+                         margin={"t": 40 if title else 10, "b": 10, "l": 10, "r": 10})
+    return figure
