@@ -72,7 +72,9 @@ def build_curves_figure(runs: Sequence[RunCurves], title: str = "", height: int 
         if run.marker_epoch is not None:
             figure.add_vline(x=run.marker_epoch, line={"color": colour, "dash": "dashdot"}, row=1, col=1,
                              annotation_text=safe_label(run.marker_text), annotation_position="top")
-    figure.update_xaxes(title_text="epoch", rangemode="tozero")
+    # autorange on every redraw so growing curves stay in view; uirevision still keeps a person's zoom
+    figure.update_xaxes(title_text="epoch", rangemode="tozero", autorange=True)
+    figure.update_yaxes(autorange=True)
     figure.update_yaxes(title_text="loss", row=1, col=1)
     figure.update_yaxes(title_text="accuracy", row=1, col=2)
     figure.update_layout(title=title or None, height=height, hovermode="closest", uirevision="curves",

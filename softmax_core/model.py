@@ -69,3 +69,10 @@ def class_templates(model: nn.Module) -> torch.Tensor:
     else:
         weight = model[1].weight
     return weight.detach().to("cpu", torch.float32).clone()
+
+
+def linear_logits(images: torch.Tensor, weights, bias) -> torch.Tensor:
+    """Logits of softmax regression from stored parameters: ``X W^T + b`` with W as (10, 784) rows."""
+    weights = torch.as_tensor(weights, dtype=images.dtype)
+    bias = torch.as_tensor(bias, dtype=images.dtype)
+    return torch.addmm(bias, images.reshape(len(images), -1), weights.t())

@@ -1,0 +1,96 @@
+"""Compare: every stored run in a filterable, sortable table; the selected runs' curves overlaid (legend
+names say what differs), beside a table of only the differing hyperparameters and the final metrics.
+The selection lives in the URL (?runs=3,5), so a reload or a shared link shows the same view.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.shared import (
+    legend_labels,
+    load_curves,
+    open_store_or_stop,
+    runs_from_url,
+    write_runs_to_url,
+)
+from softmax_core.charts import build_curves_figure
+from softmax_core.config import differing_fields
+from softmax_core.store import RunRecord
+
+
+def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
+    """One row per run: name, status, key hyperparameters, final metrics, verdict, time."""
+    rows = []
+    for run in runs:
+        config = run.config
+        verdict = "" if run.verdict is None else ("pass" if run.verdict.passed else "fail")
+        seconds = (run.ended_at - run.started_at) if run.ended_at and run.started_at else None
+        rows.append({
+            "id": run.id, "name": run.name, "status": run.status,
+            "batch": config.batch_size, "lr": config.lr, "epochs": config.epochs, "optimizer": config.optimizer,
+            "impl": config.implementation, "seed": config.seed, "train loss": run.final_train_loss,
+            "train acc": run.final_train_acc, "test acc": run.final_test_acc, "book checks": verdict,
+            "seconds": seconds, "started": datetime.datetime.fromtimestamp(run.created_at),
+        })
+    return pd.DataFrame(rows)
+
+
+def filtered(runs: list[RunRecord]) -> list[RunRecord]:
+    left, right = st.columns([2, 3])
+    text = left.text_input("Filter by name", key="compare_filter", placeholder="e.g. batch")
+    statuses = sorted({run.status for run in runs})
+    chosen = right.multiselect("Status", statuses, key="compare_status", placeholder="all statuses")
+    return [run for run in runs
+            if text.lower() in run.name.lower() and (not chosen or run.status in chosen)]
+
+
+def differences_table(runs: list[RunRecord]) -> pd.DataFrame:
+    """Only the hyperparameters that differ between the runs, with each run's final metrics."""
+    fields = differing_fields([run.config for run in runs])
+    labels = legend_labels(runs)
+    return pd.DataFrame([{
+        "run": labels[run.id], **{field: getattr(run.config, field) for field in fields},
+        "train loss": run.final_train_loss, "train acc": run.final_train_acc, "test acc": run.final_test_acc,
+        "book checks": "" if run.verdict is None else run.verdict.summary(),
+    } for run in runs])
+
+
+def sync_selection_to_url() -> None:
+    write_runs_to_url(st.session_state["compare_ids"])
+
+
+def main() -> None:
+    store = open_store_or_stop()
+    st.title("Compare runs")
+    runs = store.list_runs()
+    if not runs:
+        st.info("No runs stored yet: start one on the Train page.")
+        return
+    by_id = {run.id: run for run in runs}
+    if "compare_ids" not in st.session_state:
+        st.session_state["compare_ids"] = [i for i in runs_from_url() if i in by_id] or [runs[0].id]
+        sync_selection_to_url()
+    shown = filtered(runs)
+    st.dataframe(runs_table(shown), key="runs_table", hide_index=True, width="stretch",
+                 column_config={"lr": st.column_config.NumberColumn(format="%.4g"),
+                                "train loss": st.column_config.NumberColumn(format="%.4f"),
+                                "train acc": st.column_config.NumberColumn(format="%.4f"),
+                                "test acc": st.column_config.NumberColumn(format="%.4f"),
+                                "seconds": st.column_config.NumberColumn(format="%.1f")})
+    st.multiselect("Runs to overlay", list(by_id), key="compare_ids", on_change=sync_selection_to_url,
+                   format_func=lambda i: f"#{i} {by_id[i].name} ({by_id[i].status})")
+    selected = [by_id[i] for i in st.session_state["compare_ids"] if i in by_id]
+    if not selected:
+        st.info("Select runs above to overlay their curves.")
+        return
+    st.plotly_chart(build_curves_figure(load_curves(store, selected)), key="compare_curves",
+                    width="stretch")
+    st.subheader("What differs")
+    st.dataframe(differences_table(selected), hide_index=True, width="stretch", key="differences")
+
+
+main()

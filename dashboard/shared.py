@@ -1,0 +1,173 @@
+"""What every page of the dashboard shares: the process-wide RunStore and JobRunner, the selected runs
+(kept in the URL so a reload or a copied link shows the same view), the data check with its download
+progress, and small renderers (a run's status, its verdict, its curves).
+
+Only composition lives here: the numbers come from ``softmax_core``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Sequence
+
+import streamlit as st
+
+from softmax_core.charts import RunCurves
+from softmax_core.config import describe_fields, differing_fields
+from softmax_core.data import DataError, describe_expected_files, ensure_files, missing_files, resolve_data_dir
+from softmax_core.jobs import JobRunner
+from softmax_core.store import (
+    CANCELLED,
+    DIVERGED,
+    FAILED,
+    FINISHED,
+    INTERRUPTED,
+    QUEUED,
+    RUNNING,
+    RunRecord,
+    RunStore,
+    StoreError,
+)
+
+POLL_SECONDS = 1.0
+PASS_ICON, FAIL_ICON = ":material/check:", ":material/close:"
+STATUS_ICONS = {QUEUED: ":material/hourglass_top:", RUNNING: ":material/directions_run:",
+                FINISHED: ":material/check_circle:", DIVERGED: ":material/trending_up:",
+                CANCELLED: ":material/stop_circle:", FAILED: ":material/error:", INTERRUPTED: ":material/warning:"}
+
+
+@st.cache_resource(show_spinner=False)
+def get_store() -> RunStore:
+    """The one RunStore of this server process (thread-safe, shared by every session)."""
+    return RunStore()
+
+
+@st.cache_resource(show_spinner=False)
+def get_runner() -> JobRunner:
+    """The one JobRunner of this server process: runs outlive pages, tabs and sessions."""
+    return JobRunner(get_store())
+
+
+def open_store_or_stop() -> RunStore:
+    """The store, or an error message on the page (and nothing else) if it can't be opened."""
+    try:
+        return get_store()
+    except StoreError as error:
+        st.error(f"The run database can't be used: {error}")
+        st.stop()
+
+
+def escape_markdown(text: str) -> str:
+    """User text (run names) shown literally inside markdown: no links, no HTML, no formatting."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", text)
+
+
+# --- selected runs, mirrored in the URL -----------------------------------------------------------------
+
+def runs_from_url(key: str = "runs") -> list[int]:
+    """Run ids in the query string (?runs=3,5), ignoring anything that isn't a number."""
+    raw = st.query_params.get(key, "")
+    return [int(part) for part in raw.split(",") if part.strip().isdigit()]
+
+
+def write_runs_to_url(run_ids: Iterable[int], key: str = "runs") -> None:
+    ids = ",".join(str(run_id) for run_id in run_ids)
+    if ids:
+        st.query_params[key] = ids
+    elif key in st.query_params:
+        del st.query_params[key]
+
+
+# --- data -----------------------------------------------------------------------------------------------
+
+def data_ready_or_offer_download() -> bool:
+    """True when Fashion-MNIST is on disk; otherwise explain, and offer a download with a progress bar."""
+    folder = resolve_data_dir()
+    try:
+        absent = missing_files(folder)
+    except DataError as error:
+        st.error(str(error))
+        return False
+    if not absent:
+        return True
+    st.warning(f"Fashion-MNIST is not here yet: {describe_expected_files(folder)}.")
+    if st.button("Download Fashion-MNIST (about 30 MB)", key="download_data"):
+        progress = st.progress(0.0, text="starting the download")
+
+        def report(name: str, done: int, total: int | None) -> None:
+            share = done / total if total else 0.0
+            progress.progress(min(share, 1.0), text=f"{name}: {done / 1e6:.1f} MB")
+
+        try:
+            ensure_files(folder, progress=report)
+        except DataError as error:
+            st.error(str(error))
+            return False
+        st.success("Downloaded and verified.")
+        return True
+    return False
+
+
+# --- rendering runs -------------------------------------------------------------------------------------
+
+def status_markdown(run: RunRecord) -> str:
+    """The status as markdown with its icon, e.g. ':material/error: **failed**: ValueError: ...'."""
+    text = f"{STATUS_ICONS.get(run.status, '')} **{run.status}**"
+    if run.error and run.status != FINISHED:
+        text += f": {escape_markdown(run.error)}"
+    return text
+
+
+def render_verdict(run: RunRecord) -> None:
+    """The book's three checks, each with its value and threshold."""
+    if run.verdict is None:
+        return
+    headline = "The book's checks pass" if run.verdict.passed else "The book's checks fail"
+    lines = [f"{PASS_ICON if check.passed else FAIL_ICON} `{check.name}`: {check.text}" for check in run.verdict.checks]
+    box = st.success if run.verdict.passed else st.warning
+    box(f"**{headline}**  \n" + "  \n".join(lines))
+
+
+def render_progress(run: RunRecord) -> None:
+    """A progress bar with epoch, elapsed time and time left."""
+    if run.status == QUEUED:
+        st.progress(0.0, text="queued: waiting for a free worker")
+        return
+    elapsed = (run.ended_at or time.time()) - (run.started_at or time.time())
+    epoch = run.last_step / run.steps_per_epoch if run.steps_per_epoch else 0.0
+    left = elapsed / run.progress * (1 - run.progress) if run.progress > 0 else None
+    text = (f"epoch {epoch:.1f} of {run.config.epochs} · {elapsed:.1f} s elapsed"
+            + (f" · about {left:.0f} s left" if left is not None and run.is_active else ""))
+    st.progress(run.progress, text=text)
+
+
+def legend_labels(runs: Sequence[RunRecord]) -> dict[int, str]:
+    """Names that say what differs between the runs shown together, e.g. '#4 batch 1024'."""
+    fields = [f for f in differing_fields([run.config for run in runs]) if f != "reports_per_epoch"]
+    return {run.id: f"#{run.id} " + (describe_fields(run.config, fields) if fields else run.name) for run in runs}
+
+
+def load_curves(store: RunStore, runs: Sequence[RunRecord]) -> list[RunCurves]:
+    """Each run's stored points as chart data, labelled by what differs between the runs."""
+    labels = legend_labels(runs)
+    return [_curves_of(store, run, labels[run.id]) for run in runs]
+
+
+def _curves_of(store: RunStore, run: RunRecord, label: str) -> RunCurves:
+    if run.is_active:
+        points = store.read_points(run.id)
+    else:
+        points = _ended_run_points(store.url, run.id, run.ended_at)
+    test = [(p.epoch, p.test_acc) for p in points if p.test_acc is not None]
+    curves = RunCurves(label, [p.epoch for p in points], [p.train_loss for p in points],
+                       [p.train_acc for p in points], [e for e, _ in test], [a for _, a in test])
+    if run.status == DIVERGED and run.diverged_epoch is not None:
+        curves.marker_epoch, curves.marker_text = run.diverged_epoch, f"#{run.id} NaN at step {run.diverged_step}"
+    return curves
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _ended_run_points(store_url: str, run_id: int, ended_at: float | None) -> list:
+    """An ended run's points never change: read them once per (run, end time)."""
+    return get_store().read_points(run_id)

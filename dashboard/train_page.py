@@ -1,0 +1,147 @@
+"""Train: a sidebar form with every TrainConfig field and the book's presets; Start submits to the shared
+JobRunner and returns at once; the runs of this view grow live below, with progress, Cancel and verdict.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.shared import (
+    POLL_SECONDS,
+    data_ready_or_offer_download,
+    escape_markdown,
+    get_runner,
+    load_curves,
+    open_store_or_stop,
+    render_progress,
+    render_verdict,
+    runs_from_url,
+    status_markdown,
+    write_runs_to_url,
+)
+from softmax_core.charts import build_curves_figure
+from softmax_core.config import DEVICES, IMPLEMENTATIONS, OPTIMIZERS, PRESETS, ConfigError, TrainConfig
+from softmax_core.store import StoreError
+
+FORM_FIELDS = {  # TrainConfig field -> widget key
+    "batch_size": "form_batch_size", "lr": "form_lr", "epochs": "form_epochs", "init_std": "form_init_std",
+    "weight_decay": "form_weight_decay", "momentum": "form_momentum", "optimizer": "form_optimizer",
+    "implementation": "form_implementation", "reports_per_epoch": "form_reports_per_epoch",
+    "seed": "form_seed", "device": "form_device",
+}
+MAX_LIVE_RUNS = 6
+
+
+def apply_preset() -> None:
+    """Fill the form with the chosen preset's values."""
+    config = PRESETS[st.session_state["preset"]].config
+    for field, key in FORM_FIELDS.items():
+        st.session_state[key] = getattr(config, field)
+
+
+def init_form_state() -> None:
+    if "form_batch_size" not in st.session_state:
+        st.session_state["preset"] = "book"
+        apply_preset()
+
+
+def config_form() -> tuple[TrainConfig | None, str]:
+    """The sidebar form; returns (config, run name) when Start was clicked with valid values."""
+    st.sidebar.selectbox("Preset", list(PRESETS), key="preset", on_change=apply_preset,
+                         format_func=lambda name: PRESETS[name].title,
+                         help="The book's run and its exercises; the form below takes its values.")
+    st.sidebar.caption(PRESETS[st.session_state["preset"]].lesson)
+    with st.sidebar.form("train_form"):
+        name = st.text_input("Run name (optional)", key="form_name", max_chars=200)
+        st.number_input("Batch size", 1, 60000, step=1, key="form_batch_size",
+                        help="Examples per SGD step (1..60000). The book uses 256.")
+        st.number_input("Learning rate", 0.0, 10.0, step=0.05, format="%.4f", key="form_lr",
+                        help="Step size, in (0, 10]. The book uses 0.1.")
+        st.number_input("Epochs", 1, 500, step=1, key="form_epochs", help="Passes over the 60,000 images (1..500).")
+        st.number_input("Initial weight std", 0.0, 100.0, step=0.01, format="%.4f", key="form_init_std",
+                        help="Weights start as N(0, std²), std in [0, 100]. The book uses 0.01.")
+        st.number_input("Weight decay", 0.0, 1.0, step=0.0001, format="%.4f", key="form_weight_decay",
+                        help="L2 penalty in [0, 1].")
+        st.number_input("Momentum", 0.0, 0.999, step=0.1, format="%.3f", key="form_momentum",
+                        help="SGD momentum in [0, 1).")
+        st.selectbox("Optimizer", OPTIMIZERS, key="form_optimizer")
+        st.selectbox("Implementation", IMPLEMENTATIONS, key="form_implementation",
+                     help="concise = section 3.7 (stable cross-entropy); scratch = section 3.6 (naive softmax).")
+        with st.expander("More settings"):
+            st.number_input("Reports per epoch", 1, 100, step=1, key="form_reports_per_epoch",
+                            help="Points per epoch on the live curves (1..100).")
+            st.number_input("Seed", 0, 2**31 - 1, step=1, key="form_seed",
+                            help="Seeds the initial weights and the shuffling.")
+            st.selectbox("Device", DEVICES, key="form_device")
+        started = st.form_submit_button("Start", type="primary", width="stretch")
+    if not started:
+        return None, ""
+    values = {field: st.session_state[key] for field, key in FORM_FIELDS.items()}
+    try:
+        return TrainConfig(**values), name
+    except ConfigError as error:
+        st.sidebar.error(f"Can't start: {error}")
+        return None, ""
+
+
+def start_run(config: TrainConfig, name: str) -> None:
+    try:
+        run_id = get_runner().submit(config, name)
+    except (ConfigError, StoreError) as error:
+        st.sidebar.error(f"Can't start: {error}")
+        return
+    watched = [run_id] + [i for i in st.session_state["watched"] if i != run_id]
+    st.session_state["watched"] = watched[:MAX_LIVE_RUNS]
+    write_runs_to_url(st.session_state["watched"])
+    st.toast(f"Run #{run_id} started")
+
+
+def render_run_card(run) -> None:
+    with st.container(border=True):
+        title, action = st.columns([5, 1])
+        title.markdown(f"**#{run.id} {escape_markdown(run.name)}**  \n{status_markdown(run)}")
+        if run.is_active and action.button("Cancel", key=f"cancel_{run.id}"):
+            get_runner().cancel(run.id)
+        render_progress(run)
+        render_verdict(run)
+
+
+def render_live(store, run_ids: list[int]) -> None:
+    """Cards and curves of the watched runs; polls the store while any of them is going."""
+    runs = [run for run in store.list_runs() if run.id in run_ids]
+    any_active = any(run.is_active for run in runs)
+
+    @st.fragment(run_every=POLL_SECONDS if any_active else None)
+    def live() -> None:
+        current = [run for run in store.list_runs() if run.id in run_ids]
+        for run in current:
+            render_run_card(run)
+        if current:
+            st.plotly_chart(build_curves_figure(load_curves(store, current)), key="live_curves",
+                            width="stretch")
+        if any_active and not any(run.is_active for run in current):
+            st.rerun()  # everything ended: redraw the page once, which stops the polling
+
+    live()
+
+
+def main() -> None:
+    store = open_store_or_stop()
+    init_form_state()
+    if "watched" not in st.session_state:
+        st.session_state["watched"] = runs_from_url()
+    st.title("Softmax regression on Fashion-MNIST")
+    st.caption("Dive into Deep Learning, section 3.7: set the hyperparameters in the sidebar and press Start. "
+               "Runs keep training when you close the tab; compare them on the Compare page.")
+    data_ready = data_ready_or_offer_download()
+    config, name = config_form()
+    if config is not None and data_ready:
+        start_run(config, name)
+    watched = st.session_state["watched"]
+    if not watched:
+        st.info("No run in this view yet: press **Start** in the sidebar to train the book's model.")
+        return
+    render_live(store, watched)
+
+
+main()

@@ -1,0 +1,162 @@
+"""The page's logic through streamlit.testing.v1.AppTest: submit a run, see its status and curves, compare
+runs, inspect one, bad input shown as an error, and no exception anywhere."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import streamlit as st
+from conftest import REPO_ROOT
+from streamlit.testing.v1 import AppTest
+
+from softmax_core.config import TrainConfig
+
+APP = str(REPO_ROOT / "app.py")
+TIMEOUT = 60
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_store(tmp_path_factory, real_data_dir):
+    """One database for this module; the page's cached store and runner are rebuilt around it."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SOFTMAX_LAB_DB", f"sqlite:///{tmp_path_factory.mktemp('app')}/runs.db")
+    patch.setenv("SOFTMAX_LAB_DATA", str(real_data_dir))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    from dashboard.shared import get_runner
+
+    get_runner().shutdown()
+    st.cache_resource.clear()
+    patch.undo()
+
+
+def open_page(page: str | None = None, query: dict | None = None) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in (query or {}).items():
+        app.query_params[key] = value
+    app.run()
+    if page:
+        app.switch_page(page).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def start_run(app: AppTest, **fields) -> AppTest:
+    for field, value in fields.items():
+        widget = app.sidebar.text_input(key="form_name") if field == "name" else \
+            app.sidebar.number_input(key=f"form_{field}")
+        widget.set_value(value)
+    app.sidebar.button(key="FormSubmitter:train_form-Start").click().run()
+    assert not app.exception, app.exception
+    return app
+
+
+def wait_for_runs_to_end(timeout: float = TIMEOUT) -> None:
+    from dashboard.shared import get_runner
+
+    deadline = time.monotonic() + timeout
+    while get_runner().active_count() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not get_runner().active_count()
+
+
+def count_elements(app: AppTest, type_name: str) -> int:
+    def walk(node) -> int:
+        own = type(node).__name__ == type_name
+        return own + sum(walk(child) for child in getattr(node, "children", {}).values())
+    return walk(app._tree)
+
+
+def texts(app: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "success", "warning", "error", "info", "caption")
+             for e in getattr(app, kind)]
+    parts += [e.value for kind in ("error", "markdown", "caption") for e in getattr(app.sidebar, kind)]
+    return "\n".join(str(part) for part in parts)
+
+
+def test_first_view_invites_a_start_with_the_books_defaults():
+    app = open_page()
+    assert "press **Start**" in texts(app)
+    assert app.sidebar.number_input(key="form_batch_size").value == 256
+    assert app.sidebar.number_input(key="form_lr").value == 0.1
+    assert app.sidebar.number_input(key="form_epochs").value == 10
+
+
+def test_preset_fills_the_form():
+    app = open_page()
+    app.sidebar.selectbox(key="preset").set_value("batch-1024").run()
+    assert app.sidebar.number_input(key="form_batch_size").value == 1024
+    assert "fewer updates per epoch" in texts(app)
+
+
+def test_start_shows_the_run_its_curves_and_the_verdict():
+    app = start_run(open_page(), epochs=2, name="two epochs")
+    run_id = int(app.query_params["runs"].split(",")[0])
+    wait_for_runs_to_end()
+    app.run()
+    shown = texts(app)
+    assert f"#{run_id} two epochs" in shown
+    assert "finished" in shown
+    assert "train loss 0.570 is not below 0.5" in shown or "is not below 0.5" in shown
+    charts = app.get("plotly_chart")
+    assert len(charts) == 1
+    figure = charts[0].proto.spec
+    assert "train loss" in figure and "test acc" in figure
+
+
+def test_bad_input_is_an_error_naming_the_field_and_nothing_starts():
+    from dashboard.shared import get_store
+
+    before = len(get_store().list_runs())
+    app = start_run(open_page(), lr=0.0)
+    assert "Can't start: lr: must be in (0, 10], got 0" in texts(app)
+    assert len(get_store().list_runs()) == before
+
+
+def test_run_names_are_shown_as_text_not_markup():
+    app = start_run(open_page(), epochs=1, name="<b>bold</b> [link](http://x) *star*")
+    wait_for_runs_to_end()
+    app.run()
+    shown = texts(app)
+    assert r"\<b\>bold\</b\> \[link\]\(http://x\) \*star\*" in shown
+
+
+def test_compare_overlays_selected_runs_and_tabulates_what_differs():
+    from dashboard.shared import get_runner
+
+    runner = get_runner()
+    ids = [runner.submit(TrainConfig(epochs=1), "book, 1 epoch"),
+           runner.submit(TrainConfig(epochs=1, batch_size=1024), "batch 1024, 1 epoch")]
+    wait_for_runs_to_end()
+    app = open_page("dashboard/compare_page.py", {"runs": ",".join(map(str, ids))})
+    assert app.multiselect(key="compare_ids").value == ids
+    table = app.dataframe[1].value  # [0] is the table of all runs
+    assert list(table["batch_size"]) == [256, 1024]
+    assert list(table["run"]) == [f"#{ids[0]} batch 256", f"#{ids[1]} batch 1024"]
+    assert "lr" not in table.columns
+    spec = app.get("plotly_chart")[0].proto.spec
+    assert f"#{ids[1]} batch 1024: train loss" in spec
+    app.multiselect(key="compare_ids").set_value([ids[1]]).run()
+    assert app.query_params["runs"] == str(ids[1])
+    all_runs = app.dataframe[0].value
+    assert set(ids) <= set(all_runs["id"])
+    app.text_input(key="compare_filter").set_value("batch 1024").run()
+    assert set(app.dataframe[0].value["id"]) == {ids[1]}
+
+
+def test_inspect_replays_templates_confusion_and_mistakes():
+    from dashboard.shared import get_runner
+
+    run_id = get_runner().submit(TrainConfig(epochs=2), "inspect me")
+    wait_for_runs_to_end()
+    app = open_page("dashboard/inspect_page.py", {"run": str(run_id)})
+    assert app.selectbox(key="inspect_run").value == run_id
+    assert len(app.get("plotly_chart")) == 3
+    assert count_elements(app, "Image") == 12
+    assert "true **" in texts(app)
+    app.slider(key=f"inspect_epoch_{run_id}").set_value(1).run()
+    assert not app.exception
+    assert "after epoch 1" in "\n".join(h.value for h in app.subheader)
+    assert any("nn.Linear(784, 10)" in block.value for block in app.code)
