@@ -135,7 +135,9 @@ def main() -> None:
                "Runs keep training when you close the tab; compare them on the Compare page.")
     data_ready = data_ready_or_offer_download()
     config, name = config_form()
-    if config is not None and data_ready:
+    if config is not None and not data_ready:
+        st.sidebar.error("Can't start yet: Fashion-MNIST is missing (see the message on the page).")
+    elif config is not None:
         start_run(config, name)
     watched = st.session_state["watched"]
     if not watched:

@@ -469,7 +469,7 @@ class RecordingCallback(Callback):
     def __init__(self, store: RunStore, run_id: int, flush_seconds: float = FLUSH_SECONDS):
         self.store, self.run_id, self.flush_seconds = store, run_id, flush_seconds
         self.pending: list[StepReport] = []
-        self.last_flush = time.monotonic()
+        self.last_flush = float("-inf")  # the first point goes out at once: a page sees the run start
         self.lock = threading.Lock()
 
     def on_fit_start(self, start: FitStart) -> None:

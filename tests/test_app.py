@@ -160,3 +160,25 @@ def test_inspect_replays_templates_confusion_and_mistakes():
     assert not app.exception
     assert "after epoch 1" in "\n".join(h.value for h in app.subheader)
     assert any("nn.Linear(784, 10)" in block.value for block in app.code)
+
+
+def test_missing_data_is_explained_offered_and_a_failed_download_shown(tmp_path, monkeypatch):
+    import dashboard.shared
+    from dashboard.shared import get_store
+    from softmax_core import data
+
+    monkeypatch.setenv("SOFTMAX_LAB_DATA", str(tmp_path / "empty"))
+    monkeypatch.setattr(dashboard.shared, "ensure_files",
+                        lambda folder, progress: data.ensure_files(folder, progress=progress,
+                                                                   mirrors=["http://127.0.0.1:9/"]))
+    before = len(get_store().list_runs())
+    app = open_page()
+    shown = texts(app)
+    assert "Fashion-MNIST is not here yet" in shown and "t10k-labels-idx1-ubyte.gz" in shown
+    assert str(tmp_path / "empty") in shown
+    app.button(key="download_data").click().run()
+    assert not app.exception
+    assert "could not download train-images-idx3-ubyte.gz" in texts(app) and "Offline?" in texts(app)
+    start_run(app, epochs=1)
+    assert len(get_store().list_runs()) == before, "no run starts without the data"
+    assert "Can't start yet: Fashion-MNIST is missing" in texts(app)

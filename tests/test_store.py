@@ -71,7 +71,7 @@ def test_the_writer_batches_points(store, tiny_data, monkeypatch):
     fit(TrainConfig(epochs=2, batch_size=10, reports_per_epoch=50), tiny_data,
         [RecordingCallback(store, run_id, flush_seconds=60)])
     assert len(store.read_points(run_id)) == 100
-    assert len(transactions) == 2  # one per epoch end, not one per point
+    assert len(transactions) == 3  # the first point at once, then one per epoch end; not one per point
 
 
 def test_runs_list_newest_first_and_filter_by_status(store):

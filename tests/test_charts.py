@@ -1,0 +1,65 @@
+"""charts.py: figures from plain data, thinned, with inert labels and stable ui revisions."""
+
+import numpy as np
+
+from softmax_core.charts import (
+    RunCurves,
+    build_band_figure,
+    build_confusion_figure,
+    build_curves_figure,
+    build_per_class_figure,
+    build_templates_figure,
+    safe_label,
+    thin,
+)
+from softmax_core.data import CLASS_NAMES
+
+
+def test_thin_keeps_short_series_and_bounds_long_ones_keeping_the_ends():
+    assert thin([1, 2, 3], [4, 5, 6]) == ([1, 2, 3], [4, 5, 6])
+    xs = list(range(10_000))
+    thinned_x, thinned_y = thin(xs, xs, limit=100)
+    assert len(thinned_x) == 100 and thinned_x[0] == 0 and thinned_x[-1] == 9_999 and thinned_x == thinned_y
+
+
+def test_curves_figure_has_a_line_style_per_metric_and_a_colour_per_run():
+    runs = [RunCurves("#1 batch 256", [0.5, 1.0], [0.9, 0.7], [0.7, 0.8], [1.0], [0.79]),
+            RunCurves("#2 batch 1024", [0.5, 1.0], [1.2, 0.9], [0.6, 0.7], [1.0], [0.72])]
+    figure = build_curves_figure(runs)
+    names = [trace.name for trace in figure.data]
+    assert names == ["#1 batch 256: train loss", "#1 batch 256: train acc", "#1 batch 256: test acc",
+                     "#2 batch 1024: train loss", "#2 batch 1024: train acc", "#2 batch 1024: test acc"]
+    assert [trace.line.dash for trace in figure.data[:3]] == ["solid", "dash", "dot"]
+    assert figure.data[0].line.color == figure.data[2].line.color != figure.data[3].line.color
+    assert figure.data[0].xaxis == "x" and figure.data[1].xaxis == "x2"
+    assert figure.layout.uirevision == "curves"
+
+
+def test_long_runs_are_downsampled():
+    epochs = list(np.linspace(0, 500, 50_000))
+    figure = build_curves_figure([RunCurves("long", epochs, epochs, epochs, [], [])])
+    assert len(figure.data[0].x) <= 400
+
+
+def test_labels_cannot_inject_markup():
+    assert safe_label("<b>x</b> & y") == "&lt;b&gt;x&lt;/b&gt; &amp; y"
+    figure = build_curves_figure([RunCurves("<img src=x>", [1.0], [0.5], [0.8], [1.0], [0.8])])
+    assert "<img" not in figure.data[0].name
+
+
+def test_divergence_marker_is_drawn():
+    figure = build_curves_figure([RunCurves("naive", [0.2], [2.0], [0.1], [], [], 0.4, "NaN at step 12")])
+    assert figure.layout.shapes[0].x0 == 0.4
+    assert figure.layout.annotations[-1].text == "NaN at step 12"
+
+
+def test_templates_confusion_per_class_and_band_figures():
+    templates = build_templates_figure(np.random.default_rng(0).normal(size=(10, 784)), CLASS_NAMES)
+    assert len(templates.data) == 10 and templates.data[0].z.shape == (28, 28)
+    assert templates.data[0].zmin == -templates.data[0].zmax
+    confusion = build_confusion_figure(np.eye(10, dtype=int) * 100, CLASS_NAMES)
+    assert list(confusion.data[0].x) == list(CLASS_NAMES)
+    per_class = build_per_class_figure([0.9, 0.5] + [0.8] * 8, CLASS_NAMES)
+    assert per_class.data[0].y[0] == "trouser"  # the worst class comes first
+    band = build_band_figure([1, 2], {"test acc": ([0.8, 0.82], [0.01, 0.02])})
+    assert np.allclose(band.data[0].y, [0.81, 0.84, 0.8, 0.79])
