@@ -6,8 +6,8 @@ the epoch. What is faster than the book: the whole data set lives in memory tens
 one ``index_select`` (no DataLoader, no per-image transform); losses and accuracies are summed on the
 device and read once per report, not once per step; and the ``concise`` model's backward pass is
 written out analytically, since for softmax regression it is exact and short:
-``d mean(CE) / d logits = (softmax(logits) - onehot(y)) / batch``. The optimizer is still
-``torch.optim``'s. The ``scratch`` model keeps autograd and the book's hand-written SGD, as in 3.6.
+``d mean(CE) / d logits = (softmax(logits) - onehot(y)) / batch``; plain SGD is fused into that
+gradient's matrix product, other optimizers are ``torch.optim``'s. The ``scratch`` model keeps autograd and the book's hand-written SGD, as in 3.6.
 
 The loop never prints or plots. It emits events to callbacks: ``on_fit_start``, ``on_step`` (about
 ``reports_per_epoch`` times an epoch), ``on_epoch_end``, ``on_fit_end``. It checks the stop signal
@@ -163,28 +163,44 @@ def build_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
 
 
 class ConciseTrainer:
-    """Section 3.7: nn.Linear + cross-entropy, with the exact analytic gradient and torch.optim."""
+    """Section 3.7: nn.Linear + cross-entropy, with the exact analytic gradient.
+
+    Plain SGD (the book's setting) is fused into the gradient's matrix product:
+    ``W -= lr/n * (softmax - onehot)^T X`` in one ``addmm_``. With momentum, weight decay or Adam the
+    gradient goes into ``.grad`` and ``torch.optim`` does the update.
+    """
 
     def __init__(self, config: TrainConfig, generator: torch.Generator, device: torch.device):
         self.model = build_concise_model(config.init_std, generator).to(device)
         self.linear = self.model[1]
-        for parameter in self.model.parameters():
-            parameter.grad = torch.zeros_like(parameter)
-        self.optimizer = build_optimizer(config, self.model.parameters())
+        self.lr = config.lr
+        self.plain_sgd = config.optimizer == "sgd" and config.momentum == 0 and config.weight_decay == 0
+        self.optimizer = None
+        if not self.plain_sgd:
+            for parameter in self.model.parameters():
+                parameter.grad = torch.zeros_like(parameter)
+            self.optimizer = build_optimizer(config, self.model.parameters())
+        self.minus_ones = torch.full((config.batch_size, 1), -1.0, device=device)
 
     @torch.no_grad()
     def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One update; returns (sum of the batch's losses, number correct), both before the update."""
+        n = len(labels)
         logits = self.model(images)
         log_probs = F.log_softmax(logits, dim=1)  # what nn.CrossEntropyLoss computes inside
-        losses = -log_probs.gather(1, labels.unsqueeze(1))
-        grad_logits = log_probs.exp_()
-        grad_logits.scatter_add_(1, labels.unsqueeze(1), torch.full_like(losses, -1.0))
-        grad_logits.div_(len(labels))  # the book's l.mean().backward()
-        torch.mm(grad_logits.t(), images, out=self.linear.weight.grad)
-        torch.sum(grad_logits, dim=0, out=self.linear.bias.grad)
-        self.optimizer.step()
-        return losses.sum(), count_correct(logits, labels)
+        loss_sum = log_probs.gather(1, labels.unsqueeze(1)).sum().neg_()
+        correct = count_correct(logits, labels)
+        grad_logits = log_probs.exp_()  # softmax; minus the one-hot labels below
+        grad_logits.scatter_add_(1, labels.unsqueeze(1), self.minus_ones[:n])
+        if self.plain_sgd:  # the book's l.mean().backward(); updater.step(), fused
+            self.linear.weight.addmm_(grad_logits.t(), images, alpha=-self.lr / n)
+            self.linear.bias.add_(grad_logits.sum(0), alpha=-self.lr / n)
+        else:
+            grad_logits.div_(n)
+            torch.mm(grad_logits.t(), images, out=self.linear.weight.grad)
+            torch.sum(grad_logits, dim=0, out=self.linear.bias.grad)
+            self.optimizer.step()
+        return loss_sum, correct
 
     @torch.no_grad()
     def logits(self, images: torch.Tensor) -> torch.Tensor:

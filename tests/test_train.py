@@ -121,7 +121,8 @@ def test_fit_computes_exactly_the_books_metrics_and_updates(tiny_data, changes):
 def test_analytic_gradient_equals_autograd():
     generator = torch.Generator().manual_seed(1)
     images, labels = torch.rand(32, 784, generator=generator), torch.randint(0, 10, (32,), generator=generator)
-    trainer = ConciseTrainer(TrainConfig(init_std=0.5), torch.Generator().manual_seed(0), torch.device("cpu"))
+    trainer = ConciseTrainer(TrainConfig(init_std=0.5, momentum=0.5), torch.Generator().manual_seed(0),
+                             torch.device("cpu"))
     reference = build_concise_model(0.5, torch.Generator().manual_seed(0))
     nn.CrossEntropyLoss()(reference(images), labels).backward()
     trainer.optimizer.step = lambda: None  # keep the gradient, skip the update
