@@ -17,6 +17,7 @@ pages = [
     st.Page("dashboard/compare_page.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     st.Page("dashboard/inspect_page.py", title="Inspect a run", icon=":material/image_search:",
             url_path="inspect"),
+    st.Page("dashboard/lessons_page.py", title="Lessons", icon=":material/school:", url_path="lessons"),
 ]
 page = st.navigation(pages)
 try:

@@ -6,6 +6,7 @@ The selection lives in the URL (?runs=3,5), so a reload or a shared link shows t
 from __future__ import annotations
 
 import datetime
+import json
 
 import pandas as pd
 import streamlit as st
@@ -17,9 +18,10 @@ from dashboard.shared import (
     runs_from_url,
     write_runs_to_url,
 )
-from softmax_core.charts import build_curves_figure
+from softmax_core.charts import build_band_figure, build_curves_figure
 from softmax_core.config import differing_fields
-from softmax_core.store import RunRecord
+from softmax_core.lessons import lesson_run, seed_bands
+from softmax_core.store import FINISHED, RunRecord
 
 
 def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
@@ -59,6 +61,28 @@ def differences_table(runs: list[RunRecord]) -> pd.DataFrame:
     } for run in runs])
 
 
+def seed_groups(runs: list[RunRecord]) -> list[list[RunRecord]]:
+    """Finished runs that differ only by seed, grouped (groups of two or more)."""
+    groups: dict[str, list[RunRecord]] = {}
+    for run in runs:
+        if run.status == FINISHED:
+            key = json.dumps({**run.config.to_dict(), "seed": None}, sort_keys=True)
+            groups.setdefault(key, []).append(run)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def render_seed_bands(store, runs: list[RunRecord]) -> None:
+    """Mean +/- std bands for each group of selected runs that differ only by seed."""
+    for index, group in enumerate(seed_groups(runs)):
+        bands = seed_bands([lesson_run(store, run.id) for run in group])
+        label = legend_labels(group)[group[0].id].split(" ", 1)[0]
+        st.plotly_chart(build_band_figure(bands.epochs, {
+            "train accuracy": (bands.train_mean, bands.train_std),
+            "test accuracy": (bands.test_mean, bands.test_std)},
+            title=f"{group[0].name} and {len(group) - 1} more seeds: mean ± std over {bands.seeds} ({label}...)"),
+            key=f"seed_band_{index}", width="stretch")
+
+
 def sync_selection_to_url() -> None:
     write_runs_to_url(st.session_state["compare_ids"])
 
@@ -89,6 +113,7 @@ def main() -> None:
         return
     st.plotly_chart(build_curves_figure(load_curves(store, selected)), key="compare_curves",
                     width="stretch")
+    render_seed_bands(store, selected)
     st.subheader("What differs")
     st.dataframe(differences_table(selected), hide_index=True, width="stretch", key="differences")
 

@@ -7,14 +7,17 @@ Only composition lives here: the numbers come from ``softmax_core``.
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 
 import streamlit as st
 
-from softmax_core.charts import RunCurves
-from softmax_core.config import describe_fields, differing_fields
+from softmax_core.charts import RunCurves, build_curves_figure
+from softmax_core.config import TrainConfig, describe_fields, differing_fields
 from softmax_core.data import DataError, describe_expected_files, ensure_files, missing_files, resolve_data_dir
 from softmax_core.jobs import JobRunner
 from softmax_core.store import (
@@ -47,6 +50,18 @@ def get_store() -> RunStore:
 def get_runner() -> JobRunner:
     """The one JobRunner of this server process: runs outlive pages, tabs and sessions."""
     return JobRunner(get_store())
+
+
+def shown_as_message(draw):
+    """Wrap a drawing function (a fragment's body) so that an error becomes a message, not a traceback."""
+    @functools.wraps(draw)
+    def guarded(*args, **kwargs):
+        try:
+            return draw(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - st.rerun/st.stop are BaseExceptions and pass through
+            logging.getLogger("softmax_lab").exception("drawing %s failed", draw.__name__)
+            st.error(f"This part of the page failed ({type(error).__name__}: {error}); stored runs are safe.")
+    return guarded
 
 
 def open_store_or_stop() -> RunStore:
@@ -171,3 +186,61 @@ def _curves_of(store: RunStore, run: RunRecord, label: str) -> RunCurves:
 def _ended_run_points(store_url: str, run_id: int, ended_at: float | None) -> list:
     """An ended run's points never change: read them once per (run, end time)."""
     return get_store().read_points(run_id)
+
+
+# --- groups of runs (lessons, seed repeats, A/B pairs) ------------------------------------------------------
+
+def submit_group(configs: dict[str, TrainConfig], lesson: str) -> list[int]:
+    """Submit several runs tagged as one group of a lesson; returns their ids in order."""
+    group = uuid.uuid4().hex[:8]
+    runner = get_runner()
+    return [runner.submit(config, f"{lesson}: {label}", {"lesson": lesson, "group": group, "variant": label})
+            for label, config in configs.items()]
+
+
+def latest_group(store: RunStore, lesson: str) -> list[int]:
+    """The ids of the newest group of runs tagged with this lesson, oldest first."""
+    tagged = [run for run in store.list_runs() if run.tags.get("lesson") == lesson]
+    if not tagged:
+        return []
+    group = tagged[0].tags.get("group")
+    return sorted(run.id for run in tagged if run.tags.get("group") == group)
+
+
+def group_from_url_or_store(store: RunStore, lesson: str, key: str) -> list[int]:
+    """This view's group: the session's, else the URL's, else the newest in the store."""
+    if key not in st.session_state:
+        st.session_state[key] = runs_from_url(key) or latest_group(store, lesson)
+    return st.session_state[key]
+
+
+def remember_group(key: str, run_ids: list[int]) -> None:
+    st.session_state[key] = run_ids
+    write_runs_to_url(run_ids, key)
+
+
+def render_group_live(store: RunStore, run_ids: list[int], chart_key: str, when_done,
+                      show_curves: bool = True) -> None:
+    """A compact progress line per run and their overlaid curves, polled while any runs; then
+    ``when_done(runs)`` draws what is computed from the finished runs."""
+    if not run_ids:
+        return
+    runs = [run for run in store.list_runs() if run.id in run_ids]
+    polling = any(run.is_active for run in runs)
+
+    @st.fragment(run_every=POLL_SECONDS if polling else None)
+    @shown_as_message
+    def live() -> None:
+        current = sorted((run for run in store.list_runs() if run.id in run_ids), key=lambda r: r.id)
+        for run in current:
+            if run.is_active:
+                st.progress(run.progress, text=f"#{run.id} {run.name}: {run.status}, {run.progress:.0%}")
+        if show_curves:
+            st.plotly_chart(build_curves_figure(load_curves(store, current)), key=chart_key, width="stretch")
+        if any(run.is_active for run in current):
+            return
+        if polling:
+            st.rerun()
+        when_done(current)
+
+    live()

@@ -16,6 +16,7 @@ from dashboard.shared import (
     render_progress,
     render_verdict,
     runs_from_url,
+    shown_as_message,
     status_markdown,
     write_runs_to_url,
 )
@@ -112,6 +113,7 @@ def render_live(store, run_ids: list[int]) -> None:
     any_active = any(run.is_active for run in runs)
 
     @st.fragment(run_every=POLL_SECONDS if any_active else None)
+    @shown_as_message
     def live() -> None:
         current = [run for run in store.list_runs() if run.id in run_ids]
         for run in current:

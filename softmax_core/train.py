@@ -7,7 +7,8 @@ one ``index_select`` (no DataLoader, no per-image transform); losses and accurac
 device and read once per report, not once per step; and the ``concise`` model's backward pass is
 written out analytically, since for softmax regression it is exact and short:
 ``d mean(CE) / d logits = (softmax(logits) - onehot(y)) / batch``; plain SGD is fused into that
-gradient's matrix product, other optimizers are ``torch.optim``'s. The ``scratch`` model keeps autograd and the book's hand-written SGD, as in 3.6.
+gradient's matrix product, other optimizers are ``torch.optim``'s. The ``scratch`` model keeps
+autograd and the book's hand-written SGD, as in 3.6.
 
 The loop never prints or plots. It emits events to callbacks: ``on_fit_start``, ``on_step`` (about
 ``reports_per_epoch`` times an epoch), ``on_epoch_end``, ``on_fit_end``. It checks the stop signal

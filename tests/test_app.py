@@ -3,6 +3,7 @@ runs, inspect one, bad input shown as an error, and no exception anywhere."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -67,6 +68,11 @@ def count_elements(app: AppTest, type_name: str) -> int:
         own = type(node).__name__ == type_name
         return own + sum(walk(child) for child in getattr(node, "children", {}).values())
     return walk(app._tree)
+
+
+def unescaped(text: str) -> str:
+    """Markdown as a reader sees it: the escaping backslashes removed."""
+    return re.sub(r"\\([^\w\s])", r"\1", text)
 
 
 def texts(app: AppTest) -> str:
@@ -182,3 +188,43 @@ def test_missing_data_is_explained_offered_and_a_failed_download_shown(tmp_path,
     start_run(app, epochs=1)
     assert len(get_store().list_runs()) == before, "no run starts without the data"
     assert "Can't start yet: Fashion-MNIST is missing" in texts(app)
+
+
+def test_lessons_exercise_one_shows_three_verdicts_and_computed_reasons():
+    app = open_page("dashboard/lessons_page.py")
+    app.button(key="ex1_start").click().run()
+    assert not app.exception
+    wait_for_runs_to_end()
+    app.run()
+    shown = unescaped(texts(app))
+    verdict_lines = [line for line in shown.splitlines() if line.startswith("- **#")]
+    assert len(verdict_lines) == 3
+    assert sum("passes the book's checks" in line for line in verdict_lines) == 1
+    assert sum("fails the book's check: train loss" in line for line in verdict_lines) == 2
+    assert "59 updates instead of 235" in shown
+    assert "from one mini-batch to the next" in shown
+    assert "halve the learning rate to 0.2" in shown
+    spec = app.get("plotly_chart")[0].proto.spec
+    assert "batch 1024, lr 0.1: train loss" in spec and "batch 256, lr 0.4: train loss" in spec
+
+
+def test_lessons_stability_panel_and_change_one_thing():
+    from dashboard.shared import get_runner
+
+    base = get_runner().submit(TrainConfig(epochs=1), "A/B base")
+    wait_for_runs_to_end()
+    app = open_page("dashboard/lessons_page.py")
+    app.selectbox(key="stab_logits").set_value("large: 100, 0, -5").run()
+    assert "NaN (inf/inf)" in unescaped(texts(app))
+    app.selectbox(key="ab_base").set_value(base).run()
+    app.selectbox(key="ab_field").set_value("lr").run()
+    app.number_input(key="ab_value_lr").set_value(0.4).run()
+    app.button(key="ab_start").click().run()
+    assert not app.exception
+    wait_for_runs_to_end()
+    app.run()
+    assert "lr 0.1 -> lr 0.4" in unescaped(texts(app))
+    from dashboard.shared import get_store
+
+    clone = get_store().list_runs()[0]
+    assert clone.config == TrainConfig(epochs=1, lr=0.4) and clone.config.seed == TrainConfig().seed

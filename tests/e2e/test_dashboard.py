@@ -43,3 +43,19 @@ def test_bad_input_shows_a_message_and_no_traceback(page, server_url):
     page.get_by_role("button", name="Start").click()
     page.get_by_text("Can't start: lr: must be in (0, 10], got 0").wait_for()
     assert "Traceback" not in page.inner_text("body")
+
+
+def test_lessons_exercise_one_shows_three_curves_and_three_verdicts(page, server_url):
+    page.goto(server_url + "/lessons")
+    page.get_by_role("button", name="Run the book's run, batch 1024 and lr 0.4").click()
+    page.get_by_text("What would make each pass?").wait_for(timeout=90_000)
+    verdicts = [line for line in page.inner_text("body").splitlines()  # "#2 exercise1: ...: fails the book's check"
+                if line.startswith("#") and "exercise1:" in line and "the book's check" in line]
+    assert len(verdicts) == 3, verdicts
+    assert sum("passes the book's checks" in line for line in verdicts) == 1
+    assert sum("fails the book's check: train loss" in line for line in verdicts) == 2
+    traces = page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+        .flatMap(plot => (plot.data || []).map(t => t.name || ''))""")
+    loss_curves = {name for name in traces if name.endswith(": train loss")}
+    assert len(loss_curves) == 3, loss_curves
+    save_screenshot(page, "lessons-exercise-1")

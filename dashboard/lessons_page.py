@@ -1,0 +1,289 @@
+"""Lessons: section 3.7 of the book as experiments a class runs in minutes, on the real data. Every
+explanation shown is computed (in softmax_core.lessons) from the runs just made, never canned text.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.shared import (
+    data_ready_or_offer_download,
+    escape_markdown,
+    group_from_url_or_store,
+    open_store_or_stop,
+    remember_group,
+    render_group_live,
+    submit_group,
+)
+from softmax_core import lessons
+from softmax_core.charts import build_band_figure
+from softmax_core.config import OPTIMIZERS, PRESETS, ConfigError, TrainConfig
+from softmax_core.store import DIVERGED, FINISHED
+
+AB_FIELDS = ("batch_size", "lr", "epochs", "init_std", "weight_decay", "momentum", "optimizer")
+STABILITY_EXAMPLES = {"tame: 2, 1, 0.1": [2.0, 1.0, 0.1], "large: 100, 0, -5": [100.0, 0.0, -5.0],
+                      "very negative: 0, -200": [0.0, -200.0]}
+STABILITY_RUN = TrainConfig(init_std=2.0, epochs=3, reports_per_epoch=20)
+
+
+def lesson_runs(store, runs) -> list[lessons.LessonRun]:
+    return [lessons.lesson_run(store, run.id) for run in runs]
+
+
+# --- exercise 1 ---------------------------------------------------------------------------------------------
+
+def exercise_one(store) -> None:
+    st.markdown("The book asks what happens with **batch 1024**, or with **lr 0.4**, and why its checks "
+                "then fail. Run all three side by side; the explanations below are computed from these runs.")
+    ids = group_from_url_or_store(store, "exercise1", "ex1")
+    left, right = st.columns([2, 3])
+    if left.button("Run the book's run, batch 1024 and lr 0.4", key="ex1_start", type="primary"):
+        ids = submit_group({PRESETS[name].title: config for name, config in lessons.exercise1_configs().items()},
+                           "exercise1")
+        remember_group("ex1", ids)
+    with right.popover("Add your own variant"):
+        batch = st.number_input("Batch size", 1, 60000, 512, key="ex1_batch")
+        lr = st.number_input("Learning rate", 0.0, 10.0, 0.2, format="%.4f", key="ex1_lr")
+        epochs = st.number_input("Epochs", 1, 500, 10, key="ex1_epochs")
+        if st.button("Add to the comparison", key="ex1_add") and ids:
+            try:
+                config = TrainConfig(batch_size=batch, lr=lr, epochs=epochs)
+            except ConfigError as error:
+                st.error(str(error))
+            else:
+                ids = ids + submit_group({f"my variant (batch {batch}, lr {lr:g})": config}, "exercise1-mine")
+                remember_group("ex1", ids)
+    if not ids:
+        st.info("Press the button to train the three runs (about 10 seconds).")
+        return
+    render_group_live(store, ids, "ex1_curves", lambda runs: explain_exercise_one(store, runs))
+
+
+def explain_exercise_one(store, runs) -> None:
+    by_id = {run.run_id: run for run in lesson_runs(store, runs)}
+    st.markdown("**The book's checks**")
+    for run in runs:
+        st.markdown(f"- **#{run.id} {escape_markdown(run.name)}**: "
+                    f"{escape_markdown(lessons.verdict_sentence(by_id[run.id]))}")
+    book = next((r for r in by_id.values() if r.config == TrainConfig()), None)
+    if book is None:
+        return
+    st.markdown("**Why**")
+    failing = [r for r in by_id.values() if r.verdict is not None and not r.verdict.passed]
+    for run in failing:
+        if run.config.batch_size > book.config.batch_size:
+            st.markdown("- " + escape_markdown(lessons.explain_batch_size(book, run)))
+        elif run.config.lr > book.config.lr:
+            st.markdown("- " + escape_markdown(lessons.explain_learning_rate(book, run)))
+    if failing:
+        offer_fixes(store, failing)
+
+
+def offer_fixes(store, failing) -> None:
+    st.markdown("**What would make each pass?**")
+    fixes = {f"#{run.run_id} fixed: {reason}": config
+             for run in failing for config, reason in [lessons.suggest_fix(run.config)]}
+    for label in fixes:
+        st.markdown(f"- {escape_markdown(label)}")
+    fix_ids = group_from_url_or_store(store, "exercise1-fix", "ex1fix")
+    if st.button("Verify the fixes by running them", key="ex1_fix"):
+        fix_ids = submit_group(fixes, "exercise1-fix")
+        remember_group("ex1fix", fix_ids)
+    if fix_ids:
+        render_group_live(store, fix_ids, "ex1_fix_curves", lambda runs: show_verdicts(store, runs))
+
+
+def show_verdicts(store, runs) -> None:
+    for run in lesson_runs(store, runs):
+        st.markdown(f"- **#{run.run_id}** {escape_markdown(lessons.verdict_sentence(run))}")
+
+
+# --- exercise 2 ---------------------------------------------------------------------------------------------
+
+def exercise_two(store) -> None:
+    st.markdown("Train for 40 epochs and the test accuracy sometimes drops: **overfitting, or noise?** "
+                "Repeat the run with several seeds and compare the dips with the seed-to-seed spread.")
+    seeds_column, epochs_column, button_column = st.columns(3)
+    seeds = seeds_column.number_input("Seeds", 2, 10, 5, key="ex2_seeds")
+    epochs = epochs_column.number_input("Epochs", 5, 200, 40, key="ex2_epochs")
+    ids = group_from_url_or_store(store, "exercise2", "ex2")
+    if button_column.button(f"Run {epochs} epochs with {seeds} seeds", key="ex2_start", type="primary"):
+        configs = lessons.seed_group_configs(TrainConfig(epochs=epochs), seeds)
+        ids = submit_group({f"seed {c.seed}": c for c in configs}, "exercise2")
+        remember_group("ex2", ids)
+    if not ids:
+        st.info(f"Press the button: {seeds} runs train in parallel (about half a minute).")
+        return
+    render_group_live(store, ids, "ex2_curves", lambda runs: show_overfitting(store, runs), show_curves=False)
+
+
+def show_overfitting(store, runs) -> None:
+    finished = [run for run in runs if run.status == FINISHED]
+    if len(finished) < 2:
+        st.warning("At least two finished seeds are needed for a spread.")
+        return
+    bands = lessons.seed_bands(lesson_runs(store, finished))
+    st.plotly_chart(build_band_figure(bands.epochs, {
+        "train accuracy": (bands.train_mean, bands.train_std),
+        "test accuracy": (bands.test_mean, bands.test_std)}, title=f"mean ± std over {bands.seeds} seeds"),
+        key="ex2_bands", width="stretch")
+    st.plotly_chart(build_band_figure(bands.epochs, {"train − test gap": (bands.gap_mean, bands.gap_std)},
+                                      y_title="accuracy gap"), key="ex2_gap", width="stretch")
+    for sentence in lessons.explain_overfitting(bands):
+        st.markdown("- " + escape_markdown(sentence))
+    offer_weight_decay(store, finished)
+
+
+def offer_weight_decay(store, finished) -> None:
+    st.markdown("**A remedy to compare:** the same seeds with weight decay 0.001 (early stopping is above).")
+    wd_ids = group_from_url_or_store(store, "exercise2-wd", "ex2wd")
+    if st.button("Run the same seeds with weight decay 0.001", key="ex2_wd"):
+        configs = [run.config.replace(weight_decay=0.001) for run in finished]
+        wd_ids = submit_group({f"seed {c.seed}, wd 0.001": c for c in configs}, "exercise2-wd")
+        remember_group("ex2wd", wd_ids)
+    if wd_ids:
+        render_group_live(store, wd_ids, "ex2_wd_curves",
+                          lambda runs: show_weight_decay(store, finished, runs), show_curves=False)
+
+
+def show_weight_decay(store, plain, decayed) -> None:
+    plain_bands = lessons.seed_bands(lesson_runs(store, plain))
+    decayed_bands = lessons.seed_bands(lesson_runs(store, [r for r in decayed if r.status == FINISHED]))
+    st.plotly_chart(build_band_figure(decayed_bands.epochs, {
+        "test accuracy, no decay": (plain_bands.test_mean, plain_bands.test_std),
+        "test accuracy, wd 0.001": (decayed_bands.test_mean, decayed_bands.test_std)}), key="ex2_wd_bands",
+        width="stretch")
+    for sentence in lessons.explain_overfitting(decayed_bands)[1:2]:
+        st.markdown("- With weight decay: " + escape_markdown(sentence))
+
+
+# --- numerical stability ------------------------------------------------------------------------------------
+
+def numerical_stability(store) -> None:
+    st.markdown("Section 3.7.2: `exp(o) / sum(exp(o))` overflows for large logits and `log` of an "
+                "underflowed probability is `-inf`. Subtracting the largest logit first, and computing the "
+                "loss as LogSumExp, stays finite.")
+    choice_column, scale_column, label_column = st.columns(3)
+    choice = choice_column.selectbox("Logits", list(STABILITY_EXAMPLES), key="stab_logits")
+    scale = scale_column.slider("Scale the logits by", 0.1, 10.0, 1.0, 0.1, key="stab_scale")
+    logits = [value * scale for value in STABILITY_EXAMPLES[choice]]
+    label = label_column.selectbox("True class", list(range(len(logits))), key="stab_label")
+    st.dataframe(pd.DataFrame(lessons.stability_table(logits, label)), hide_index=True, width="stretch",
+                 key="stab_table")
+    st.markdown(escape_markdown(lessons.stability_summary(logits, label)))
+    st.markdown(f"**On real runs:** the scratch (naive) and concise (LogSumExp) models with initial weight std "
+                f"{STABILITY_RUN.init_std:g}, otherwise the book's settings.")
+    ids = group_from_url_or_store(store, "stability", "stab")
+    if st.button("Train the pair", key="stab_start"):
+        ids = submit_group({"scratch (naive softmax)": STABILITY_RUN.replace(implementation="scratch"),
+                            "concise (LogSumExp)": STABILITY_RUN}, "stability")
+        remember_group("stab", ids)
+    if ids:
+        render_group_live(store, ids, "stab_curves", show_stability_outcome)
+
+
+def show_stability_outcome(runs) -> None:
+    for run in runs:
+        if run.status == DIVERGED:
+            st.markdown(f"- **#{run.id} {escape_markdown(run.name)}** went NaN at step {run.diverged_step} "
+                        f"(epoch {run.diverged_epoch:.3f}, marked on the loss chart).")
+        elif run.final_train_loss is not None:
+            st.markdown(f"- **#{run.id} {escape_markdown(run.name)}** stayed finite: train loss "
+                        f"{run.final_train_loss:.3f} after {run.config.epochs} epochs.")
+
+
+# --- change one thing, and repeat with seeds --------------------------------------------------------------
+
+def change_one_thing(store) -> None:
+    st.markdown("A controlled A/B: the clone keeps the seed, so it starts from the **same initial weights** "
+                "and (at the same batch size) sees the **same batches in the same order**; only one setting "
+                "differs.")
+    base = choose_finished_run(store, "ab_base")
+    if base is None:
+        return
+    field_column, value_column = st.columns(2)
+    field = field_column.selectbox("Change", AB_FIELDS, key="ab_field")
+    current = getattr(base.config, field)
+    if field == "optimizer":
+        value = value_column.selectbox("to", OPTIMIZERS, key=f"ab_value_{field}")
+    elif isinstance(current, int):
+        value = value_column.number_input("to", value=current, step=1, key=f"ab_value_{field}")
+    else:
+        value = value_column.number_input("to", value=float(current), format="%.4f", key=f"ab_value_{field}")
+    pair = group_from_url_or_store(store, "ab", "ab")
+    if st.button("Run the clone", key="ab_start", type="primary"):
+        try:
+            variant = base.config.replace(**{field: value})
+        except ConfigError as error:
+            st.error(f"Can't run it: {error}")
+        else:
+            pair = [base.id] + submit_group({lessons.describe_difference(base.config, variant): variant}, "ab")
+            remember_group("ab", pair)
+    if len(pair) == 2:
+        render_group_live(store, pair, "ab_curves", show_pair)
+
+
+def show_pair(runs) -> None:
+    if len(runs) != 2:
+        return
+    first, second = runs
+    st.markdown(f"**{escape_markdown(lessons.describe_difference(first.config, second.config))}**")
+    st.dataframe(pd.DataFrame([{"run": f"#{run.id} {run.name}", "status": run.status,
+                                "train loss": run.final_train_loss, "test acc": run.final_test_acc}
+                               for run in runs]), hide_index=True, key="ab_table")
+
+
+def repeat_with_seeds(store) -> None:
+    st.markdown("How much of a result is luck? Repeat any run with other seeds and see the spread.")
+    base = choose_finished_run(store, "repeat_base")
+    if base is None:
+        return
+    count = st.number_input("Seeds in all", 2, 10, 5, key="repeat_count")
+    ids = group_from_url_or_store(store, "repeat", "repeat")
+    if st.button(f"Repeat with {count - 1} more seeds", key="repeat_start", type="primary"):
+        seeds = [base.config.seed + offset for offset in range(1, count)]
+        configs = {f"{base.name}, seed {seed}": base.config.replace(seed=seed) for seed in seeds}
+        ids = [base.id] + submit_group(configs, "repeat")
+        remember_group("repeat", ids)
+    if ids:
+        st.markdown(f"The band also shows on the Compare page: [open it](/compare?runs={','.join(map(str, ids))}).")
+        render_group_live(store, ids, "repeat_curves", lambda runs: show_repeat_band(store, runs),
+                          show_curves=False)
+
+
+def show_repeat_band(store, runs) -> None:
+    finished = [run for run in runs if run.status == FINISHED]
+    if len(finished) < 2:
+        return
+    bands = lessons.seed_bands(lesson_runs(store, finished))
+    st.plotly_chart(build_band_figure(bands.epochs, {
+        "train accuracy": (bands.train_mean, bands.train_std),
+        "test accuracy": (bands.test_mean, bands.test_std)}, title=f"mean ± std over {bands.seeds} seeds"),
+        key="repeat_band", width="stretch")
+
+
+def choose_finished_run(store, key: str):
+    runs = [run for run in store.list_runs() if run.status == FINISHED]
+    if not runs:
+        st.info("No finished run yet: train one on the Train page or above.")
+        return None
+    by_id = {run.id: run for run in runs}
+    run_id = st.selectbox("Run", list(by_id), key=key, format_func=lambda i: f"#{i} {by_id[i].name}")
+    return by_id[run_id]
+
+
+def main() -> None:
+    store = open_store_or_stop()
+    st.title("Lessons: section 3.7, hands on")
+    if not data_ready_or_offer_download():
+        st.stop()
+    tabs = st.tabs(["Exercise 1: batch size and lr", "Exercise 2: overfitting or noise?",
+                    "Numerical stability", "Change one thing", "Repeat with seeds"])
+    sections = (exercise_one, exercise_two, numerical_stability, change_one_thing, repeat_with_seeds)
+    for tab, section in zip(tabs, sections):
+        with tab:
+            section(store)
+
+
+main()

@@ -1,0 +1,122 @@
+"""lessons.py: the explanations agree with the numbers measured on the real runs they explain."""
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from softmax_core import lessons
+from softmax_core.config import TrainConfig
+from softmax_core.store import RecordingCallback, RunStore
+from softmax_core.train import fit
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return RunStore(f"sqlite:///{tmp_path_factory.mktemp('lessons')}/runs.db")
+
+
+def train_stored(store, data, config):
+    run_id = store.create_run(config, "lesson")
+    fit(config, data, [RecordingCallback(store, run_id)])
+    return lessons.lesson_run(store, run_id)
+
+
+@pytest.fixture(scope="module")
+def exercise_one(store, fashion_mnist):
+    return {name: train_stored(store, fashion_mnist, config) for name, config in lessons.exercise1_configs().items()}
+
+
+def numbers_in(text):
+    return [float(x) for x in re.findall(r"\d+\.\d+|\d+", text)]
+
+
+def test_batch_1024_explanation_names_the_failed_check_and_the_measured_numbers(exercise_one):
+    book, big = exercise_one["book"], exercise_one["batch-1024"]
+    text = lessons.explain_batch_size(book, big)
+    failed = big.verdict.failed[0]
+    assert f"train loss {failed.value:.3f} is not below 0.5" in text
+    assert "59 updates instead of 235" in text and "only 590 steps" in text
+    book_same, big_end = lessons.loss_at_step(book, 590), lessons.loss_at_step(big, 590)
+    assert f"{book_same:.3f}" in text and f"{big_end:.3f}" in text
+    relation = "about the same as" if abs(book_same - big_end) < 0.03 else (
+        "lower than" if book_same < big_end else "higher than")
+    assert relation in text
+
+
+def test_lr_04_explanation_reports_the_measured_oscillation(exercise_one):
+    book, fast = exercise_one["book"], exercise_one["lr-0.4"]
+    text = lessons.explain_learning_rate(book, fast)
+    book_jump = lessons.batch_to_batch_jump(book.last_epoch_batch_losses)
+    fast_jump = lessons.batch_to_batch_jump(fast.last_epoch_batch_losses)
+    assert fast_jump > 1.5 * book_jump, "at lr 0.4 the loss jumps more from batch to batch"
+    assert f"{fast_jump:.3f}" in text and f"{book_jump:.3f}" in text and f"({fast_jump / book_jump:.1f}x)" in text
+    assert f"train loss {fast.final_train_loss:.3f} is not below 0.5" in text
+    assert lessons.verdict_sentence(book).startswith("passes the book's checks")
+
+
+def test_the_suggested_fixes_pass_when_run(exercise_one, store, fashion_mnist):
+    for name in ("batch-1024", "lr-0.4"):
+        fixed_config, reason = lessons.suggest_fix(exercise_one[name].config)
+        fixed = train_stored(store, fashion_mnist, fixed_config)
+        assert fixed.verdict.passed, f"{name} fixed by '{reason}' still fails: {lessons.verdict_sentence(fixed)}"
+
+
+def test_overfitting_statements_follow_from_the_seed_spread(store, fashion_mnist):
+    runs = [train_stored(store, fashion_mnist, config)
+            for config in lessons.seed_group_configs(TrainConfig(epochs=15), 3)]
+    bands = lessons.seed_bands(runs)
+    assert bands.seeds == 3 and len(bands.epochs) == 15
+    assert np.allclose(bands.test_mean, np.mean([r.epoch_test_acc for r in runs], axis=0))
+    dips, gap, best = lessons.explain_overfitting(bands)
+    dip, _ = lessons.largest_dip(bands.test_mean)
+    noise = float(np.median(bands.test_std))
+    assert f"{dip:.4f}" in dips and f"{noise:.4f}" in dips
+    assert ("within noise" in dips) == (dip <= 2 * noise)
+    assert f"epoch {int(np.argmax(bands.test_mean)) + 1}" in best
+
+
+def made_up_run(test_acc, train_acc, seed=0):
+    return lessons.LessonRun(seed, TrainConfig(seed=seed), "finished", None, [], [], [0.5] * len(test_acc),
+                             train_acc, test_acc)
+
+
+def test_a_dip_larger_than_the_noise_and_a_growing_gap_are_called_so():
+    rng = np.random.default_rng(0)
+    base = np.linspace(0.80, 0.84, 20)
+    base[12:] -= 0.03  # a real drop after epoch 12
+    runs = [made_up_run(list(base + rng.normal(0, 0.001, 20)),
+                        list(base + np.linspace(0.0, 0.05, 20) + rng.normal(0, 0.001, 20)), seed)
+            for seed in range(5)]
+    dips, gap, _ = lessons.explain_overfitting(lessons.seed_bands(runs))
+    assert "larger than the noise" in dips and "it grows" in gap
+
+
+def test_noise_sized_wiggles_are_called_noise():
+    rng = np.random.default_rng(1)
+    runs = [made_up_run(list(0.83 + rng.normal(0, 0.01, 20)), list(0.84 + rng.normal(0, 0.01, 20)), seed)
+            for seed in range(5)]
+    dips, gap, _ = lessons.explain_overfitting(lessons.seed_bands(runs))
+    assert "within noise" in dips and "no growth beyond noise" in gap
+
+
+def test_largest_dip_and_loss_at_step():
+    assert lessons.largest_dip([0.1, 0.5, 0.3, 0.6, 0.55]) == (pytest.approx(0.2), 3)
+    run = lessons.LessonRun(1, TrainConfig(), "finished", None, [10, 20, 30], [0.9, 0.7, 0.6], [], [], [])
+    assert lessons.loss_at_step(run, 25) == 0.7 and math.isnan(lessons.loss_at_step(run, 5))
+
+
+def test_stability_table_shows_naive_failure_and_stable_success():
+    rows = lessons.stability_table([100.0, 0.0, -5.0], label=0)
+    assert math.isinf(rows[0]["exp(o)"]) and math.isnan(rows[0]["naive softmax"])
+    assert rows[0]["stable softmax"] == pytest.approx(1.0) and rows[0]["stable loss if label"] == pytest.approx(0.0)
+    assert "NaN (inf/inf)" in lessons.stability_summary([100.0, 0.0, -5.0])
+    underflow = lessons.stability_summary([0.0, -200.0], label=1)
+    assert "naive loss is inf where LogSumExp gives 200" in underflow
+    assert lessons.stability_summary([2.0, 1.0, 0.1]).startswith("These logits are tame")
+
+
+def test_describe_difference():
+    assert lessons.describe_difference(TrainConfig(), TrainConfig(lr=0.4)) == "lr 0.1 -> lr 0.4"
+    assert lessons.describe_difference(TrainConfig(), TrainConfig(optimizer="adam")) == "sgd -> adam"
