@@ -15,12 +15,12 @@ from dashboard.shared import (
     legend_labels,
     load_curves,
     open_store_or_stop,
+    render_seed_band,
     runs_from_url,
     write_runs_to_url,
 )
-from softmax_core.charts import build_band_figure, build_curves_figure
+from softmax_core.charts import build_curves_figure
 from softmax_core.config import differing_fields
-from softmax_core.lessons import lesson_run, seed_bands
 from softmax_core.store import FINISHED, RunRecord
 
 
@@ -74,13 +74,8 @@ def seed_groups(runs: list[RunRecord]) -> list[list[RunRecord]]:
 def render_seed_bands(store, runs: list[RunRecord]) -> None:
     """Mean +/- std bands for each group of selected runs that differ only by seed."""
     for index, group in enumerate(seed_groups(runs)):
-        bands = seed_bands([lesson_run(store, run.id) for run in group])
-        label = legend_labels(group)[group[0].id].split(" ", 1)[0]
-        st.plotly_chart(build_band_figure(bands.epochs, {
-            "train accuracy": (bands.train_mean, bands.train_std),
-            "test accuracy": (bands.test_mean, bands.test_std)},
-            title=f"{group[0].name} and {len(group) - 1} more seeds: mean ± std over {bands.seeds} ({label}...)"),
-            key=f"seed_band_{index}", width="stretch")
+        render_seed_band(store, group, f"seed_band_{index}",
+                         f"{group[0].name} and {len(group) - 1} more seeds: mean ± std")
 
 
 def sync_selection_to_url() -> None:

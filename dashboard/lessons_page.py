@@ -14,6 +14,7 @@ from dashboard.shared import (
     open_store_or_stop,
     remember_group,
     render_group_live,
+    render_seed_band,
     submit_group,
 )
 from softmax_core import lessons
@@ -119,15 +120,11 @@ def exercise_two(store) -> None:
 
 
 def show_overfitting(store, runs) -> None:
-    finished = [run for run in runs if run.status == FINISHED]
-    if len(finished) < 2:
+    bands = render_seed_band(store, runs, "ex2_bands")
+    if bands is None:
         st.warning("At least two finished seeds are needed for a spread.")
         return
-    bands = lessons.seed_bands(lesson_runs(store, finished))
-    st.plotly_chart(build_band_figure(bands.epochs, {
-        "train accuracy": (bands.train_mean, bands.train_std),
-        "test accuracy": (bands.test_mean, bands.test_std)}, title=f"mean ± std over {bands.seeds} seeds"),
-        key="ex2_bands", width="stretch")
+    finished = [run for run in runs if run.status == FINISHED]
     st.plotly_chart(build_band_figure(bands.epochs, {"train − test gap": (bands.gap_mean, bands.gap_std)},
                                       y_title="accuracy gap"), key="ex2_gap", width="stretch")
     for sentence in lessons.explain_overfitting(bands):
@@ -248,19 +245,8 @@ def repeat_with_seeds(store) -> None:
         remember_group("repeat", ids)
     if ids:
         st.markdown(f"The band also shows on the Compare page: [open it](/compare?runs={','.join(map(str, ids))}).")
-        render_group_live(store, ids, "repeat_curves", lambda runs: show_repeat_band(store, runs),
+        render_group_live(store, ids, "repeat_curves", lambda runs: render_seed_band(store, runs, "repeat_band"),
                           show_curves=False)
-
-
-def show_repeat_band(store, runs) -> None:
-    finished = [run for run in runs if run.status == FINISHED]
-    if len(finished) < 2:
-        return
-    bands = lessons.seed_bands(lesson_runs(store, finished))
-    st.plotly_chart(build_band_figure(bands.epochs, {
-        "train accuracy": (bands.train_mean, bands.train_std),
-        "test accuracy": (bands.test_mean, bands.test_std)}, title=f"mean ± std over {bands.seeds} seeds"),
-        key="repeat_band", width="stretch")
 
 
 def choose_finished_run(store, key: str):

@@ -16,10 +16,11 @@ from collections.abc import Iterable, Sequence
 
 import streamlit as st
 
-from softmax_core.charts import RunCurves, build_curves_figure
+from softmax_core.charts import RunCurves, build_band_figure, build_curves_figure
 from softmax_core.config import TrainConfig, describe_fields, differing_fields
 from softmax_core.data import DataError, describe_expected_files, ensure_files, missing_files, resolve_data_dir
 from softmax_core.jobs import JobRunner
+from softmax_core.lessons import SeedBands, lesson_run, seed_bands
 from softmax_core.store import (
     CANCELLED,
     DIVERGED,
@@ -244,3 +245,16 @@ def render_group_live(store: RunStore, run_ids: list[int], chart_key: str, when_
         when_done(current)
 
     live()
+
+
+def render_seed_band(store: RunStore, runs: Sequence[RunRecord], key: str, title: str = "") -> SeedBands | None:
+    """Mean +/- std of train and test accuracy over the finished runs (seeds of one config)."""
+    finished = [run for run in runs if run.status == FINISHED]
+    if len(finished) < 2:
+        return None
+    bands = seed_bands([lesson_run(store, run.id) for run in finished])
+    st.plotly_chart(build_band_figure(bands.epochs, {
+        "train accuracy": (bands.train_mean, bands.train_std),
+        "test accuracy": (bands.test_mean, bands.test_std)},
+        title=title or f"mean ± std over {bands.seeds} seeds"), key=key, width="stretch")
+    return bands

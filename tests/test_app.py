@@ -3,6 +3,7 @@ runs, inspect one, bad input shown as an error, and no exception anywhere."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -228,3 +229,17 @@ def test_lessons_stability_panel_and_change_one_thing():
 
     clone = get_store().list_runs()[0]
     assert clone.config == TrainConfig(epochs=1, lr=0.4) and clone.config.seed == TrainConfig().seed
+
+
+def test_compare_draws_a_band_for_runs_that_differ_only_by_seed():
+    from dashboard.shared import get_runner
+
+    runner = get_runner()
+    ids = [runner.submit(TrainConfig(epochs=2, seed=seed), f"seed {seed}") for seed in (0, 1, 2)]
+    wait_for_runs_to_end()
+    app = open_page("dashboard/compare_page.py", {"runs": ",".join(map(str, ids))})
+    charts = app.get("plotly_chart")
+    assert len(charts) == 2
+    band = json.loads(charts[1].proto.spec)
+    assert band["layout"]["title"]["text"] == "seed 0 and 2 more seeds: mean ± std"
+    assert [trace.get("name") for trace in band["data"]][1::2] == ["train accuracy", "test accuracy"]
