@@ -17,7 +17,8 @@ from typing import Optional, TextIO
 
 from .config import PRESETS, ConfigError, TrainConfig, describe_config, preset_config
 from .data import DataError, load_fashion_mnist
-from .store import CANCELLED, DB_ENV_VAR, RecordingCallback, RunRecord, StoreError, open_default_store
+from .jobs import RecordingCallback
+from .store import CANCELLED, DB_ENV_VAR, RunRecord, StoreError, open_default_store
 from .train import FINISHED, Callback, EpochReport, FitResult, FitStart, fit
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130

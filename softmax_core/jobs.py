@@ -7,6 +7,9 @@ and writes everything through the RunStore's recording callback. Runs end ``fini
 the runner or another run down). On start, runs that a dead process left queued or running become
 ``interrupted``. Workers never touch Streamlit. One instance is shared by every browser session.
 
+``RecordingCallback`` is fit()'s store writer (also used by the CLI): it batches metric points and writes
+them at most every half second and at every epoch end, so the store costs little next to training.
+
 PyTorch's intra-op thread pool is process-wide, so the runner sets it once: the machine's cores split
 between the runs that may train at once, so that they don't oversubscribe the CPU.
 """
@@ -17,6 +20,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Optional
 
@@ -24,10 +28,11 @@ import torch
 
 from .config import TrainConfig, describe_config
 from .data import FashionMNISTData, load_fashion_mnist
-from .store import CANCELLED, FAILED, RecordingCallback, RunStore
-from .train import fit
+from .store import CANCELLED, FAILED, RunStore
+from .train import Callback, EpochReport, FitResult, FitStart, StepReport, fit
 
 log = logging.getLogger(__name__)
+FLUSH_SECONDS = 0.5
 DataSource = Callable[[], FashionMNISTData]
 
 
@@ -125,3 +130,33 @@ class JobRunner:
         finally:
             self.store.set_status(run_id, FAILED, f"{type(error).__name__}: {error}")
 
+
+class RecordingCallback(Callback):
+    """fit()'s store writer: batches progress points, writes them every FLUSH_SECONDS and at epoch ends."""
+
+    def __init__(self, store: RunStore, run_id: int, flush_seconds: float = FLUSH_SECONDS):
+        self.store, self.run_id, self.flush_seconds = store, run_id, flush_seconds
+        self.pending: list[StepReport] = []
+        self.last_flush = float("-inf")  # the first point goes out at once: a page sees the run start
+
+    def on_fit_start(self, start: FitStart) -> None:
+        self.store.mark_running(self.run_id, start.steps_per_epoch, start.total_steps)
+
+    def on_step(self, report: StepReport) -> None:
+        self.pending.append(report)
+        if time.monotonic() - self.last_flush >= self.flush_seconds:
+            self.flush()
+
+    def on_epoch_end(self, report: EpochReport) -> None:
+        self.flush(epoch=report)
+
+    def on_fit_end(self, result: FitResult) -> None:
+        self.flush()
+        self.store.finish_run(self.run_id, result)
+
+    def flush(self, epoch: EpochReport | None = None) -> None:
+        """Write the buffered points (and an epoch record) now."""
+        points, self.pending = self.pending, []
+        if points or epoch is not None:
+            self.store.add_points(self.run_id, points, epoch)
+        self.last_flush = time.monotonic()

@@ -6,15 +6,14 @@ use) or any URL in ``$SOFTMAX_LAB_DB``. Nothing here is SQLite-only but the conn
 server database can be added later without a rewrite. The schema is versioned in a ``meta`` table:
 opening a newer or foreign database raises ``StoreError`` instead of touching it.
 
-``RecordingCallback`` is fit()'s store writer: it batches metric points and writes them at most every
-half second (and at every epoch end), so the store costs little next to training.
+It takes fit()'s reports as plain objects (``step``, ``epoch``, ``train_loss``, ...), so it doesn't
+depend on the training loop; ``jobs.RecordingCallback`` is the writer that feeds it.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,7 +27,6 @@ from sqlalchemy.engine import Engine
 
 from .config import TrainConfig
 from .metrics import Verdict
-from .train import Callback, EpochReport, FitResult, FitStart, StepReport
 
 DB_ENV_VAR = "SOFTMAX_LAB_DB"
 APP_ID = "softmax-lab"
@@ -36,7 +34,6 @@ SCHEMA_VERSION = 1
 QUEUED, RUNNING, FINISHED, DIVERGED, CANCELLED, FAILED, INTERRUPTED = (
     "queued", "running", "finished", "diverged", "cancelled", "failed", "interrupted")
 ACTIVE_STATUSES = (QUEUED, RUNNING)
-FLUSH_SECONDS = 0.5
 
 metadata = sa.MetaData()
 meta_table = sa.Table(
@@ -202,7 +199,7 @@ class RunStore:
         """End a run without a fit result (cancelled while queued, failed, interrupted)."""
         self._update_run(run_id, status=status, error=error, ended_at=time.time())
 
-    def add_points(self, run_id: int, points: Iterable[StepReport], epoch: EpochReport | None = None) -> None:
+    def add_points(self, run_id: int, points: Iterable, epoch=None) -> None:
         """Append progress points, and optionally an epoch's record, in one transaction."""
         rows = [{"run_id": run_id, "step": p.step, "epoch": p.epoch, "train_loss": p.train_loss,
                  "train_acc": p.train_acc} for p in points]
@@ -215,7 +212,7 @@ class RunStore:
                              .where(points_table.c.run_id == run_id, points_table.c.step == epoch.step)
                              .values(test_acc=epoch.test_acc))
 
-    def finish_run(self, run_id: int, result: FitResult) -> None:
+    def finish_run(self, run_id: int, result) -> None:
         """Record how fit() ended: status, final metrics, verdict."""
         final = result.final
         self._update_run(
@@ -431,7 +428,7 @@ def _run_record(row) -> RunRecord:
     )
 
 
-def _epoch_row(run_id: int, report: EpochReport) -> dict[str, Any]:
+def _epoch_row(run_id: int, report) -> dict[str, Any]:
     return {
         "run_id": run_id, "epoch": report.epoch, "step": report.step, "train_loss": report.train_loss,
         "train_acc": report.train_acc, "test_acc": report.test_acc, "seconds": report.seconds,
@@ -461,37 +458,3 @@ def _to_bytes(tensor: torch.Tensor, dtype: str) -> bytes:
 
 def _from_bytes(blob: bytes, dtype: str, shape: tuple[int, ...]) -> torch.Tensor:
     return torch.from_numpy(np.frombuffer(blob, dtype=dtype).astype(dtype[1:]).reshape(shape))
-
-
-class RecordingCallback(Callback):
-    """fit()'s store writer: batches progress points, writes them every FLUSH_SECONDS and at epoch ends."""
-
-    def __init__(self, store: RunStore, run_id: int, flush_seconds: float = FLUSH_SECONDS):
-        self.store, self.run_id, self.flush_seconds = store, run_id, flush_seconds
-        self.pending: list[StepReport] = []
-        self.last_flush = float("-inf")  # the first point goes out at once: a page sees the run start
-        self.lock = threading.Lock()
-
-    def on_fit_start(self, start: FitStart) -> None:
-        self.store.mark_running(self.run_id, start.steps_per_epoch, start.total_steps)
-
-    def on_step(self, report: StepReport) -> None:
-        with self.lock:
-            self.pending.append(report)
-        if time.monotonic() - self.last_flush >= self.flush_seconds:
-            self.flush()
-
-    def on_epoch_end(self, report: EpochReport) -> None:
-        self.flush(epoch=report)
-
-    def on_fit_end(self, result: FitResult) -> None:
-        self.flush()
-        self.store.finish_run(self.run_id, result)
-
-    def flush(self, epoch: EpochReport | None = None) -> None:
-        """Write the buffered points (and an epoch record) now."""
-        with self.lock:
-            points, self.pending = self.pending, []
-        if points or epoch is not None:
-            self.store.add_points(self.run_id, points, epoch)
-        self.last_flush = time.monotonic()

@@ -7,13 +7,13 @@ import sqlalchemy as sa
 import torch
 
 from softmax_core.config import TrainConfig
+from softmax_core.jobs import RecordingCallback
 from softmax_core.store import (
     FINISHED,
     INTERRUPTED,
     QUEUED,
     RUNNING,
     SCHEMA_VERSION,
-    RecordingCallback,
     RunStore,
     StoreError,
     default_database_url,
