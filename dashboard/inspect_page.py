@@ -18,9 +18,10 @@ GALLERY_SIZE = 12
 
 
 @st.cache_data(show_spinner="finding the most confidently wrong test images", max_entries=32)
-def confident_mistakes(store_url: str, run_id: int, epoch: int, weights: np.ndarray, bias: np.ndarray):
+def confident_mistakes(store_url: str, run_id: int, epoch: int, _weights: np.ndarray, _bias: np.ndarray):
+    """The gallery of one stored epoch (cached by run and epoch; the weights are that epoch's)."""
     data = load_fashion_mnist(download=False)
-    logits = linear_logits(data.test_images, weights, bias)
+    logits = linear_logits(data.test_images, _weights, _bias)
     mistakes = most_confident_mistakes(logits, data.test_labels, GALLERY_SIZE)
     images = [(data.test_images[m.index].reshape(28, 28).numpy() * 255).astype(np.uint8) for m in mistakes]
     return mistakes, images

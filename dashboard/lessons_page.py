@@ -47,18 +47,27 @@ def exercise_one(store) -> None:
         batch = st.number_input("Batch size", 1, 60000, 512, key="ex1_batch")
         lr = st.number_input("Learning rate", 0.0, 10.0, 0.2, format="%.4f", key="ex1_lr")
         epochs = st.number_input("Epochs", 1, 500, 10, key="ex1_epochs")
-        if st.button("Add to the comparison", key="ex1_add") and ids:
-            try:
-                config = TrainConfig(batch_size=batch, lr=lr, epochs=epochs)
-            except ConfigError as error:
-                st.error(str(error))
-            else:
-                ids = ids + submit_group({f"my variant (batch {batch}, lr {lr:g})": config}, "exercise1-mine")
-                remember_group("ex1", ids)
+        if st.button("Add to the comparison", key="ex1_add"):
+            ids = add_variant(ids, batch, lr, epochs)
     if not ids:
         st.info("Press the button to train the three runs (about 10 seconds).")
         return
     render_group_live(store, ids, "ex1_curves", lambda runs: explain_exercise_one(store, runs))
+
+
+def add_variant(ids: list[int], batch: int, lr: float, epochs: int) -> list[int]:
+    """Train the person's own variant beside the three; returns the group's ids."""
+    if not ids:
+        st.warning("Run the three first; your variant joins their comparison.")
+        return ids
+    try:
+        config = TrainConfig(batch_size=batch, lr=lr, epochs=epochs)
+    except ConfigError as error:
+        st.error(f"Can't add it: {error}")
+        return ids
+    ids = ids + submit_group({f"my variant (batch {batch}, lr {lr:g})": config}, "exercise1-mine")
+    remember_group("ex1", ids)
+    return ids
 
 
 def explain_exercise_one(store, runs) -> None:

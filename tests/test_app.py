@@ -243,3 +243,20 @@ def test_compare_draws_a_band_for_runs_that_differ_only_by_seed():
     band = json.loads(charts[1].proto.spec)
     assert band["layout"]["title"]["text"] == "seed 0 and 2 more seeds: mean ± std"
     assert [trace.get("name") for trace in band["data"]][1::2] == ["train accuracy", "test accuracy"]
+
+
+def test_lessons_own_variant_joins_exercise_one_and_bad_values_are_named():
+    app = open_page("dashboard/lessons_page.py")
+    app.button(key="ex1_start").click().run()
+    app.number_input(key="ex1_lr").set_value(0.0).run()
+    app.button(key="ex1_add").click().run()
+    assert "Can't add it: lr: must be in (0, 10], got 0" in texts(app)
+    app.number_input(key="ex1_lr").set_value(0.2).run()
+    app.button(key="ex1_add").click().run()
+    wait_for_runs_to_end()
+    app.run()
+    assert not app.exception
+    spec = app.get("plotly_chart")[0].proto.spec
+    assert "batch 512, lr 0.2: train loss" in spec
+    verdict_lines = [line for line in unescaped(texts(app)).splitlines() if line.startswith("- **#")]
+    assert len(verdict_lines) == 4 and "my variant (batch 512, lr 0.2)" in verdict_lines[-1]
