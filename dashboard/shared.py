@@ -226,13 +226,13 @@ def render_group_live(store: RunStore, run_ids: list[int], chart_key: str, when_
     ``when_done(runs)`` draws what is computed from the finished runs."""
     if not run_ids:
         return
-    runs = [run for run in store.list_runs() if run.id in run_ids]
+    runs = store.get_runs(run_ids)
     polling = any(run.is_active for run in runs)
 
     @st.fragment(run_every=POLL_SECONDS if polling else None)
     @shown_as_message
     def live() -> None:
-        current = sorted((run for run in store.list_runs() if run.id in run_ids), key=lambda r: r.id)
+        current = store.get_runs(run_ids)
         for run in current:
             if run.is_active:
                 st.progress(run.progress, text=f"#{run.id} {run.name}: {run.status}, {run.progress:.0%}")

@@ -109,13 +109,13 @@ def render_run_card(run) -> None:
 
 def render_live(store, run_ids: list[int]) -> None:
     """Cards and curves of the watched runs; polls the store while any of them is going."""
-    runs = [run for run in store.list_runs() if run.id in run_ids]
+    runs = store.get_runs(run_ids)
     any_active = any(run.is_active for run in runs)
 
     @st.fragment(run_every=POLL_SECONDS if any_active else None)
     @shown_as_message
     def live() -> None:
-        current = [run for run in store.list_runs() if run.id in run_ids]
+        current = sorted(store.get_runs(run_ids), key=lambda run: run_ids.index(run.id))  # newest first
         for run in current:
             render_run_card(run)
         if current:

@@ -257,6 +257,10 @@ class RunStore:
         condition = runs_table.c.status == status if status else sa.true()
         return self._select_runs(condition)
 
+    def get_runs(self, run_ids) -> list[RunRecord]:
+        """The runs with these ids that exist, oldest first (what a live view polls)."""
+        return sorted(self._select_runs(runs_table.c.id.in_(list(run_ids))), key=lambda run: run.id)
+
     def read_points(self, run_id: int) -> list[MetricPoint]:
         """A run's progress points in step order."""
         query = (sa.select(points_table.c.step, points_table.c.epoch, points_table.c.train_loss,

@@ -80,6 +80,7 @@ def test_runs_list_newest_first_and_filter_by_status(store):
     store.mark_running(second, 10, 100)
     assert [run.id for run in store.list_runs()] == [second, first]
     assert [run.id for run in store.list_runs(RUNNING)] == [second]
+    assert [run.id for run in store.get_runs([second, first, 999])] == [first, second]
     assert store.get_run(first).status == QUEUED and store.get_run(first).progress == 0.0
     with pytest.raises(KeyError):
         store.get_run(999)
