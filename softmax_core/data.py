@@ -19,7 +19,7 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -54,12 +54,17 @@ class FashionMNISTData:
     test_images: torch.Tensor  # (10000, 784) float32
     test_labels: torch.Tensor  # (10000,) int64
     folder: Path  # where the .gz files were read from
+    _copies: dict = field(default_factory=dict, compare=False, repr=False)  # device -> the data there
 
-    def to(self, device: torch.device) -> FashionMNISTData:
-        """The same data on another device (no copy if already there)."""
+    def to(self, device: torch.device | str) -> FashionMNISTData:
+        """The same data on another device: copied once per device, then shared by every run."""
+        device = torch.device(device)
         if self.train_images.device == device:
             return self
-        return FashionMNISTData(*(t.to(device) for t in self.tensors()), folder=self.folder)
+        with _load_lock:
+            if device not in self._copies:
+                self._copies[device] = FashionMNISTData(*(t.to(device) for t in self.tensors()), folder=self.folder)
+            return self._copies[device]
 
     def tensors(self) -> tuple[torch.Tensor, ...]:
         """train_images, train_labels, test_images, test_labels."""

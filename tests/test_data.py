@@ -116,3 +116,10 @@ def test_folder_that_cannot_be_created_for_a_download(tmp_path):
     blocker.write_text("x")
     with pytest.raises(DataError, match="can't create the data folder"):
         ensure_files(blocker / "sub", mirrors=["http://127.0.0.1:9/"])
+
+
+def test_moving_to_a_device_copies_once_and_shares_the_copy(fashion_mnist):
+    assert fashion_mnist.to("cpu") is fashion_mnist
+    moved = fashion_mnist.to("meta")  # a device without storage: shows the mechanics without a GPU
+    assert moved.train_images.device.type == "meta" and moved.test_labels.shape == (10000,)
+    assert fashion_mnist.to(torch.device("meta")) is moved
