@@ -32,7 +32,6 @@ CLASS_NAMES = ("t-shirt", "trouser", "pullover", "dress", "coat",
                "sandal", "shirt", "sneaker", "bag", "ankle boot")
 IMAGE_SIDE = 28
 NUM_FEATURES = IMAGE_SIDE * IMAGE_SIDE
-NUM_CLASSES = len(CLASS_NAMES)
 FILE_MD5S: dict[str, str] = dict(TorchvisionFashionMNIST.resources)
 MIRRORS: tuple[str, ...] = tuple(TorchvisionFashionMNIST.mirrors)
 _IDX_MAGIC = {"images": 2051, "labels": 2049}

@@ -19,13 +19,12 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .config import TrainConfig, describe_fields, preset_config
+from .config import TRAIN_SET_SIZE, TrainConfig, describe_fields, preset_config
 from .metrics import Verdict
 from .model import naive_cross_entropy, naive_softmax, stable_log_softmax
 from .store import RunStore
 from .train import EpochSchedule
 
-TRAIN_SET_SIZE = 60_000
 EXERCISE1_VARIANTS = ("book", "batch-1024", "lr-0.4")
 NOISE_FACTOR = 2.0  # a change counts as signal when it exceeds twice the seed-to-seed noise
 
