@@ -79,6 +79,7 @@ def render_seed_bands(store, runs: list[RunRecord]) -> None:
 
 
 def sync_selection_to_url() -> None:
+    st.session_state["compare_selection"] = list(st.session_state["compare_ids"])
     write_runs_to_url(st.session_state["compare_ids"])
 
 
@@ -90,8 +91,9 @@ def main() -> None:
         st.info("No runs stored yet: start one on the Train page.")
         return
     by_id = {run.id: run for run in runs}
-    if "compare_ids" not in st.session_state:
-        st.session_state["compare_ids"] = [i for i in runs_from_url() if i in by_id] or [runs[0].id]
+    if "compare_ids" not in st.session_state:  # first visit, or back from another page
+        remembered = st.session_state.get("compare_selection") or runs_from_url()
+        st.session_state["compare_ids"] = [i for i in remembered if i in by_id] or [runs[0].id]
         sync_selection_to_url()
     shown = filtered(runs)
     st.dataframe(runs_table(shown), key="runs_table", hide_index=True, width="stretch",

@@ -40,10 +40,18 @@ def apply_preset() -> None:
         st.session_state[key] = getattr(config, field)
 
 
-def init_form_state() -> None:
-    if "form_batch_size" not in st.session_state:
-        st.session_state["preset"] = "book"
-        apply_preset()
+def init_session_state() -> None:
+    """The form holds the last values used (the book's run at first); the view shows the URL's runs."""
+    if "watched" not in st.session_state:
+        st.session_state["watched"] = runs_from_url()
+        book = PRESETS["book"].config
+        st.session_state["form_values"] = {key: getattr(book, field) for field, key in FORM_FIELDS.items()}
+    for key, value in st.session_state["form_values"].items():
+        st.session_state.setdefault(key, value)  # Streamlit drops widget state while another page shows
+
+
+def remember_form_values() -> None:
+    st.session_state["form_values"] = {key: st.session_state[key] for key in FORM_FIELDS.values()}
 
 
 def config_form() -> tuple[TrainConfig | None, str]:
@@ -129,14 +137,13 @@ def render_live(store, run_ids: list[int]) -> None:
 
 def main() -> None:
     store = open_store_or_stop()
-    init_form_state()
-    if "watched" not in st.session_state:
-        st.session_state["watched"] = runs_from_url()
+    init_session_state()
     st.title("Softmax regression on Fashion-MNIST")
     st.caption("Dive into Deep Learning, section 3.7: set the hyperparameters in the sidebar and press Start. "
                "Runs keep training when you close the tab; compare them on the Compare page.")
     data_ready = data_ready_or_offer_download()
     config, name = config_form()
+    remember_form_values()
     if config is not None and not data_ready:
         st.sidebar.error("Can't start yet: Fashion-MNIST is missing (see the message on the page).")
     elif config is not None:

@@ -260,3 +260,19 @@ def test_lessons_own_variant_joins_exercise_one_and_bad_values_are_named():
     assert "batch 512, lr 0.2: train loss" in spec
     verdict_lines = [line for line in unescaped(texts(app)).splitlines() if line.startswith("- **#")]
     assert len(verdict_lines) == 4 and "my variant (batch 512, lr 0.2)" in verdict_lines[-1]
+
+
+def test_the_form_and_the_selection_survive_a_visit_to_another_page():
+    from dashboard.shared import get_store
+
+    app = start_run(open_page(), batch_size=512, epochs=1)
+    wait_for_runs_to_end()
+    app.switch_page("dashboard/compare_page.py").run()
+    oldest = get_store().list_runs()[-1].id  # not the default selection (the newest run)
+    app.multiselect(key="compare_ids").set_value([oldest]).run()
+    app.switch_page("dashboard/train_page.py").run()
+    assert app.sidebar.number_input(key="form_batch_size").value == 512
+    assert app.sidebar.number_input(key="form_lr").value == 0.1
+    app.switch_page("dashboard/compare_page.py").run()
+    assert not app.exception
+    assert app.multiselect(key="compare_ids").value == [oldest]
