@@ -5,9 +5,9 @@ store and one job runner per server process), and a last safety net so that an u
 as a message, never as a traceback. No training logic lives here.
 """
 
-import logging
-
 import streamlit as st
+
+from dashboard.shared import shown_as_message
 
 st.set_page_config(page_title="Softmax Lab", page_icon=":material/query_stats:", layout="wide")
 
@@ -19,10 +19,4 @@ pages = [
             url_path="inspect"),
     st.Page("dashboard/lessons_page.py", title="Lessons", icon=":material/school:", url_path="lessons"),
 ]
-page = st.navigation(pages)
-try:
-    page.run()
-except Exception as error:  # noqa: BLE001 - the last line of defence: a message, never a traceback
-    logging.getLogger("softmax_lab").exception("page %s failed", page.title)
-    st.error(f"Something went wrong on this page ({type(error).__name__}: {error}). "
-             "Stored runs are safe; reload the page to try again.")
+shown_as_message(st.navigation(pages).run)()  # the last line of defence: a message, never a traceback

@@ -130,19 +130,22 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
     config = config_from_args(args)
     data = load_fashion_mnist(args.data_dir, progress=_download_progress_printer())
     printer = JsonLinesPrinter(out) if args.json else TablePrinter(out)
-    callbacks: list[Callback] = [printer]
-    if args.store:
-        store = open_default_store()
-        run_id = store.create_run(config, args.name or describe_config(config))
-        callbacks.insert(0, RecordingCallback(store, run_id))
-        print(f"recording as run {run_id} in {store.url}", file=sys.stderr)
+    recorder = _stored_run_recorder(config, args.name) if args.store else None
     try:
-        result = fit(config, data, callbacks)
+        result = fit(config, data, [recorder, printer] if recorder else [printer])
     except KeyboardInterrupt:
-        if args.store:
-            store.set_status(run_id, CANCELLED, "interrupted from the keyboard")
+        if recorder:
+            recorder.flush()  # keep the points trained so far
+            recorder.store.set_status(recorder.run_id, CANCELLED, "interrupted from the keyboard")
         raise
     return EXIT_OK if result.status == FINISHED else EXIT_RUN_FAILED
+
+
+def _stored_run_recorder(config: TrainConfig, name: str) -> RecordingCallback:
+    store = open_default_store()
+    run_id = store.create_run(config, name or describe_config(config))
+    print(f"recording as run {run_id} in {store.url}", file=sys.stderr)
+    return RecordingCallback(store, run_id)
 
 
 def run_list(args: argparse.Namespace, out: TextIO) -> int:

@@ -192,8 +192,9 @@ class RunStore:
             return int(conn.execute(runs_table.insert().values(**row)).inserted_primary_key[0])
 
     def mark_running(self, run_id: int, steps_per_epoch: int | None = None, total_steps: int | None = None) -> None:
-        self._update_run(run_id, status=RUNNING, started_at=time.time(), owner=current_owner(),
-                         steps_per_epoch=steps_per_epoch, total_steps=total_steps)
+        """Running from now (the first call sets started_at; a later one adds the step counts)."""
+        self._update_run(run_id, status=RUNNING, started_at=sa.func.coalesce(runs_table.c.started_at, time.time()),
+                         owner=current_owner(), steps_per_epoch=steps_per_epoch, total_steps=total_steps)
 
     def set_status(self, run_id: int, status: str, error: str | None = None) -> None:
         """End a run without a fit result (cancelled while queued, failed, interrupted)."""

@@ -81,6 +81,10 @@ def test_runs_list_newest_first_and_filter_by_status(store):
     assert [run.id for run in store.list_runs()] == [second, first]
     assert [run.id for run in store.list_runs(RUNNING)] == [second]
     assert [run.id for run in store.get_runs([second, first, 999])] == [first, second]
+    started = store.get_run(second).started_at
+    store.mark_running(second, 20, 200)  # fit starting after the data loaded: counts added, start kept
+    again = store.get_run(second)
+    assert again.started_at == started and (again.steps_per_epoch, again.total_steps) == (20, 200)
     assert store.get_run(first).status == QUEUED and store.get_run(first).progress == 0.0
     with pytest.raises(KeyError):
         store.get_run(999)
