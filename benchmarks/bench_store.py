@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from softmax_core.config import TrainConfig  # noqa: E402
 from softmax_core.data import load_fashion_mnist  # noqa: E402
-from softmax_core.jobs import RecordingCallback  # noqa: E402
+from softmax_core.recording import RecordingCallback  # noqa: E402
 from softmax_core.store import RunStore  # noqa: E402
 from softmax_core.train import fit  # noqa: E402
 

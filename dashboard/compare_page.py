@@ -21,7 +21,8 @@ from dashboard.shared import (
 )
 from softmax_core.charts import build_curves_figure
 from softmax_core.config import differing_fields
-from softmax_core.store import FINISHED, RunRecord
+from softmax_core.status import RunStatus
+from softmax_core.store import RunRecord
 
 
 def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
@@ -65,7 +66,7 @@ def seed_groups(runs: list[RunRecord]) -> list[list[RunRecord]]:
     """Finished runs that differ only by seed, grouped (groups of two or more)."""
     groups: dict[str, list[RunRecord]] = {}
     for run in runs:
-        if run.status == FINISHED:
+        if run.status == RunStatus.FINISHED:
             key = json.dumps({**run.config.to_dict(), "seed": None}, sort_keys=True)
             groups.setdefault(key, []).append(run)
     return [group for group in groups.values() if len(group) > 1]

@@ -20,7 +20,7 @@ from dashboard.shared import (
 from softmax_core import lessons
 from softmax_core.charts import build_band_figure
 from softmax_core.config import OPTIMIZERS, PRESETS, ConfigError, TrainConfig
-from softmax_core.store import DIVERGED, FINISHED
+from softmax_core.status import RunStatus
 
 AB_FIELDS = ("batch_size", "lr", "epochs", "init_std", "weight_decay", "momentum", "optimizer")
 STABILITY_EXAMPLES = {"tame: 2, 1, 0.1": [2.0, 1.0, 0.1], "large: 100, 0, -5": [100.0, 0.0, -5.0],
@@ -133,7 +133,7 @@ def show_overfitting(store, runs) -> None:
     if bands is None:
         st.warning("At least two finished seeds are needed for a spread.")
         return
-    finished = [run for run in runs if run.status == FINISHED]
+    finished = [run for run in runs if run.status == RunStatus.FINISHED]
     st.plotly_chart(build_band_figure(bands.epochs, {"train − test gap": (bands.gap_mean, bands.gap_std)},
                                       y_title="accuracy gap"), key="ex2_gap", width="stretch")
     for sentence in lessons.explain_overfitting(bands):
@@ -155,7 +155,7 @@ def offer_weight_decay(store, finished) -> None:
 
 def show_weight_decay(store, plain, decayed) -> None:
     plain_bands = lessons.seed_bands(lesson_runs(store, plain))
-    decayed_bands = lessons.seed_bands(lesson_runs(store, [r for r in decayed if r.status == FINISHED]))
+    decayed_bands = lessons.seed_bands(lesson_runs(store, [r for r in decayed if r.status == RunStatus.FINISHED]))
     st.plotly_chart(build_band_figure(decayed_bands.epochs, {
         "test accuracy, no decay": (plain_bands.test_mean, plain_bands.test_std),
         "test accuracy, wd 0.001": (decayed_bands.test_mean, decayed_bands.test_std)}), key="ex2_wd_bands",
@@ -191,7 +191,7 @@ def numerical_stability(store) -> None:
 
 def show_stability_outcome(runs) -> None:
     for run in runs:
-        if run.status == DIVERGED:
+        if run.status == RunStatus.DIVERGED:
             st.markdown(f"- **#{run.id} {escape_markdown(run.name)}** went NaN at step {run.diverged_step} "
                         f"(epoch {run.diverged_epoch:.3f}, marked on the loss chart).")
         elif run.final_train_loss is not None:
@@ -259,7 +259,7 @@ def repeat_with_seeds(store) -> None:
 
 
 def choose_finished_run(store, key: str):
-    runs = [run for run in store.list_runs() if run.status == FINISHED]
+    runs = [run for run in store.list_runs() if run.status == RunStatus.FINISHED]
     if not runs:
         st.info("No finished run yet: train one on the Train page or above.")
         return None

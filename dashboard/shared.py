@@ -21,24 +21,15 @@ from softmax_core.config import TrainConfig, describe_fields, differing_fields
 from softmax_core.data import DataError, describe_expected_files, ensure_files, missing_files, resolve_data_dir
 from softmax_core.jobs import JobRunner
 from softmax_core.lessons import SeedBands, lesson_run, seed_bands
-from softmax_core.store import (
-    CANCELLED,
-    DIVERGED,
-    FAILED,
-    FINISHED,
-    INTERRUPTED,
-    QUEUED,
-    RUNNING,
-    RunRecord,
-    RunStore,
-    StoreError,
-)
+from softmax_core.status import RunStatus
+from softmax_core.store import RunRecord, RunStore, StoreError
 
 POLL_SECONDS = 0.5  # live views redraw twice a second while a run goes
 PASS_ICON, FAIL_ICON = ":material/check:", ":material/close:"
-STATUS_ICONS = {QUEUED: ":material/hourglass_top:", RUNNING: ":material/directions_run:",
-                FINISHED: ":material/check_circle:", DIVERGED: ":material/trending_up:",
-                CANCELLED: ":material/stop_circle:", FAILED: ":material/error:", INTERRUPTED: ":material/warning:"}
+STATUS_ICONS = {RunStatus.QUEUED: ":material/hourglass_top:", RunStatus.RUNNING: ":material/directions_run:",
+                RunStatus.FINISHED: ":material/check_circle:", RunStatus.DIVERGED: ":material/trending_up:",
+                RunStatus.CANCELLED: ":material/stop_circle:", RunStatus.FAILED: ":material/error:",
+                RunStatus.INTERRUPTED: ":material/warning:"}
 
 
 @st.cache_resource(show_spinner=False)
@@ -130,7 +121,7 @@ def data_ready_or_offer_download() -> bool:
 def status_markdown(run: RunRecord) -> str:
     """The status as markdown with its icon, e.g. ':material/error: **failed**: ValueError: ...'."""
     text = f"{STATUS_ICONS.get(run.status, '')} **{run.status}**"
-    if run.error and run.status != FINISHED:
+    if run.error and run.status != RunStatus.FINISHED:
         text += f": {escape_markdown(run.error)}"
     return text
 
@@ -147,7 +138,7 @@ def render_verdict(run: RunRecord) -> None:
 
 def render_progress(run: RunRecord) -> None:
     """A progress bar with epoch, elapsed time and time left."""
-    if run.status == QUEUED:
+    if run.status == RunStatus.QUEUED:
         st.progress(0.0, text="queued: waiting for a free worker")
         return
     elapsed = (run.ended_at or time.time()) - (run.started_at or time.time())
@@ -178,7 +169,7 @@ def _curves_of(store: RunStore, run: RunRecord, label: str) -> RunCurves:
     test = [(p.epoch, p.test_acc) for p in points if p.test_acc is not None]
     curves = RunCurves(label, [p.epoch for p in points], [p.train_loss for p in points],
                        [p.train_acc for p in points], [e for e, _ in test], [a for _, a in test])
-    if run.status == DIVERGED and run.diverged_epoch is not None:
+    if run.status == RunStatus.DIVERGED and run.diverged_epoch is not None:
         curves.marker_epoch, curves.marker_text = run.diverged_epoch, f"#{run.id} NaN at step {run.diverged_step}"
     return curves
 
@@ -249,7 +240,7 @@ def render_group_live(store: RunStore, run_ids: list[int], chart_key: str, when_
 
 def render_seed_band(store: RunStore, runs: Sequence[RunRecord], key: str, title: str = "") -> SeedBands | None:
     """Mean +/- std of train and test accuracy over the finished runs (seeds of one config)."""
-    finished = [run for run in runs if run.status == FINISHED]
+    finished = [run for run in runs if run.status == RunStatus.FINISHED]
     if len(finished) < 2:
         return None
     bands = seed_bands([lesson_run(store, run.id) for run in finished])

@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Optional, TextIO
 
 from .config import PRESETS, ConfigError, TrainConfig, describe_config, preset_config
 from .data import DataError, load_fashion_mnist
-from .jobs import RecordingCallback
-from .store import CANCELLED, DB_ENV_VAR, RunRecord, StoreError, open_default_store
-from .train import FINISHED, Callback, EpochReport, FitResult, FitStart, fit
+from .recording import RecordingCallback
+from .status import RunStatus
+from .store import DB_ENV_VAR, RunRecord, RunStore, StoreError, open_default_store
+from .train import Callback, EpochReport, FitResult, FitStart, fit
+from .worker import RunWatch
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -130,22 +135,29 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
     config = config_from_args(args)
     data = load_fashion_mnist(args.data_dir, progress=_download_progress_printer())
     printer = JsonLinesPrinter(out) if args.json else TablePrinter(out)
-    recorder = _stored_run_recorder(config, args.name) if args.store else None
+    if not args.store:
+        return _exit_code(fit(config, data, [printer]))
+    store, run_id = _claim_stored_run(config, args.name)
+    recorder, stop = RecordingCallback(store, run_id), threading.Event()
     try:
-        result = fit(config, data, [recorder, printer] if recorder else [printer])
+        with RunWatch(store, run_id, stop):  # heartbeat, and Cancel on the page stops this run too
+            return _exit_code(fit(config, data, [recorder, printer], stop))
     except KeyboardInterrupt:
-        if recorder:
-            recorder.flush()  # keep the points trained so far
-            recorder.store.set_status(recorder.run_id, CANCELLED, "interrupted from the keyboard")
+        recorder.flush()  # keep the points trained so far
+        store.end_run(run_id, RunStatus.CANCELLED, "interrupted from the keyboard")
         raise
-    return EXIT_OK if result.status == FINISHED else EXIT_RUN_FAILED
 
 
-def _stored_run_recorder(config: TrainConfig, name: str) -> RecordingCallback:
+def _claim_stored_run(config: TrainConfig, name: str) -> tuple[RunStore, int]:
     store = open_default_store()
     run_id = store.create_run(config, name or describe_config(config))
+    store.claim_run(run_id, socket.gethostname(), os.getpid())
     print(f"recording as run {run_id} in {store.url}", file=sys.stderr)
-    return RecordingCallback(store, run_id)
+    return store, run_id
+
+
+def _exit_code(result: FitResult) -> int:
+    return EXIT_OK if result.status == RunStatus.FINISHED else EXIT_RUN_FAILED
 
 
 def run_list(args: argparse.Namespace, out: TextIO) -> int:

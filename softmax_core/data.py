@@ -1,9 +1,16 @@
 """Fashion-MNIST: find or download the four original files, verify them, load them once into memory.
 
-The file names, md5 sums and mirrors are torchvision's (``torchvision.datasets.FashionMNIST``), so a
-folder that torchvision accepts is accepted here, and vice versa. Images become one float tensor in
+The file names, md5 sums and mirrors are torchvision's (``torchvision.datasets.FashionMNIST``; a test
+keeps them equal), so a folder that torchvision accepts is accepted here, and vice versa; torchvision
+itself is not imported, since it costs a process about two seconds. Images become one float tensor in
 [0, 1] (what the book's ``transforms.ToTensor()`` gives), flattened to 784 features, held once per
 process and shared read-only by every run: there is no DataLoader and no per-image transform.
+
+Decoding the .gz files takes most of a second, so the first load keeps a decoded copy (uint8 ``.npy``
+arrays and a manifest) in the per-user cache. A later load uses it only while the originals are the
+very files it was made from (same size and modification time, md5-verified when it was made) and the
+arrays have their shapes; otherwise it decodes again. A worker process or the CLI loads in well under
+a second that way.
 
 Where the files are looked for: the ``data_dir`` argument, else ``$SOFTMAX_LAB_DATA``, else a per-user
 cache folder. Every problem (missing files offline, a corrupted file, an unreadable folder) raises
@@ -14,7 +21,10 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
+import shutil
+import tempfile
 import threading
 import urllib.error
 import urllib.request
@@ -25,15 +35,26 @@ from typing import Optional
 
 import numpy as np
 import torch
-from torchvision.datasets import FashionMNIST as TorchvisionFashionMNIST
 
 DATA_ENV_VAR = "SOFTMAX_LAB_DATA"
 CLASS_NAMES = ("t-shirt", "trouser", "pullover", "dress", "coat",
                "sandal", "shirt", "sneaker", "bag", "ankle boot")
 IMAGE_SIDE = 28
 NUM_FEATURES = IMAGE_SIDE * IMAGE_SIDE
-FILE_MD5S: dict[str, str] = dict(TorchvisionFashionMNIST.resources)
-MIRRORS: tuple[str, ...] = tuple(TorchvisionFashionMNIST.mirrors)
+FILE_MD5S: dict[str, str] = {  # torchvision.datasets.FashionMNIST.resources
+    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+}
+MIRRORS: tuple[str, ...] = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)  # torchvision's
+ARRAY_FILES = {  # decoded array -> the original it comes from
+    "train_images": "train-images-idx3-ubyte.gz", "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz", "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+ARRAY_SHAPES = {"train_images": (60000, NUM_FEATURES), "train_labels": (60000,),
+                "test_images": (10000, NUM_FEATURES), "test_labels": (10000,)}
+DECODED_FORMAT = 1  # bump when the decoded copy's layout changes
 _IDX_MAGIC = {"images": 2051, "labels": 2049}
 _DOWNLOAD_CHUNK = 1 << 16
 
@@ -68,6 +89,17 @@ class FashionMNISTData:
     def tensors(self) -> tuple[torch.Tensor, ...]:
         """train_images, train_labels, test_images, test_labels."""
         return (self.train_images, self.train_labels, self.test_images, self.test_labels)
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], folder: Path) -> FashionMNISTData:
+        """From the uint8 arrays as decoded (images 0..255, one row per image; labels 0..9)."""
+        return cls(
+            train_images=torch.from_numpy(arrays["train_images"]).float().div_(255.0),
+            train_labels=torch.from_numpy(arrays["train_labels"]).long(),
+            test_images=torch.from_numpy(arrays["test_images"]).float().div_(255.0),
+            test_labels=torch.from_numpy(arrays["test_labels"]).long(),
+            folder=folder,
+        )
 
 
 _loaded: dict[Path, FashionMNISTData] = {}
@@ -109,9 +141,70 @@ def load_fashion_mnist(
     folder = resolve_data_dir(data_dir)
     with _load_lock:
         if folder not in _loaded:
-            ensure_files(folder, download=download, progress=progress, mirrors=mirrors)
-            _loaded[folder] = _read_folder(folder)
+            _loaded[folder] = FashionMNISTData.from_arrays(
+                load_decoded_arrays(folder, download, progress, mirrors), folder)
         return _loaded[folder]
+
+
+def load_decoded_arrays(
+    folder: Path,
+    download: bool = True,
+    progress: ProgressCallback | None = None,
+    mirrors: Sequence[str] = MIRRORS,
+) -> dict[str, np.ndarray]:
+    """The four arrays as uint8: from the decoded copy when it matches the originals, else decoded anew."""
+    arrays = read_decoded_copy(folder)
+    if arrays is None:
+        ensure_files(folder, download=download, progress=progress, mirrors=mirrors)
+        arrays = {name: _read_idx(folder / source, name.split("_")[1]) for name, source in ARRAY_FILES.items()}
+        write_decoded_copy(folder, arrays)
+    return arrays
+
+
+def decoded_copy_dir(folder: Path) -> Path:
+    """Where the decoded copy of the files in ``folder`` is kept (per-user cache, one per data folder)."""
+    key = hashlib.sha1(str(folder).encode()).hexdigest()[:16]
+    return default_data_dir().parent / "decoded" / key
+
+
+def read_decoded_copy(folder: Path) -> dict[str, np.ndarray] | None:
+    """The decoded arrays, or None if there is no copy or it doesn't match the originals any more."""
+    copy = decoded_copy_dir(folder)
+    try:
+        manifest = json.loads((copy / "manifest.json").read_text())
+        if manifest.get("format") != DECODED_FORMAT or manifest.get("sources") != _stat_sources(folder):
+            return None
+        arrays = {name: np.load(copy / f"{name}.npy", allow_pickle=False) for name in ARRAY_FILES}
+    except (OSError, ValueError):
+        return None
+    shapes_match = all(arrays[name].shape == ARRAY_SHAPES[name] and arrays[name].dtype == np.uint8
+                       for name in ARRAY_FILES)
+    return arrays if shapes_match else None
+
+
+def write_decoded_copy(folder: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Keep the decoded arrays for the next load (best effort: a read-only cache only costs time)."""
+    copy = decoded_copy_dir(folder)
+    try:
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=copy.parent, prefix=".staging-"))
+    except OSError:
+        return
+    try:
+        for name, array in arrays.items():
+            np.save(staging / f"{name}.npy", array, allow_pickle=False)
+        manifest = {"format": DECODED_FORMAT, "folder": str(folder), "sources": _stat_sources(folder)}
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        shutil.rmtree(copy, ignore_errors=True)
+        staging.rename(copy)  # readers see the whole copy or none of it
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)  # another process won the race, or the disk is full
+
+
+def _stat_sources(folder: Path) -> dict[str, list[int]]:
+    """Size and modification time of each original: a changed file means the copy is stale."""
+    stats = {name: (folder / name).stat() for name in FILE_MD5S}
+    return {name: [stat.st_size, stat.st_mtime_ns] for name, stat in stats.items()}
 
 
 def ensure_files(
@@ -179,17 +272,7 @@ def _fetch(url: str, target: Path, progress: ProgressCallback | None, timeout: f
     return target
 
 
-def _read_folder(folder: Path) -> FashionMNISTData:
-    return FashionMNISTData(
-        train_images=_read_idx(folder / "train-images-idx3-ubyte.gz", "images"),
-        train_labels=_read_idx(folder / "train-labels-idx1-ubyte.gz", "labels"),
-        test_images=_read_idx(folder / "t10k-images-idx3-ubyte.gz", "images"),
-        test_labels=_read_idx(folder / "t10k-labels-idx1-ubyte.gz", "labels"),
-        folder=folder,
-    )
-
-
-def _read_idx(path: Path, kind: str) -> torch.Tensor:
+def _read_idx(path: Path, kind: str) -> np.ndarray:
     """Parse an IDX file (the MNIST format): big-endian header, then unsigned bytes."""
     try:
         raw = gzip.decompress(path.read_bytes())
@@ -202,10 +285,8 @@ def _read_idx(path: Path, kind: str) -> torch.Tensor:
         NUM_FEATURES if kind == "images" else 1
     ):
         raise DataError(f"{path.name} in {path.parent} is not a Fashion-MNIST {kind} file.")
-    values = torch.from_numpy(np.frombuffer(raw, dtype=np.uint8, offset=4 * header_ints).copy())
-    if kind == "labels":
-        return values.long()
-    return values.view(count, NUM_FEATURES).float().div_(255.0)
+    values = np.frombuffer(raw, dtype=np.uint8, offset=4 * header_ints).copy()
+    return values if kind == "labels" else values.reshape(count, NUM_FEATURES)
 
 
 def _check_folder_readable(folder: Path) -> None:

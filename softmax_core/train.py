@@ -37,8 +37,9 @@ from .model import (
     naive_cross_entropy,
     naive_softmax,
 )
+from .status import RunStatus
 
-FINISHED, DIVERGED, CANCELLED = "finished", "diverged", "cancelled"
+FINISHED, DIVERGED, CANCELLED = RunStatus.FINISHED, RunStatus.DIVERGED, RunStatus.CANCELLED
 ORDER_SEED_OFFSET = 1_000_003  # the shuffling generator's seed: seed + this, apart from the init's
 EVAL_CHUNK = 8192
 
@@ -85,7 +86,7 @@ class EpochReport:
 class FitResult:
     """How a run ended and what it reached."""
 
-    status: str  # finished | diverged | cancelled
+    status: RunStatus  # finished | diverged | cancelled
     epochs: tuple[EpochReport, ...]
     verdict: Optional[Verdict]  # the book's checks, for a finished run
     message: str
@@ -290,7 +291,7 @@ def fit(config: TrainConfig, data: FashionMNISTData, callbacks: Sequence[Callbac
 
 @dataclass(frozen=True)
 class _Stopped:
-    status: str
+    status: RunStatus
     step: int  # for diverged: the first non-finite step; for cancelled: steps completed
     epoch: float
 

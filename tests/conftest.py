@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
+from workloads import make_tiny_data
 
 from softmax_core.data import DATA_ENV_VAR, FashionMNISTData, load_fashion_mnist
 
@@ -29,22 +29,6 @@ def real_data_dir() -> Path:
 @pytest.fixture(scope="session")
 def fashion_mnist(real_data_dir: Path) -> FashionMNISTData:
     return load_fashion_mnist(real_data_dir, download=False)
-
-
-def make_tiny_data(num_train: int = 600, num_test: int = 200, seed: int = 0) -> FashionMNISTData:
-    """Random images whose class is readable from a few pixels, so a model can learn something."""
-    generator = torch.Generator().manual_seed(seed)
-
-    def split(count: int) -> tuple[torch.Tensor, torch.Tensor]:
-        labels = torch.randint(0, 10, (count,), generator=generator)
-        images = torch.rand(count, 784, generator=generator) * 0.3
-        for offset in range(20):  # a bright 20-pixel stripe at a place that depends on the class
-            images[torch.arange(count), labels * 70 + offset] += 0.7
-        return images, labels
-
-    train_images, train_labels = split(num_train)
-    test_images, test_labels = split(num_test)
-    return FashionMNISTData(train_images, train_labels, test_images, test_labels, folder=Path("made-up"))
 
 
 @pytest.fixture

@@ -1,15 +1,24 @@
-"""jobs.py: background runs, bounded concurrency, cancel, failures, recovery; real data where it learns."""
+"""jobs.py and the local executor: runs train in worker processes; bounded concurrency, cancel through
+the store, failures, a worker killed mid-run, stale heartbeats; real data where it learns."""
 
-import socket
-import threading
+import os
+import signal
 import time
 
 import pytest
 import sqlalchemy as sa
+from workloads import BrokenTestLabels, GatedData, NoData, TinyData
 
 from softmax_core.config import ConfigError, TrainConfig, describe_config, differing_fields
-from softmax_core.jobs import JobRunner, default_concurrency
-from softmax_core.store import CANCELLED, DIVERGED, FAILED, FINISHED, INTERRUPTED, QUEUED, RUNNING, RunStore
+from softmax_core.executors.local import LocalExecutor, default_worker_count, describe_worker_death
+from softmax_core.jobs import JobRunner
+from softmax_core.status import RunStatus
+from softmax_core.store import RunStore
+from softmax_core.worker import load_local_data
+
+QUEUED, RUNNING, FINISHED, CANCELLED, FAILED, DIVERGED, INTERRUPTED = (
+    RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.FINISHED, RunStatus.CANCELLED, RunStatus.FAILED,
+    RunStatus.DIVERGED, RunStatus.INTERRUPTED)
 
 
 @pytest.fixture
@@ -21,33 +30,41 @@ def store(tmp_path):
 def make_runner(store):
     runners = []
 
-    def make(data_source, **options):
-        runner = JobRunner(store, data_source, set_torch_threads=False, **options)
+    def make(data_source=None, workers=2, **options):
+        executor = LocalExecutor(store.url, workers=workers, threads_per_worker=1,
+                                 data_source=data_source or TinyData(), warm_data=options.pop("warm_data", True))
+        runner = JobRunner(store, executor, **options)
         runners.append(runner)
         return runner
 
     yield make
     for runner in runners:
-        runner.shutdown()
+        runner.shutdown(timeout=15)
 
 
-def wait_for_status(store, run_id, statuses, timeout=30.0):
+def wait_for(predicate, timeout=60.0, what="the condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        run = store.get_run(run_id)
-        if run.status in statuses:
-            return run
-        time.sleep(0.01)
-    raise AssertionError(f"run {run_id} stayed {store.get_run(run_id).status}")
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_four_runs_at_once_on_real_data_finish_complete_and_apart(store, make_runner, fashion_mnist):
-    runner = make_runner(lambda: fashion_mnist, max_concurrent=2)
+def wait_for_status(store, run_id, statuses, timeout=60.0):
+    return wait_for(lambda: (run := store.get_run(run_id)).status in statuses and run, timeout,
+                    f"run {run_id} to become one of {statuses}")
+
+
+def test_four_runs_at_once_on_real_data_train_in_worker_processes(store, make_runner, fashion_mnist):
+    runner = make_runner(load_local_data)
     configs = [TrainConfig(epochs=2, seed=s, batch_size=b) for s, b in ((0, 256), (1, 1024), (2, 512), (3, 256))]
     started = time.monotonic()
     ids = [runner.submit(config, f"run {i}") for i, config in enumerate(configs)]
     assert time.monotonic() - started < 1.0, "submit must return at once"
     assert all(runner.wait(run_id, 120) for run_id in ids)
+    pids = set()
     for run_id, config in zip(ids, configs):
         run = store.get_run(run_id)
         steps = -(-60000 // config.batch_size)
@@ -57,130 +74,144 @@ def test_four_runs_at_once_on_real_data_finish_complete_and_apart(store, make_ru
         assert points[-1].step == 2 * steps and len(points) == 10
         assert [e.epoch for e in store.read_epochs(run_id)] == [1, 2]
         assert run.final_test_acc > 0.75
+        assert run.device == "cpu" and run.host and run.pid != os.getpid()
+        pids.add(run.pid)
+    assert pids == {worker.pid for worker in runner.workers()}, "both workers trained, none in this process"
     assert store.integrity_check() == "ok"
 
 
-class ControlledData:
-    """A data source that blocks until released, so a test can hold runs in 'running'."""
-
-    def __init__(self, data):
-        self.data, self.release = data, threading.Event()
-
-    def __call__(self):
-        self.release.wait(30)
-        return self.data
-
-
-def test_concurrency_is_bounded_and_the_rest_wait_queued(store, make_runner, tiny_data):
-    source = ControlledData(tiny_data)
-    runner = make_runner(source, max_concurrent=2)
+def test_concurrency_is_bounded_and_the_rest_wait_queued(store, make_runner, tmp_path):
+    gate = tmp_path / "gate"
+    runner = make_runner(GatedData(gate), warm_data=False)
     ids = [runner.submit(TrainConfig(epochs=1, batch_size=100)) for _ in range(3)]
     wait_for_status(store, ids[0], (RUNNING,))
     wait_for_status(store, ids[1], (RUNNING,))
-    time.sleep(0.2)
+    time.sleep(0.3)
     assert store.get_run(ids[2]).status == QUEUED
     assert runner.active_count() == 3
-    source.release.set()
+    assert {worker.state for worker in runner.workers()} == {"training"}
+    gate.touch()
     assert all(runner.wait(run_id, 30) for run_id in ids)
     assert {store.get_run(run_id).status for run_id in ids} == {FINISHED}
 
 
-def test_cancel_while_queued(store, make_runner, tiny_data):
-    source = ControlledData(tiny_data)
-    runner = make_runner(source, max_concurrent=2)
+def test_cancel_while_queued_ends_it_at_once(store, make_runner, tmp_path):
+    gate = tmp_path / "gate"
+    runner = make_runner(GatedData(gate), warm_data=False)
     blockers = [runner.submit(TrainConfig(epochs=1, batch_size=100)) for _ in range(2)]
     queued = runner.submit(TrainConfig(epochs=1, batch_size=100))
+    wait_for_status(store, blockers[1], (RUNNING,))
     assert runner.cancel(queued)
-    source.release.set()
-    assert runner.wait(queued, 30)
     run = store.get_run(queued)
     assert run.status == CANCELLED and run.error == "cancelled while queued"
+    gate.touch()
     assert all(runner.wait(run_id, 30) for run_id in blockers)
 
 
 def test_cancel_while_running_takes_effect_within_a_second(store, make_runner, fashion_mnist):
-    runner = make_runner(lambda: fashion_mnist)
+    runner = make_runner(load_local_data)
     run_id = runner.submit(TrainConfig(epochs=200), "long")
-    deadline = time.monotonic() + 30
-    while store.get_run(run_id).last_step == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for(lambda: store.get_run(run_id).last_step > 0, what="the first point")
     asked = time.monotonic()
     assert runner.cancel(run_id)
     assert runner.wait(run_id, 1.0), "cancel must take effect within a second"
     assert time.monotonic() - asked < 1.0
     run = store.get_run(run_id)
-    assert run.status == CANCELLED and run.last_step > 0
+    assert run.status == CANCELLED and run.last_step > 0 and run.cancel_requested
     assert len(store.read_points(run_id)) >= 1
     assert not runner.cancel(run_id), "an ended run can't be cancelled again"
 
 
-def test_a_run_that_raises_is_failed_with_its_message_and_metrics_kept(store, make_runner, tiny_data, monkeypatch):
-    import softmax_core.train as train_module
-
-    original = train_module._EpochLoop._epoch_report
-
-    def explode_in_epoch_two(self, epoch, seconds):
-        if epoch == 2:
-            raise RuntimeError("disk on fire")
-        return original(self, epoch, seconds)
-
-    monkeypatch.setattr(train_module._EpochLoop, "_epoch_report", explode_in_epoch_two)
-    runner = make_runner(lambda: tiny_data)
+def test_a_run_that_raises_is_failed_with_its_message_and_metrics_kept(store, make_runner):
+    runner = make_runner(BrokenTestLabels(), workers=1)
     bad = runner.submit(TrainConfig(epochs=3, batch_size=60))
-    runner.wait(bad, 30)
+    assert runner.wait(bad, 30)
     run = store.get_run(bad)
-    assert run.status == FAILED and run.error == "RuntimeError: disk on fire"
-    assert [p.step for p in store.read_points(bad)] == list(range(2, 21, 2))  # epoch 1 and all of epoch 2's points
-    assert len(store.read_epochs(bad)) == 1
-    monkeypatch.setattr(train_module._EpochLoop, "_epoch_report", original)
-    good = runner.submit(TrainConfig(epochs=1, batch_size=60))
-    runner.wait(good, 30)
-    assert store.get_run(good).status == FINISHED, "the worker survives a failed run"
+    assert run.status == FAILED and run.error.startswith("RuntimeError: shape")
+    assert [p.step for p in store.read_points(bad)] == [2, 4, 6, 8, 10]  # epoch 1 trained, then evaluation raised
+    assert store.read_epochs(bad) == []
+    healthy = make_runner(TinyData(), workers=1)
+    good = healthy.submit(TrainConfig(epochs=1, batch_size=60))
+    assert healthy.wait(good, 30) and store.get_run(good).status == FINISHED
+    again = runner.submit(TrainConfig(epochs=1, batch_size=60))
+    assert runner.wait(again, 30) and store.get_run(again).status == FAILED, "the worker survived the failure"
+    assert store.get_run(again).pid == run.pid
 
 
 def test_missing_data_fails_the_run_not_the_runner(store, make_runner):
-    from softmax_core.data import DataError
-
-    def no_data():
-        raise DataError("Fashion-MNIST is missing train-images-idx3-ubyte.gz")
-
-    runner = make_runner(no_data)
+    runner = make_runner(NoData(), workers=1)
     run_id = runner.submit(TrainConfig())
-    runner.wait(run_id, 10)
+    assert runner.wait(run_id, 30)
     assert store.get_run(run_id).error == "DataError: Fashion-MNIST is missing train-images-idx3-ubyte.gz"
 
 
-def test_a_diverged_run_is_stored_as_diverged(store, make_runner, tiny_data):
-    runner = make_runner(lambda: tiny_data)
+def test_a_diverged_run_is_stored_as_diverged(store, make_runner):
+    runner = make_runner(workers=1)
     run_id = runner.submit(TrainConfig(implementation="scratch", init_std=50.0, batch_size=60))
-    runner.wait(run_id, 30)
+    assert runner.wait(run_id, 30)
     run = store.get_run(run_id)
     assert run.status == DIVERGED and run.diverged_step == 1 and "step 1" in run.error
 
 
-def test_invalid_config_is_refused_before_anything_is_stored(store, make_runner, tiny_data):
-    runner = make_runner(lambda: tiny_data)
+def test_invalid_config_is_refused_before_anything_is_stored(store, make_runner):
+    runner = make_runner(workers=1)
     with pytest.raises(ConfigError, match="batch_size: must be in 1..60000, got 0"):
         runner.submit({**TrainConfig().to_dict(), "batch_size": 0})
     assert store.list_runs() == []
 
 
-def test_restart_over_a_database_with_a_running_row(store, tiny_data, make_runner):
-    runner = make_runner(lambda: tiny_data)
-    run_id = runner.submit(TrainConfig(epochs=1, batch_size=100))
-    runner.wait(run_id, 30)
+def test_kill_9_of_a_worker_fails_its_run_and_nothing_else(store, make_runner, fashion_mnist):
+    runner = make_runner(load_local_data)
+    victim = runner.submit(TrainConfig(epochs=200), "victim")
+    bystander = runner.submit(TrainConfig(epochs=3), "bystander")
+    wait_for(lambda: store.get_run(victim).last_step > 0 and store.get_run(bystander).last_step > 0,
+             what="both runs to train")
+    victim_pid = store.get_run(victim).pid
+    os.kill(victim_pid, signal.SIGKILL)
+    run = wait_for_status(store, victim, (FAILED,), timeout=10)
+    assert f"the worker process {victim_pid} was killed by SIGKILL (out of memory, or killed by hand)" in run.error
+    assert len(store.read_points(victim)) >= 1, "its points are kept"
+    assert runner.wait(bystander, 60) and store.get_run(bystander).status == FINISHED
+    wait_for(lambda: len(runner.workers()) == 2 and victim_pid not in {w.pid for w in runner.workers()},
+             what="a replacement worker")
+    after = runner.submit(TrainConfig(epochs=1), "after")
+    assert runner.wait(after, 60) and store.get_run(after).status == FINISHED
+
+
+def test_a_stale_heartbeat_becomes_interrupted_at_start_and_while_serving(store, make_runner):
+    left_by_a_dead_server = store.create_run(TrainConfig(), "left running")
+    store.claim_run(left_by_a_dead_server, "gone-host", 12345)
+    store.add_points(left_by_a_dead_server, [type("P", (), dict(step=3, epoch=0.1, train_loss=2.0, train_acc=0.3))])
     with store.engine.begin() as conn:
-        conn.execute(sa.text("UPDATE runs SET status=:s, owner=:o WHERE id=:id"),
-                     {"s": RUNNING, "o": f"{socket.gethostname()}:999999999", "id": run_id})
-    restarted = make_runner(lambda: tiny_data)
-    assert restarted.recovered == [run_id]
-    assert store.get_run(run_id).status == INTERRUPTED
-    assert len(store.read_points(run_id)) == 5
+        conn.execute(sa.text("UPDATE runs SET heartbeat_at = heartbeat_at - 60 WHERE id = :id"),
+                     {"id": left_by_a_dead_server})
+    alive = store.create_run(TrainConfig(), "someone else's, beating")
+    store.claim_run(alive, "other-host", 999)
+    runner = make_runner(workers=1, stale_seconds=2.0)
+    assert runner.recovered == [left_by_a_dead_server]
+    run = store.get_run(left_by_a_dead_server)
+    assert run.status == INTERRUPTED and "no heartbeat" in run.error and len(store.read_points(run.id)) == 1
+    assert store.get_run(alive).status == RUNNING
+    run = wait_for_status(store, alive, (INTERRUPTED,), timeout=10)  # nobody beats it: the watch notices
+    assert "while running" in run.error
 
 
-def test_default_names_and_concurrency():
+def test_queued_runs_keep_their_heartbeat_while_they_wait(store, make_runner, tmp_path):
+    gate = tmp_path / "gate"
+    runner = make_runner(GatedData(gate), workers=1, warm_data=False, stale_seconds=2.0)
+    blocker = runner.submit(TrainConfig(epochs=1, batch_size=100))
+    waiting = runner.submit(TrainConfig(epochs=1, batch_size=100))
+    time.sleep(4.0)  # twice the stale limit: the runner beats for the queued run, the worker for the other
+    assert store.get_run(waiting).status == QUEUED and store.get_run(blocker).status == RUNNING
+    gate.touch()
+    assert runner.wait(waiting, 30) and store.get_run(waiting).status == FINISHED
+
+
+def test_defaults_names_and_worker_deaths_described():
     assert describe_config(TrainConfig()) == "book defaults"
     assert describe_config(TrainConfig(batch_size=1024, lr=0.4)) == "batch 1024, lr 0.4"
     assert describe_config(TrainConfig(implementation="scratch")) == "scratch"
     assert differing_fields([TrainConfig(), TrainConfig(lr=0.4), TrainConfig(seed=2, lr=0.1)]) == ["lr", "seed"]
-    assert default_concurrency(1) == 2 and default_concurrency(2) == 2 and default_concurrency(64) == 4
+    assert default_worker_count(1) == 2 and default_worker_count(2) == 2 and default_worker_count(64) == 4
+    assert describe_worker_death(7, -signal.SIGSEGV) == "the worker process 7 was killed by SIGSEGV"
+    assert describe_worker_death(7, 3) == "the worker process 7 exited unexpectedly (exit code 3)"

@@ -8,7 +8,7 @@ import pytest
 
 from softmax_core import lessons
 from softmax_core.config import TrainConfig
-from softmax_core.jobs import RecordingCallback
+from softmax_core.recording import RecordingCallback
 from softmax_core.store import RunStore
 from softmax_core.train import fit
 

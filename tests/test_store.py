@@ -1,25 +1,25 @@
-"""store.py: round trips of every stored field, schema guard, clear errors, the batching writer."""
+"""The run store: round trips of every stored field, the worker-facing calls (claim, heartbeat, cancel
+flag, stale runs), migrations (a schema-1 database upgraded in place), clear errors, the batching writer."""
 
+import json
 import sqlite3
+import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 import torch
 
 from softmax_core.config import TrainConfig
-from softmax_core.jobs import RecordingCallback
-from softmax_core.store import (
-    FINISHED,
-    INTERRUPTED,
-    QUEUED,
-    RUNNING,
-    SCHEMA_VERSION,
-    RunStore,
-    StoreError,
-    default_database_url,
-    meta_table,
-)
+from softmax_core.recording import RecordingCallback
+from softmax_core.status import RunStatus
+from softmax_core.store import RunStore, StoreError, default_database_url
 from softmax_core.train import Callback, fit
+
+FINISHED, INTERRUPTED, QUEUED, RUNNING, CANCELLED, FAILED = (
+    RunStatus.FINISHED, RunStatus.INTERRUPTED, RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.CANCELLED,
+    RunStatus.FAILED)
+SCHEMA_V1_SQL = Path(__file__).parent / "data" / "schema_v1.sql"
 
 
 @pytest.fixture
@@ -41,6 +41,7 @@ class Collector(Callback):
 def test_a_recorded_run_reads_back_exactly_what_fit_emitted(store, tiny_data):
     config = TrainConfig(epochs=3, batch_size=32, lr=0.3, seed=4)
     run_id = store.create_run(config, "round trip", tags={"lesson": "demo"})
+    assert store.claim_run(run_id, "lab-3", 4121)
     collector = Collector()
     result = fit(config, tiny_data, [RecordingCallback(store, run_id, flush_seconds=0), collector])
     run = store.get_run(run_id)
@@ -49,6 +50,7 @@ def test_a_recorded_run_reads_back_exactly_what_fit_emitted(store, tiny_data):
     assert run.verdict == result.verdict
     assert run.steps_per_epoch == 19 and run.total_steps == 57 and run.last_step == 57 and run.progress == 1.0
     assert run.created_at <= run.started_at <= run.ended_at
+    assert (run.host, run.pid, run.device, run.placement) == ("lab-3", 4121, "cpu", "cpu on lab-3, process 4121")
     points = store.read_points(run_id)
     assert [(p.step, p.epoch, p.train_loss, p.train_acc) for p in points] == [
         (s.step, s.epoch, s.train_loss, s.train_acc) for s in collector.steps]
@@ -77,12 +79,12 @@ def test_the_writer_batches_points(store, tiny_data, monkeypatch):
 def test_runs_list_newest_first_and_filter_by_status(store):
     first = store.create_run(TrainConfig(), "a")
     second = store.create_run(TrainConfig(lr=0.2), "b")
-    store.mark_running(second, 10, 100)
+    assert store.claim_run(second, "here", 1)
     assert [run.id for run in store.list_runs()] == [second, first]
     assert [run.id for run in store.list_runs(RUNNING)] == [second]
     assert [run.id for run in store.get_runs([second, first, 999])] == [first, second]
     started = store.get_run(second).started_at
-    store.mark_running(second, 20, 200)  # fit starting after the data loaded: counts added, start kept
+    store.record_schedule(second, 20, 200, "cpu")  # fit starting after the data loaded: counts added, start kept
     again = store.get_run(second)
     assert again.started_at == started and (again.steps_per_epoch, again.total_steps) == (20, 200)
     assert store.get_run(first).status == QUEUED and store.get_run(first).progress == 0.0
@@ -97,18 +99,89 @@ def test_delete_removes_the_run_and_its_points(store, tiny_data):
     assert store.list_runs() == [] and store.read_points(run_id) == [] and store.read_epochs(run_id) == []
 
 
-def test_runs_of_a_dead_process_become_interrupted_with_metrics_kept(store, tiny_data):
-    run_id = store.create_run(TrainConfig(), "orphan")
-    fit(TrainConfig(epochs=1, batch_size=100), tiny_data, [RecordingCallback(store, run_id)])
-    mine = store.create_run(TrainConfig(), "still mine")
-    with store.engine.begin() as conn:
-        conn.execute(sa.text("UPDATE runs SET status='running', owner=:owner WHERE id=:id"),
-                     {"owner": f"{__import__('socket').gethostname()}:999999999", "id": run_id})
-    assert store.interrupt_orphans() == [run_id]
-    run = store.get_run(run_id)
-    assert run.status == INTERRUPTED and "interrupted" in run.error
-    assert len(store.read_points(run_id)) == 5
-    assert store.get_run(mine).status == QUEUED  # this process is alive: its runs stay
+def test_a_run_is_claimed_once_and_never_after_a_cancel(store):
+    run_id = store.create_run(TrainConfig(), "contested")
+    assert store.claim_run(run_id, "a", 1)
+    assert not store.claim_run(run_id, "b", 2), "a second worker must not train it too"
+    assert store.get_run(run_id).host == "a"
+    cancelled = store.create_run(TrainConfig(), "cancelled first")
+    assert store.request_cancel(cancelled) and store.cancel_requested(cancelled)
+    assert not store.claim_run(cancelled, "a", 1)
+    assert store.end_run(cancelled, CANCELLED, "cancelled while queued")
+    assert not store.request_cancel(cancelled), "an ended run has nothing to cancel"
+    assert not store.end_run(cancelled, FAILED, "too late"), "an ended run stays as it ended"
+    assert store.get_run(cancelled).status == CANCELLED
+
+
+def test_stale_runs_become_interrupted_with_their_points_and_fresh_ones_stay(store, tiny_data):
+    stale = store.create_run(TrainConfig(epochs=1, batch_size=100), "stale")
+    store.claim_run(stale, "here", 1)
+    fit(TrainConfig(epochs=1, batch_size=100), tiny_data, [RecordingCallback(store, stale)])
+    with store.engine.begin() as conn:  # as if it had stopped beating 30 s ago, still 'running'
+        conn.execute(sa.text("UPDATE runs SET status='running', heartbeat_at=:t WHERE id=:id"),
+                     {"t": time.time() - 30, "id": stale})
+    fresh = store.create_run(TrainConfig(), "fresh")
+    assert store.interrupt_stale_runs(10.0) == [stale]
+    run = store.get_run(stale)
+    assert run.status == INTERRUPTED and "no heartbeat for over 10 s while running" in run.error
+    assert len(store.read_points(stale)) == 5
+    assert store.get_run(fresh).status == QUEUED
+    before = store.get_run(fresh).heartbeat_at
+    time.sleep(0.01)
+    store.beat([fresh, stale])
+    assert store.get_run(fresh).heartbeat_at > before
+    assert store.get_run(stale).status == INTERRUPTED, "a beat doesn't revive an ended run"
+
+
+def test_points_are_read_after_a_step_for_live_views(store, tiny_data):
+    run_id = store.create_run(TrainConfig(epochs=2, batch_size=100), "live")
+    fit(TrainConfig(epochs=2, batch_size=100), tiny_data, [RecordingCallback(store, run_id, flush_seconds=0)])
+    every = store.read_points(run_id)
+    assert store.read_points(run_id, after_step=every[3].step) == every[4:]
+    assert store.read_points(run_id, after_step=every[-1].step) == []
+
+
+def load_schema_v1(path: Path) -> str:
+    with sqlite3.connect(path) as conn:
+        conn.executescript(SCHEMA_V1_SQL.read_text())
+    return f"sqlite:///{path}"
+
+
+def test_a_schema_1_database_is_upgraded_in_place_with_nothing_lost(tmp_path):
+    url = load_schema_v1(tmp_path / "v1.db")
+    with sqlite3.connect(tmp_path / "v1.db") as conn:
+        points_before = conn.execute("SELECT run_id, step, epoch, train_loss, train_acc, test_acc FROM points "
+                                     "ORDER BY run_id, step").fetchall()
+        epochs_before = conn.execute("SELECT * FROM epochs ORDER BY run_id, epoch").fetchall()
+        runs_before = conn.execute("SELECT id, name, status, config, verdict, tags, owner FROM runs").fetchall()
+    store = RunStore(url)
+    runs = {run.id: run for run in store.list_runs()}
+    assert [(r.id, r.name, r.status.value) for r in runs.values()] == [
+        (3, "queued in v1", "queued"), (2, "running when v1 stopped", "running"), (1, "finished in v1", "finished")]
+    for row in runs_before:
+        run = runs[row[0]]
+        assert run.config == TrainConfig.from_dict(json.loads(row[3]))
+        assert run.tags == json.loads(row[5])
+        host, pid = row[6].rsplit(":", 1)
+        assert (run.host, run.pid) == (host, int(pid)), "v1's owner is kept as where it trained"
+    assert runs[1].verdict is not None and runs[1].final_test_acc is not None
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT run_id, step, epoch, train_loss, train_acc, test_acc FROM points "
+                                    "ORDER BY run_id, step")).all() == points_before
+        assert [tuple(row) for row in conn.execute(sa.text("SELECT * FROM epochs ORDER BY run_id, epoch"))] \
+            == epochs_before
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+    assert store.read_epoch(1, 2).weights.shape == (10, 784)
+    assert sorted(store.interrupt_stale_runs(8.0)) == [2, 3], "v1's leftovers don't stay active forever"
+    assert {store.get_run(2).status, store.get_run(3).status} == {INTERRUPTED}
+    assert RunStore(url).get_run(1).name == "finished in v1", "opening again changes nothing"
+
+
+def test_the_old_release_would_refuse_an_upgraded_database(tmp_path):
+    store = RunStore(load_schema_v1(tmp_path / "v1.db"))
+    with store.engine.connect() as conn:
+        version = conn.execute(sa.text("SELECT value FROM meta WHERE key='schema_version'")).scalar()
+    assert int(version) == 2  # schema-1 code refuses any schema_version above 1
 
 
 def test_reopening_keeps_everything(tmp_path):
@@ -117,14 +190,15 @@ def test_reopening_keeps_everything(tmp_path):
     assert RunStore(url).get_run(run_id).config.batch_size == 64
 
 
-def test_newer_schema_is_refused(tmp_path):
+def test_a_database_from_a_newer_release_is_refused_untouched(tmp_path):
     url = f"sqlite:///{tmp_path}/runs.db"
     store = RunStore(url)
     with store.engine.begin() as conn:
-        conn.execute(meta_table.update().where(meta_table.c.key == "schema_version")
-                     .values(value=str(SCHEMA_VERSION + 1)))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
     with pytest.raises(StoreError, match="newer than this Softmax Lab understands"):
         RunStore(url)
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0099"
 
 
 def test_foreign_database_is_refused_and_left_alone(tmp_path):

@@ -1,0 +1,224 @@
+"""RunStore: every run, its config, its metric points, per-epoch weights and confusion matrices, on a
+database, so that any page, process or machine can redraw (or replay) any run at any time.
+
+It is also how the server and its workers talk: a worker claims a queued run, refreshes its heartbeat,
+reads the run's cancel flag and writes its points; the server sets the flag and turns runs whose
+heartbeat went stale into ``interrupted``. Nothing here knows about processes or threads, so the same
+calls serve local worker processes, Ray tasks on other machines, and the CLI.
+
+It takes fit()'s reports as plain objects (``step``, ``epoch``, ``train_loss``, ...), so it doesn't
+depend on the training loop; ``recording.RecordingCallback`` is the writer that feeds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..config import TrainConfig
+from ..status import ACTIVE_STATUSES, RunStatus
+from .engine import create_store_engine, default_database_url, prepare_schema, translated_errors
+from .records import (
+    EPOCH_SCALARS,
+    EPOCH_TENSORS,
+    EpochRecord,
+    MetricPoint,
+    RunRecord,
+    epoch_record,
+    epoch_row,
+    run_record,
+)
+from .schema import epochs_table, points_table, runs_table
+
+_ACTIVE = [status.value for status in ACTIVE_STATUSES]
+
+
+class RunStore:
+    """Thread- and process-safe access to the runs database (one instance may serve every thread)."""
+
+    def __init__(self, url: str | None = None):
+        self.url = url or default_database_url()
+        self.engine = create_store_engine(self.url)
+        prepare_schema(self.engine, self.url)
+
+    # --- a run's life ----------------------------------------------------------------------------------
+
+    def create_run(self, config: TrainConfig, name: str, tags: dict | None = None) -> int:
+        """Record a new queued run; returns its id."""
+        if not isinstance(config, TrainConfig):
+            raise TypeError("create_run needs a TrainConfig")
+        now = time.time()
+        row = {"name": name.strip()[:200] or "run", "config": config.to_dict(), "status": RunStatus.QUEUED.value,
+               "created_at": now, "heartbeat_at": now, "tags": tags or {}}
+        with self._writing() as conn:
+            return int(conn.execute(runs_table.insert().values(**row)).inserted_primary_key[0])
+
+    def claim_run(self, run_id: int, host: str, pid: int, node: str | None = None) -> bool:
+        """Take a queued run to train it: True if this caller got it (not cancelled, nobody else has it)."""
+        now = time.time()
+        with self._writing() as conn:
+            claimed = conn.execute(
+                runs_table.update()
+                .where(runs_table.c.id == run_id, runs_table.c.status == RunStatus.QUEUED.value,
+                       sa.not_(runs_table.c.cancel_requested))
+                .values(status=RunStatus.RUNNING.value, started_at=now, heartbeat_at=now,
+                        host=host, pid=pid, node=node))
+            return claimed.rowcount == 1
+
+    def record_schedule(self, run_id: int, steps_per_epoch: int, total_steps: int, device: str) -> None:
+        """What fit() announced at its start: the steps it will take, and on which device."""
+        self._update_run(run_id, steps_per_epoch=steps_per_epoch, total_steps=total_steps, device=device)
+
+    def beat(self, run_ids: Iterable[int]) -> None:
+        """Refresh the heartbeat of runs this caller holds (queued in its queue, or training)."""
+        ids = list(run_ids)
+        if ids:
+            with self._writing() as conn:
+                conn.execute(runs_table.update()
+                             .where(runs_table.c.id.in_(ids), runs_table.c.status.in_(_ACTIVE))
+                             .values(heartbeat_at=time.time()))
+
+    def request_cancel(self, run_id: int) -> bool:
+        """Raise the run's cancel flag (its worker stops within a step); False if it is not active."""
+        with self._writing() as conn:
+            flagged = conn.execute(runs_table.update()
+                                   .where(runs_table.c.id == run_id, runs_table.c.status.in_(_ACTIVE))
+                                   .values(cancel_requested=True))
+            return flagged.rowcount == 1
+
+    def cancel_requested(self, run_id: int) -> bool:
+        """Whether someone asked this run to stop (what a worker's stop check reads)."""
+        query = sa.select(runs_table.c.cancel_requested).where(runs_table.c.id == run_id)
+        with translated_errors(self.url), self.engine.connect() as conn:
+            return bool(conn.execute(query).scalar())
+
+    def end_run(self, run_id: int, status: RunStatus, error: str | None = None) -> bool:
+        """End a still-active run without a fit result (cancelled while queued, failed, interrupted)."""
+        with self._writing() as conn:
+            ended = conn.execute(runs_table.update()
+                                 .where(runs_table.c.id == run_id, runs_table.c.status.in_(_ACTIVE))
+                                 .values(status=RunStatus(status).value, error=error, ended_at=time.time()))
+            return ended.rowcount == 1
+
+    def add_points(self, run_id: int, points: Iterable, epoch=None) -> None:
+        """Append progress points, and optionally an epoch's record, in one transaction."""
+        rows = [{"run_id": run_id, "step": p.step, "epoch": p.epoch, "train_loss": p.train_loss,
+                 "train_acc": p.train_acc} for p in points]
+        with self._writing() as conn:
+            if rows:
+                conn.execute(points_table.insert(), rows)
+            if epoch is not None:
+                conn.execute(epochs_table.insert().values(**epoch_row(run_id, epoch)))
+                conn.execute(points_table.update()
+                             .where(points_table.c.run_id == run_id, points_table.c.step == epoch.step)
+                             .values(test_acc=epoch.test_acc))
+
+    def finish_run(self, run_id: int, result) -> None:
+        """Record how fit() ended: status, final metrics, verdict."""
+        final = result.final
+        self._update_run(
+            run_id, status=RunStatus(result.status).value, ended_at=time.time(),
+            error=None if result.status == RunStatus.FINISHED else result.message,
+            final_train_loss=final.train_loss if final else None,
+            final_train_acc=final.train_acc if final else None,
+            final_test_acc=final.test_acc if final else None,
+            verdict=result.verdict.to_dict() if result.verdict else None,
+            diverged_step=result.diverged_step, diverged_epoch=result.diverged_epoch,
+        )
+
+    def interrupt_stale_runs(self, max_age: float) -> list[int]:
+        """Active runs whose heartbeat is older than ``max_age`` seconds become 'interrupted' (points kept)."""
+        now = time.time()
+        stale = sa.and_(runs_table.c.status.in_(_ACTIVE), runs_table.c.heartbeat_at < now - max_age)
+        with self._writing() as conn:
+            rows = conn.execute(sa.select(runs_table.c.id, runs_table.c.status).where(stale)).all()
+            for run_id, status in rows:
+                conn.execute(runs_table.update().where(runs_table.c.id == run_id, stale).values(
+                    status=RunStatus.INTERRUPTED.value, ended_at=now,
+                    error=f"interrupted: no heartbeat for over {max_age:g} s while {status} "
+                          "(its server or worker stopped); the points so far are kept"))
+        return [row.id for row in rows]
+
+    def delete_run(self, run_id: int) -> None:
+        with self._writing() as conn:
+            for table in (points_table, epochs_table):
+                conn.execute(table.delete().where(table.c.run_id == run_id))
+            conn.execute(runs_table.delete().where(runs_table.c.id == run_id))
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    def get_run(self, run_id: int) -> RunRecord:
+        runs = self._select_runs(runs_table.c.id == run_id)
+        if not runs:
+            raise KeyError(f"no run with id {run_id}")
+        return runs[0]
+
+    def list_runs(self, status: RunStatus | None = None) -> list[RunRecord]:
+        """Every run, newest first (optionally only those with one status)."""
+        condition = runs_table.c.status == RunStatus(status).value if status else sa.true()
+        return self._select_runs(condition)
+
+    def get_runs(self, run_ids) -> list[RunRecord]:
+        """The runs with these ids that exist, oldest first (what a live view polls)."""
+        return sorted(self._select_runs(runs_table.c.id.in_(list(run_ids))), key=lambda run: run.id)
+
+    def read_points(self, run_id: int, after_step: int = 0) -> list[MetricPoint]:
+        """A run's progress points in step order (only those after ``after_step``, for a live view)."""
+        query = (sa.select(points_table.c.step, points_table.c.epoch, points_table.c.train_loss,
+                           points_table.c.train_acc, points_table.c.test_acc)
+                 .where(points_table.c.run_id == run_id, points_table.c.step > after_step)
+                 .order_by(points_table.c.step))
+        with translated_errors(self.url), self.engine.connect() as conn:
+            return [MetricPoint(*row) for row in conn.execute(query)]
+
+    def read_epochs(self, run_id: int, with_tensors: bool = False) -> list[EpochRecord]:
+        """A run's epoch records in order; weights, confusion and step losses only if asked."""
+        names = EPOCH_SCALARS + (EPOCH_TENSORS if with_tensors else ())
+        query = (sa.select(*(epochs_table.c[name] for name in names))
+                 .where(epochs_table.c.run_id == run_id).order_by(epochs_table.c.epoch))
+        with translated_errors(self.url), self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [epoch_record(row, with_tensors) for row in rows]
+
+    def read_epoch(self, run_id: int, epoch: int) -> EpochRecord:
+        """One epoch with its tensors (weights, bias, confusion, step losses)."""
+        query = sa.select(epochs_table).where(epochs_table.c.run_id == run_id, epochs_table.c.epoch == epoch)
+        with translated_errors(self.url), self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            raise KeyError(f"run {run_id} has no epoch {epoch}")
+        return epoch_record(row, with_tensors=True)
+
+    def integrity_check(self) -> str:
+        """SQLite's PRAGMA integrity_check ('ok' when healthy); 'ok' on other databases."""
+        if self.engine.dialect.name != "sqlite":
+            return "ok"
+        with self.engine.connect() as conn:
+            return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
+
+    # --- internals -----------------------------------------------------------------------------------
+
+    def _select_runs(self, condition) -> list[RunRecord]:
+        last_step = (sa.select(sa.func.max(points_table.c.step)).where(points_table.c.run_id == runs_table.c.id)
+                     .scalar_subquery())
+        query = sa.select(runs_table, last_step.label("last_step")).where(condition).order_by(runs_table.c.id.desc())
+        with translated_errors(self.url), self.engine.connect() as conn:
+            return [run_record(row) for row in conn.execute(query)]
+
+    def _update_run(self, run_id: int, **values: Any) -> None:
+        with self._writing() as conn:
+            conn.execute(runs_table.update().where(runs_table.c.id == run_id).values(**values))
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        with translated_errors(self.url), self.engine.begin() as conn:
+            yield conn
+
+
+def open_default_store() -> RunStore:
+    return RunStore(default_database_url())

@@ -1,0 +1,69 @@
+"""The run database's tables, as they stand at the newest migration (``migrations/versions``).
+
+A run row says what was asked (config, name, tags), where it stands (status, heartbeat, cancel flag),
+where it trained (host, process, Ray node, device) and how it ended. Points are the live curves;
+epochs hold what a page needs to replay a run (weights, bias, confusion matrix, every batch's loss).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+APP_ID = "softmax-lab"
+SCHEMA_VERSION = 2  # also written to meta.schema_version, so that an older release refuses this database
+
+metadata = sa.MetaData()
+meta_table = sa.Table(
+    "meta", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.String(256), nullable=False),
+)
+runs_table = sa.Table(
+    "runs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("config", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("started_at", sa.Float),
+    sa.Column("ended_at", sa.Float),
+    sa.Column("error", sa.Text),
+    sa.Column("final_train_loss", sa.Float),
+    sa.Column("final_train_acc", sa.Float),
+    sa.Column("final_test_acc", sa.Float),
+    sa.Column("verdict", sa.JSON),
+    sa.Column("diverged_step", sa.Integer),
+    sa.Column("diverged_epoch", sa.Float),
+    sa.Column("steps_per_epoch", sa.Integer),
+    sa.Column("total_steps", sa.Integer),
+    sa.Column("tags", sa.JSON),  # free-form labels, e.g. a lesson's experiment and seed group
+    sa.Column("heartbeat_at", sa.Float),  # refreshed by whoever holds the run; stale means it is gone
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("host", sa.String(255)),  # where it trained
+    sa.Column("pid", sa.Integer),
+    sa.Column("node", sa.String(64)),  # the Ray node, when it trained on Ray
+    sa.Column("device", sa.String(32)),  # cpu, cuda:0, ...
+)
+points_table = sa.Table(
+    "points", metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("step", sa.Integer, primary_key=True),
+    sa.Column("epoch", sa.Float, nullable=False),
+    sa.Column("train_loss", sa.Float),
+    sa.Column("train_acc", sa.Float),
+    sa.Column("test_acc", sa.Float),  # only at epoch ends
+)
+epochs_table = sa.Table(
+    "epochs", metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("epoch", sa.Integer, primary_key=True),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("train_loss", sa.Float),
+    sa.Column("train_acc", sa.Float),
+    sa.Column("test_acc", sa.Float),
+    sa.Column("seconds", sa.Float),
+    sa.Column("weights", sa.LargeBinary),  # (10, 784) little-endian float32
+    sa.Column("bias", sa.LargeBinary),  # (10,) float32
+    sa.Column("confusion", sa.LargeBinary),  # (10, 10) int32, [true, predicted]
+    sa.Column("step_losses", sa.LargeBinary),  # float32, one per mini-batch
+)

@@ -1,0 +1,67 @@
+"""Data sources for tests, importable by name so that a spawned worker process can unpickle them:
+small made-up data sets for tests about mechanics, and ones that wait, fail or break on purpose."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from softmax_core.data import DataError, FashionMNISTData
+
+
+def make_tiny_data(num_train: int = 600, num_test: int = 200, seed: int = 0) -> FashionMNISTData:
+    """Random images whose class is readable from a few pixels, so a model can learn something."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def split(count: int) -> tuple[torch.Tensor, torch.Tensor]:
+        labels = torch.randint(0, 10, (count,), generator=generator)
+        images = torch.rand(count, 784, generator=generator) * 0.3
+        for offset in range(20):  # a bright 20-pixel stripe at a place that depends on the class
+            images[torch.arange(count), labels * 70 + offset] += 0.7
+        return images, labels
+
+    train_images, train_labels = split(num_train)
+    test_images, test_labels = split(num_test)
+    return FashionMNISTData(train_images, train_labels, test_images, test_labels, folder=Path("made-up"))
+
+
+class TinyData:
+    """The tiny data set, made once per worker process."""
+
+    _data: FashionMNISTData | None = None
+
+    def __call__(self) -> FashionMNISTData:
+        if TinyData._data is None:
+            TinyData._data = make_tiny_data()
+        return TinyData._data
+
+
+class GatedData(TinyData):
+    """Tiny data that a run only gets once the file ``gate`` exists: holds runs in 'running'."""
+
+    def __init__(self, gate: Path):
+        self.gate = gate
+
+    def __call__(self) -> FashionMNISTData:
+        deadline = time.monotonic() + 60
+        while not self.gate.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return super().__call__()
+
+
+class BrokenTestLabels(TinyData):
+    """Tiny data whose test labels are out of range: training works, the first evaluation raises."""
+
+    def __call__(self) -> FashionMNISTData:
+        data = super().__call__()
+        return FashionMNISTData(data.train_images, data.train_labels, data.test_images,
+                                torch.full_like(data.test_labels, 99), folder=data.folder)
+
+
+class NoData:
+    """A data source for a machine without Fashion-MNIST."""
+
+    def __call__(self) -> FashionMNISTData:
+        raise DataError("Fashion-MNIST is missing train-images-idx3-ubyte.gz")
