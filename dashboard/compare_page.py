@@ -1,5 +1,6 @@
-"""Compare: every stored run in a filterable, sortable table; the selected runs' curves overlaid (legend
-names say what differs), beside a table of only the differing hyperparameters and the final metrics.
+"""Compare: every stored run in a filterable, sortable table; the selected runs' curves overlaid in the
+shared live view (legend names say what differs; runs still going grow, and the page redraws when they
+end), beside a table of only the differing hyperparameters and the final metrics.
 The selection lives in the URL (?runs=3,5), so a reload or a shared link shows the same view.
 """
 
@@ -11,15 +12,15 @@ import json
 import pandas as pd
 import streamlit as st
 
+from dashboard.live import render_live_runs
 from dashboard.shared import (
     legend_labels,
-    load_curves,
     open_store_or_stop,
     render_seed_band,
     runs_from_url,
+    status_markdown,
     write_runs_to_url,
 )
-from softmax_core.charts import build_curves_figure
 from softmax_core.config import differing_fields
 from softmax_core.status import RunStatus
 from softmax_core.store import RunRecord
@@ -79,6 +80,13 @@ def render_seed_bands(store, runs: list[RunRecord]) -> None:
                          f"{group[0].name} and {len(group) - 1} more seeds: mean ± std")
 
 
+def render_active_statuses(runs: list[RunRecord]) -> None:
+    """The selected runs still going, with their live status and progress (the table shows the rest)."""
+    for run in runs:
+        if run.is_active:
+            st.markdown(f"#{run.id} {status_markdown(run)} · {run.progress:.0%}")
+
+
 def sync_selection_to_url() -> None:
     st.session_state["compare_selection"] = list(st.session_state["compare_ids"])
     write_runs_to_url(st.session_state["compare_ids"])
@@ -109,8 +117,7 @@ def main() -> None:
     if not selected:
         st.info("Select runs above to overlay their curves.")
         return
-    st.plotly_chart(build_curves_figure(load_curves(store, selected)), key="compare_curves",
-                    width="stretch")
+    render_live_runs(store, [run.id for run in selected], "compare_curves", draw_runs=render_active_statuses)
     render_seed_bands(store, selected)
     st.subheader("What differs")
     st.dataframe(differences_table(selected), hide_index=True, width="stretch", key="differences")

@@ -7,13 +7,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard.live import render_live_runs
 from dashboard.shared import (
     data_ready_or_offer_download,
     escape_markdown,
     group_from_url_or_store,
     open_store_or_stop,
     remember_group,
-    render_group_live,
     render_seed_band,
     submit_group,
 )
@@ -52,7 +52,7 @@ def exercise_one(store) -> None:
     if not ids:
         st.info("Press the button to train the three runs (about 10 seconds).")
         return
-    render_group_live(store, ids, "ex1_curves", lambda runs: explain_exercise_one(store, runs))
+    render_live_runs(store, ids, "ex1_curves", when_done=lambda runs: explain_exercise_one(store, runs))
 
 
 def add_variant(ids: list[int], batch: int, lr: float, epochs: int) -> list[int]:
@@ -101,7 +101,7 @@ def offer_fixes(store, failing) -> None:
         fix_ids = submit_group(fixes, "exercise1-fix")
         remember_group("ex1fix", fix_ids)
     if fix_ids:
-        render_group_live(store, fix_ids, "ex1_fix_curves", lambda runs: show_verdicts(store, runs))
+        render_live_runs(store, fix_ids, "ex1_fix_curves", when_done=lambda runs: show_verdicts(store, runs))
 
 
 def show_verdicts(store, runs) -> None:
@@ -125,7 +125,7 @@ def exercise_two(store) -> None:
     if not ids:
         st.info(f"Press the button: {seeds} runs train in parallel (about half a minute).")
         return
-    render_group_live(store, ids, "ex2_curves", lambda runs: show_overfitting(store, runs), show_curves=False)
+    render_live_runs(store, ids, "ex2_curves", show_curves=False, when_done=lambda runs: show_overfitting(store, runs))
 
 
 def show_overfitting(store, runs) -> None:
@@ -149,8 +149,8 @@ def offer_weight_decay(store, finished) -> None:
         wd_ids = submit_group({f"seed {c.seed}, wd 0.001": c for c in configs}, "exercise2-wd")
         remember_group("ex2wd", wd_ids)
     if wd_ids:
-        render_group_live(store, wd_ids, "ex2_wd_curves",
-                          lambda runs: show_weight_decay(store, finished, runs), show_curves=False)
+        render_live_runs(store, wd_ids, "ex2_wd_curves", show_curves=False,
+                         when_done=lambda runs: show_weight_decay(store, finished, runs))
 
 
 def show_weight_decay(store, plain, decayed) -> None:
@@ -186,7 +186,7 @@ def numerical_stability(store) -> None:
                             "concise (LogSumExp)": STABILITY_RUN}, "stability")
         remember_group("stab", ids)
     if ids:
-        render_group_live(store, ids, "stab_curves", show_stability_outcome)
+        render_live_runs(store, ids, "stab_curves", when_done=show_stability_outcome)
 
 
 def show_stability_outcome(runs) -> None:
@@ -227,7 +227,7 @@ def change_one_thing(store) -> None:
             pair = [base.id] + submit_group({lessons.describe_difference(base.config, variant): variant}, "ab")
             remember_group("ab", pair)
     if len(pair) == 2:
-        render_group_live(store, pair, "ab_curves", show_pair)
+        render_live_runs(store, pair, "ab_curves", when_done=show_pair)
 
 
 def show_pair(runs) -> None:
@@ -254,8 +254,8 @@ def repeat_with_seeds(store) -> None:
         remember_group("repeat", ids)
     if ids:
         st.markdown(f"The band also shows on the Compare page: [open it](/compare?runs={','.join(map(str, ids))}).")
-        render_group_live(store, ids, "repeat_curves", lambda runs: render_seed_band(store, runs, "repeat_band"),
-                          show_curves=False)
+        render_live_runs(store, ids, "repeat_curves", show_curves=False,
+                         when_done=lambda runs: render_seed_band(store, runs, "repeat_band"))
 
 
 def choose_finished_run(store, key: str):

@@ -1,6 +1,6 @@
-"""What every page of the dashboard shares: the process-wide RunStore and JobRunner, the selected runs
-(kept in the URL so a reload or a copied link shows the same view), the data check with its download
-progress, and small renderers (a run's status, its verdict, its curves).
+"""What every page of the dashboard shares: the process-wide RunStore, JobRunner and CurveCache, the
+selected runs (kept in the URL so a reload or a copied link shows the same view), the data check with
+its download progress, and small renderers (a run's status, its verdict, its progress).
 
 Only composition lives here: the numbers come from ``softmax_core``.
 """
@@ -16,15 +16,15 @@ from collections.abc import Iterable, Sequence
 
 import streamlit as st
 
-from softmax_core.charts import RunCurves, build_band_figure, build_curves_figure
+from softmax_core.charts import build_band_figure
 from softmax_core.config import TrainConfig, describe_fields, differing_fields
+from softmax_core.curves import CurveCache
 from softmax_core.data import DataError, describe_expected_files, ensure_files, missing_files, resolve_data_dir
 from softmax_core.jobs import JobRunner
 from softmax_core.lessons import SeedBands, lesson_run, seed_bands
 from softmax_core.status import RunStatus
 from softmax_core.store import RunRecord, RunStore, StoreError
 
-POLL_SECONDS = 0.5  # live views redraw twice a second while a run goes
 PASS_ICON, FAIL_ICON = ":material/check:", ":material/close:"
 STATUS_ICONS = {RunStatus.QUEUED: ":material/hourglass_top:", RunStatus.RUNNING: ":material/directions_run:",
                 RunStatus.FINISHED: ":material/check_circle:", RunStatus.DIVERGED: ":material/trending_up:",
@@ -40,8 +40,15 @@ def get_store() -> RunStore:
 
 @st.cache_resource(show_spinner=False)
 def get_runner() -> JobRunner:
-    """The one JobRunner of this server process: runs outlive pages, tabs and sessions."""
+    """The one JobRunner of this server process: its workers start (and load the data) with the first
+    page anyone opens, so the first Start trains at once; runs outlive pages, tabs and sessions."""
     return JobRunner(get_store())
+
+
+@st.cache_resource(show_spinner=False)
+def get_curve_cache() -> CurveCache:
+    """Every run's curves as read so far, shared by every viewer (a poll reads only new points)."""
+    return CurveCache(get_store())
 
 
 def shown_as_message(draw):
@@ -155,31 +162,6 @@ def legend_labels(runs: Sequence[RunRecord]) -> dict[int, str]:
     return {run.id: f"#{run.id} " + (describe_fields(run.config, fields) if fields else run.name) for run in runs}
 
 
-def load_curves(store: RunStore, runs: Sequence[RunRecord]) -> list[RunCurves]:
-    """Each run's stored points as chart data, labelled by what differs between the runs."""
-    labels = legend_labels(runs)
-    return [_curves_of(store, run, labels[run.id]) for run in runs]
-
-
-def _curves_of(store: RunStore, run: RunRecord, label: str) -> RunCurves:
-    if run.is_active:
-        points = store.read_points(run.id)
-    else:
-        points = _ended_run_points(store.url, run.id, run.ended_at)
-    test = [(p.epoch, p.test_acc) for p in points if p.test_acc is not None]
-    curves = RunCurves(label, [p.epoch for p in points], [p.train_loss for p in points],
-                       [p.train_acc for p in points], [e for e, _ in test], [a for _, a in test])
-    if run.status == RunStatus.DIVERGED and run.diverged_epoch is not None:
-        curves.marker_epoch, curves.marker_text = run.diverged_epoch, f"#{run.id} NaN at step {run.diverged_step}"
-    return curves
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def _ended_run_points(store_url: str, run_id: int, ended_at: float | None) -> list:
-    """An ended run's points never change: read them once per (run, end time)."""
-    return get_store().read_points(run_id)
-
-
 # --- groups of runs (lessons, seed repeats, A/B pairs) ------------------------------------------------------
 
 def submit_group(configs: dict[str, TrainConfig], lesson: str) -> list[int]:
@@ -209,33 +191,6 @@ def group_from_url_or_store(store: RunStore, lesson: str, key: str) -> list[int]
 def remember_group(key: str, run_ids: list[int]) -> None:
     st.session_state[key] = run_ids
     write_runs_to_url(run_ids, key)
-
-
-def render_group_live(store: RunStore, run_ids: list[int], chart_key: str, when_done,
-                      show_curves: bool = True) -> None:
-    """A compact progress line per run and their overlaid curves, polled while any runs; then
-    ``when_done(runs)`` draws what is computed from the finished runs."""
-    if not run_ids:
-        return
-    runs = store.get_runs(run_ids)
-    polling = any(run.is_active for run in runs)
-
-    @st.fragment(run_every=POLL_SECONDS if polling else None)
-    @shown_as_message
-    def live() -> None:
-        current = store.get_runs(run_ids)
-        for run in current:
-            if run.is_active:
-                st.progress(run.progress, text=f"#{run.id} {run.name}: {run.status}, {run.progress:.0%}")
-        if show_curves:
-            st.plotly_chart(build_curves_figure(load_curves(store, current)), key=chart_key, width="stretch")
-        if any(run.is_active for run in current):
-            return
-        if polling:
-            st.rerun()
-        when_done(current)
-
-    live()
 
 
 def render_seed_band(store: RunStore, runs: Sequence[RunRecord], key: str, title: str = "") -> SeedBands | None:

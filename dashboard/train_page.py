@@ -1,28 +1,27 @@
 """Train: a sidebar form with every TrainConfig field and the book's presets; Start submits to the shared
-JobRunner and returns at once; the runs of this view grow live below, with progress, Cancel and verdict.
+JobRunner and returns at once (a worker process trains); the runs of this view grow live below, in the
+shared live view, with progress, Cancel and verdict.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.live import render_live_runs
 from dashboard.shared import (
-    POLL_SECONDS,
     data_ready_or_offer_download,
     escape_markdown,
     get_runner,
-    load_curves,
     open_store_or_stop,
     render_progress,
     render_verdict,
     runs_from_url,
-    shown_as_message,
     status_markdown,
     write_runs_to_url,
 )
 from softmax_core.charts import build_curves_figure
 from softmax_core.config import DEVICES, IMPLEMENTATIONS, OPTIMIZERS, PRESETS, ConfigError, TrainConfig
-from softmax_core.store import StoreError
+from softmax_core.store import RunRecord, StoreError
 
 FORM_FIELDS = {  # TrainConfig field -> widget key
     "batch_size": "form_batch_size", "lr": "form_lr", "epochs": "form_epochs", "init_std": "form_init_std",
@@ -105,34 +104,27 @@ def start_run(config: TrainConfig, name: str) -> None:
     st.toast(f"Run #{run_id} started")
 
 
-def render_run_card(run) -> None:
+def render_run_card(run: RunRecord) -> None:
     with st.container(border=True):
         title, action = st.columns([5, 1])
         title.markdown(f"**#{run.id} {escape_markdown(run.name)}**  \n{status_markdown(run)}")
-        if run.is_active and action.button("Cancel", key=f"cancel_{run.id}"):
-            get_runner().cancel(run.id)
+        if run.is_active and not run.cancel_requested:
+            action.button("Cancel", key=f"cancel_{run.id}", on_click=get_runner().cancel, args=(run.id,))
+        elif run.is_active:
+            action.caption("stopping…")
         render_progress(run)
         render_verdict(run)
 
 
-def render_live(store, run_ids: list[int]) -> None:
-    """Cards and curves of the watched runs; polls the store while any of them is going."""
-    runs = store.get_runs(run_ids)
-    any_active = any(run.is_active for run in runs)
+def render_run_cards(runs) -> None:
+    for run in runs:
+        render_run_card(run)
 
-    @st.fragment(run_every=POLL_SECONDS if any_active else None)
-    @shown_as_message
-    def live() -> None:
-        current = sorted(store.get_runs(run_ids), key=lambda run: run_ids.index(run.id))  # newest first
-        for run in current:
-            render_run_card(run)
-        if current:
-            st.plotly_chart(build_curves_figure(load_curves(store, current)), key="live_curves",
-                            width="stretch")
-        if any_active and not any(run.is_active for run in current):
-            st.rerun()  # everything ended: redraw the page once, which stops the polling
 
-    live()
+def render_empty_curves() -> None:
+    """The chart's place before any run: Plotly's bundle loads now, not with the first click."""
+    st.plotly_chart(build_curves_figure([], title="the loss and accuracy curves grow here"), key="live_curves",
+                    width="stretch")
 
 
 def main() -> None:
@@ -151,8 +143,9 @@ def main() -> None:
     watched = st.session_state["watched"]
     if not watched:
         st.info("No run in this view yet: press **Start** in the sidebar to train the book's model.")
+        render_empty_curves()
         return
-    render_live(store, watched)
+    render_live_runs(store, watched, "live_curves", draw_runs=render_run_cards)
 
 
 main()

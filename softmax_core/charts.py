@@ -4,6 +4,11 @@ The curves figure replaces the book's matplotlib ``Animator``: train loss, train
 accuracy against (fractional) epoch, one colour per run and one line style per metric, interactive
 (hover values, legend toggles). Every figure sets ``uirevision`` so that a live redraw keeps the
 person's zoom, and long series are thinned to a bounded number of points.
+
+The curves figure is redrawn by every live viewer twice a second, so it is built as plain dicts (its
+two panels laid out by hand, not by ``make_subplots``) and wrapped without Plotly's validation, which
+would cost ten times the rest; ``run_traces`` is its per-run part, which a live view may reuse while a
+run hasn't changed. Its shape is pinned by the tests.
 """
 
 from __future__ import annotations
@@ -53,33 +58,70 @@ def safe_label(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def build_curves_figure(runs: Sequence[RunCurves], title: str = "", height: int = 420) -> go.Figure:
-    """Loss (left) and accuracy (right) against epoch for every run, sharing colours across panels."""
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"), horizontal_spacing=0.08)
+CURVE_PANELS = {"loss": ("x", "y", [0.0, 0.46]), "accuracy": ("x2", "y2", [0.54, 1.0])}  # axis -> x, y, domain
+
+
+def run_traces(run: RunCurves, index: int) -> list[dict]:
+    """One run's three curves as Plotly trace dicts, in the run's colour (the ``index``-th of the palette)."""
+    colour = PALETTE[index % len(PALETTE)]
+    label = safe_label(run.label)
+    series = {"train_loss": (run.step_epochs, run.train_loss), "train_acc": (run.step_epochs, run.train_acc),
+              "test_acc": (run.test_epochs, run.test_acc)}
+    traces = []
+    for metric, (xs, ys) in series.items():
+        axis, dash, metric_label = METRIC_STYLES[metric]
+        xs, ys = thin(xs, ys)
+        x_axis, y_axis, _ = CURVE_PANELS[axis]
+        traces.append({
+            "type": "scatter", "x": xs, "y": ys, "xaxis": x_axis, "yaxis": y_axis,
+            "mode": "lines+markers" if metric == "test_acc" else "lines",
+            "name": f"{label}: {metric_label}", "legendgroup": str(index),
+            "line": {"color": colour, "dash": dash, "width": 2}, "marker": {"size": 5},
+            "hovertemplate": f"{metric_label} %{{y:.4f}}<br>epoch %{{x:.2f}}<extra>{label}</extra>",
+        })
+    return traces
+
+
+def build_curves_figure(runs: Sequence[RunCurves], title: str = "", height: int = 420,
+                        traces: Sequence[dict] | None = None) -> go.Figure:
+    """Loss (left) and accuracy (right) against epoch for every run, sharing colours across panels
+    (``traces``: the runs' ``run_traces``, when the caller already has them)."""
+    if traces is None:
+        traces = [trace for index, run in enumerate(runs) for trace in run_traces(run, index)]
+    layout = _curves_layout(title, height)
     for index, run in enumerate(runs):
-        colour = PALETTE[index % len(PALETTE)]
-        series = {"train_loss": (run.step_epochs, run.train_loss), "train_acc": (run.step_epochs, run.train_acc),
-                  "test_acc": (run.test_epochs, run.test_acc)}
-        for metric, (xs, ys) in series.items():
-            axis, dash, metric_label = METRIC_STYLES[metric]
-            xs, ys = thin(xs, ys)
-            figure.add_trace(go.Scatter(
-                x=xs, y=ys, mode="lines+markers" if metric == "test_acc" else "lines",
-                name=f"{safe_label(run.label)}: {metric_label}", legendgroup=str(index),
-                line={"color": colour, "dash": dash, "width": 2}, marker={"size": 5},
-                hovertemplate=f"{metric_label} %{{y:.4f}}<br>epoch %{{x:.2f}}<extra>{safe_label(run.label)}</extra>",
-            ), row=1, col=1 if axis == "loss" else 2)
         if run.marker_epoch is not None:
-            figure.add_vline(x=run.marker_epoch, line={"color": colour, "dash": "dashdot"}, row=1, col=1,
-                             annotation_text=safe_label(run.marker_text), annotation_position="top")
-    # autorange on every redraw so growing curves stay in view; uirevision still keeps a person's zoom
-    figure.update_xaxes(title_text="epoch", rangemode="tozero", autorange=True)
-    figure.update_yaxes(autorange=True)
-    figure.update_yaxes(title_text="loss", row=1, col=1)
-    figure.update_yaxes(title_text="accuracy", row=1, col=2)
-    figure.update_layout(title=title or None, height=height, hovermode="closest", uirevision="curves",
-                         legend={"orientation": "h", "y": -0.2}, margin={"t": 60, "b": 10, "l": 10, "r": 10})
-    return figure
+            _add_marker(layout, run.marker_epoch, safe_label(run.marker_text), PALETTE[index % len(PALETTE)])
+    return go.Figure({"data": list(traces), "layout": layout}, _validate=False)
+
+
+def _curves_layout(title: str, height: int) -> dict:
+    layout: dict = {
+        "title": {"text": title} if title else None, "height": height, "hovermode": "closest",
+        "uirevision": "curves", "legend": {"orientation": "h", "y": -0.2},
+        "margin": {"t": 60, "b": 10, "l": 10, "r": 10}, "shapes": [],
+        "annotations": [{"text": name, "x": sum(domain) / 2, "y": 1.0, "xref": "paper", "yref": "paper",
+                         "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 16}}
+                        for name, (_, _, domain) in CURVE_PANELS.items()],
+    }
+    for name, (x_axis, y_axis, domain) in CURVE_PANELS.items():
+        # autorange on every redraw so growing curves stay in view; uirevision still keeps a person's zoom
+        layout[_layout_key(x_axis)] = {"domain": domain, "anchor": y_axis, "title": {"text": "epoch"},
+                                       "rangemode": "tozero", "autorange": True}
+        layout[_layout_key(y_axis)] = {"anchor": x_axis, "title": {"text": name}, "autorange": True}
+    return layout
+
+
+def _add_marker(layout: dict, epoch: float, text: str, colour: str) -> None:
+    """A dash-dotted vertical line on the loss panel, e.g. where the loss became NaN."""
+    layout["shapes"].append({"type": "line", "x0": epoch, "x1": epoch, "xref": "x", "y0": 0, "y1": 1,
+                             "yref": "y domain", "line": {"color": colour, "dash": "dashdot"}})
+    layout["annotations"].append({"text": text, "x": epoch, "y": 1, "xref": "x", "yref": "y domain",
+                                  "showarrow": False, "yanchor": "bottom"})
+
+
+def _layout_key(axis: str) -> str:
+    return axis.replace("x", "xaxis").replace("y", "yaxis")
 
 
 def build_templates_figure(weights: np.ndarray, class_names: Sequence[str], height: int = 330) -> go.Figure:

@@ -63,3 +63,13 @@ def test_templates_confusion_per_class_and_band_figures():
     assert per_class.data[0].y[0] == "trouser"  # the worst class comes first
     band = build_band_figure([1, 2], {"test acc": ([0.8, 0.82], [0.01, 0.02])})
     assert np.allclose(band.data[0].y, [0.81, 0.84, 0.8, 0.79])
+
+
+def test_the_unvalidated_curves_figure_is_valid_plotly():
+    import plotly.graph_objects as go
+
+    runs = [RunCurves("a", [0.5, 1.0], [0.9, 0.7], [0.7, 0.8], [1.0], [0.79], 0.7, "NaN at step 3"),
+            RunCurves("b", [0.5], [1.2], [0.6], [], [])]
+    checked = go.Figure(build_curves_figure(runs, title="t").to_dict())  # validates every key and value
+    assert [trace.name for trace in checked.data][:3] == ["a: train loss", "a: train acc", "a: test acc"]
+    assert checked.layout.xaxis2.domain == (0.54, 1.0) and checked.layout.yaxis2.anchor == "x2"

@@ -1,0 +1,99 @@
+"""The one live view of runs, shared by Train, Lessons and Compare: whatever each page draws per run
+(cards, progress lines, status lines) and the overlaid curves, redrawn in a ``st.fragment`` that polls
+the store while any of its runs is active.
+
+Watching must cost the server almost nothing, since a class watches at once: a poll reads the watched
+run rows (one query), takes their curves from the process-wide ``CurveCache`` (only new points are
+read), reuses the Plotly traces of runs that haven't changed, and builds the figure without
+validation. It polls fast while a run trains or was just submitted, slowly while runs only wait in the
+queue, and not at all once none is active; a change of pace reruns the page once to re-arm the timer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+import streamlit as st
+
+from dashboard.shared import get_curve_cache, legend_labels, shown_as_message
+from softmax_core.charts import build_curves_figure, run_traces
+from softmax_core.status import RunStatus
+from softmax_core.store import RunRecord, RunStore
+
+FAST_POLL_SECONDS = 0.5  # while a run trains: its points arrive every half second
+SLOW_POLL_SECONDS = 2.0  # while runs only wait for a worker
+FRESH_SECONDS = 10.0  # a run submitted this recently is polled fast: its first points are due any moment
+DrawRuns = Callable[[Sequence[RunRecord]], None]
+
+
+def poll_interval(runs: Sequence[RunRecord], now: float | None = None) -> float | None:
+    """How often a view of these runs should poll: fast, slow, or (nothing active) not at all."""
+    now = time.time() if now is None else now
+    if any(run.status == RunStatus.RUNNING or (run.is_active and now - run.created_at < FRESH_SECONDS)
+           for run in runs):
+        return FAST_POLL_SECONDS
+    return SLOW_POLL_SECONDS if any(run.is_active for run in runs) else None
+
+
+def render_live_runs(store: RunStore, run_ids: Sequence[int], chart_key: str, draw_runs: DrawRuns | None = None,
+                     show_curves: bool = True, when_done: DrawRuns | None = None) -> None:
+    """Draw the runs (in ``run_ids`` order) and their curves, live while any is active; once none is,
+    ``when_done(runs)`` draws what is computed from the ended runs."""
+    if not run_ids:
+        return
+    order = {run_id: index for index, run_id in enumerate(run_ids)}
+    interval = poll_interval(store.get_runs(run_ids))
+
+    @st.fragment(run_every=interval)
+    @shown_as_message
+    def live() -> None:
+        runs = sorted(store.get_runs(run_ids), key=lambda run: order[run.id])
+        (draw_runs or draw_progress_lines)(runs)
+        if show_curves and runs:
+            st.plotly_chart(curves_figure(runs), key=chart_key, width="stretch")
+        if poll_interval(runs) != interval:
+            st.rerun()  # speed up, slow down or stop: the page reruns once and re-arms the timer
+        if when_done is not None and not any(run.is_active for run in runs):
+            when_done(runs)
+
+    live()
+
+
+def draw_progress_lines(runs: Sequence[RunRecord]) -> None:
+    """A compact progress bar for each active run."""
+    for run in runs:
+        if run.is_active:
+            st.progress(run.progress, text=f"#{run.id} {run.name}: {run.status}, {run.progress:.0%}")
+
+
+def curves_figure(runs: Sequence[RunRecord], title: str = ""):
+    """The runs' overlaid curves, labelled by what differs between them."""
+    labels = legend_labels(runs)
+    cache = get_curve_cache()
+    curves = [cache.curves_of(run, labels[run.id]) for run in runs]
+    traces = [trace for index, (run, run_curves) in enumerate(zip(runs, curves))
+              for trace in _traces_of(run, run_curves, index)]
+    return build_curves_figure(curves, title=title, traces=traces)
+
+
+_traces: OrderedDict[tuple, list[dict]] = OrderedDict()
+_traces_lock = threading.Lock()
+MAX_CACHED_TRACES = 1024
+
+
+def _traces_of(run: RunRecord, curves, index: int) -> list[dict]:
+    """A run's traces, rebuilt only when its points, label or colour changed."""
+    key = (run.id, run.last_step, curves.label, index)
+    with _traces_lock:
+        if key in _traces:
+            _traces.move_to_end(key)
+            return _traces[key]
+    traces = run_traces(curves, index)
+    with _traces_lock:
+        _traces[key] = traces
+        while len(_traces) > MAX_CACHED_TRACES:
+            _traces.popitem(last=False)
+    return traces

@@ -1,0 +1,56 @@
+"""curves.py: a live view's curves equal the stored points, and a poll reads only what is new."""
+
+from workloads import make_tiny_data
+
+from softmax_core.config import TrainConfig
+from softmax_core.curves import CurveCache
+from softmax_core.recording import RecordingCallback
+from softmax_core.store import RunStore
+from softmax_core.train import Callback, fit
+
+
+class StopAfter(Callback):
+    """Cancel the run after ``count`` reports, to look at it mid-way."""
+
+    def __init__(self, count):
+        self.count, self.seen = count, 0
+
+    def on_step(self, report):
+        self.seen += 1
+
+    def __call__(self):
+        return self.seen >= self.count
+
+
+def test_curves_grow_by_reading_only_new_points_and_equal_the_store(tmp_path):
+    store = RunStore(f"sqlite:///{tmp_path}/runs.db")
+    reads = []
+    original = store.read_points
+    store.read_points = lambda run_id, after_step=0: (reads.append(after_step), original(run_id, after_step))[1]
+    cache = CurveCache(store)
+    config = TrainConfig(epochs=2, batch_size=100)
+    run_id = store.create_run(config, "growing")
+    halfway = StopAfter(4)
+    fit(config, make_tiny_data(), [RecordingCallback(store, run_id, flush_seconds=0), halfway], halfway)
+    partial = cache.curves_of(store.get_run(run_id), "#1")
+    assert len(partial.step_epochs) == 4 and reads == [0]
+    cache.curves_of(store.get_run(run_id), "#1")
+    assert reads == [0], "an unchanged run is not read again"
+    rest = store.create_run(config, "complete")
+    fit(config, make_tiny_data(), [RecordingCallback(store, rest, flush_seconds=0)])
+    first = cache.curves_of(store.get_run(rest), "#2")
+    store.add_points(rest, [type("P", (), dict(step=99, epoch=9.9, train_loss=0.1, train_acc=0.9))])
+    grown = cache.curves_of(store.get_run(rest), "#2")
+    assert reads[-1] == 12 and grown.step_epochs == first.step_epochs + [9.9]
+    points = original(rest)
+    assert grown.train_loss == [p.train_loss for p in points]
+    assert grown.test_acc == [p.test_acc for p in points if p.test_acc is not None] and len(grown.test_acc) == 2
+
+
+def test_the_cache_is_bounded(tmp_path):
+    store = RunStore(f"sqlite:///{tmp_path}/runs.db")
+    cache = CurveCache(store, max_runs=2)
+    ids = [store.create_run(TrainConfig(), f"run {i}") for i in range(3)]
+    for run_id in ids:
+        cache.curves_of(store.get_run(run_id), "x")
+    assert list(cache._series) == ids[1:]
