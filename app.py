@@ -1,15 +1,18 @@
 """Softmax Lab: the Streamlit entry point (``streamlit run app.py``).
 
-It only composes: page config, the navigation between the pages in ``dashboard/`` (which share one run
-store and one job runner per server process), and a last safety net so that an unexpected error is shown
-as a message, never as a traceback. No training logic lives here.
+It only composes: page config, the server's background services (started by whichever page is opened
+first: the worker processes warm up, and the watch that marks runs a dead server left behind as
+interrupted begins), the navigation between the pages in ``dashboard/`` (which share one run store and
+one job runner per server process), and a last safety net so that an unexpected error is shown as a
+message, never as a traceback. No training logic lives here.
 """
 
 import streamlit as st
 
-from dashboard.shared import shown_as_message
+from dashboard.shared import shown_as_message, start_background_services
 
 st.set_page_config(page_title="Softmax Lab", page_icon=":material/query_stats:", layout="wide")
+start_background_services()
 
 pages = [
     st.Page("dashboard/train_page.py", title="Train", icon=":material/play_circle:", url_path="train",

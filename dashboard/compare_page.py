@@ -80,11 +80,11 @@ def render_seed_bands(store, runs: list[RunRecord]) -> None:
                          f"{group[0].name} and {len(group) - 1} more seeds: mean ± std")
 
 
-def render_active_statuses(runs: list[RunRecord]) -> None:
-    """The selected runs still going, with their live status and progress (the table shows the rest)."""
+def render_statuses(runs: list[RunRecord]) -> None:
+    """Each selected run's status, live: progress while it goes, the reason when it didn't finish."""
     for run in runs:
-        if run.is_active:
-            st.markdown(f"#{run.id} {status_markdown(run)} · {run.progress:.0%}")
+        progress = f" · {run.progress:.0%}" if run.is_active else ""
+        st.markdown(f"**#{run.id}** {status_markdown(run)}{progress}")
 
 
 def sync_selection_to_url() -> None:
@@ -117,7 +117,7 @@ def main() -> None:
     if not selected:
         st.info("Select runs above to overlay their curves.")
         return
-    render_live_runs(store, [run.id for run in selected], "compare_curves", draw_runs=render_active_statuses)
+    render_live_runs(store, [run.id for run in selected], "compare_curves", draw_runs=render_statuses)
     render_seed_bands(store, selected)
     st.subheader("What differs")
     st.dataframe(differences_table(selected), hide_index=True, width="stretch", key="differences")

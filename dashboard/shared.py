@@ -51,6 +51,15 @@ def get_curve_cache() -> CurveCache:
     return CurveCache(get_store())
 
 
+def start_background_services() -> None:
+    """The job runner (workers, run watch) of this server process, started once by the first page view;
+    if the store can't be opened, the page says so itself."""
+    try:
+        get_runner()
+    except StoreError:
+        pass
+
+
 def shown_as_message(draw):
     """Wrap a drawing function (a fragment's body) so that an error becomes a message, not a traceback."""
     @functools.wraps(draw)

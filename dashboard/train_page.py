@@ -30,6 +30,7 @@ FORM_FIELDS = {  # TrainConfig field -> widget key
     "seed": "form_seed", "device": "form_device",
 }
 MAX_LIVE_RUNS = 6
+CANCEL_SETTLE_SECONDS = 0.6  # a worker reads the flag within 0.1 s and stops within a step
 
 
 def apply_preset() -> None:
@@ -109,11 +110,18 @@ def render_run_card(run: RunRecord) -> None:
         title, action = st.columns([5, 1])
         title.markdown(f"**#{run.id} {escape_markdown(run.name)}**  \n{status_markdown(run)}")
         if run.is_active and not run.cancel_requested:
-            action.button("Cancel", key=f"cancel_{run.id}", on_click=get_runner().cancel, args=(run.id,))
+            action.button("Cancel", key=f"cancel_{run.id}", on_click=cancel_and_settle, args=(run.id,))
         elif run.is_active:
             action.caption("stopping…")
         render_progress(run)
         render_verdict(run)
+
+
+def cancel_and_settle(run_id: int) -> None:
+    """Cancel, and give the worker a moment to stop, so the redraw right after the click shows the end."""
+    runner = get_runner()
+    if runner.cancel(run_id):
+        runner.wait(run_id, CANCEL_SETTLE_SECONDS)
 
 
 def render_run_cards(runs) -> None:

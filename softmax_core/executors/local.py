@@ -1,12 +1,17 @@
 """The ``local`` executor: a pool of worker processes on this machine, started with the server and reused.
 
-Each worker is a spawn-started process (the standard library's ``multiprocessing``) that sets its own
-torch threads (the cores split between the workers), loads the data once, reports ``ready``, then
-trains one run at a time as ``worker.run_stored`` does. A supervisor thread in the server's process
-holds the queue, hands a run to an idle worker over that worker's own pipe, and watches every worker's
-process sentinel: a worker that dies (kill -9, out of memory) has its run ended ``failed`` with what
-happened, and is replaced, while the other workers and runs go on. Per-worker pipes, not one shared
-queue, so that a worker killed at any moment can leave no lock held.
+Each worker is a fresh interpreter started as ``multiprocessing``'s spawn method starts one (the
+parent's ``sys.path``, a ``multiprocessing.connection`` channel, the arguments pickled), except that it
+does not re-import the parent's ``__main__``: under Streamlit that is the page script itself, which
+spawn would re-run in every worker (streamlit#4788). A worker sets its own torch threads (the cores
+split between the workers), loads the data once, reports ``ready``, then trains one run at a time as
+``worker.run_stored`` does.
+
+A supervisor thread in the server's process holds the queue, hands a run to an idle worker over that
+worker's own channel, and watches every channel, which ends when its worker's process does: a worker
+that dies (kill -9, out of memory) has its run ended ``failed`` with what happened, and is replaced,
+while the other workers and runs go on. Per-worker channels, not one shared queue, so that a worker
+killed at any moment can leave no lock held.
 
 Workers exit when the server's process goes away (they watch their parent), so a run never trains on
 unseen; its heartbeat then goes stale and the next server marks it ``interrupted``.
@@ -16,9 +21,11 @@ from __future__ import annotations
 
 import collections
 import logging
-import multiprocessing
 import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,6 +39,9 @@ from . import WorkerInfo
 log = logging.getLogger(__name__)
 PARENT_POLL_SECONDS = 0.2
 RESTART_DELAY_SECONDS = 2.0  # after a worker died before it was ready, so a broken start can't spin
+_BOOTSTRAP = ("import sys; from multiprocessing.connection import Connection; "
+              "channel = Connection(int(sys.argv[1])); sys.path[:] = channel.recv(); "
+              "from softmax_core.executors.local import worker_main; worker_main(channel, *channel.recv())")
 
 
 def available_cores() -> int:
@@ -52,7 +62,7 @@ class _Slot:
     """One worker process and what the supervisor knows of it."""
 
     index: int
-    process: multiprocessing.process.BaseProcess
+    process: subprocess.Popen
     conn: Connection
     started: float = field(default_factory=time.monotonic)
     ready: bool = False
@@ -72,13 +82,12 @@ class LocalExecutor:
         self.worker_count = workers or default_worker_count()
         self.threads_per_worker = threads_per_worker or max(1, available_cores() // self.worker_count)
         self._worker_args = (store_url, data_source, self.threads_per_worker, warm_data)
-        self._context = multiprocessing.get_context("spawn")
         self._pending: collections.deque[int] = collections.deque()
         self._slots: list[_Slot] = []
         self._restart_at: dict[int, float] = {}
         self._lock = threading.Lock()
         self._closing = threading.Event()
-        self._wake_reader, self._wake_writer = self._context.Pipe(duplex=False)
+        self._wake_reader, self._wake_writer = _channel_pair()
         # one thread starts, feeds and buries the workers, so no page's script thread ever waits on them
         self._supervisor = threading.Thread(target=self._supervise, name="softmax-lab-supervisor", daemon=True)
         self._supervisor.start()
@@ -126,8 +135,7 @@ class LocalExecutor:
 
     def _supervise_once(self) -> None:
         self._restart_due_workers()
-        handles = [self._wake_reader] + [s.conn for s in self._slots] + [s.process.sentinel for s in self._slots]
-        for handle in wait(handles, timeout=1.0):
+        for handle in wait([self._wake_reader] + [slot.conn for slot in self._slots], timeout=1.0):
             self._handle(handle)
         self._dispatch()
 
@@ -138,9 +146,7 @@ class LocalExecutor:
             return
         for slot in list(self._slots):
             if handle is slot.conn:
-                self._receive(slot)
-            elif handle == slot.process.sentinel:
-                self._bury(slot)
+                self._receive(slot)  # a message, or the end of the channel when the worker died
 
     def _receive(self, slot: _Slot) -> None:
         try:
@@ -161,18 +167,22 @@ class LocalExecutor:
                     try:
                         slot.conn.send(slot.run_id)
                     except OSError:
-                        pass  # it died just now: its sentinel says so next, and the run is ended there
+                        pass  # it died just now: its channel says so next, and the run is ended there
 
     def _bury(self, slot: _Slot) -> None:
         """A worker died: end its run with what happened, and have it replaced."""
         if slot not in self._slots:
             return
-        slot.process.join(1.0)
+        try:
+            slot.process.wait(5.0)
+        except subprocess.TimeoutExpired:  # its channel broke but it lives on: end it for good
+            slot.process.kill()
+            slot.process.wait()
         with self._lock:
             self._slots.remove(slot)
             delay = 0.0 if slot.ready else RESTART_DELAY_SECONDS
             self._restart_at[slot.index] = time.monotonic() + delay
-        message = describe_worker_death(slot.process.pid, slot.process.exitcode)
+        message = describe_worker_death(slot.process.pid, slot.process.returncode)
         log.error("%s%s", message, f" while training run {slot.run_id}" if slot.run_id else "")
         if slot.run_id is not None:
             self.store.end_run(slot.run_id, RunStatus.FAILED, f"{message}; the points so far are kept")
@@ -187,12 +197,14 @@ class LocalExecutor:
                     self._slots.append(self._start_worker(index))
 
     def _start_worker(self, index: int) -> _Slot:
-        ours, theirs = self._context.Pipe()
-        process = self._context.Process(target=worker_main, args=(theirs, os.getpid(), *self._worker_args),
-                                        name=f"softmax-lab-worker-{index + 1}", daemon=True)
-        process.start()
+        ours, theirs = socket.socketpair()
+        process = subprocess.Popen([sys.executable, "-c", _BOOTSTRAP, str(theirs.fileno())],
+                                   pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
         theirs.close()
-        return _Slot(index, process, ours)
+        channel = Connection(ours.detach())
+        channel.send(list(sys.path))
+        channel.send((os.getpid(), *self._worker_args))
+        return _Slot(index, process, channel)
 
     def _stop_workers(self) -> None:
         for slot in self._slots:
@@ -201,9 +213,11 @@ class LocalExecutor:
             except OSError:
                 pass
         for slot in self._slots:
-            slot.process.join(5.0)
-            if slot.process.is_alive():
+            try:
+                slot.process.wait(5.0)
+            except subprocess.TimeoutExpired:
                 slot.process.kill()
+                slot.process.wait()
 
     def _wake(self) -> None:
         try:
@@ -212,10 +226,19 @@ class LocalExecutor:
             pass
 
 
+def _channel_pair() -> tuple[Connection, Connection]:
+    """Two ends of a local byte channel that ``multiprocessing.connection.wait`` can watch."""
+    reader, writer = socket.socketpair()
+    return Connection(reader.detach()), Connection(writer.detach())
+
+
 def describe_worker_death(pid: int | None, exitcode: int | None) -> str:
     """E.g. 'the worker process 4121 was killed by SIGKILL (out of memory, or killed by hand)'."""
     if exitcode is not None and exitcode < 0:
-        name = signal.Signals(-exitcode).name if -exitcode in signal.Signals._value2member_map_ else -exitcode
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
         cause = " (out of memory, or killed by hand)" if exitcode == -signal.SIGKILL else ""
         return f"the worker process {pid} was killed by {name}{cause}"
     return f"the worker process {pid} exited unexpectedly (exit code {exitcode})"
@@ -225,7 +248,7 @@ def describe_worker_death(pid: int | None, exitcode: int | None) -> str:
 
 def worker_main(conn: Connection, parent_pid: int, store_url: str, data_source: DataSource, threads: int,
                 warm_data: bool) -> None:
-    """A worker's life: set up once, then train each run id it is sent until it gets None."""
+    """A worker's life (in its own process): set up once, then train each run id it is sent until None."""
     _exit_with_parent(parent_pid)
     import torch
 

@@ -140,7 +140,7 @@ class RunStore:
             for run_id, status in rows:
                 conn.execute(runs_table.update().where(runs_table.c.id == run_id, stale).values(
                     status=RunStatus.INTERRUPTED.value, ended_at=now,
-                    error=f"interrupted: no heartbeat for over {max_age:g} s while {status} "
+                    error=f"no heartbeat for over {max_age:g} s while {status} "
                           "(its server or worker stopped); the points so far are kept"))
         return [row.id for row in rows]
 

@@ -40,24 +40,49 @@ def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 60.
     raise RuntimeError("streamlit did not become healthy in time")
 
 
+class Server:
+    """A real ``streamlit run app.py`` on a free loopback port, over a given run database."""
+
+    def __init__(self, db_url: str, data_dir: Path, log_path: Path):
+        self.db_url, self.data_dir, self.log_path = db_url, data_dir, log_path
+        self.process: subprocess.Popen | None = None
+        self.url = ""
+
+    def start(self) -> Server:
+        port = free_port()
+        env = {**os.environ, "SOFTMAX_LAB_DB": self.db_url, "SOFTMAX_LAB_DATA": str(self.data_dir)}
+        log = open(self.log_path, "a")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        self.url = f"http://127.0.0.1:{port}"
+        wait_until_healthy(self.url, self.process)
+        return self
+
+    def kill(self) -> None:
+        """kill -9: no clean-up of any kind."""
+        self.process.kill()
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory, real_data_dir):
-    port = free_port()
-    env = {**os.environ, "SOFTMAX_LAB_DB": f"sqlite:///{tmp_path_factory.mktemp('e2e')}/runs.db",
-           "SOFTMAX_LAB_DATA": str(real_data_dir)}
-    log = open(tmp_path_factory.mktemp("logs") / "streamlit.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    folder = tmp_path_factory.mktemp("e2e")
+    server = Server(f"sqlite:///{folder}/runs.db", real_data_dir, folder / "streamlit.log").start()
     try:
-        wait_until_healthy(url, process)
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -75,12 +100,25 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
+def new_page(browser):
+    """Pages in separate browser contexts, as separate people would have (closed after the test)."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
 
 
 def save_screenshot(page, name: str) -> Path:
