@@ -26,10 +26,11 @@ run: setup
 	$(BIN)/streamlit run app.py
 
 test: setup-dev
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 lint: setup-dev
-	$(BIN)/ruff check softmax_core tests benchmarks app.py
+	$(BIN)/ruff check .
 
 bench: setup
 	$(BIN)/python benchmarks/bench_train.py

@@ -5,8 +5,9 @@ the store while any of its runs is active.
 Watching must cost the server almost nothing, since a class watches at once: a poll reads the watched
 run rows (one query), takes their curves from the process-wide ``CurveCache`` (only new points are
 read), reuses the Plotly traces of runs that haven't changed, and builds the figure without
-validation. It polls fast while a run trains or was just submitted, slowly while runs only wait in the
-queue, and not at all once none is active; a change of pace reruns the page once to re-arm the timer.
+validation. It polls at once while a just-submitted run awaits its first point, every second while a
+run trains, slowly while runs only wait in the queue, and not at all once none is active; a change of
+pace reruns the page once to re-arm the timer.
 """
 
 from __future__ import annotations
@@ -23,19 +24,23 @@ from softmax_core.charts import build_curves_figure, run_traces
 from softmax_core.status import RunStatus
 from softmax_core.store import RunRecord, RunStore
 
-FAST_POLL_SECONDS = 0.5  # while a run trains: its points arrive every half second
+FIRST_POINT_POLL_SECONDS = 0.25  # a run just submitted, with no point yet: its first point is due any moment
+FAST_POLL_SECONDS = 1.0  # while a run trains (points arrive every half second; a redraw costs the browser)
 SLOW_POLL_SECONDS = 2.0  # while runs only wait for a worker
-FRESH_SECONDS = 10.0  # a run submitted this recently is polled fast: its first points are due any moment
+FRESH_SECONDS = 3.0  # a free worker claims a run within milliseconds and reports within a second
 DrawRuns = Callable[[Sequence[RunRecord]], None]
 
 
 def poll_interval(runs: Sequence[RunRecord], now: float | None = None) -> float | None:
-    """How often a view of these runs should poll: fast, slow, or (nothing active) not at all."""
+    """How often a view of these runs should poll: at once for a first point, fast while one trains,
+    slowly while they only wait, and not at all once none is active."""
     now = time.time() if now is None else now
-    if any(run.status == RunStatus.RUNNING or (run.is_active and now - run.created_at < FRESH_SECONDS)
-           for run in runs):
+    active = [run for run in runs if run.is_active]
+    if any(run.last_step == 0 and now - run.created_at < FRESH_SECONDS for run in active):
+        return FIRST_POINT_POLL_SECONDS
+    if any(run.status == RunStatus.RUNNING for run in active):
         return FAST_POLL_SECONDS
-    return SLOW_POLL_SECONDS if any(run.is_active for run in runs) else None
+    return SLOW_POLL_SECONDS if active else None
 
 
 def render_live_runs(store: RunStore, run_ids: Sequence[int], chart_key: str, draw_runs: DrawRuns | None = None,

@@ -81,10 +81,11 @@ class JobRunner:
         return self.executor.workers()
 
     def shutdown(self, cancel_running: bool = True, timeout: float = 10.0) -> None:
-        """Stop watching and stop the executor (cancelling what was submitted here and is active, if asked)."""
+        """Stop watching and stop the executor. What was submitted here and is still active is cancelled
+        first (``cancel_running``), or else ends ``interrupted`` with its points once the workers stop."""
+        with self._lock:
+            ids = list(self._submitted)
         if cancel_running:
-            with self._lock:
-                ids = list(self._submitted)
             for run in self.store.get_runs(ids):
                 if run.is_active:
                     self.cancel(run.id)
@@ -93,6 +94,10 @@ class JobRunner:
         self._closing.set()
         self._watch.join(timeout)
         self.executor.shutdown(timeout)
+        for run in self.store.get_runs(ids):
+            if run.is_active:
+                self.store.end_run(run.id, RunStatus.INTERRUPTED,
+                                   f"the server was stopped while this run was {run.status}; its points are kept")
 
     def _keep_watch(self) -> None:
         while not self._closing.wait(HEARTBEAT_SECONDS):

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from softmax_core.config import TrainConfig
 
-APP = str(REPO_ROOT / "app.py")
+APP = str(REPO_ROOT / "dashboard" / "main.py")  # the pages, as app.py serves them
 TIMEOUT = 60
 
 
@@ -137,7 +137,7 @@ def test_compare_overlays_selected_runs_and_tabulates_what_differs():
     ids = [runner.submit(TrainConfig(epochs=1), "book, 1 epoch"),
            runner.submit(TrainConfig(epochs=1, batch_size=1024), "batch 1024, 1 epoch")]
     wait_for_runs_to_end()
-    app = open_page("dashboard/compare_page.py", {"runs": ",".join(map(str, ids))})
+    app = open_page("compare_page.py", {"runs": ",".join(map(str, ids))})
     assert app.multiselect(key="compare_ids").value == ids
     table = app.dataframe[1].value  # [0] is the table of all runs
     assert list(table["batch_size"]) == [256, 1024]
@@ -158,7 +158,7 @@ def test_inspect_replays_templates_confusion_and_mistakes():
 
     run_id = get_runner().submit(TrainConfig(epochs=2), "inspect me")
     wait_for_runs_to_end()
-    app = open_page("dashboard/inspect_page.py", {"run": str(run_id)})
+    app = open_page("inspect_page.py", {"run": str(run_id)})
     assert app.selectbox(key="inspect_run").value == run_id
     assert len(app.get("plotly_chart")) == 3
     assert count_elements(app, "Image") == 12
@@ -192,7 +192,7 @@ def test_missing_data_is_explained_offered_and_a_failed_download_shown(tmp_path,
 
 
 def test_lessons_exercise_one_shows_three_verdicts_and_computed_reasons():
-    app = open_page("dashboard/lessons_page.py")
+    app = open_page("lessons_page.py")
     app.button(key="ex1_start").click().run()
     assert not app.exception
     wait_for_runs_to_end()
@@ -214,7 +214,7 @@ def test_lessons_stability_panel_and_change_one_thing():
 
     base = get_runner().submit(TrainConfig(epochs=1), "A/B base")
     wait_for_runs_to_end()
-    app = open_page("dashboard/lessons_page.py")
+    app = open_page("lessons_page.py")
     app.selectbox(key="stab_logits").set_value("large: 100, 0, -5").run()
     assert "NaN (inf/inf)" in unescaped(texts(app))
     app.selectbox(key="ab_base").set_value(base).run()
@@ -237,7 +237,7 @@ def test_compare_draws_a_band_for_runs_that_differ_only_by_seed():
     runner = get_runner()
     ids = [runner.submit(TrainConfig(epochs=2, seed=seed), f"seed {seed}") for seed in (0, 1, 2)]
     wait_for_runs_to_end()
-    app = open_page("dashboard/compare_page.py", {"runs": ",".join(map(str, ids))})
+    app = open_page("compare_page.py", {"runs": ",".join(map(str, ids))})
     charts = app.get("plotly_chart")
     assert len(charts) == 2
     band = json.loads(charts[1].proto.spec)
@@ -246,7 +246,7 @@ def test_compare_draws_a_band_for_runs_that_differ_only_by_seed():
 
 
 def test_lessons_own_variant_joins_exercise_one_and_bad_values_are_named():
-    app = open_page("dashboard/lessons_page.py")
+    app = open_page("lessons_page.py")
     app.button(key="ex1_start").click().run()
     app.number_input(key="ex1_lr").set_value(0.0).run()
     app.button(key="ex1_add").click().run()
@@ -267,12 +267,12 @@ def test_the_form_and_the_selection_survive_a_visit_to_another_page():
 
     app = start_run(open_page(), batch_size=512, epochs=1)
     wait_for_runs_to_end()
-    app.switch_page("dashboard/compare_page.py").run()
+    app.switch_page("compare_page.py").run()
     oldest = get_store().list_runs()[-1].id  # not the default selection (the newest run)
     app.multiselect(key="compare_ids").set_value([oldest]).run()
-    app.switch_page("dashboard/train_page.py").run()
+    app.switch_page("train_page.py").run()
     assert app.sidebar.number_input(key="form_batch_size").value == 512
     assert app.sidebar.number_input(key="form_lr").value == 0.1
-    app.switch_page("dashboard/compare_page.py").run()
+    app.switch_page("compare_page.py").run()
     assert not app.exception
     assert app.multiselect(key="compare_ids").value == [oldest]

@@ -38,6 +38,7 @@ from . import WorkerInfo
 
 log = logging.getLogger(__name__)
 PARENT_POLL_SECONDS = 0.2
+WORKER_NICENESS = 5  # training yields the CPU to the server's page work, which is small but must be prompt
 RESTART_DELAY_SECONDS = 2.0  # after a worker died before it was ready, so a broken start can't spin
 _BOOTSTRAP = ("import sys; from multiprocessing.connection import Connection; "
               "channel = Connection(int(sys.argv[1])); sys.path[:] = channel.recv(); "
@@ -250,6 +251,7 @@ def worker_main(conn: Connection, parent_pid: int, store_url: str, data_source: 
                 warm_data: bool) -> None:
     """A worker's life (in its own process): set up once, then train each run id it is sent until None."""
     _exit_with_parent(parent_pid)
+    os.nice(WORKER_NICENESS)
     import torch
 
     torch.set_num_threads(threads)

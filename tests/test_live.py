@@ -1,0 +1,35 @@
+"""dashboard/live.py's polling pace, from run records alone (no page needed)."""
+
+import dataclasses
+
+from dashboard.live import (
+    FAST_POLL_SECONDS,
+    FIRST_POINT_POLL_SECONDS,
+    FRESH_SECONDS,
+    SLOW_POLL_SECONDS,
+    poll_interval,
+)
+from softmax_core.config import TrainConfig
+from softmax_core.status import RunStatus
+from softmax_core.store import RunRecord
+
+NOW = 1_000_000.0
+BASE = RunRecord(id=1, name="r", config=TrainConfig(), status=RunStatus.QUEUED, created_at=NOW - 1, started_at=None,
+                 ended_at=None, error=None, final_train_loss=None, final_train_acc=None, final_test_acc=None,
+                 verdict=None, diverged_step=None, diverged_epoch=None, steps_per_epoch=None, total_steps=None)
+
+
+def run(**changes) -> RunRecord:
+    return dataclasses.replace(BASE, **changes)
+
+
+def test_the_pace_follows_what_the_runs_are_doing():
+    just_submitted = run()
+    training = run(status=RunStatus.RUNNING, last_step=40)
+    waiting_long = run(created_at=NOW - FRESH_SECONDS - 1)
+    ended = run(status=RunStatus.FINISHED, last_step=2350)
+    assert poll_interval([just_submitted, training], NOW) == FIRST_POINT_POLL_SECONDS
+    assert poll_interval([training, waiting_long, ended], NOW) == FAST_POLL_SECONDS
+    assert poll_interval([waiting_long, ended], NOW) == SLOW_POLL_SECONDS
+    assert poll_interval([ended], NOW) is None and poll_interval([], NOW) is None
+    assert FIRST_POINT_POLL_SECONDS < FAST_POLL_SECONDS < SLOW_POLL_SECONDS
