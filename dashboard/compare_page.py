@@ -7,22 +7,16 @@ The selection lives in the URL (?runs=3,5), so a reload or a shared link shows t
 from __future__ import annotations
 
 import datetime
-import json
 
 import pandas as pd
 import streamlit as st
 
 from dashboard.live import render_live_runs
-from dashboard.shared import (
-    legend_labels,
-    open_store_or_stop,
-    render_seed_band,
-    runs_from_url,
-    status_markdown,
-    write_runs_to_url,
-)
+from dashboard.render import legend_labels, render_seed_band, status_markdown
+from dashboard.services import open_store_or_stop
+from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.config import differing_fields
-from softmax_core.status import RunStatus
+from softmax_core.lessons import group_by_seed
 from softmax_core.store import RunRecord
 
 
@@ -63,19 +57,9 @@ def differences_table(runs: list[RunRecord]) -> pd.DataFrame:
     } for run in runs])
 
 
-def seed_groups(runs: list[RunRecord]) -> list[list[RunRecord]]:
-    """Finished runs that differ only by seed, grouped (groups of two or more)."""
-    groups: dict[str, list[RunRecord]] = {}
-    for run in runs:
-        if run.status == RunStatus.FINISHED:
-            key = json.dumps({**run.config.to_dict(), "seed": None}, sort_keys=True)
-            groups.setdefault(key, []).append(run)
-    return [group for group in groups.values() if len(group) > 1]
-
-
 def render_seed_bands(store, runs: list[RunRecord]) -> None:
     """Mean +/- std bands for each group of selected runs that differ only by seed."""
-    for index, group in enumerate(seed_groups(runs)):
+    for index, group in enumerate(group_by_seed(runs)):
         render_seed_band(store, group, f"seed_band_{index}",
                          f"{group[0].name} and {len(group) - 1} more seeds: mean ± std")
 

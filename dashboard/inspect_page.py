@@ -7,27 +7,27 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard.shared import escape_markdown, open_store_or_stop, render_verdict, runs_from_url, status_markdown
+from dashboard.render import escape_markdown, render_verdict, status_markdown
+from dashboard.services import open_store_or_stop
+from dashboard.url_state import runs_from_url
 from softmax_core.charts import build_confusion_figure, build_per_class_figure, build_templates_figure
 from softmax_core.data import CLASS_NAMES, DataError, load_fashion_mnist
 from softmax_core.export import config_json, metrics_csv, reproduction_script
-from softmax_core.metrics import most_confident_mistakes, per_class_accuracy
-from softmax_core.model import linear_logits
+from softmax_core.inspection import GalleryItem, mistakes_gallery
+from softmax_core.metrics import per_class_accuracy
+from softmax_core.store import EpochRecord, RunRecord, RunStore
 
 GALLERY_SIZE = 12
 
 
 @st.cache_data(show_spinner="finding the most confidently wrong test images", max_entries=32)
-def confident_mistakes(store_url: str, run_id: int, epoch: int, _weights: np.ndarray, _bias: np.ndarray):
+def cached_gallery(store_url: str, run_id: int, epoch: int, _weights: np.ndarray,
+                   _bias: np.ndarray) -> list[GalleryItem]:
     """The gallery of one stored epoch (cached by run and epoch; the weights are that epoch's)."""
-    data = load_fashion_mnist(download=False)
-    logits = linear_logits(data.test_images, _weights, _bias)
-    mistakes = most_confident_mistakes(logits, data.test_labels, GALLERY_SIZE)
-    images = [(data.test_images[m.index].reshape(28, 28).numpy() * 255).astype(np.uint8) for m in mistakes]
-    return mistakes, images
+    return mistakes_gallery(load_fashion_mnist(download=False), _weights, _bias, GALLERY_SIZE)
 
 
-def choose_run(store):
+def choose_run(store: RunStore) -> RunRecord:
     runs = [run for run in store.list_runs() if run.last_step > 0]
     if not runs:
         st.info("No run has finished an epoch yet: start one on the Train page.")
@@ -42,24 +42,28 @@ def choose_run(store):
     return by_id[run_id]
 
 
-def render_gallery(store, run, epoch_record) -> None:
+def render_gallery(store: RunStore, run: RunRecord, epoch_record: EpochRecord) -> None:
     try:
-        mistakes, images = confident_mistakes(store.url, run.id, epoch_record.epoch,
-                                              epoch_record.weights.numpy(), epoch_record.bias.numpy())
+        gallery = cached_gallery(store.url, run.id, epoch_record.epoch, epoch_record.weights.numpy(),
+                                 epoch_record.bias.numpy())
     except DataError as error:
         st.error(str(error))
         return
     columns = st.columns(6)
-    for index, (mistake, image) in enumerate(zip(mistakes, images)):
-        top = np.argsort(mistake.probabilities)[::-1][:3]
+    for index, item in enumerate(gallery):
         with columns[index % 6]:
-            st.image(image, width=96, clamp=True)
-            st.caption(f"true **{CLASS_NAMES[mistake.true_label]}**, predicted "
-                       f"**{CLASS_NAMES[mistake.predicted_label]}**  \n"
-                       + " · ".join(f"{CLASS_NAMES[i]} {mistake.probabilities[i]:.0%}" for i in top))
+            st.image(item.image, width=96, clamp=True)
+            st.caption(mistake_caption(item))
 
 
-def render_takeaways(store, run) -> None:
+def mistake_caption(item: GalleryItem) -> str:
+    """E.g. 'true **shirt**, predicted **t-shirt**  \nt-shirt 91% · shirt 8% · pullover 1%'."""
+    mistake = item.mistake
+    return (f"true **{CLASS_NAMES[mistake.true_label]}**, predicted **{CLASS_NAMES[mistake.predicted_label]}**  \n"
+            + " · ".join(f"{CLASS_NAMES[i]} {mistake.probabilities[i]:.0%}" for i in item.top_classes()))
+
+
+def render_takeaways(store: RunStore, run: RunRecord) -> None:
     left, middle = st.columns(2)
     left.download_button("Metrics (CSV)", metrics_csv(store.read_points(run.id)), f"run-{run.id}-metrics.csv",
                          "text/csv", key="download_csv")

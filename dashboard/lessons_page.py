@@ -7,20 +7,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard.data_check import data_ready_or_offer_download
+from dashboard.lesson_groups import group_from_url_or_store, remember_group, submit_group
 from dashboard.live import render_live_runs
-from dashboard.shared import (
-    data_ready_or_offer_download,
-    escape_markdown,
-    group_from_url_or_store,
-    open_store_or_stop,
-    remember_group,
-    render_seed_band,
-    submit_group,
-)
+from dashboard.render import escape_markdown, render_seed_band
+from dashboard.services import open_store_or_stop
+from dashboard.settings_widgets import setting_input
 from softmax_core import lessons
 from softmax_core.charts import build_band_figure
-from softmax_core.config import OPTIMIZERS, PRESETS, ConfigError, TrainConfig
+from softmax_core.config import PRESETS, ConfigError, TrainConfig
 from softmax_core.status import RunStatus
+from softmax_core.store import RunRecord, RunStore
 
 AB_FIELDS = ("batch_size", "lr", "epochs", "init_std", "weight_decay", "momentum", "optimizer")
 STABILITY_EXAMPLES = {"tame: 2, 1, 0.1": [2.0, 1.0, 0.1], "large: 100, 0, -5": [100.0, 0.0, -5.0],
@@ -44,9 +41,9 @@ def exercise_one(store) -> None:
                            "exercise1")
         remember_group("ex1", ids)
     with right.popover("Add your own variant"):
-        batch = st.number_input("Batch size", 1, 60000, 512, key="ex1_batch")
-        lr = st.number_input("Learning rate", 0.0, 10.0, 0.2, format="%.4f", key="ex1_lr")
-        epochs = st.number_input("Epochs", 1, 500, 10, key="ex1_epochs")
+        batch = setting_input("batch_size", "ex1_batch", 512)
+        lr = setting_input("lr", "ex1_lr", 0.2)
+        epochs = setting_input("epochs", "ex1_epochs", 10)
         if st.button("Add to the comparison", key="ex1_add"):
             ids = add_variant(ids, batch, lr, epochs)
     if not ids:
@@ -70,30 +67,21 @@ def add_variant(ids: list[int], batch: int, lr: float, epochs: int) -> list[int]
     return ids
 
 
-def explain_exercise_one(store, runs) -> None:
-    by_id = {run.run_id: run for run in lesson_runs(store, runs)}
+def explain_exercise_one(store: RunStore, runs: list[RunRecord]) -> None:
+    reading = lessons.read_exercise_one(lesson_runs(store, runs))
     st.markdown("**The book's checks**")
     for run in runs:
-        st.markdown(f"- **#{run.id} {escape_markdown(run.name)}**: "
-                    f"{escape_markdown(lessons.verdict_sentence(by_id[run.id]))}")
-    book = next((r for r in by_id.values() if r.config == TrainConfig()), None)
-    if book is None:
-        return
-    st.markdown("**Why**")
-    failing = [r for r in by_id.values() if r.verdict is not None and not r.verdict.passed]
-    for run in failing:
-        if run.config.batch_size > book.config.batch_size:
-            st.markdown("- " + escape_markdown(lessons.explain_batch_size(book, run)))
-        elif run.config.lr > book.config.lr:
-            st.markdown("- " + escape_markdown(lessons.explain_learning_rate(book, run)))
-    if failing:
-        offer_fixes(store, failing)
+        st.markdown(f"- **#{run.id} {escape_markdown(run.name)}**: {escape_markdown(reading.verdicts[run.id])}")
+    if reading.reasons:
+        st.markdown("**Why**")
+        for reason in reading.reasons:
+            st.markdown("- " + escape_markdown(reason))
+    if reading.fixes:
+        offer_fixes(store, reading.fixes)
 
 
-def offer_fixes(store, failing) -> None:
+def offer_fixes(store: RunStore, fixes: dict[str, TrainConfig]) -> None:
     st.markdown("**What would make each pass?**")
-    fixes = {f"#{run.run_id} fixed: {reason}": config
-             for run in failing for config, reason in [lessons.suggest_fix(run.config)]}
     for label in fixes:
         st.markdown(f"- {escape_markdown(label)}")
     fix_ids = group_from_url_or_store(store, "exercise1-fix", "ex1fix")
@@ -115,8 +103,8 @@ def exercise_two(store) -> None:
     st.markdown("Train for 40 epochs and the test accuracy sometimes drops: **overfitting, or noise?** "
                 "Repeat the run with several seeds and compare the dips with the seed-to-seed spread.")
     seeds_column, epochs_column, button_column = st.columns(3)
-    seeds = seeds_column.number_input("Seeds", 2, 10, 5, key="ex2_seeds")
-    epochs = epochs_column.number_input("Epochs", 5, 200, 40, key="ex2_epochs")
+    seeds = seeds_column.number_input("Seeds", *lessons.SEED_COUNTS, 5, key="ex2_seeds")
+    epochs = setting_input("epochs", "ex2_epochs", 40, container=epochs_column)
     ids = group_from_url_or_store(store, "exercise2", "ex2")
     if button_column.button(f"Run {epochs} epochs with {seeds} seeds", key="ex2_start", type="primary"):
         configs = lessons.seed_group_configs(TrainConfig(epochs=epochs), seeds)
@@ -210,13 +198,7 @@ def change_one_thing(store) -> None:
         return
     field_column, value_column = st.columns(2)
     field = field_column.selectbox("Change", AB_FIELDS, key="ab_field")
-    current = getattr(base.config, field)
-    if field == "optimizer":
-        value = value_column.selectbox("to", OPTIMIZERS, key=f"ab_value_{field}")
-    elif isinstance(current, int):
-        value = value_column.number_input("to", value=current, step=1, key=f"ab_value_{field}")
-    else:
-        value = value_column.number_input("to", value=float(current), format="%.4f", key=f"ab_value_{field}")
+    value = setting_input(field, f"ab_value_{field}", getattr(base.config, field), container=value_column, label="to")
     pair = group_from_url_or_store(store, "ab", "ab")
     if st.button("Run the clone", key="ab_start", type="primary"):
         try:
@@ -245,7 +227,7 @@ def repeat_with_seeds(store) -> None:
     base = choose_finished_run(store, "repeat_base")
     if base is None:
         return
-    count = st.number_input("Seeds in all", 2, 10, 5, key="repeat_count")
+    count = st.number_input("Seeds in all", *lessons.SEED_COUNTS, 5, key="repeat_count")
     ids = group_from_url_or_store(store, "repeat", "repeat")
     if st.button(f"Repeat with {count - 1} more seeds", key="repeat_start", type="primary"):
         seeds = [base.config.seed + offset for offset in range(1, count)]

@@ -19,7 +19,8 @@ from collections.abc import Callable, Sequence
 
 import streamlit as st
 
-from dashboard.shared import get_curve_cache, legend_labels, shown_as_message
+from dashboard.render import legend_labels, shown_as_message
+from dashboard.services import get_curve_cache
 from softmax_core.charts import build_curves_figure, run_traces
 from softmax_core.status import RunStatus
 from softmax_core.store import RunRecord, RunStore

@@ -8,7 +8,8 @@ when it is up, and keeps the pages working wherever they run without that hook (
 
 import streamlit as st
 
-from dashboard.shared import shown_as_message, start_background_services
+from dashboard.render import shown_as_message
+from dashboard.services import start_background_services
 
 st.set_page_config(page_title="Softmax Lab", page_icon=":material/query_stats:", layout="wide")
 start_background_services()

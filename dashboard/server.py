@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from dashboard.shared import get_runner, start_background_services
+from dashboard.services import get_runner, start_background_services
 
 SHUTDOWN_SECONDS = 5.0
 

@@ -7,28 +7,18 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.data_check import data_ready_or_offer_download
 from dashboard.live import render_live_runs
-from dashboard.shared import (
-    data_ready_or_offer_download,
-    escape_markdown,
-    get_runner,
-    open_store_or_stop,
-    render_progress,
-    render_verdict,
-    runs_from_url,
-    status_markdown,
-    write_runs_to_url,
-)
+from dashboard.render import escape_markdown, render_progress, render_verdict, status_markdown
+from dashboard.services import get_runner, open_store_or_stop
+from dashboard.settings_widgets import setting_input
+from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.charts import build_curves_figure
-from softmax_core.config import DEVICES, IMPLEMENTATIONS, OPTIMIZERS, PRESETS, ConfigError, TrainConfig
+from softmax_core.config import PRESETS, ConfigError, TrainConfig, field_names
 from softmax_core.store import RunRecord, StoreError
 
-FORM_FIELDS = {  # TrainConfig field -> widget key
-    "batch_size": "form_batch_size", "lr": "form_lr", "epochs": "form_epochs", "init_std": "form_init_std",
-    "weight_decay": "form_weight_decay", "momentum": "form_momentum", "optimizer": "form_optimizer",
-    "implementation": "form_implementation", "reports_per_epoch": "form_reports_per_epoch",
-    "seed": "form_seed", "device": "form_device",
-}
+MORE_SETTINGS = ("reports_per_epoch", "seed", "device")  # behind "More settings"; the rest are shown
+FORM_FIELDS = {name: f"form_{name}" for name in field_names()}  # TrainConfig field -> widget key
 MAX_LIVE_RUNS = 6
 CANCEL_SETTLE_SECONDS = 0.6  # a worker reads the flag within 0.1 s and stops within a step
 
@@ -62,26 +52,12 @@ def config_form() -> tuple[TrainConfig | None, str]:
     st.sidebar.caption(PRESETS[st.session_state["preset"]].lesson)
     with st.sidebar.form("train_form"):
         name = st.text_input("Run name (optional)", key="form_name", max_chars=200)
-        st.number_input("Batch size", 1, 60000, step=1, key="form_batch_size",
-                        help="Examples per SGD step (1..60000). The book uses 256.")
-        st.number_input("Learning rate", 0.0, 10.0, step=0.05, format="%.4f", key="form_lr",
-                        help="Step size, in (0, 10]. The book uses 0.1.")
-        st.number_input("Epochs", 1, 500, step=1, key="form_epochs", help="Passes over the 60,000 images (1..500).")
-        st.number_input("Initial weight std", 0.0, 100.0, step=0.01, format="%.4f", key="form_init_std",
-                        help="Weights start as N(0, std²), std in [0, 100]. The book uses 0.01.")
-        st.number_input("Weight decay", 0.0, 1.0, step=0.0001, format="%.4f", key="form_weight_decay",
-                        help="L2 penalty in [0, 1].")
-        st.number_input("Momentum", 0.0, 0.999, step=0.1, format="%.3f", key="form_momentum",
-                        help="SGD momentum in [0, 1).")
-        st.selectbox("Optimizer", OPTIMIZERS, key="form_optimizer")
-        st.selectbox("Implementation", IMPLEMENTATIONS, key="form_implementation",
-                     help="concise = section 3.7 (stable cross-entropy); scratch = section 3.6 (naive softmax).")
+        for field in FORM_FIELDS:
+            if field not in MORE_SETTINGS:
+                setting_input(field, FORM_FIELDS[field])
         with st.expander("More settings"):
-            st.number_input("Reports per epoch", 1, 100, step=1, key="form_reports_per_epoch",
-                            help="Points per epoch on the live curves (1..100).")
-            st.number_input("Seed", 0, 2**31 - 1, step=1, key="form_seed",
-                            help="Seeds the initial weights and the shuffling.")
-            st.selectbox("Device", DEVICES, key="form_device")
+            for field in MORE_SETTINGS:
+                setting_input(field, FORM_FIELDS[field])
         started = st.form_submit_button("Start", type="primary", width="stretch")
     if not started:
         return None, ""

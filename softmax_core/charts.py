@@ -21,6 +21,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .shapes import IMAGE_SIDE
+
 PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D",
            "#BAB0AC", "#EECA3B")
 METRIC_STYLES = {  # metric -> (axis, dash, label)
@@ -89,6 +91,8 @@ def build_curves_figure(runs: Sequence[RunCurves], title: str = "", height: int 
     if traces is None:
         traces = [trace for index, run in enumerate(runs) for trace in run_traces(run, index)]
     layout = _curves_layout(title, height)
+    if not traces:  # the chart's place before any run: the book's ranges, not Plotly's -1..4
+        _fix_ranges(layout, epochs=10, loss=2.5)
     for index, run in enumerate(runs):
         if run.marker_epoch is not None:
             _add_marker(layout, run.marker_epoch, safe_label(run.marker_text), PALETTE[index % len(PALETTE)])
@@ -112,6 +116,11 @@ def _curves_layout(title: str, height: int) -> dict:
     return layout
 
 
+def _fix_ranges(layout: dict, epochs: float, loss: float) -> None:
+    for axis, top in (("xaxis", epochs), ("xaxis2", epochs), ("yaxis", loss), ("yaxis2", 1.0)):
+        layout[axis].update(range=[0, top], autorange=False)
+
+
 def _add_marker(layout: dict, epoch: float, text: str, colour: str) -> None:
     """A dash-dotted vertical line on the loss panel, e.g. where the loss became NaN."""
     layout["shapes"].append({"type": "line", "x0": epoch, "x1": epoch, "xref": "x", "y0": 0, "y1": 1,
@@ -126,7 +135,7 @@ def _layout_key(axis: str) -> str:
 
 def build_templates_figure(weights: np.ndarray, class_names: Sequence[str], height: int = 330) -> go.Figure:
     """The ten weight rows as 28x28 images (red: evidence for the class, blue: against)."""
-    weights = np.asarray(weights, dtype=float).reshape(len(class_names), 28, 28)
+    weights = np.asarray(weights, dtype=float).reshape(len(class_names), IMAGE_SIDE, IMAGE_SIDE)
     limit = float(np.abs(weights).max()) or 1.0
     figure = make_subplots(rows=2, cols=5, subplot_titles=list(class_names), horizontal_spacing=0.02,
                            vertical_spacing=0.12)

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from typing import Optional, TextIO
 
-from .config import PRESETS, ConfigError, TrainConfig, describe_config, preset_config
+from .config import PRESETS, ConfigError, TrainConfig, describe_config, preset_config, settings
 from .data import DataError, load_fashion_mnist
 from .recording import RecordingCallback
 from .status import RunStatus
@@ -28,19 +28,9 @@ from .worker import RunWatch
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-_CONFIG_FLAGS = {  # flag -> (TrainConfig field, type, help)
-    "--batch-size": ("batch_size", int, "examples per step (1..60000)"),
-    "--lr": ("lr", float, "learning rate (0, 10]"),
-    "--epochs": ("epochs", int, "passes over the training set (1..500)"),
-    "--init-std": ("init_std", float, "std of the initial weights [0, 100]"),
-    "--weight-decay": ("weight_decay", float, "L2 penalty [0, 1]"),
-    "--momentum": ("momentum", float, "SGD momentum [0, 1)"),
-    "--optimizer": ("optimizer", str, "sgd or adam"),
-    "--implementation": ("implementation", str, "concise (3.7) or scratch (3.6)"),
-    "--reports-per-epoch": ("reports_per_epoch", int, "progress events per epoch (1..100)"),
-    "--seed": ("seed", int, "seed of the initial weights and the shuffling"),
-    "--device": ("device", str, "auto, cpu or cuda"),
-}
+def config_flag(name: str) -> str:
+    """The CLI flag of a TrainConfig field, e.g. batch_size -> --batch-size."""
+    return "--" + name.replace("_", "-")
 
 
 class CommandLineError(Exception):
@@ -56,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _QuietParser(prog="python -m softmax_core", description="Softmax regression on Fashion-MNIST.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_QuietParser)
     train = commands.add_parser("train", help="train one run and print its epochs")
-    for flag, (_, kind, text) in _CONFIG_FLAGS.items():
-        train.add_argument(flag, type=kind, help=text)
+    for name, setting in settings().items():  # values are checked by TrainConfig, which names the field
+        train.add_argument(config_flag(name), type=setting.kind, help=f"{setting.help} ({setting.allowed})")
     train.add_argument("--preset", choices=sorted(PRESETS), help="start from one of the book's runs")
     train.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
     train.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
@@ -71,8 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The preset (or the book's defaults) with every given flag applied; raises ConfigError."""
     base = preset_config(args.preset) if args.preset else TrainConfig()
-    changes = {field: getattr(args, flag[2:].replace("-", "_"))
-               for flag, (field, _, _) in _CONFIG_FLAGS.items()}
+    changes = {name: getattr(args, name) for name in settings()}
     return base.replace(**{k: v for k, v in changes.items() if v is not None})
 
 

@@ -1,5 +1,10 @@
 """TrainConfig: every hyperparameter of a run, validated once, plus the book's presets.
 
+Each field says once, in its metadata (a ``Setting``), what it is: its label and help text, its
+allowed range and which ends are open (or its choices), whether it is best searched on a log scale,
+and how precisely a person types it. The validation, the page's widgets, the CLI's flags, the
+lessons' inputs and the sweeps' axes are all made from that, so a bound is written in one place.
+
 The page, the CLI and the store all build a ``TrainConfig``; nothing else reaches the engine. A bad value
 raises ``ConfigError`` naming the field, the value and the allowed range, so every front end can show
 the same message.
@@ -10,10 +15,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-TRAIN_SET_SIZE = 60_000
+from .shapes import TRAIN_SET_SIZE
+
 OPTIMIZERS = ("sgd", "adam")
 IMPLEMENTATIONS = ("concise", "scratch")
 DEVICES = ("auto", "cpu", "cuda")
@@ -28,33 +34,110 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class Setting:
+    """What one TrainConfig field is: how it is shown, and what it may be."""
+
+    label: str  # as a form shows it, e.g. "Learning rate"
+    help: str  # one sentence for a tooltip or --help (the range is added to it)
+    short: str = ""  # in legends and run names, e.g. "lr" ("" for choices, which stand alone)
+    kind: type = float  # int, float or str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # the low end itself is not allowed
+    high_open: bool = False
+    choices: tuple[str, ...] = ()
+    log_scale: bool = False  # its interesting values are spread on a log scale (sweeps suggest so)
+    decimals: int = 0  # how precisely a float is typed in a form
+    step: float = 1  # what a form's +/- buttons add
+
+    @property
+    def allowed(self) -> str:
+        """The allowed values as text: '1..60000', '(0, 10]' or 'sgd, adam'."""
+        if self.choices:
+            return ", ".join(self.choices)
+        if self.kind is int:
+            return f"{int(self.low)}..{int(self.high)}"
+        return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+    @property
+    def widget_range(self) -> tuple[float, float]:
+        """The smallest and largest value a form accepts: an open end moves in by the typing precision."""
+        nudge = 10.0 ** -self.decimals if self.kind is float else 1
+        return (self.low + (nudge if self.low_open else 0), self.high - (nudge if self.high_open else 0))
+
+    def check(self, name: str, value: Any) -> Any:
+        """The value as this field's type, or ConfigError naming the field and the allowed values."""
+        if self.choices:
+            if value not in self.choices:
+                raise ConfigError(name, f"must be one of {self.allowed}; got {value!r}")
+            return value
+        if self.kind is int:
+            return self._check_int(name, value)
+        return self._check_float(name, value)
+
+    def _check_int(self, name: str, value: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 256.0 from JSON or a slider is 256
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(name, f"must be a whole number in {self.allowed}, got {value!r}")
+        if not self.low <= value <= self.high:
+            raise ConfigError(name, f"must be in {self.allowed}, got {value}")
+        return value
+
+    def _check_float(self, name: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(name, f"must be a number in {self.allowed}, got {value!r}")
+        value = float(value)
+        too_low = value <= self.low if self.low_open else value < self.low
+        too_high = value >= self.high if self.high_open else value > self.high
+        if math.isnan(value) or too_low or too_high:
+            raise ConfigError(name, f"must be in {self.allowed}, got {value:g}")
+        return value
+
+
+def _setting(default: Any, **spec: Any) -> Any:
+    return field(default=default, metadata={"setting": Setting(**spec)})
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """Hyperparameters of one training run (defaults: the book's section 3.7 run)."""
 
-    batch_size: int = 256  # examples per SGD step; the last batch of an epoch may be smaller
-    lr: float = 0.1  # learning rate of the optimizer
-    epochs: int = 10  # full passes over the 60,000 training images
-    init_std: float = 0.01  # weights drawn from N(0, init_std^2); the bias keeps PyTorch's default
-    weight_decay: float = 0.0  # L2 penalty, as torch.optim's weight_decay
-    momentum: float = 0.0  # SGD momentum (ignored by adam)
-    optimizer: str = "sgd"  # "sgd" or "adam"
-    implementation: str = "concise"  # "concise" (section 3.7) or "scratch" (section 3.6, naive softmax)
-    reports_per_epoch: int = 5  # progress events inside one epoch (the last one is the epoch end)
-    seed: int = 0  # seeds the initial weights and the shuffling order
-    device: str = "auto"  # "auto" picks cuda when available, else cpu
+    batch_size: int = _setting(
+        256, label="Batch size", short="batch", kind=int, low=1, high=TRAIN_SET_SIZE, log_scale=True,
+        help="Examples per SGD step; the last batch of an epoch may be smaller. The book uses 256.")
+    lr: float = _setting(
+        0.1, label="Learning rate", short="lr", low=0.0, high=10.0, low_open=True, log_scale=True,
+        decimals=4, step=0.05, help="Step size of the optimizer. The book uses 0.1.")
+    epochs: int = _setting(
+        10, label="Epochs", short="epochs", kind=int, low=1, high=500,
+        help="Passes over the 60,000 training images. The book uses 10.")
+    init_std: float = _setting(
+        0.01, label="Initial weight std", short="init std", low=0.0, high=100.0, decimals=4, step=0.01,
+        help="Weights start as N(0, std²); the bias keeps PyTorch's default. The book uses 0.01.")
+    weight_decay: float = _setting(
+        0.0, label="Weight decay", short="wd", low=0.0, high=1.0, decimals=4, step=0.0001,
+        help="L2 penalty, as torch.optim's weight_decay.")
+    momentum: float = _setting(
+        0.0, label="Momentum", short="momentum", low=0.0, high=1.0, high_open=True, decimals=3, step=0.1,
+        help="SGD momentum (adam ignores it).")
+    optimizer: str = _setting(
+        "sgd", label="Optimizer", kind=str, choices=OPTIMIZERS, help="torch.optim's SGD (the book's) or Adam.")
+    implementation: str = _setting(
+        "concise", label="Implementation", kind=str, choices=IMPLEMENTATIONS,
+        help="concise = section 3.7 (stable cross-entropy); scratch = section 3.6 (naive softmax).")
+    reports_per_epoch: int = _setting(
+        5, label="Reports per epoch", short="reports", kind=int, low=1, high=100,
+        help="Points per epoch on the live curves (the last is the epoch end).")
+    seed: int = _setting(
+        0, label="Seed", short="seed", kind=int, low=0, high=2**31 - 1,
+        help="Seeds the initial weights and the shuffling order.")
+    device: str = _setting(
+        "auto", label="Device", kind=str, choices=DEVICES, help="auto picks cuda when a GPU is there, else cpu.")
 
     def __post_init__(self) -> None:
-        _check_int(self, "batch_size", 1, TRAIN_SET_SIZE)
-        _check_float(self, "lr", 0.0, 10.0, low_open=True)
-        _check_int(self, "epochs", 1, 500)
-        _check_float(self, "init_std", 0.0, 100.0)
-        _check_float(self, "weight_decay", 0.0, 1.0)
-        _check_float(self, "momentum", 0.0, 1.0, high_open=True)
-        _check_choice(self, "optimizer", OPTIMIZERS)
-        _check_choice(self, "implementation", IMPLEMENTATIONS)
-        _check_int(self, "reports_per_epoch", 1, 100)
-        _check_int(self, "seed", 0, 2**31 - 1)
-        _check_choice(self, "device", DEVICES)
+        for name, spec in settings().items():
+            object.__setattr__(self, name, spec.check(name, getattr(self, name)))
         if self.implementation == "scratch" and self.optimizer != "sgd":
             raise ConfigError(
                 "optimizer",
@@ -83,18 +166,15 @@ class TrainConfig:
         return {name: (mine[name], theirs[name]) for name in mine if mine[name] != theirs[name]}
 
 
-FIELD_LABELS = {  # short names for legends and run names
-    "batch_size": "batch", "lr": "lr", "epochs": "epochs", "init_std": "init std", "weight_decay": "wd",
-    "momentum": "momentum", "optimizer": "", "implementation": "", "reports_per_epoch": "reports",
-    "seed": "seed", "device": "",
-}
+_SETTINGS: dict[str, Setting] = {f.name: f.metadata["setting"] for f in dataclasses.fields(TrainConfig)}
 
 
 def describe_fields(config: TrainConfig, names: Sequence[str]) -> str:
     """Some fields as short text, e.g. 'batch 1024, lr 0.4' (choices stand alone: 'adam')."""
     values = config.to_dict()
-    parts = [f"{FIELD_LABELS[name]} {values[name]:g}" if isinstance(values[name], float)
-             else f"{FIELD_LABELS[name]} {values[name]}" for name in names]
+    specs = settings()
+    parts = [f"{specs[name].short} {values[name]:g}" if isinstance(values[name], float)
+             else f"{specs[name].short} {values[name]}" for name in names]
     return ", ".join(part.strip() for part in parts)
 
 
@@ -111,44 +191,17 @@ def differing_fields(configs: Sequence[TrainConfig]) -> list[str]:
 
 def field_names() -> tuple[str, ...]:
     """Names of every TrainConfig field, in declaration order."""
-    return tuple(f.name for f in dataclasses.fields(TrainConfig))
+    return tuple(settings())
 
 
-def _check_int(config: TrainConfig, name: str, low: int, high: int) -> None:
-    value = getattr(config, name)
-    if isinstance(value, float) and value.is_integer():
-        object.__setattr__(config, name, int(value))  # 256.0 from JSON or a slider is 256
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(name, f"must be a whole number in {low}..{high}, got {value!r}")
-    if not low <= value <= high:
-        raise ConfigError(name, f"must be in {low}..{high}, got {value}")
+def settings() -> dict[str, Setting]:
+    """Each TrainConfig field's Setting, in declaration order."""
+    return _SETTINGS
 
 
-def _check_float(
-    config: TrainConfig,
-    name: str,
-    low: float,
-    high: float,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> None:
-    value = getattr(config, name)
-    allowed = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(name, f"must be a number in {allowed}, got {value!r}")
-    value = float(value)
-    too_low = value <= low if low_open else value < low
-    too_high = value >= high if high_open else value > high
-    if math.isnan(value) or too_low or too_high:
-        raise ConfigError(name, f"must be in {allowed}, got {value:g}")
-    object.__setattr__(config, name, value)
-
-
-def _check_choice(config: TrainConfig, name: str, choices: tuple[str, ...]) -> None:
-    value = getattr(config, name)
-    if value not in choices:
-        raise ConfigError(name, f"must be one of {', '.join(choices)}; got {value!r}")
+def numeric_fields() -> tuple[str, ...]:
+    """The fields with a range (what a sweep can vary), in declaration order."""
+    return tuple(name for name, spec in settings().items() if not spec.choices)
 
 
 @dataclass(frozen=True)
@@ -184,3 +237,4 @@ def preset_config(name: str) -> TrainConfig:
     if name not in PRESETS:
         raise ConfigError("preset", f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return PRESETS[name].config
+

@@ -36,11 +36,11 @@ from typing import Optional
 import numpy as np
 import torch
 
+from .shapes import NUM_FEATURES, TEST_SET_SIZE, TRAIN_SET_SIZE
+
 DATA_ENV_VAR = "SOFTMAX_LAB_DATA"
 CLASS_NAMES = ("t-shirt", "trouser", "pullover", "dress", "coat",
                "sandal", "shirt", "sneaker", "bag", "ankle boot")
-IMAGE_SIDE = 28
-NUM_FEATURES = IMAGE_SIDE * IMAGE_SIDE
 FILE_MD5S: dict[str, str] = {  # torchvision.datasets.FashionMNIST.resources
     "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
     "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
@@ -52,8 +52,8 @@ ARRAY_FILES = {  # decoded array -> the original it comes from
     "train_images": "train-images-idx3-ubyte.gz", "train_labels": "train-labels-idx1-ubyte.gz",
     "test_images": "t10k-images-idx3-ubyte.gz", "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
-ARRAY_SHAPES = {"train_images": (60000, NUM_FEATURES), "train_labels": (60000,),
-                "test_images": (10000, NUM_FEATURES), "test_labels": (10000,)}
+ARRAY_SHAPES = {"train_images": (TRAIN_SET_SIZE, NUM_FEATURES), "train_labels": (TRAIN_SET_SIZE,),
+                "test_images": (TEST_SET_SIZE, NUM_FEATURES), "test_labels": (TEST_SET_SIZE,)}
 DECODED_FORMAT = 1  # bump when the decoded copy's layout changes
 _IDX_MAGIC = {"images": 2051, "labels": 2049}
 _DOWNLOAD_CHUNK = 1 << 16

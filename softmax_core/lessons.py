@@ -19,13 +19,17 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .config import TRAIN_SET_SIZE, TrainConfig, describe_fields, preset_config
+from .config import TrainConfig, describe_fields, preset_config, settings
 from .metrics import Verdict
 from .model import naive_cross_entropy, naive_softmax, stable_log_softmax
+from .shapes import TRAIN_SET_SIZE
+from .status import RunStatus
 from .store import RunStore
 from .train import EpochSchedule
 
 EXERCISE1_VARIANTS = ("book", "batch-1024", "lr-0.4")
+MAX_EPOCHS = int(settings()["epochs"].high)
+SEED_COUNTS = (2, 10)  # how many seeds a lesson may repeat a run with
 NOISE_FACTOR = 2.0  # a change counts as signal when it exceeds twice the seed-to-seed noise
 
 
@@ -127,15 +131,46 @@ def explain_learning_rate(book: LessonRun, fast: LessonRun) -> str:
 BOOK_RUN = TrainConfig()
 
 
+def what_changed(variant: TrainConfig, book: TrainConfig = BOOK_RUN) -> str:
+    """Which of exercise 1's knobs a variant turned up: 'batch', 'lr', or '' (something else)."""
+    if variant.batch_size > book.batch_size:
+        return "batch"
+    return "lr" if variant.lr > book.lr else ""
+
+
 def suggest_fix(variant: TrainConfig, book: TrainConfig = BOOK_RUN) -> tuple[TrainConfig, str]:
     """A change that should make a failing exercise pass, and why (to be verified by running it)."""
-    if variant.batch_size > book.batch_size:
-        epochs = min(500, math.ceil(updates_per_epoch(book) * book.epochs / updates_per_epoch(variant)))
+    changed = what_changed(variant, book)
+    if changed == "batch":
+        epochs = min(MAX_EPOCHS, math.ceil(updates_per_epoch(book) * book.epochs / updates_per_epoch(variant)))
         return variant.replace(epochs=epochs), (
             f"train {epochs} epochs: as many updates as the book's run ({updates_per_epoch(book) * book.epochs})")
-    if variant.lr > book.lr:
+    if changed == "lr":
         return variant.replace(lr=variant.lr / 2), f"halve the learning rate to {variant.lr / 2:g}"
-    return variant.replace(epochs=min(500, variant.epochs * 2)), "train twice as long"
+    return variant.replace(epochs=min(MAX_EPOCHS, variant.epochs * 2)), "train twice as long"
+
+
+@dataclass(frozen=True)
+class ExerciseOneReading:
+    """What exercise 1's runs say: each run's verdict, why the failing ones fail, and fixes to try."""
+
+    verdicts: dict[int, str]  # run id -> sentence
+    reasons: list[str]  # one per failing run, against the book's run
+    fixes: dict[str, TrainConfig]  # label -> the config that should pass
+
+
+def read_exercise_one(runs: Sequence[LessonRun]) -> ExerciseOneReading:
+    """Verdicts for all runs; reasons and fixes only when the book's own run is among them."""
+    verdicts = {run.run_id: verdict_sentence(run) for run in runs}
+    book = next((run for run in runs if run.config == BOOK_RUN), None)
+    if book is None:
+        return ExerciseOneReading(verdicts, [], {})
+    failing = [run for run in runs if run.verdict is not None and not run.verdict.passed]
+    explain = {"batch": explain_batch_size, "lr": explain_learning_rate}
+    reasons = [explain[kind](book, run) for run in failing if (kind := what_changed(run.config, book.config))]
+    fixes = {f"#{run.run_id} fixed: {reason}": config
+             for run in failing for config, reason in [suggest_fix(run.config, book.config)]}
+    return ExerciseOneReading(verdicts, reasons, fixes)
 
 
 def exercise1_configs() -> dict[str, TrainConfig]:
@@ -206,6 +241,21 @@ def explain_overfitting(bands: SeedBands) -> list[str]:
          f"{bands.test_mean[last]:.4f}; early stopping would keep epoch {best_epoch} (chosen on the test set, "
          f"so its score is optimistic)."),
     ]
+
+
+def group_by_seed(runs: Sequence) -> list[list]:
+    """Finished runs (anything with ``.config`` and ``.status``) that differ only by seed, in groups of
+    two or more, in the order they came."""
+    groups: dict[TrainConfig, list] = {}
+    for run in runs:
+        if run.status == RunStatus.FINISHED:
+            groups.setdefault(run.config.replace(seed=0), []).append(run)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def group_tags(lesson: str, group: str, variant: str) -> dict[str, str]:
+    """The tags that mark a run as one variant of one group of a lesson's runs (what the store finds)."""
+    return {"lesson": lesson, "group": group, "variant": variant}
 
 
 def seed_group_configs(base: TrainConfig, seeds: int) -> list[TrainConfig]:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import torch
 
-NUM_CLASSES = 10
+from .shapes import NUM_CLASSES
+
 BOOK_LOSS_LIMIT = 0.5
 BOOK_ACCURACY_FLOOR = 0.7
 

@@ -16,15 +16,14 @@ import math
 import torch
 from torch import nn
 
-NUM_INPUTS = 784
-NUM_OUTPUTS = 10
+from .shapes import NUM_CLASSES, NUM_FEATURES
 
 
 def build_concise_model(init_std: float, generator: torch.Generator) -> nn.Sequential:
     """Section 3.7's model: weights ~ N(0, init_std^2), bias as PyTorch's default init draws it."""
-    model = nn.Sequential(nn.Flatten(), nn.Linear(NUM_INPUTS, NUM_OUTPUTS))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(NUM_FEATURES, NUM_CLASSES))
     linear = model[1]
-    bound = 1.0 / math.sqrt(NUM_INPUTS)  # nn.Linear's default bias init, drawn from our generator
+    bound = 1.0 / math.sqrt(NUM_FEATURES)  # nn.Linear's default bias init, drawn from our generator
     with torch.no_grad():
         linear.weight.normal_(0.0, init_std, generator=generator)
         linear.bias.uniform_(-bound, bound, generator=generator)
@@ -36,13 +35,13 @@ class ScratchSoftmaxRegression(nn.Module):
 
     def __init__(self, init_std: float, generator: torch.Generator):
         super().__init__()
-        weight = torch.empty(NUM_INPUTS, NUM_OUTPUTS).normal_(0.0, init_std, generator=generator)
+        weight = torch.empty(NUM_FEATURES, NUM_CLASSES).normal_(0.0, init_std, generator=generator)
         self.W = nn.Parameter(weight)
-        self.b = nn.Parameter(torch.zeros(NUM_OUTPUTS))
+        self.b = nn.Parameter(torch.zeros(NUM_CLASSES))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Logits ``X W + b`` (the softmax is applied by the loss, naively)."""
-        return images.reshape(-1, NUM_INPUTS) @ self.W + self.b
+        return images.reshape(-1, NUM_FEATURES) @ self.W + self.b
 
 
 def naive_softmax(logits: torch.Tensor) -> torch.Tensor:

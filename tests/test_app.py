@@ -27,7 +27,7 @@ def fresh_store(tmp_path_factory, real_data_dir):
     st.cache_resource.clear()
     st.cache_data.clear()
     yield
-    from dashboard.shared import get_runner
+    from dashboard.services import get_runner
 
     get_runner().shutdown()
     st.cache_resource.clear()
@@ -56,7 +56,7 @@ def start_run(app: AppTest, **fields) -> AppTest:
 
 
 def wait_for_runs_to_end(timeout: float = TIMEOUT) -> None:
-    from dashboard.shared import get_runner
+    from dashboard.services import get_runner
 
     deadline = time.monotonic() + timeout
     while get_runner().active_count() and time.monotonic() < deadline:
@@ -113,12 +113,24 @@ def test_start_shows_the_run_its_curves_and_the_verdict():
     assert "train loss" in figure and "test acc" in figure
 
 
+def test_the_form_offers_only_what_the_config_accepts():
+    app = open_page()
+    learning_rate, momentum = app.sidebar.number_input(key="form_lr"), app.sidebar.number_input(key="form_momentum")
+    assert learning_rate.proto.min == 0.0001 and learning_rate.proto.max == 10.0  # lr in (0, 10]
+    assert momentum.proto.min == 0.0 and momentum.proto.max == 0.999  # momentum in [0, 1)
+    assert app.sidebar.number_input(key="form_batch_size").proto.max == 60000
+    assert "Allowed: (0, 10]." in learning_rate.proto.help
+
+
 def test_bad_input_is_an_error_naming_the_field_and_nothing_starts():
-    from dashboard.shared import get_store
+    from dashboard.services import get_store
 
     before = len(get_store().list_runs())
-    app = start_run(open_page(), lr=0.0)
-    assert "Can't start: lr: must be in (0, 10], got 0" in texts(app)
+    app = open_page()
+    app.sidebar.selectbox(key="form_implementation").set_value("scratch")
+    app.sidebar.selectbox(key="form_optimizer").set_value("adam")
+    app.sidebar.button(key="FormSubmitter:train_form-Start").click().run()
+    assert "Can't start: optimizer: the scratch implementation has only hand-written sgd, got 'adam'" in texts(app)
     assert len(get_store().list_runs()) == before
 
 
@@ -131,7 +143,7 @@ def test_run_names_are_shown_as_text_not_markup():
 
 
 def test_compare_overlays_selected_runs_and_tabulates_what_differs():
-    from dashboard.shared import get_runner
+    from dashboard.services import get_runner
 
     runner = get_runner()
     ids = [runner.submit(TrainConfig(epochs=1), "book, 1 epoch"),
@@ -154,7 +166,7 @@ def test_compare_overlays_selected_runs_and_tabulates_what_differs():
 
 
 def test_inspect_replays_templates_confusion_and_mistakes():
-    from dashboard.shared import get_runner
+    from dashboard.services import get_runner
 
     run_id = get_runner().submit(TrainConfig(epochs=2), "inspect me")
     wait_for_runs_to_end()
@@ -170,12 +182,12 @@ def test_inspect_replays_templates_confusion_and_mistakes():
 
 
 def test_missing_data_is_explained_offered_and_a_failed_download_shown(tmp_path, monkeypatch):
-    import dashboard.shared
-    from dashboard.shared import get_store
+    import dashboard.data_check
+    from dashboard.services import get_store
     from softmax_core import data
 
     monkeypatch.setenv("SOFTMAX_LAB_DATA", str(tmp_path / "empty"))
-    monkeypatch.setattr(dashboard.shared, "ensure_files",
+    monkeypatch.setattr(dashboard.data_check, "ensure_files",
                         lambda folder, progress: data.ensure_files(folder, progress=progress,
                                                                    mirrors=["http://127.0.0.1:9/"]))
     before = len(get_store().list_runs())
@@ -210,7 +222,7 @@ def test_lessons_exercise_one_shows_three_verdicts_and_computed_reasons():
 
 
 def test_lessons_stability_panel_and_change_one_thing():
-    from dashboard.shared import get_runner
+    from dashboard.services import get_runner
 
     base = get_runner().submit(TrainConfig(epochs=1), "A/B base")
     wait_for_runs_to_end()
@@ -225,14 +237,14 @@ def test_lessons_stability_panel_and_change_one_thing():
     wait_for_runs_to_end()
     app.run()
     assert "lr 0.1 -> lr 0.4" in unescaped(texts(app))
-    from dashboard.shared import get_store
+    from dashboard.services import get_store
 
     clone = get_store().list_runs()[0]
     assert clone.config == TrainConfig(epochs=1, lr=0.4) and clone.config.seed == TrainConfig().seed
 
 
 def test_compare_draws_a_band_for_runs_that_differ_only_by_seed():
-    from dashboard.shared import get_runner
+    from dashboard.services import get_runner
 
     runner = get_runner()
     ids = [runner.submit(TrainConfig(epochs=2, seed=seed), f"seed {seed}") for seed in (0, 1, 2)]
@@ -245,12 +257,10 @@ def test_compare_draws_a_band_for_runs_that_differ_only_by_seed():
     assert [trace.get("name") for trace in band["data"]][1::2] == ["train accuracy", "test accuracy"]
 
 
-def test_lessons_own_variant_joins_exercise_one_and_bad_values_are_named():
+def test_lessons_own_variant_joins_exercise_one_within_the_configs_bounds():
     app = open_page("lessons_page.py")
     app.button(key="ex1_start").click().run()
-    app.number_input(key="ex1_lr").set_value(0.0).run()
-    app.button(key="ex1_add").click().run()
-    assert "Can't add it: lr: must be in (0, 10], got 0" in texts(app)
+    assert app.number_input(key="ex1_lr").proto.min == 0.0001, "the variant's lr is bounded as the form's is"
     app.number_input(key="ex1_lr").set_value(0.2).run()
     app.button(key="ex1_add").click().run()
     wait_for_runs_to_end()
@@ -263,7 +273,7 @@ def test_lessons_own_variant_joins_exercise_one_and_bad_values_are_named():
 
 
 def test_the_form_and_the_selection_survive_a_visit_to_another_page():
-    from dashboard.shared import get_store
+    from dashboard.services import get_store
 
     app = start_run(open_page(), batch_size=512, epochs=1)
     wait_for_runs_to_end()

@@ -14,7 +14,7 @@ import torch
 
 from ..config import TrainConfig
 from ..metrics import Verdict
-from ..model import NUM_INPUTS, NUM_OUTPUTS
+from ..shapes import NUM_CLASSES, NUM_FEATURES
 from ..status import RunStatus
 
 
@@ -134,9 +134,9 @@ def epoch_record(row, with_tensors: bool) -> EpochRecord:
         return EpochRecord(**scalars)
     return EpochRecord(
         **scalars,
-        weights=_from_bytes(values["weights"], "<f4", (NUM_OUTPUTS, NUM_INPUTS)),
-        bias=_from_bytes(values["bias"], "<f4", (NUM_OUTPUTS,)),
-        confusion=_from_bytes(values["confusion"], "<i4", (NUM_OUTPUTS, NUM_OUTPUTS)).long(),
+        weights=_from_bytes(values["weights"], "<f4", (NUM_CLASSES, NUM_FEATURES)),
+        bias=_from_bytes(values["bias"], "<f4", (NUM_CLASSES,)),
+        confusion=_from_bytes(values["confusion"], "<i4", (NUM_CLASSES, NUM_CLASSES)).long(),
         step_losses=_from_bytes(values["step_losses"], "<f4", (-1,)),
     )
 

@@ -167,6 +167,15 @@ class RunStore:
         """The runs with these ids that exist, oldest first (what a live view polls)."""
         return sorted(self._select_runs(runs_table.c.id.in_(list(run_ids))), key=lambda run: run.id)
 
+    def latest_group(self, lesson: str) -> list[int]:
+        """The ids of the newest group of runs tagged with this lesson (``lessons.group_tags``), oldest first."""
+        lesson_tag, group_tag = runs_table.c.tags["lesson"].as_string(), runs_table.c.tags["group"].as_string()
+        newest = (sa.select(group_tag).where(lesson_tag == lesson).order_by(runs_table.c.id.desc()).limit(1)
+                  .scalar_subquery())
+        query = sa.select(runs_table.c.id).where(lesson_tag == lesson, group_tag == newest).order_by(runs_table.c.id)
+        with translated_errors(self.url), self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
     def read_points(self, run_id: int, after_step: int = 0) -> list[MetricPoint]:
         """A run's progress points in step order (only those after ``after_step``, for a live view)."""
         query = (sa.select(points_table.c.step, points_table.c.epoch, points_table.c.train_loss,

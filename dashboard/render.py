@@ -1,0 +1,92 @@
+"""Small renderers every page uses: user text shown literally, a run's status, its verdict, its progress,
+legends that say what differs, a seed band; and the guard that turns an error into a message.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import time
+from collections.abc import Sequence
+
+import streamlit as st
+
+from softmax_core.charts import build_band_figure
+from softmax_core.config import describe_fields, differing_fields
+from softmax_core.lessons import SeedBands, lesson_run, seed_bands
+from softmax_core.status import RunStatus
+from softmax_core.store import RunRecord, RunStore
+
+PASS_ICON, FAIL_ICON = ":material/check:", ":material/close:"
+STATUS_ICONS = {RunStatus.QUEUED: ":material/hourglass_top:", RunStatus.RUNNING: ":material/directions_run:",
+                RunStatus.FINISHED: ":material/check_circle:", RunStatus.DIVERGED: ":material/trending_up:",
+                RunStatus.CANCELLED: ":material/stop_circle:", RunStatus.FAILED: ":material/error:",
+                RunStatus.INTERRUPTED: ":material/warning:"}
+
+
+def shown_as_message(draw):
+    """Wrap a drawing function (a fragment's body) so that an error becomes a message, not a traceback."""
+    @functools.wraps(draw)
+    def guarded(*args, **kwargs):
+        try:
+            return draw(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - st.rerun/st.stop are BaseExceptions and pass through
+            logging.getLogger("softmax_lab").exception("drawing %s failed", draw.__name__)
+            st.error(f"This part of the page failed ({type(error).__name__}: {error}); stored runs are safe.")
+    return guarded
+
+
+def escape_markdown(text: str) -> str:
+    """User text (run names) shown literally inside markdown: no links, no HTML, no formatting."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", text)
+
+
+def status_markdown(run: RunRecord) -> str:
+    """The status as markdown with its icon, e.g. ':material/error: **failed**: ValueError: ...'."""
+    text = f"{STATUS_ICONS.get(run.status, '')} **{run.status}**"
+    if run.error and run.status != RunStatus.FINISHED:
+        text += f": {escape_markdown(run.error)}"
+    return text
+
+
+def render_verdict(run: RunRecord) -> None:
+    """The book's three checks, each with its value and threshold."""
+    if run.verdict is None:
+        return
+    headline = "The book's checks pass" if run.verdict.passed else "The book's checks fail"
+    lines = [f"{PASS_ICON if check.passed else FAIL_ICON} `{check.name}`: {check.text}" for check in run.verdict.checks]
+    box = st.success if run.verdict.passed else st.warning
+    box(f"**{headline}**  \n" + "  \n".join(lines))
+
+
+def render_progress(run: RunRecord) -> None:
+    """A progress bar with epoch, elapsed time and time left."""
+    if run.status == RunStatus.QUEUED:
+        st.progress(0.0, text="queued: waiting for a free worker")
+        return
+    elapsed = (run.ended_at or time.time()) - (run.started_at or time.time())
+    epoch = run.last_step / run.steps_per_epoch if run.steps_per_epoch else 0.0
+    left = elapsed / run.progress * (1 - run.progress) if run.progress > 0 else None
+    text = (f"epoch {epoch:.1f} of {run.config.epochs} · {elapsed:.1f} s elapsed"
+            + (f" · about {left:.0f} s left" if left is not None and run.is_active else ""))
+    st.progress(run.progress, text=text)
+
+
+def legend_labels(runs: Sequence[RunRecord]) -> dict[int, str]:
+    """Names that say what differs between the runs shown together, e.g. '#4 batch 1024'."""
+    fields = [f for f in differing_fields([run.config for run in runs]) if f != "reports_per_epoch"]
+    return {run.id: f"#{run.id} " + (describe_fields(run.config, fields) if fields else run.name) for run in runs}
+
+
+def render_seed_band(store: RunStore, runs: Sequence[RunRecord], key: str, title: str = "") -> SeedBands | None:
+    """Mean +/- std of train and test accuracy over the finished runs (seeds of one config)."""
+    finished = [run for run in runs if run.status == RunStatus.FINISHED]
+    if len(finished) < 2:
+        return None
+    bands = seed_bands([lesson_run(store, run.id) for run in finished])
+    st.plotly_chart(build_band_figure(bands.epochs, {
+        "train accuracy": (bands.train_mean, bands.train_std),
+        "test accuracy": (bands.test_mean, bands.test_std)},
+        title=title or f"mean ± std over {bands.seeds} seeds"), key=key, width="stretch")
+    return bands
