@@ -17,7 +17,7 @@ from dashboard.services import open_store_or_stop
 from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.config import differing_fields
 from softmax_core.lessons import group_by_seed
-from softmax_core.store import RunRecord
+from softmax_core.store import RunRecord, RunStore
 
 
 def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
@@ -57,7 +57,7 @@ def differences_table(runs: list[RunRecord]) -> pd.DataFrame:
     } for run in runs])
 
 
-def render_seed_bands(store, runs: list[RunRecord]) -> None:
+def render_seed_bands(store: RunStore, runs: list[RunRecord]) -> None:
     """Mean +/- std bands for each group of selected runs that differ only by seed."""
     for index, group in enumerate(group_by_seed(runs)):
         render_seed_band(store, group, f"seed_band_{index}",

@@ -4,6 +4,8 @@ explanation shown is computed (in softmax_core.lessons) from the runs just made,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import streamlit as st
 
@@ -25,13 +27,13 @@ STABILITY_EXAMPLES = {"tame: 2, 1, 0.1": [2.0, 1.0, 0.1], "large: 100, 0, -5": [
 STABILITY_RUN = TrainConfig(init_std=2.0, epochs=3, reports_per_epoch=20)
 
 
-def lesson_runs(store, runs) -> list[lessons.LessonRun]:
+def lesson_runs(store: RunStore, runs: Sequence[RunRecord]) -> list[lessons.LessonRun]:
     return [lessons.lesson_run(store, run.id) for run in runs]
 
 
 # --- exercise 1 ---------------------------------------------------------------------------------------------
 
-def exercise_one(store) -> None:
+def exercise_one(store: RunStore) -> None:
     st.markdown("The book asks what happens with **batch 1024**, or with **lr 0.4**, and why its checks "
                 "then fail. Run all three side by side; the explanations below are computed from these runs.")
     ids = group_from_url_or_store(store, "exercise1", "ex1")
@@ -92,14 +94,14 @@ def offer_fixes(store: RunStore, fixes: dict[str, TrainConfig]) -> None:
         render_live_runs(store, fix_ids, "ex1_fix_curves", when_done=lambda runs: show_verdicts(store, runs))
 
 
-def show_verdicts(store, runs) -> None:
+def show_verdicts(store: RunStore, runs: Sequence[RunRecord]) -> None:
     for run in lesson_runs(store, runs):
         st.markdown(f"- **#{run.run_id}** {escape_markdown(lessons.verdict_sentence(run))}")
 
 
 # --- exercise 2 ---------------------------------------------------------------------------------------------
 
-def exercise_two(store) -> None:
+def exercise_two(store: RunStore) -> None:
     st.markdown("Train for 40 epochs and the test accuracy sometimes drops: **overfitting, or noise?** "
                 "Repeat the run with several seeds and compare the dips with the seed-to-seed spread.")
     seeds_column, epochs_column, button_column = st.columns(3)
@@ -116,7 +118,7 @@ def exercise_two(store) -> None:
     render_live_runs(store, ids, "ex2_curves", show_curves=False, when_done=lambda runs: show_overfitting(store, runs))
 
 
-def show_overfitting(store, runs) -> None:
+def show_overfitting(store: RunStore, runs: Sequence[RunRecord]) -> None:
     bands = render_seed_band(store, runs, "ex2_bands")
     if bands is None:
         st.warning("At least two finished seeds are needed for a spread.")
@@ -129,7 +131,7 @@ def show_overfitting(store, runs) -> None:
     offer_weight_decay(store, finished)
 
 
-def offer_weight_decay(store, finished) -> None:
+def offer_weight_decay(store: RunStore, finished: Sequence[RunRecord]) -> None:
     st.markdown("**A remedy to compare:** the same seeds with weight decay 0.001 (early stopping is above).")
     wd_ids = group_from_url_or_store(store, "exercise2-wd", "ex2wd")
     if st.button("Run the same seeds with weight decay 0.001", key="ex2_wd"):
@@ -141,7 +143,7 @@ def offer_weight_decay(store, finished) -> None:
                          when_done=lambda runs: show_weight_decay(store, finished, runs))
 
 
-def show_weight_decay(store, plain, decayed) -> None:
+def show_weight_decay(store: RunStore, plain: Sequence[RunRecord], decayed: Sequence[RunRecord]) -> None:
     plain_bands = lessons.seed_bands(lesson_runs(store, plain))
     decayed_bands = lessons.seed_bands(lesson_runs(store, [r for r in decayed if r.status == RunStatus.FINISHED]))
     st.plotly_chart(build_band_figure(decayed_bands.epochs, {
@@ -154,7 +156,7 @@ def show_weight_decay(store, plain, decayed) -> None:
 
 # --- numerical stability ------------------------------------------------------------------------------------
 
-def numerical_stability(store) -> None:
+def numerical_stability(store: RunStore) -> None:
     st.markdown("Section 3.7.2: `exp(o) / sum(exp(o))` overflows for large logits and `log` of an "
                 "underflowed probability is `-inf`. Subtracting the largest logit first, and computing the "
                 "loss as LogSumExp, stays finite.")
@@ -163,8 +165,8 @@ def numerical_stability(store) -> None:
     scale = scale_column.slider("Scale the logits by", 0.1, 10.0, 1.0, 0.1, key="stab_scale")
     logits = [value * scale for value in STABILITY_EXAMPLES[choice]]
     label = label_column.selectbox("True class", list(range(len(logits))), key="stab_label")
-    st.dataframe(pd.DataFrame(lessons.stability_table(logits, label)), hide_index=True, width="stretch",
-                 key="stab_table")
+    st.dataframe(pd.DataFrame(lessons.stability_table(logits)), hide_index=True, width="stretch", key="stab_table")
+    st.dataframe(pd.DataFrame([lessons.stability_losses(logits, label)]), hide_index=True, key="stab_losses")
     st.markdown(escape_markdown(lessons.stability_summary(logits, label)))
     st.markdown(f"**On real runs:** the scratch (naive) and concise (LogSumExp) models with initial weight std "
                 f"{STABILITY_RUN.init_std:g}, otherwise the book's settings.")
@@ -177,7 +179,7 @@ def numerical_stability(store) -> None:
         render_live_runs(store, ids, "stab_curves", when_done=show_stability_outcome)
 
 
-def show_stability_outcome(runs) -> None:
+def show_stability_outcome(runs: Sequence[RunRecord]) -> None:
     for run in runs:
         if run.status == RunStatus.DIVERGED:
             st.markdown(f"- **#{run.id} {escape_markdown(run.name)}** went NaN at step {run.diverged_step} "
@@ -189,7 +191,7 @@ def show_stability_outcome(runs) -> None:
 
 # --- change one thing, and repeat with seeds --------------------------------------------------------------
 
-def change_one_thing(store) -> None:
+def change_one_thing(store: RunStore) -> None:
     st.markdown("A controlled A/B: the clone keeps the seed, so it starts from the **same initial weights** "
                 "and (at the same batch size) sees the **same batches in the same order**; only one setting "
                 "differs.")
@@ -212,7 +214,7 @@ def change_one_thing(store) -> None:
         render_live_runs(store, pair, "ab_curves", when_done=show_pair)
 
 
-def show_pair(runs) -> None:
+def show_pair(runs: Sequence[RunRecord]) -> None:
     if len(runs) != 2:
         return
     first, second = runs
@@ -222,7 +224,7 @@ def show_pair(runs) -> None:
                                for run in runs]), hide_index=True, key="ab_table")
 
 
-def repeat_with_seeds(store) -> None:
+def repeat_with_seeds(store: RunStore) -> None:
     st.markdown("How much of a result is luck? Repeat any run with other seeds and see the spread.")
     base = choose_finished_run(store, "repeat_base")
     if base is None:

@@ -17,11 +17,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.render import legend_labels, shown_as_message
 from dashboard.services import get_curve_cache
-from softmax_core.charts import build_curves_figure, run_traces
+from softmax_core.charts import RunCurves, build_curves_figure, run_traces
 from softmax_core.status import RunStatus
 from softmax_core.store import RunRecord, RunStore
 
@@ -75,7 +76,7 @@ def draw_progress_lines(runs: Sequence[RunRecord]) -> None:
             st.progress(run.progress, text=f"#{run.id} {run.name}: {run.status}, {run.progress:.0%}")
 
 
-def curves_figure(runs: Sequence[RunRecord], title: str = ""):
+def curves_figure(runs: Sequence[RunRecord], title: str = "") -> go.Figure:
     """The runs' overlaid curves, labelled by what differs between them."""
     labels = legend_labels(runs)
     cache = get_curve_cache()
@@ -90,7 +91,7 @@ _traces_lock = threading.Lock()
 MAX_CACHED_TRACES = 1024
 
 
-def _traces_of(run: RunRecord, curves, index: int) -> list[dict]:
+def _traces_of(run: RunRecord, curves: RunCurves, index: int) -> list[dict]:
     """A run's traces, rebuilt only when its points, label or colour changed."""
     key = (run.id, run.last_step, curves.label, index)
     with _traces_lock:

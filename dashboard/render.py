@@ -8,7 +8,8 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import streamlit as st
 
@@ -25,10 +26,10 @@ STATUS_ICONS = {RunStatus.QUEUED: ":material/hourglass_top:", RunStatus.RUNNING:
                 RunStatus.INTERRUPTED: ":material/warning:"}
 
 
-def shown_as_message(draw):
+def shown_as_message(draw: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a drawing function (a fragment's body) so that an error becomes a message, not a traceback."""
     @functools.wraps(draw)
-    def guarded(*args, **kwargs):
+    def guarded(*args: Any, **kwargs: Any) -> Any:
         try:
             return draw(*args, **kwargs)
         except Exception as error:  # noqa: BLE001 - st.rerun/st.stop are BaseExceptions and pass through

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 from dashboard.services import get_runner, start_background_services
 
@@ -17,7 +18,7 @@ SHUTDOWN_SECONDS = 5.0
 
 
 @contextlib.asynccontextmanager
-async def serve_runs(_app):
+async def serve_runs(_app: object) -> AsyncIterator[None]:
     """st.App's lifespan hook."""
     start_background_services()
     yield

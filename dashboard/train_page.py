@@ -5,6 +5,8 @@ shared live view, with progress, Cancel and verdict.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
 
 from dashboard.data_check import data_ready_or_offer_download
@@ -100,7 +102,7 @@ def cancel_and_settle(run_id: int) -> None:
         runner.wait(run_id, CANCEL_SETTLE_SECONDS)
 
 
-def render_run_cards(runs) -> None:
+def render_run_cards(runs: Sequence[RunRecord]) -> None:
     for run in runs:
         render_run_card(run)
 

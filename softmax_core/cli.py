@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--name", default="", help="the run's name in the store")
     runs = commands.add_parser("runs", help="list the runs in the run store")
     runs.add_argument("--json", action="store_true", help="one JSON object per run")
+    runs.add_argument("--delete", type=int, metavar="ID", help="delete this run with its points and epochs")
     return parser
 
 
@@ -150,8 +151,11 @@ def _exit_code(result: FitResult) -> int:
 
 
 def run_list(args: argparse.Namespace, out: TextIO) -> int:
-    """Print the stored runs, newest first."""
-    runs = open_default_store().list_runs()
+    """Print the stored runs, newest first (or delete one)."""
+    store = open_default_store()
+    if args.delete is not None:
+        return _delete_run(store, args.delete, out)
+    runs = store.list_runs()
     if not runs and not args.json:
         print("no runs stored yet", file=out)
     for run in runs:
@@ -159,6 +163,18 @@ def run_list(args: argparse.Namespace, out: TextIO) -> int:
             print(json.dumps(run.to_dict()), file=out)
         else:
             print(format_run_line(run), file=out)
+    return EXIT_OK
+
+
+def _delete_run(store: RunStore, run_id: int, out: TextIO) -> int:
+    try:
+        run = store.get_run(run_id)
+    except KeyError:
+        raise CommandLineError(f"--delete: there is no run {run_id} in {store.url}") from None
+    if run.is_active:
+        raise CommandLineError(f"--delete: run {run_id} is {run.status}; cancel it first")
+    store.delete_run(run_id)
+    print(f"deleted run {run_id} ({run.name})", file=out)
     return EXIT_OK
 
 

@@ -32,13 +32,23 @@ def config_json(config: TrainConfig) -> str:
 def reproduction_script(config: TrainConfig) -> str:
     """A self-contained PyTorch script that trains this config the book's way and prints each epoch."""
     if config.implementation == "scratch":
-        model_code = _SCRATCH_MODEL.format(std=config.init_std, lr=config.lr)
+        model_code = _SCRATCH_MODEL.format(std=config.init_std, update=_scratch_update_code(config))
     else:
         model_code = _CONCISE_MODEL.format(std=config.init_std, optimizer=_optimizer_code(config))
     return _SCRIPT.format(
         settings=", ".join(f"{k}={v!r}" for k, v in config.to_dict().items()),
         seed=config.seed, batch_size=config.batch_size, epochs=config.epochs, model_code=model_code,
     )
+
+
+def _scratch_update_code(config: TrainConfig) -> str:
+    """The book's update, with weight decay and momentum added the way torch.optim.SGD adds them."""
+    if not config.momentum and not config.weight_decay:
+        return _BOOK_SGD.format(lr=config.lr)
+    decay = f"\n            step += {config.weight_decay!r} * param  # weight decay" if config.weight_decay else ""
+    momentum = (f"\n            step = velocity.mul_({config.momentum!r}).add_(step)  # momentum"
+                if config.momentum else "")
+    return _SGD_WITH_EXTRAS.format(decay=decay, momentum=momentum, lr=config.lr)
 
 
 def _optimizer_code(config: TrainConfig) -> str:
@@ -98,6 +108,7 @@ def train_step(X, y):
 _SCRATCH_MODEL = '''
 W = torch.normal(0, {std!r}, size=(784, 10), requires_grad=True)
 b = torch.zeros(10, requires_grad=True)
+velocities = [torch.zeros_like(W), torch.zeros_like(b)]
 
 
 def predict(X):
@@ -114,8 +125,16 @@ def train_step(X, y):
     l = -torch.log(y_hat[range(len(y)), y])
     l.sum().backward()
     with torch.no_grad():
-        for param in (W, b):
-            param -= {lr!r} * param.grad / len(y)  # the book's sgd (momentum and weight decay left out)
-            param.grad.zero_()
+{update}
     return float(l.detach().sum()), int((y_hat.argmax(1) == y).sum())
 '''
+
+_BOOK_SGD = '''        for param in (W, b):
+            param -= {lr!r} * param.grad / len(y)  # the book's sgd
+            param.grad.zero_()'''
+
+# torch.optim.SGD's weight decay and momentum on the book's gradient (what Softmax Lab's scratch trainer does)
+_SGD_WITH_EXTRAS = '''        for param, velocity in zip((W, b), velocities):
+            step = param.grad / len(y){decay}{momentum}
+            param -= {lr!r} * step
+            param.grad.zero_()'''

@@ -264,26 +264,30 @@ def seed_group_configs(base: TrainConfig, seeds: int) -> list[TrainConfig]:
 
 # --- numerical stability (3.7.2) ------------------------------------------------------------------------
 
-def stability_table(logits: Sequence[float], label: int = 0) -> list[dict]:
-    """Naive softmax and cross-entropy against the max-subtraction and LogSumExp forms, per class."""
+def stability_table(logits: Sequence[float]) -> list[dict]:
+    """Naive softmax against the max-subtraction and LogSumExp forms, one row per class."""
     row = torch.tensor([list(logits)], dtype=torch.float32)
     naive = naive_softmax(row)[0]
     stable_log = stable_log_softmax(row)[0]
-    naive_loss = float(naive_cross_entropy(naive_softmax(row), torch.tensor([label]))[0])
     return [{
         "class": index, "logit": float(row[0, index]), "exp(o)": float(torch.exp(row[0, index])),
         "naive softmax": float(naive[index]), "stable softmax": float(stable_log[index].exp()),
         "stable log-softmax": float(stable_log[index]),
-        "naive loss if label": naive_loss if index == label else None,
-        "stable loss if label": float(-stable_log[index]) if index == label else None,
     } for index in range(row.shape[1])]
+
+
+def stability_losses(logits: Sequence[float], label: int = 0) -> dict[str, float]:
+    """The cross-entropy for the true class ``label``, naive (-log of the naive softmax) and LogSumExp."""
+    row = torch.tensor([list(logits)], dtype=torch.float32)
+    naive = float(naive_cross_entropy(naive_softmax(row), torch.tensor([label]))[0])
+    return {"true class": label, "naive loss": naive, "stable loss": float(-stable_log_softmax(row)[0, label]) + 0.0}
 
 
 def stability_summary(logits: Sequence[float], label: int = 0) -> str:
     """One sentence on what the naive form does with these logits."""
-    rows = stability_table(logits, label)
-    naive_loss = rows[label]["naive loss if label"]
-    stable_loss = rows[label]["stable loss if label"] + 0.0  # no "-0"
+    rows = stability_table(logits)
+    losses = stability_losses(logits, label)
+    naive_loss, stable_loss = losses["naive loss"], losses["stable loss"]
     overflow = any(math.isinf(r["exp(o)"]) for r in rows)
     nan = any(math.isnan(r["naive softmax"]) for r in rows)
     parts = []

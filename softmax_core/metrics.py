@@ -20,11 +20,6 @@ def count_correct(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return (logits.argmax(1) == labels).sum()
 
 
-def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """Fraction of rows whose arg-max is the label."""
-    return float(count_correct(logits, labels)) / max(1, len(labels))
-
-
 def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int = NUM_CLASSES) -> torch.Tensor:
     """Counts[true, predicted] as an int64 (num_classes, num_classes) tensor."""
     flat = labels.long() * num_classes + predicted.long()

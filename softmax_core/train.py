@@ -115,14 +115,20 @@ class Callback:
         pass
 
 
+HOOKS = ("on_fit_start", "on_step", "on_epoch_end", "on_fit_end")
+
+
 class _Events:
-    """Fans each event out to every callback, in order."""
+    """Fans each event out to every callback, in order (as Lightning Fabric's ``call``)."""
 
     def __init__(self, callbacks: Iterable[Callback]):
         self.callbacks = tuple(callbacks)
 
-    def __getattr__(self, name: str) -> Callable:
-        return lambda payload: [getattr(cb, name)(payload) for cb in self.callbacks]
+    def call(self, hook: str, payload: object) -> None:
+        if hook not in HOOKS:
+            raise ValueError(f"no callback hook named {hook!r}; the hooks are {', '.join(HOOKS)}")
+        for callback in self.callbacks:
+            getattr(callback, hook)(payload)
 
 
 @dataclass(frozen=True)
@@ -274,41 +280,44 @@ def fit(config: TrainConfig, data: FashionMNISTData, callbacks: Sequence[Callbac
     trainer = build_trainer(config, init_generator, device)
     schedule = EpochSchedule(len(data.train_labels), config.batch_size, config.reports_per_epoch)
     events = _Events(callbacks)
-    events.on_fit_start(FitStart(config, schedule.steps, schedule.steps * config.epochs, str(device)))
+    events.call("on_fit_start", FitStart(config, schedule.steps, schedule.steps * config.epochs, str(device)))
     loop = _EpochLoop(trainer, data, schedule, order_generator, events, _as_predicate(stop))
     epochs: list[EpochReport] = []
-    outcome: object = None
     for epoch in range(1, config.epochs + 1):
-        outcome = loop.run(epoch)
-        if not isinstance(outcome, EpochReport):
+        report = loop.run(epoch)
+        if report is None:  # stopped or diverged: loop.stopped says which, and where
             break
-        epochs.append(outcome)
-        events.on_epoch_end(outcome)
-    result = _result_of(outcome, tuple(epochs), config, time.perf_counter() - started)
-    events.on_fit_end(result)
+        epochs.append(report)
+        events.call("on_epoch_end", report)
+    result = _result_of(loop.stopped, tuple(epochs), config, time.perf_counter() - started)
+    events.call("on_fit_end", result)
     return result
 
 
 @dataclass(frozen=True)
 class _Stopped:
-    status: RunStatus
+    """Why and where a run ended early."""
+
+    status: RunStatus  # cancelled or diverged
     step: int  # for diverged: the first non-finite step; for cancelled: steps completed
     epoch: float
 
 
 class _EpochLoop:
-    """Runs one epoch at a time over a fresh shuffle, reporting as the schedule says."""
+    """Runs one epoch at a time over a fresh shuffle, reporting as the schedule says; when it stops a run
+    early, ``run`` returns None and ``stopped`` says why and where."""
 
     def __init__(self, trainer, data: FashionMNISTData, schedule: EpochSchedule,
                  order_generator: torch.Generator, events: _Events, should_stop: Callable[[], bool]):
         self.trainer, self.data, self.schedule = trainer, data, schedule
         self.order_generator, self.events, self.should_stop = order_generator, events, should_stop
         self.report_after = set(schedule.report_after())
+        self.stopped: _Stopped | None = None
         device = data.train_labels.device
         self.loss_sums = torch.zeros(schedule.steps, device=device)
         self.correct = torch.zeros(schedule.steps, dtype=torch.long, device=device)
 
-    def run(self, epoch: int) -> EpochReport | _Stopped:
+    def run(self, epoch: int) -> EpochReport | None:
         started = time.perf_counter()
         steps, batch = self.schedule.steps, self.schedule.batch_size
         first_step_of_epoch = (epoch - 1) * steps
@@ -317,15 +326,16 @@ class _EpochLoop:
         window_start = 0
         for i in range(steps):
             if self.should_stop():
-                return _Stopped(CANCELLED, first_step_of_epoch + i, epoch - 1 + i / steps)
+                self.stopped = _Stopped(CANCELLED, first_step_of_epoch + i, epoch - 1 + i / steps)
+                return None
             rows = order[i * batch:(i + 1) * batch]
             images = self.data.train_images.index_select(0, rows)
             labels = self.data.train_labels.index_select(0, rows)
             self.loss_sums[i], self.correct[i] = self.trainer.train_step(images, labels)
             if i + 1 in self.report_after:
-                diverged = self._report_window(epoch, window_start, i + 1)
-                if diverged:
-                    return diverged
+                self.stopped = self._report_window(epoch, window_start, i + 1)
+                if self.stopped:
+                    return None
                 window_start = i + 1
         return self._epoch_report(epoch, time.perf_counter() - started)
 
@@ -338,7 +348,7 @@ class _EpochLoop:
             bad = start + int((~finite).nonzero()[0])
             return _Stopped(DIVERGED, (epoch - 1) * steps + bad + 1, epoch - 1 + (bad + 1) / steps)
         examples = self.schedule.examples_in(start, end)
-        self.events.on_step(StepReport(
+        self.events.call("on_step", StepReport(
             step=(epoch - 1) * steps + end,
             epoch=epoch - 1 + end / steps,
             train_loss=float(window_losses.sum()) / examples,
@@ -374,15 +384,15 @@ def _as_predicate(stop: StopSignal) -> Callable[[], bool]:
     return stop
 
 
-def _result_of(outcome: object, epochs: tuple[EpochReport, ...], config: TrainConfig,
+def _result_of(stopped: _Stopped | None, epochs: tuple[EpochReport, ...], config: TrainConfig,
                seconds: float) -> FitResult:
-    if isinstance(outcome, _Stopped) and outcome.status == DIVERGED:
-        message = (f"diverged: the loss became non-finite at step {outcome.step} "
-                   f"(epoch {outcome.epoch:.2f}); try a smaller lr or init_std")
-        return FitResult(DIVERGED, epochs, None, message, seconds, outcome.step, outcome.epoch)
-    if isinstance(outcome, _Stopped):
+    if stopped is not None and stopped.status == DIVERGED:
+        message = (f"diverged: the loss became non-finite at step {stopped.step} "
+                   f"(epoch {stopped.epoch:.2f}); try a smaller lr or init_std")
+        return FitResult(DIVERGED, epochs, None, message, seconds, stopped.step, stopped.epoch)
+    if stopped is not None:
         return FitResult(CANCELLED, epochs, None,
-                         f"cancelled after step {outcome.step} (epoch {outcome.epoch:.2f})", seconds)
+                         f"cancelled after step {stopped.step} (epoch {stopped.epoch:.2f})", seconds)
     final = epochs[-1]
     verdict = judge_book_checks(final.train_loss, final.train_acc, final.test_acc)
     message = f"finished {config.epochs} epochs; the book's checks: {verdict.summary()}"

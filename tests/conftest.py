@@ -18,6 +18,14 @@ if not os.environ.get(DATA_ENV_VAR) and SHARED_DATA.is_dir():
     os.environ[DATA_ENV_VAR] = str(SHARED_DATA)
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """Every test that uses the real data set (through any fixture) is marked real_data, so that
+    ``pytest -m "not real_data"`` runs the rest on a machine without it."""
+    for item in items:
+        if "real_data_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.real_data)
+
+
 @pytest.fixture(scope="session")
 def real_data_dir() -> Path:
     folder = Path(os.environ.get(DATA_ENV_VAR, SHARED_DATA))

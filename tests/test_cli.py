@@ -88,6 +88,11 @@ def test_store_flag_records_the_run_and_runs_lists_it(real_data_dir, tmp_path, m
     code, out = run_cli("runs", "--json")
     record = json.loads(out.splitlines()[0])
     assert record["status"] == "finished" and record["config"]["epochs"] == 1
+    assert record["host"] and record["pid"] and record["device"] == "cpu", "where it trained is recorded"
+    deleted = run_cli("runs", "--delete", str(record["id"]))
+    assert deleted == (EXIT_OK, f"deleted run {record['id']} (from the terminal)\n")
+    assert run_cli("runs") == (EXIT_OK, "no runs stored yet\n")
+    assert run_cli("runs", "--delete", "999")[0] == EXIT_BAD_INPUT
 
 
 def test_empty_store_and_corrupt_store(tmp_path, monkeypatch, capsys):

@@ -82,3 +82,25 @@ def test_presets_are_the_books_exercises():
     assert all(preset.title and preset.lesson for preset in PRESETS.values())
     with pytest.raises(ConfigError, match="preset"):
         preset_config("nope")
+
+
+def test_every_settings_bound_is_written_once_in_config_py():
+    """The form, the lessons' inputs and the CLI take their ranges from the Settings: none of the
+    whole-number bounds (batch 60000, epochs 500, reports 100, seed 2**31 - 1) is written anywhere else."""
+    import io
+    import tokenize
+    from pathlib import Path
+
+    from softmax_core.config import settings
+
+    bounds = {int(s.high) for s in settings().values() if s.kind is int} | {2**31 - 1}
+    root = Path(__file__).resolve().parents[1]
+    places = []
+    for path in [*root.glob("dashboard/*.py"), *root.glob("softmax_core/*.py"), root / "app.py"]:
+        if path.name in ("config.py", "shapes.py"):  # the bounds, and the data set size the batch bound is
+            continue
+        tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+        places += [f"{path.name}:{t.start[0]} {t.string}" for t in tokens
+                   if t.type == tokenize.NUMBER and t.string.replace("_", "").isdigit()
+                   and int(t.string.replace("_", "")) in bounds]
+    assert places == [], f"a settings bound written again: {places}"

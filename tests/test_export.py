@@ -32,6 +32,7 @@ def test_scripts_carry_the_exact_hyperparameters():
     compile(script, "concise.py", "exec")
     scratch = reproduction_script(TrainConfig(implementation="scratch", lr=0.2, init_std=0.05))
     assert "param -= 0.2 * param.grad / len(y)" in scratch and "torch.normal(0, 0.05" in scratch
+    assert "momentum" not in scratch.split("def train_step")[1], "the book's plain update when there is none"
     compile(scratch, "scratch.py", "exec")
     compile(reproduction_script(TrainConfig(optimizer="adam")), "adam.py", "exec")
 
@@ -49,3 +50,24 @@ def test_the_script_trains_like_the_book_on_the_real_data(tmp_path, real_data_di
     line = process.stdout.strip().splitlines()[-1]
     assert line.startswith("epoch 1: train loss 0.7")  # the book's first epoch: about 0.79
     assert float(line.split("test acc ")[1]) > 0.75
+
+
+def test_the_scratch_script_reproduces_momentum_and_weight_decay_exactly(tiny_data):
+    """Run the emitted update rule beside ScratchTrainer on the same weights and batch: same weights after."""
+    import torch
+
+    from softmax_core.train import ScratchTrainer
+
+    config = TrainConfig(implementation="scratch", lr=0.3, momentum=0.9, weight_decay=0.01)
+    script = reproduction_script(config)
+    assert "step += 0.01 * param  # weight decay" in script and "velocity.mul_(0.9)" in script
+    trainer = ScratchTrainer(config, torch.Generator().manual_seed(0), torch.device("cpu"))
+    W, b = trainer.model.W.detach().clone().requires_grad_(), trainer.model.b.detach().clone().requires_grad_()
+    namespace = {"torch": torch, "W": W, "b": b}
+    exec(script.split("\ndef predict")[0].split("requires_grad=True)\n", 2)[-1], namespace)  # velocities
+    exec("def predict(X):" + script.split("def predict(X):")[1].split("\nfor epoch")[0], namespace)
+    images, labels = tiny_data.train_images[:50], tiny_data.train_labels[:50]
+    for _ in range(3):
+        trainer.train_step(images, labels)
+        namespace["train_step"](images, labels)
+    assert torch.allclose(W, trainer.model.W, atol=1e-6) and torch.allclose(b, trainer.model.b, atol=1e-6)

@@ -77,7 +77,8 @@ def test_four_runs_at_once_on_real_data_train_in_worker_processes(store, make_ru
         assert run.device == "cpu" and run.host and run.pid != os.getpid()
         pids.add(run.pid)
     assert pids == {worker.pid for worker in runner.workers()}, "both workers trained, none in this process"
-    assert store.integrity_check() == "ok"
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
 
 
 def test_concurrency_is_bounded_and_the_rest_wait_queued(store, make_runner, tmp_path):
@@ -130,9 +131,6 @@ def test_a_run_that_raises_is_failed_with_its_message_and_metrics_kept(store, ma
     assert run.status == FAILED and run.error.startswith("RuntimeError: shape")
     assert [p.step for p in store.read_points(bad)] == [2, 4, 6, 8, 10]  # epoch 1 trained, then evaluation raised
     assert store.read_epochs(bad) == []
-    healthy = make_runner(TinyData(), workers=1)
-    good = healthy.submit(TrainConfig(epochs=1, batch_size=60))
-    assert healthy.wait(good, 30) and store.get_run(good).status == FINISHED
     again = runner.submit(TrainConfig(epochs=1, batch_size=60))
     assert runner.wait(again, 30) and store.get_run(again).status == FAILED, "the worker survived the failure"
     assert store.get_run(again).pid == run.pid
@@ -201,7 +199,7 @@ def test_queued_runs_keep_their_heartbeat_while_they_wait(store, make_runner, tm
     runner = make_runner(GatedData(gate), workers=1, warm_data=False, stale_seconds=2.0)
     blocker = runner.submit(TrainConfig(epochs=1, batch_size=100))
     waiting = runner.submit(TrainConfig(epochs=1, batch_size=100))
-    time.sleep(4.0)  # twice the stale limit: the runner beats for the queued run, the worker for the other
+    time.sleep(3.0)  # past the stale limit: the runner beats for the queued run, the worker for the other
     assert store.get_run(waiting).status == QUEUED and store.get_run(blocker).status == RUNNING
     gate.touch()
     assert runner.wait(waiting, 30) and store.get_run(waiting).status == FINISHED

@@ -157,9 +157,9 @@ def test_events_arrive_in_order_at_least_five_times_an_epoch(tiny_data):
     assert epochs == sorted(epochs) and epochs[4] == 1.0 and epochs[-1] == 2.0
     assert [report.step for report in recorder.steps][-1] == 38
     assert [report.epoch for report in recorder.epochs] == [1, 2]
-    first_epoch_examples = [18 * 32 + 24]  # 600 examples: 18 full batches and one of 24
-    assert sum(first_epoch_examples) == 600
     assert len(recorder.epochs[0].step_losses) == 19
+    schedule = EpochSchedule(600, 32, 5)
+    assert [schedule.examples_in(i, i + 1) for i in (0, 17, 18)] == [32, 32, 24], "the last batch holds the rest"
 
 
 def test_window_averages_add_up_to_the_epoch_average(tiny_data):
@@ -204,3 +204,10 @@ def test_cuda_without_a_gpu_is_a_config_error(tiny_data, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ConfigError, match="device: cuda was asked for"):
         fit(TrainConfig(device="cuda"), tiny_data)
+
+
+def test_a_misspelled_hook_is_an_error_not_silence():
+    from softmax_core.train import _Events
+
+    with pytest.raises(ValueError, match="no callback hook named 'on_epoch_ends'"):
+        _Events([Callback()]).call("on_epoch_ends", None)

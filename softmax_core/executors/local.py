@@ -209,6 +209,9 @@ class LocalExecutor:
 
     def _stop_workers(self) -> None:
         for slot in self._slots:
+            if not slot.ready:  # still starting: it holds no run, so nothing is lost by not waiting
+                slot.process.kill()
+                continue
             try:
                 slot.conn.send(None)
             except OSError:

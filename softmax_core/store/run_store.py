@@ -203,13 +203,6 @@ class RunStore:
             raise KeyError(f"run {run_id} has no epoch {epoch}")
         return epoch_record(row, with_tensors=True)
 
-    def integrity_check(self) -> str:
-        """SQLite's PRAGMA integrity_check ('ok' when healthy); 'ok' on other databases."""
-        if self.engine.dialect.name != "sqlite":
-            return "ok"
-        with self.engine.connect() as conn:
-            return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
-
     # --- internals -----------------------------------------------------------------------------------
 
     def _select_runs(self, condition) -> list[RunRecord]:
