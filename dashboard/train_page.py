@@ -46,6 +46,13 @@ def remember_form_values() -> None:
     st.session_state["form_values"] = {key: st.session_state[key] for key in FORM_FIELDS.values()}
 
 
+def form_input(field: str) -> None:
+    """A form field whose default is its current value: without it, a rerun first draws the field at
+    its minimum (batch size 1, lr 0.0001) and then corrects it, a visible flash."""
+    key = FORM_FIELDS[field]
+    setting_input(field, key, value=st.session_state[key])
+
+
 def config_form() -> tuple[TrainConfig | None, str]:
     """The sidebar form; returns (config, run name) when Start was clicked with valid values."""
     st.sidebar.selectbox("Preset", list(PRESETS), key="preset", on_change=apply_preset,
@@ -56,10 +63,10 @@ def config_form() -> tuple[TrainConfig | None, str]:
         name = st.text_input("Run name (optional)", key="form_name", max_chars=200)
         for field in FORM_FIELDS:
             if field not in MORE_SETTINGS:
-                setting_input(field, FORM_FIELDS[field])
+                form_input(field)
         with st.expander("More settings"):
             for field in MORE_SETTINGS:
-                setting_input(field, FORM_FIELDS[field])
+                form_input(field)
         started = st.form_submit_button("Start", type="primary", width="stretch")
     if not started:
         return None, ""
