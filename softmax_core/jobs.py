@@ -72,10 +72,13 @@ class JobRunner:
         return True
 
     def active_count(self) -> int:
-        """Runs submitted here that are still queued or running."""
+        """Runs submitted here that are still queued or running (ended ones are forgotten)."""
         with self._lock:
             ids = list(self._submitted)
-        return sum(run.is_active for run in self.store.get_runs(ids)) if ids else 0
+        active = {run.id for run in self.store.get_runs(ids) if run.is_active} if ids else set()
+        with self._lock:
+            self._submitted = [run_id for run_id in self._submitted if run_id in active or run_id not in ids]
+        return len(active)
 
     def workers(self) -> list[WorkerInfo]:
         return self.executor.workers()
@@ -106,5 +109,6 @@ class JobRunner:
                 stale = self.store.interrupt_stale_runs(self.stale_seconds)
                 if stale:
                     log.warning("runs %s had no heartbeat for %s s: marked interrupted", stale, self.stale_seconds)
+                self.active_count()  # forget the runs that ended, so the list stays short
             except StoreError:
                 log.exception("the run watch could not reach the store; trying again")

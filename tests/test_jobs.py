@@ -213,3 +213,20 @@ def test_defaults_names_and_worker_deaths_described():
     assert default_worker_count(1) == 2 and default_worker_count(2) == 2 and default_worker_count(64) == 4
     assert describe_worker_death(7, -signal.SIGSEGV) == "the worker process 7 was killed by SIGSEGV"
     assert describe_worker_death(7, 3) == "the worker process 7 exited unexpectedly (exit code 3)"
+
+
+def test_an_unknown_executor_is_refused_by_name(monkeypatch):
+    from softmax_core.executors import executor_name
+
+    monkeypatch.setenv("SOFTMAX_LAB_EXECUTOR", "dask")
+    with pytest.raises(ValueError, match="SOFTMAX_LAB_EXECUTOR='dask' is not an executor; choose one of local"):
+        executor_name()
+    monkeypatch.delenv("SOFTMAX_LAB_EXECUTOR")
+    assert executor_name() == "local"
+
+
+def test_the_runner_forgets_ended_runs(store, make_runner):
+    runner = make_runner(workers=1)
+    ids = [runner.submit(TrainConfig(epochs=1, batch_size=100)) for _ in range(2)]
+    assert all(runner.wait(run_id, 30) for run_id in ids)
+    assert runner.active_count() == 0 and runner._submitted == []

@@ -57,6 +57,8 @@ def executor_name() -> str:
 def make_executor(store_url: str, name: str | None = None) -> Executor:
     """The executor the environment asks for, training into the store at ``store_url``."""
     name = name or executor_name()
+    if name != "local":
+        raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
     from .local import LocalExecutor
 
     return LocalExecutor(store_url)
