@@ -91,8 +91,10 @@ def build_curves_figure(runs: Sequence[RunCurves], title: str = "", height: int 
     if traces is None:
         traces = [trace for index, run in enumerate(runs) for trace in run_traces(run, index)]
     layout = _curves_layout(title, height)
-    if not traces:  # the chart's place before any run: the book's ranges, not Plotly's -1..4
+    if not traces:  # the chart's place before any run: both panels, the book's ranges (not Plotly's -1..4)
         _fix_ranges(layout, epochs=10, loss=2.5)
+        traces = [{"type": "scatter", "x": [], "y": [], "xaxis": x_axis, "yaxis": y_axis, "showlegend": False,
+                   "hoverinfo": "skip"} for x_axis, y_axis, _ in CURVE_PANELS.values()]
     for index, run in enumerate(runs):
         if run.marker_epoch is not None:
             _add_marker(layout, run.marker_epoch, safe_label(run.marker_text), PALETTE[index % len(PALETTE)])

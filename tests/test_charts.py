@@ -73,3 +73,10 @@ def test_the_unvalidated_curves_figure_is_valid_plotly():
     checked = go.Figure(build_curves_figure(runs, title="t").to_dict())  # validates every key and value
     assert [trace.name for trace in checked.data][:3] == ["a: train loss", "a: train acc", "a: test acc"]
     assert checked.layout.xaxis2.domain == (0.54, 1.0) and checked.layout.yaxis2.anchor == "x2"
+
+
+def test_the_empty_chart_shows_both_panels_at_the_books_scale():
+    figure = build_curves_figure([])
+    assert {(trace.xaxis, trace.yaxis) for trace in figure.data} == {("x", "y"), ("x2", "y2")}
+    assert figure.layout.xaxis.range == (0, 10) and figure.layout.yaxis2.range == (0, 1.0)
+    assert not any(trace.showlegend for trace in figure.data)
