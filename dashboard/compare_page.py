@@ -90,13 +90,14 @@ def main() -> None:
         sync_selection_to_url()
     shown = filtered(runs)
     st.dataframe(runs_table(shown), key="runs_table", hide_index=True, width="stretch",
-                 column_config={"lr": st.column_config.NumberColumn(format="%.4g"),
+                 column_config={"status": st.column_config.TextColumn(width="medium"),
+                                "lr": st.column_config.NumberColumn(format="%.4g"),
                                 "train loss": st.column_config.NumberColumn(format="%.4f"),
                                 "train acc": st.column_config.NumberColumn(format="%.4f"),
                                 "test acc": st.column_config.NumberColumn(format="%.4f"),
                                 "seconds": st.column_config.NumberColumn(format="%.1f")})
     st.multiselect("Runs to overlay", list(by_id), key="compare_ids", on_change=sync_selection_to_url,
-                   format_func=lambda i: f"#{i} {by_id[i].name} ({by_id[i].status})")
+                   format_func=lambda i: f"#{i} {by_id[i].name}")  # the live status line below says how each stands
     selected = [by_id[i] for i in st.session_state["compare_ids"] if i in by_id]
     if not selected:
         st.info("Select runs above to overlay their curves.")

@@ -36,9 +36,11 @@ def wait_for_points(page, timeout_ms: int = 30_000) -> None:
 
 
 def wait_until_settled(page) -> None:
-    """Until no script run is in progress (Streamlit's running indicator is gone) for half a second."""
+    """Until no element is stale (Streamlit greys out what a running rerun has not redrawn yet)."""
     page.wait_for_timeout(500)
-    page.locator('[data-testid="stStatusWidget"]').wait_for(state="hidden", timeout=15_000)
+    page.wait_for_function("() => document.querySelectorAll('[data-stale=\"true\"]').length === 0",
+                           timeout=15_000)
+    page.wait_for_timeout(300)
 
 
 def process_is_gone(pid: int) -> bool:
@@ -101,9 +103,9 @@ def test_kill_9_of_the_server_mid_run_then_a_restart_shows_it_interrupted(new_pa
         viewer.goto(f"{server.url}/compare?runs={run_id}")
         viewer.get_by_text("no heartbeat for over").wait_for(timeout=30_000)
         wait_until_settled(viewer)  # the page reruns once when the run ends
+        save_screenshot(viewer, "interrupted-after-restart")  # while the server is up: after, the page greys
     finally:
         server.stop()
     run = RunStore(db_url).get_run(run_id)
     assert run.status == RunStatus.INTERRUPTED and "no heartbeat" in run.error
     assert len(RunStore(db_url).read_points(run_id)) == points_at_kill > 0, "the points are kept"
-    save_screenshot(viewer, "interrupted-after-restart")
