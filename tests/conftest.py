@@ -1,12 +1,15 @@
-"""Shared fixtures: the real Fashion-MNIST (from ../shared/data/fashion-mnist or $SOFTMAX_LAB_DATA) and
-small made-up data sets for tests about mechanics."""
+"""Shared fixtures: the real Fashion-MNIST (from ../shared/data/fashion-mnist or $SOFTMAX_LAB_DATA),
+small made-up data sets for tests about mechanics, and the databases a store test runs on: a SQLite file,
+and a fresh database on a real PostgreSQL server (``services.py``)."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+import services
 from workloads import make_tiny_data
 
 from softmax_core.data import DATA_ENV_VAR, FashionMNISTData, load_fashion_mnist
@@ -42,3 +45,45 @@ def fashion_mnist(real_data_dir: Path) -> FashionMNISTData:
 @pytest.fixture
 def tiny_data() -> FashionMNISTData:
     return make_tiny_data()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The URL of a PostgreSQL server: $SOFTMAX_LAB_TEST_PG_URL (CI starts one), else a throwaway
+    cluster started here; skipped where PostgreSQL isn't installed, unless services are required."""
+    if os.environ.get(services.PG_URL_ENV_VAR):
+        yield os.environ[services.PG_URL_ENV_VAR]
+        return
+    folder = Path(tempfile.mkdtemp(prefix="softmax-lab-pg-"))
+    try:
+        url = services.start_postgres(folder, _free_port())
+    except (services.ServiceMissing, OSError) as missing:
+        if services.services_required():
+            pytest.fail(f"PostgreSQL is required here ({services.REQUIRE_ENV_VAR}=1): {missing}")
+        pytest.skip(f"no PostgreSQL server: {missing}")
+    yield url
+    services.stop_postgres(folder)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A new, empty database on the PostgreSQL server, dropped after the test."""
+    url, drop = services.fresh_database(postgres_server)
+    yield url
+    drop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """The test runs once on a SQLite file and once on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/runs.db"
+    return request.getfixturevalue("postgres_url")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

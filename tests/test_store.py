@@ -1,7 +1,12 @@
 """The run store: round trips of every stored field, the worker-facing calls (claim, heartbeat, cancel
-flag, stale runs), migrations (a schema-1 database upgraded in place), clear errors, the batching writer."""
+flag, stale runs), migrations (a schema-1 database upgraded in place), clear errors, the batching writer,
+and many processes writing at once.
+
+Every test that isn't about SQLite's files runs twice: on a SQLite file and on a real PostgreSQL server
+(the ``store_url`` fixture)."""
 
 import json
+import multiprocessing
 import sqlite3
 import time
 from pathlib import Path
@@ -9,11 +14,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import torch
+from workloads import write_runs_and_points
 
 from softmax_core.config import TrainConfig
 from softmax_core.recording import RecordingCallback
 from softmax_core.status import RunStatus
 from softmax_core.store import RunStore, StoreError, default_database_url
+from softmax_core.store.engine import MIGRATIONS_DIR
 from softmax_core.train import Callback, fit
 
 FINISHED, INTERRUPTED, QUEUED, RUNNING, CANCELLED, FAILED = (
@@ -23,8 +30,8 @@ SCHEMA_V1_SQL = Path(__file__).parent / "data" / "schema_v1.sql"
 
 
 @pytest.fixture
-def store(tmp_path):
-    return RunStore(f"sqlite:///{tmp_path}/runs.db")
+def store(store_url):
+    return RunStore(store_url)
 
 
 class Collector(Callback):
@@ -147,9 +154,41 @@ def load_schema_v1(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def test_a_schema_1_database_is_upgraded_in_place_with_nothing_lost(tmp_path):
-    url = load_schema_v1(tmp_path / "v1.db")
-    with sqlite3.connect(tmp_path / "v1.db") as conn:
+def write_schema_v1(url: str, tmp_path: Path) -> str:
+    """The database the release before migrations left at ``url``: on SQLite its own file (kept as SQL);
+    on PostgreSQL the same rows, in tables made as that release made them (revision 0001, no alembic_version)."""
+    if url.startswith("sqlite"):
+        return load_schema_v1(tmp_path / "v1.db")
+    from alembic import command
+    from alembic.config import Config
+
+    source = sa.create_engine(load_schema_v1(tmp_path / "v1-source.db"))
+    target = sa.create_engine(url)
+    with target.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+        conn.exec_driver_sql("DELETE FROM meta")
+        tables = sa.MetaData()
+        tables.reflect(conn, only=["meta", "runs", "points", "epochs"])
+        with source.connect() as old:
+            for name in ("meta", "runs", "points", "epochs"):
+                table = tables.tables[name]
+                json_columns = [column.name for column in table.columns if isinstance(column.type, sa.JSON)]
+                rows = [dict(row._mapping) for row in old.execute(sa.text(f"SELECT * FROM {name}"))]
+                for row in rows:  # SQLite hands JSON back as its text
+                    row.update({column: json.loads(row[column]) for column in json_columns if row[column]})
+                conn.execute(table.insert(), rows)
+        conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('runs', 'id'), (SELECT max(id) FROM runs))")
+    target.dispose()
+    return url
+
+
+def test_a_schema_1_database_is_upgraded_in_place_with_nothing_lost(store_url, tmp_path):
+    url = write_schema_v1(store_url, tmp_path)
+    with sqlite3.connect(tmp_path / "v1.db" if url.startswith("sqlite") else tmp_path / "v1-source.db") as conn:
         points_before = conn.execute("SELECT run_id, step, epoch, train_loss, train_acc, test_acc FROM points "
                                      "ORDER BY run_id, step").fetchall()
         epochs_before = conn.execute("SELECT * FROM epochs ORDER BY run_id, epoch").fetchall()
@@ -168,8 +207,8 @@ def test_a_schema_1_database_is_upgraded_in_place_with_nothing_lost(tmp_path):
     with store.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT run_id, step, epoch, train_loss, train_acc, test_acc FROM points "
                                     "ORDER BY run_id, step")).all() == points_before
-        assert [tuple(row) for row in conn.execute(sa.text("SELECT * FROM epochs ORDER BY run_id, epoch"))] \
-            == epochs_before
+        assert [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+                for row in conn.execute(sa.text("SELECT * FROM epochs ORDER BY run_id, epoch"))] == epochs_before
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     assert store.read_epoch(1, 2).weights.shape == (10, 784)
     assert sorted(store.interrupt_stale_runs(8.0)) == [2, 3], "v1's leftovers don't stay active forever"
@@ -177,21 +216,21 @@ def test_a_schema_1_database_is_upgraded_in_place_with_nothing_lost(tmp_path):
     assert RunStore(url).get_run(1).name == "finished in v1", "opening again changes nothing"
 
 
-def test_the_old_release_would_refuse_an_upgraded_database(tmp_path):
-    store = RunStore(load_schema_v1(tmp_path / "v1.db"))
+def test_the_old_release_would_refuse_an_upgraded_database(store_url, tmp_path):
+    store = RunStore(write_schema_v1(store_url, tmp_path))
     with store.engine.connect() as conn:
         version = conn.execute(sa.text("SELECT value FROM meta WHERE key='schema_version'")).scalar()
     assert int(version) == 2  # schema-1 code refuses any schema_version above 1
 
 
-def test_reopening_keeps_everything(tmp_path):
-    url = f"sqlite:///{tmp_path}/runs.db"
+def test_reopening_keeps_everything(store_url):
+    url = store_url
     run_id = RunStore(url).create_run(TrainConfig(batch_size=64), "kept")
     assert RunStore(url).get_run(run_id).config.batch_size == 64
 
 
-def test_a_database_from_a_newer_release_is_refused_untouched(tmp_path):
-    url = f"sqlite:///{tmp_path}/runs.db"
+def test_a_database_from_a_newer_release_is_refused_untouched(store_url):
+    url = store_url
     store = RunStore(url)
     with store.engine.begin() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
@@ -201,18 +240,17 @@ def test_a_database_from_a_newer_release_is_refused_untouched(tmp_path):
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0099"
 
 
-def test_foreign_database_is_refused_and_left_alone(tmp_path):
-    path = tmp_path / "other.db"
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE TABLE invoices (id INTEGER)")
+def test_foreign_database_is_refused_and_left_alone(store_url):
+    engine = sa.create_engine(store_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE invoices (id INTEGER)")
     with pytest.raises(StoreError, match="not a Softmax Lab database"):
-        RunStore(f"sqlite:///{path}")
-    with sqlite3.connect(path) as conn:
-        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-    assert tables == ["invoices"]
+        RunStore(store_url)
+    assert sa.inspect(engine).get_table_names() == ["invoices"]
+    engine.dispose()
 
 
-def test_corrupt_database_file_gives_a_clear_error(tmp_path):
+def test_a_corrupt_sqlite_file_gives_a_clear_error(tmp_path):
     path = tmp_path / "runs.db"
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="corrupt or not a SQLite database"):
@@ -236,8 +274,29 @@ def test_default_location_comes_from_the_environment(monkeypatch, tmp_path):
     assert default_database_url() == f"sqlite:///{tmp_path}/softmax-lab/runs.db"
 
 
-def test_created_with_wal_and_integrity(store):
+def test_sqlite_files_are_created_with_wal_and_integrity(tmp_path):
+    store = RunStore(f"sqlite:///{tmp_path}/runs.db")
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+
+
+WRITERS, POINTS_PER_WRITER = 8, 400
+
+
+def test_eight_processes_writing_at_once_lose_no_point(store_url):
+    RunStore(store_url)  # migrated once here, so that the writers race on the rows, not on the schema
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(WRITERS) as pool:
+        run_ids = pool.starmap(write_runs_and_points, [(store_url, writer, POINTS_PER_WRITER)
+                                                       for writer in range(WRITERS)])
+    store = RunStore(store_url)
+    assert sorted(run_ids) == sorted({run.id for run in store.list_runs()}), "every run recorded once"
+    for run_id, writer in zip(run_ids, range(WRITERS)):
+        run = store.get_run(run_id)
+        assert (run.status, run.host, run.pid) == (FINISHED, f"writer-{writer}", writer)
+        points = store.read_points(run_id)
+        assert [p.step for p in points] == list(range(1, POINTS_PER_WRITER + 1))
+        assert all(p.train_loss == writer + p.step / 1000 for p in points), "each point is the one its writer wrote"
+    assert not store.interrupt_stale_runs(8.0)

@@ -65,3 +65,24 @@ class NoData:
 
     def __call__(self) -> FashionMNISTData:
         raise DataError("Fashion-MNIST is missing train-images-idx3-ubyte.gz")
+
+
+def write_runs_and_points(store_url: str, writer: int, points: int, batch: int = 20) -> int:
+    """One of many processes writing at once: a run created, claimed and filled with points in batches,
+    with the heartbeats and stale checks a worker and a server make in between; returns the run's id."""
+    from softmax_core.config import TrainConfig
+    from softmax_core.status import RunStatus
+    from softmax_core.store import RunStore
+    from softmax_core.store.records import MetricPoint
+
+    store = RunStore(store_url)
+    run_id = store.create_run(TrainConfig(seed=writer), f"writer {writer}")
+    assert store.claim_run(run_id, f"writer-{writer}", writer)
+    for first in range(1, points + 1, batch):
+        steps = range(first, min(first + batch, points + 1))
+        store.add_points(run_id, [MetricPoint(step, step / points, writer + step / 1000, 0.5) for step in steps])
+        store.beat([run_id])
+        store.interrupt_stale_runs(8.0)
+    store.end_run(run_id, RunStatus.FINISHED)
+    store.engine.dispose()
+    return run_id

@@ -6,6 +6,9 @@ reads the run's cancel flag and writes its points; the server sets the flag and 
 heartbeat went stale into ``interrupted``. Nothing here knows about processes or threads, so the same
 calls serve local worker processes, Ray tasks on other machines, and the CLI.
 
+Every time it writes (created, started, ended, heartbeat) is the database's own clock, not the writer's,
+so that a heartbeat written on one machine is judged stale on another without their clocks agreeing.
+
 It takes fit()'s reports as plain objects (``step``, ``epoch``, ``train_loss``, ...), so it doesn't
 depend on the training loop; ``recording.RecordingCallback`` is the writer that feeds it.
 """
@@ -13,7 +16,6 @@ depend on the training loop; ``recording.RecordingCallback`` is the writer that 
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -52,7 +54,7 @@ class RunStore:
         """Record a new queued run; returns its id."""
         if not isinstance(config, TrainConfig):
             raise TypeError("create_run needs a TrainConfig")
-        now = time.time()
+        now = self._now()
         row = {"name": name.strip()[:200] or "run", "config": config.to_dict(), "status": RunStatus.QUEUED.value,
                "created_at": now, "heartbeat_at": now, "tags": tags or {}}
         with self._writing() as conn:
@@ -60,7 +62,7 @@ class RunStore:
 
     def claim_run(self, run_id: int, host: str, pid: int, node: str | None = None) -> bool:
         """Take a queued run to train it: True if this caller got it (not cancelled, nobody else has it)."""
-        now = time.time()
+        now = self._now()
         with self._writing() as conn:
             claimed = conn.execute(
                 runs_table.update()
@@ -81,7 +83,7 @@ class RunStore:
             with self._writing() as conn:
                 conn.execute(runs_table.update()
                              .where(runs_table.c.id.in_(ids), runs_table.c.status.in_(_ACTIVE))
-                             .values(heartbeat_at=time.time()))
+                             .values(heartbeat_at=self._now()))
 
     def request_cancel(self, run_id: int) -> bool:
         """Raise the run's cancel flag (its worker stops within a step); False if it is not active."""
@@ -102,7 +104,7 @@ class RunStore:
         with self._writing() as conn:
             ended = conn.execute(runs_table.update()
                                  .where(runs_table.c.id == run_id, runs_table.c.status.in_(_ACTIVE))
-                                 .values(status=RunStatus(status).value, error=error, ended_at=time.time()))
+                                 .values(status=RunStatus(status).value, error=error, ended_at=self._now()))
             return ended.rowcount == 1
 
     def add_points(self, run_id: int, points: Iterable, epoch=None) -> None:
@@ -122,7 +124,7 @@ class RunStore:
         """Record how fit() ended: status, final metrics, verdict."""
         final = result.final
         self._update_run(
-            run_id, status=RunStatus(result.status).value, ended_at=time.time(),
+            run_id, status=RunStatus(result.status).value, ended_at=self._now(),
             error=None if result.status == RunStatus.FINISHED else result.message,
             final_train_loss=final.train_loss if final else None,
             final_train_acc=final.train_acc if final else None,
@@ -133,7 +135,7 @@ class RunStore:
 
     def interrupt_stale_runs(self, max_age: float) -> list[int]:
         """Active runs whose heartbeat is older than ``max_age`` seconds become 'interrupted' (points kept)."""
-        now = time.time()
+        now = self._now()
         stale = sa.and_(runs_table.c.status.in_(_ACTIVE), runs_table.c.heartbeat_at < now - max_age)
         with self._writing() as conn:
             rows = conn.execute(sa.select(runs_table.c.id, runs_table.c.status).where(stale)).all()
@@ -205,6 +207,10 @@ class RunStore:
 
     # --- internals -----------------------------------------------------------------------------------
 
+    def _now(self) -> sa.ColumnElement:
+        """The database's clock, in seconds since the epoch (what every stored time is)."""
+        return database_clock(self.engine.dialect.name)
+
     def _select_runs(self, condition) -> list[RunRecord]:
         last_step = (sa.select(sa.func.max(points_table.c.step)).where(points_table.c.run_id == runs_table.c.id)
                      .scalar_subquery())
@@ -220,6 +226,13 @@ class RunStore:
     def _writing(self) -> Iterator[Connection]:
         with translated_errors(self.url), self.engine.begin() as conn:
             yield conn
+
+
+def database_clock(dialect: str) -> sa.ColumnElement:
+    """SQL for 'now' in Unix seconds, read on the database server (millisecond precision or better)."""
+    if dialect == "postgresql":
+        return sa.cast(sa.func.extract("epoch", sa.func.clock_timestamp()), sa.Float)
+    return (sa.func.julianday("now") - 2440587.5) * 86400.0  # SQLite: days since noon, 4714 BC
 
 
 def open_default_store() -> RunStore:
