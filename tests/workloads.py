@@ -86,3 +86,14 @@ def write_runs_and_points(store_url: str, writer: int, points: int, batch: int =
     store.end_run(run_id, RunStatus.FINISHED)
     store.engine.dispose()
     return run_id
+
+
+def tiny_arrays(num_train: int = 600, num_test: int = 200) -> dict:
+    """The tiny data set as the uint8 arrays a Ray executor ships to its workers."""
+    data = make_tiny_data(num_train, num_test)
+
+    def to_uint8(images: torch.Tensor):
+        return (images.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+
+    return {"train_images": to_uint8(data.train_images), "train_labels": data.train_labels.to(torch.uint8).numpy(),
+            "test_images": to_uint8(data.test_images), "test_labels": data.test_labels.to(torch.uint8).numpy()}

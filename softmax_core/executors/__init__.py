@@ -3,8 +3,8 @@
 An executor takes run ids that are already recorded as ``queued`` in the store and sees that a worker
 trains each (``worker.run_stored``). Everything else (points, heartbeats, the cancel flag, how a run
 ended) goes through the store, so an executor needs no channel back to the page, and the server's
-process never trains. ``local`` is a pool of worker processes on this machine; ``ray`` (next) sends
-each run to a Ray cluster. ``$SOFTMAX_LAB_EXECUTOR`` chooses.
+process never trains. ``local`` is a pool of worker processes on this machine; ``ray`` sends each run
+to a Ray cluster, as one task. ``$SOFTMAX_LAB_EXECUTOR`` chooses.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 EXECUTOR_ENV_VAR = "SOFTMAX_LAB_EXECUTOR"
-EXECUTORS = ("local",)
+EXECUTORS = ("local", "ray")
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,17 @@ class WorkerInfo:
     pid: int | None
     state: str  # starting | idle | training
     run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """One machine (a Ray node, or this one for ``local``) and what it offers."""
+
+    name: str  # the Ray node id, or the host name
+    host: str
+    cpus: int
+    gpus: int
+    alive: bool = True
 
 
 class Executor(Protocol):
@@ -42,6 +53,9 @@ class Executor(Protocol):
     def workers(self) -> list[WorkerInfo]:
         """The workers and what each is doing."""
 
+    def nodes(self) -> list[NodeInfo]:
+        """The machines it trains on."""
+
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop the workers (what they train ends through the store's cancel flag first)."""
 
@@ -57,8 +71,12 @@ def executor_name() -> str:
 def make_executor(store_url: str, name: str | None = None) -> Executor:
     """The executor the environment asks for, training into the store at ``store_url``."""
     name = name or executor_name()
-    if name != "local":
+    if name not in EXECUTORS:
         raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
+    if name == "ray":
+        from .ray_cluster import RayExecutor
+
+        return RayExecutor(store_url)
     from .local import LocalExecutor
 
     return LocalExecutor(store_url)

@@ -34,7 +34,7 @@ from multiprocessing.connection import Connection, wait
 from ..status import RunStatus
 from ..store import RunStore
 from ..worker import DataSource, load_local_data, run_stored
-from . import WorkerInfo
+from . import NodeInfo, WorkerInfo
 
 log = logging.getLogger(__name__)
 PARENT_POLL_SECONDS = 0.2
@@ -51,6 +51,14 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def describe_this_machine() -> NodeInfo:
+    """This machine as the ``local`` executor's one node: its usable cores and CUDA GPUs."""
+    import torch
+
+    host = socket.gethostname()
+    return NodeInfo(name=host, host=host, cpus=available_cores(), gpus=torch.cuda.device_count())
 
 
 def default_worker_count(cores: int | None = None) -> int:
@@ -115,6 +123,9 @@ class LocalExecutor:
         with self._lock:
             return [WorkerInfo(f"local-{slot.index + 1}", slot.process.pid, slot.state, slot.run_id)
                     for slot in self._slots]
+
+    def nodes(self) -> list[NodeInfo]:
+        return [describe_this_machine()]
 
     def shutdown(self, timeout: float = 10.0) -> None:
         self._closing.set()

@@ -61,7 +61,7 @@ class RunRecord:
         """Where it trained, e.g. 'cpu on lab-3, process 4121' ('' before a worker claimed it)."""
         if not self.host:
             return ""
-        where = f"{self.host}" + (f", Ray node {self.node}" if self.node else "")
+        where = f"{self.host}" + (f", Ray node {self.node[:8]}" if self.node else "")
         return f"{self.device or 'cpu'} on {where}, process {self.pid}" if self.pid else where
 
     def to_dict(self) -> dict[str, Any]:
