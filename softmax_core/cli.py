@@ -1,15 +1,18 @@
 """``python -m softmax_core``: the engine from a terminal.
 
 ``train`` runs one fit and prints a live per-epoch table and the book's verdict (or, with ``--json``,
-one JSON object per line); with ``--store`` it is also recorded in the run store. ``runs`` lists the
-stored runs. Bad input and missing data
-end with a one-line message and exit code 2, never a traceback; a finished run exits 0 whether or not
-the book's checks pass (that is a result, not an error); a diverged or stopped run exits 1.
+one JSON object per line); with ``--store`` it is also recorded in the run store. With ``--executor
+local|ray`` it is recorded and handed to that executor instead, and the same table is printed from what
+the worker stores (``following``). ``runs`` lists the stored runs; ``workers`` says what an executor
+sees: its machines, their CPUs and GPUs, and the runs going. Bad input and missing data end with a
+one-line message and exit code 2, never a traceback; a finished run exits 0 whether or not the book's
+checks pass (that is a result, not an error); a diverged, failed or stopped run exits 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import socket
@@ -19,7 +22,9 @@ from collections.abc import Sequence
 from typing import Optional, TextIO
 
 from .config import PRESETS, ConfigError, TrainConfig, describe_config, preset_config, settings
-from .data import DataError, load_fashion_mnist
+from .data import DataError, load_decoded_arrays, load_fashion_mnist, resolve_data_dir
+from .executors import EXECUTORS, NodeInfo, executor_name
+from .following import follow_run
 from .recording import RecordingCallback
 from .status import RunStatus
 from .store import DB_ENV_VAR, RunRecord, RunStore, StoreError, open_default_store
@@ -53,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
     train.add_argument("--store", action="store_true", help=f"record the run in the run store (${DB_ENV_VAR})")
     train.add_argument("--name", default="", help="the run's name in the store")
+    train.add_argument("--executor", choices=EXECUTORS,
+                       help="train through this executor (recorded in the store) instead of in this process")
+    workers = commands.add_parser("workers", help="what an executor sees: machines, CPUs, GPUs, runs going")
+    workers.add_argument("--executor", choices=EXECUTORS, help="default: $SOFTMAX_LAB_EXECUTOR, else local")
+    workers.add_argument("--json", action="store_true", help="one JSON object")
     runs = commands.add_parser("runs", help="list the runs in the run store")
     runs.add_argument("--json", action="store_true", help="one JSON object per run")
     runs.add_argument("--delete", type=int, metavar="ID", help="delete this run with its points and epochs")
@@ -123,8 +133,10 @@ def result_summary(result: FitResult) -> dict:
 
 def run_train(args: argparse.Namespace, out: TextIO) -> int:
     config = config_from_args(args)
-    data = load_fashion_mnist(args.data_dir, progress=_download_progress_printer())
     printer = JsonLinesPrinter(out) if args.json else TablePrinter(out)
+    if args.executor:
+        return _train_through_executor(args.executor, config, args.name, printer, args.data_dir)
+    data = load_fashion_mnist(args.data_dir, progress=_download_progress_printer())
     if not args.store:
         return _exit_code(fit(config, data, [printer]))
     store, run_id = _claim_stored_run(config, args.name)
@@ -136,6 +148,76 @@ def run_train(args: argparse.Namespace, out: TextIO) -> int:
         recorder.flush()  # keep the points trained so far
         store.end_run(run_id, RunStatus.CANCELLED, "interrupted from the keyboard")
         raise
+
+
+def _train_through_executor(name: str, config: TrainConfig, run_name: str, printer: Callback,
+                            data_dir: Optional[str]) -> int:
+    """Submit the run to the executor, print it from the store as its worker records it."""
+    from .jobs import JobRunner
+
+    store = open_default_store()
+    runner = JobRunner(store, _make_cli_executor(name, store.url, data_dir))
+    try:
+        run_id = runner.submit(config, run_name)
+        print(f"run {run_id} queued on the {name} executor, recorded in {store.url}", file=sys.stderr)
+        try:
+            return _exit_code(follow_run(store, run_id, [printer]))
+        except KeyboardInterrupt:
+            runner.cancel(run_id)
+            runner.wait(run_id, timeout=10)
+            raise
+    finally:
+        runner.shutdown(cancel_running=True)
+
+
+def _make_cli_executor(name: str, store_url: str, data_dir: Optional[str]):
+    """The executor for one run from the terminal, reading the data from ``data_dir`` if given."""
+    folder = resolve_data_dir(data_dir)
+    if name == "local":
+        from .executors.local import LocalExecutor
+
+        source = functools.partial(load_fashion_mnist, folder, download=False)
+        return LocalExecutor(store_url, workers=1, data_source=source)  # one run: one worker, every core
+    from .executors.ray_cluster import RayExecutor
+
+    return RayExecutor(store_url, arrays_source=functools.partial(load_decoded_arrays, folder, download=False))
+
+
+def run_workers(args: argparse.Namespace, out: TextIO) -> int:
+    """Print the executor's machines and the runs going in the store."""
+    name = args.executor or executor_name()
+    nodes = _nodes_seen_by(name)
+    store = open_default_store()
+    going = [run for run in store.list_runs() if run.is_active]
+    if args.json:
+        print(json.dumps({"executor": name, "nodes": [vars(node) for node in nodes],
+                          "runs": [{"id": r.id, "name": r.name, "status": r.status.value, "where": r.placement,
+                                    "progress": r.progress} for r in going]}), file=out)
+        return EXIT_OK
+    print(f"executor {name}: {len(nodes)} machine(s), {sum(n.cpus for n in nodes if n.alive)} CPUs, "
+          f"{sum(n.gpus for n in nodes if n.alive)} GPUs", file=out)
+    for node in nodes:
+        print(f"  {node.name[:16]:<16}  {node.host:<20}  {node.cpus:>3} CPUs  {node.gpus:>2} GPUs  "
+              f"{'alive' if node.alive else 'dead'}", file=out)
+    print(f"runs going: {len(going)}" + ("" if going else " (none)"), file=out)
+    for run in going:
+        print(f"  {run.id:>5}  {run.status:<8}  {100 * run.progress:5.1f}%  {run.name[:28]:<28}  "
+              f"{run.placement or 'waiting for a worker'}", file=out)
+    return EXIT_OK
+
+
+def _nodes_seen_by(name: str) -> list[NodeInfo]:
+    if name == "local":
+        from .executors.local import describe_this_machine
+
+        return [describe_this_machine()]
+    from .executors.ray_cluster import connect_ray, describe_ray_nodes
+
+    ray = connect_ray()
+    try:
+        return describe_ray_nodes(ray)
+    finally:
+        ray.shutdown()
 
 
 def _claim_stored_run(config: TrainConfig, name: str) -> tuple[RunStore, int]:
@@ -196,8 +278,9 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout) -> int:
     """Entry point; returns the process exit code."""
     try:
         args = build_parser().parse_args(argv)
-        return run_train(args, out) if args.command == "train" else run_list(args, out)
-    except (CommandLineError, ConfigError, DataError, StoreError) as error:
+        commands = {"train": run_train, "runs": run_list, "workers": run_workers}
+        return commands[args.command](args, out)
+    except (CommandLineError, ConfigError, DataError, StoreError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

@@ -395,5 +395,9 @@ def _result_of(stopped: _Stopped | None, epochs: tuple[EpochReport, ...], config
                          f"cancelled after step {stopped.step} (epoch {stopped.epoch:.2f})", seconds)
     final = epochs[-1]
     verdict = judge_book_checks(final.train_loss, final.train_acc, final.test_acc)
-    message = f"finished {config.epochs} epochs; the book's checks: {verdict.summary()}"
-    return FitResult(FINISHED, epochs, verdict, message, seconds)
+    return FitResult(FINISHED, epochs, verdict, finished_message(config.epochs, verdict), seconds)
+
+
+def finished_message(epochs: int, verdict: Verdict) -> str:
+    """How a finished run is summed up, e.g. "finished 10 epochs; the book's checks: all pass"."""
+    return f"finished {epochs} epochs; the book's checks: {verdict.summary()}"

@@ -102,3 +102,44 @@ def test_empty_store_and_corrupt_store(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("SOFTMAX_LAB_DB", f"sqlite:///{tmp_path}/bad.db")
     assert run_cli("runs")[0] == EXIT_BAD_INPUT
     assert "corrupt or not a SQLite database" in capsys.readouterr().err
+
+
+def epoch_rows(table: str) -> list[list[str]]:
+    """The epoch rows of the live table, without the seconds column (wall time differs)."""
+    return [line.split()[:4] for line in table.splitlines() if line.split() and line.split()[0].isdigit()]
+
+
+@pytest.mark.parametrize("executor", ["local", "ray"])
+def test_train_through_an_executor_prints_the_same_table_from_the_store(executor, real_data_dir, tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.setenv("SOFTMAX_LAB_DB", f"sqlite:///{tmp_path}/runs.db")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    settings = ["--epochs", "2", "--batch-size", "512", "--data-dir", str(real_data_dir)]
+    _, here = run_cli("train", *settings)
+    code, through = run_cli("train", *settings, "--executor", executor)
+    assert code == EXIT_OK
+    assert epoch_rows(through) == epoch_rows(here) and len(epoch_rows(here)) == 2
+    assert through.splitlines()[-3:] == here.splitlines()[-3:], "the same verdict"
+    code, listed = run_cli("runs", "--json")
+    run = json.loads(listed.splitlines()[0])
+    assert run["status"] == "finished" and run["pid"] != __import__("os").getpid(), "trained by a worker"
+    assert bool(run["node"]) == (executor == "ray")
+
+
+def test_workers_says_what_the_executor_sees_and_the_runs_going(tmp_path, monkeypatch):
+    from softmax_core.config import TrainConfig
+    from softmax_core.executors.local import available_cores
+    from softmax_core.store import RunStore
+
+    monkeypatch.setenv("SOFTMAX_LAB_DB", f"sqlite:///{tmp_path}/runs.db")
+    store = RunStore(f"sqlite:///{tmp_path}/runs.db")
+    going = store.create_run(TrainConfig(), "going")
+    store.claim_run(going, "lab-7", 4242)
+    store.end_run(store.create_run(TrainConfig(), "done"), "finished")
+    code, out = run_cli("workers", "--executor", "local", "--json")
+    seen = json.loads(out)
+    assert code == EXIT_OK and seen["executor"] == "local"
+    assert [node["cpus"] for node in seen["nodes"]] == [available_cores()]
+    assert [(run["id"], run["where"]) for run in seen["runs"]] == [(going, "cpu on lab-7, process 4242")]
+    code, table = run_cli("workers", "--executor", "local")
+    assert "runs going: 1" in table and "lab-7" in table
