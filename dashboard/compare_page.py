@@ -21,7 +21,7 @@ from softmax_core.store import RunRecord, RunStore
 
 
 def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
-    """One row per run: name, status, key hyperparameters, final metrics, verdict, time."""
+    """One row per run: name, status, key hyperparameters, final metrics, verdict, time, where it trained."""
     rows = []
     for run in runs:
         config = run.config
@@ -33,6 +33,7 @@ def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
             "impl": config.implementation, "seed": config.seed, "train loss": run.final_train_loss,
             "train acc": run.final_train_acc, "test acc": run.final_test_acc, "book checks": verdict,
             "seconds": seconds, "started": datetime.datetime.fromtimestamp(run.created_at),
+            "trained on": run.placement,
         })
     return pd.DataFrame(rows)
 

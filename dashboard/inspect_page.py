@@ -78,6 +78,8 @@ def main() -> None:
     st.title("Inspect a run")
     run = choose_run(store)
     st.markdown(status_markdown(run))
+    if run.placement:
+        st.caption(f"Trained on {escape_markdown(run.placement)}")
     render_verdict(run)
     epochs = store.read_epochs(run.id)
     if not epochs:

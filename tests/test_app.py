@@ -4,7 +4,9 @@ runs, inspect one, bad input shown as an error, and no exception anywhere."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
 import time
 
 import pytest
@@ -162,6 +164,9 @@ def test_compare_overlays_selected_runs_and_tabulates_what_differs():
     assert app.query_params["runs"] == str(ids[1])
     all_runs = app.dataframe[0].value
     assert set(ids) <= set(all_runs["id"])
+    worker_pid = get_runner().store.get_run(ids[1]).pid
+    trained_on = all_runs.set_index("id")["trained on"]
+    assert trained_on[ids[1]] == f"cpu on {socket.gethostname()}, process {worker_pid}" and worker_pid != os.getpid()
     app.text_input(key="compare_filter").set_value("batch 1024").run()
     assert set(app.dataframe[0].value["id"]) == {ids[1]}
 
@@ -190,6 +195,7 @@ def test_inspect_replays_templates_confusion_and_mistakes():
     wait_for_runs_to_end()
     app = open_page("inspect_page.py", {"run": str(run_id)})
     assert app.selectbox(key="inspect_run").value == run_id
+    assert f"Trained on cpu on {socket.gethostname()}, process" in texts(app)
     assert len(app.get("plotly_chart")) == 3
     assert count_elements(app, "Image") == 12
     captions = [c.value for c in app.caption if c.value.startswith("true **")]
