@@ -43,14 +43,16 @@ def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 60.
 class Server:
     """A real ``streamlit run app.py`` on a free loopback port, over a given run database."""
 
-    def __init__(self, db_url: str, data_dir: Path, log_path: Path):
+    def __init__(self, db_url: str, data_dir: Path, log_path: Path, env: dict | None = None):
         self.db_url, self.data_dir, self.log_path = db_url, data_dir, log_path
+        self.extra_env = env or {}
         self.process: subprocess.Popen | None = None
         self.url = ""
 
     def start(self) -> Server:
         port = free_port()
-        env = {**os.environ, "SOFTMAX_LAB_DB": self.db_url, "SOFTMAX_LAB_DATA": str(self.data_dir)}
+        env = {**os.environ, "SOFTMAX_LAB_DB": self.db_url, "SOFTMAX_LAB_DATA": str(self.data_dir),
+               **self.extra_env}
         log = open(self.log_path, "a")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
