@@ -11,6 +11,7 @@ memory.
 
     python benchmarks/bench_train.py                 # 10 epochs each (about a minute on 2 cores)
     python benchmarks/bench_train.py --epochs 3      # quicker
+    python benchmarks/bench_train.py --device cuda   # both pipelines on the GPU (where one is)
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 
-def run_book_pipeline(epochs: int, data_dir: Path) -> dict:
+def run_book_pipeline(epochs: int, data_dir: Path, device: str) -> dict:
     import torch
     from torch import nn
     from torch.utils import data as torch_data
@@ -50,6 +51,7 @@ def run_book_pipeline(epochs: int, data_dir: Path) -> dict:
 
         net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
         net.apply(lambda m: nn.init.normal_(m.weight, std=0.01) if type(m) is nn.Linear else None)
+        net.to(device)
         loss = nn.CrossEntropyLoss(reduction="none")
         trainer = torch.optim.SGD(net.parameters(), lr=0.1)
         seconds, history = [], []
@@ -58,6 +60,7 @@ def run_book_pipeline(epochs: int, data_dir: Path) -> dict:
             net.train()
             total_loss = total_correct = total = 0.0
             for X, y in train_iter:
+                X, y = X.to(device), y.to(device)
                 y_hat = net(X)
                 l = loss(y_hat, y)
                 trainer.zero_grad()
@@ -70,6 +73,7 @@ def run_book_pipeline(epochs: int, data_dir: Path) -> dict:
             correct = count = 0.0
             with torch.no_grad():
                 for X, y in test_iter:
+                    X, y = X.to(device), y.to(device)
                     correct += float((net(X).argmax(1) == y).sum())
                     count += y.numel()
             seconds.append(time.perf_counter() - started)
@@ -77,13 +81,13 @@ def run_book_pipeline(epochs: int, data_dir: Path) -> dict:
     return {"seconds": seconds, "final": history[-1]}
 
 
-def run_fit(epochs: int, data_dir: Path) -> dict:
+def run_fit(epochs: int, data_dir: Path, device: str) -> dict:
     from softmax_core.config import TrainConfig
     from softmax_core.data import load_fashion_mnist
     from softmax_core.train import fit
 
     data = load_fashion_mnist(data_dir, download=False)
-    result = fit(TrainConfig(epochs=epochs, device="cpu"), data)
+    result = fit(TrainConfig(epochs=epochs, device=device), data)
     final = result.final
     return {"seconds": [e.seconds for e in result.epochs],
             "final": (final.train_loss, final.train_acc, final.test_acc)}
@@ -95,11 +99,17 @@ def peak_memory_mib() -> float:
     return (own + children) / 1024  # ru_maxrss is in KiB on Linux
 
 
-def measure_in_subprocess(pipeline: str, epochs: int, data_dir: Path) -> dict:
+def measure_in_subprocess(pipeline: str, epochs: int, data_dir: Path, device: str) -> dict:
     command = [sys.executable, __file__, "--child", pipeline, "--epochs", str(epochs),
-               "--data-dir", str(data_dir)]
+               "--data-dir", str(data_dir), "--device", device]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def default_data_dir() -> Path:
@@ -110,15 +120,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--data-dir", type=Path, default=default_data_dir())
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--child", choices=["book", "fit"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         run = run_book_pipeline if args.child == "book" else run_fit
-        measured = run(args.epochs, args.data_dir)
+        measured = run(args.epochs, args.data_dir, args.device)
         print(json.dumps({**measured, "peak_mib": peak_memory_mib()}))
         return
-    print(f"{os.cpu_count()} CPUs, {args.epochs} epochs each, batch 256, lr 0.1")
-    results = {name: measure_in_subprocess(name, args.epochs, args.data_dir) for name in ("book", "fit")}
+    if args.device == "cuda" and not cuda_available():
+        raise SystemExit("--device cuda: no CUDA GPU is visible here (torch.cuda.is_available() is False)")
+    print(f"{os.cpu_count()} CPUs, device {args.device}, {args.epochs} epochs each, batch 256, lr 0.1")
+    results = {name: measure_in_subprocess(name, args.epochs, args.data_dir, args.device) for name in ("book", "fit")}
     print(f"{'pipeline':<10} {'s/epoch (median)':>17} {'train loss':>10} {'train acc':>9} "
           f"{'test acc':>8} {'peak MiB':>9}")
     for name, r in results.items():

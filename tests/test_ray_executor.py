@@ -68,13 +68,13 @@ def wait_until_training(store, run_id, timeout=90.0):
 
 def test_runs_land_on_both_nodes_and_record_where_they_trained(store, runner, cluster):
     run_ids = [runner.submit(LONG_RUN.replace(seed=seed)) for seed in range(2)]
-    third = runner.submit(SHORT_RUN)  # no room for it yet: it waits here, not in Ray's queue
+    third = runner.submit(SHORT_RUN)  # no core for it yet: sent ahead to a node, it waits there unclaimed
     runs = [wait_until_training(store, run_id) for run_id in run_ids]
     assert {run.node for run in runs} == {node["NodeID"] for node in ray.nodes() if node["Alive"]}
     assert all(run.host and run.pid and run.device == "cpu" for run in runs)
     assert all(f"Ray node {run.node[:8]}" in run.placement for run in runs)
     assert store.get_run(third).status == RunStatus.QUEUED and third in runner.executor.held_run_ids()
-    assert {worker.run_id for worker in runner.workers()} == set(run_ids)
+    assert {worker.run_id for worker in runner.workers() if worker.state == "training"} == set(run_ids)
     assert sorted(node.cpus for node in runner.executor.nodes()) == [1, 1]
     for run_id in run_ids:
         runner.cancel(run_id)
@@ -93,13 +93,18 @@ def test_a_cancel_raised_in_the_store_stops_a_ray_run_within_a_second(store, run
     assert run.last_step > 0 and len(store.read_points(run_id)) > 0
 
 
-def test_a_waiting_run_is_taken_back_at_once(store, runner):
+def test_waiting_runs_are_taken_back_at_once(store, runner):
     busy = [runner.submit(LONG_RUN.replace(seed=seed)) for seed in range(2)]
-    waiting = runner.submit(SHORT_RUN)
+    sent_ahead = [runner.submit(SHORT_RUN.replace(seed=seed)) for seed in range(2)]  # one per node
+    held_here = runner.submit(SHORT_RUN)  # beyond what is sent ahead: it waits in the executor's queue
     for run_id in busy:
         wait_until_training(store, run_id)
-    assert runner.cancel(waiting)
-    assert store.get_run(waiting).status == RunStatus.CANCELLED, "ended at once, never sent to Ray"
+    assert runner.executor.held_run_ids() == [held_here] + sent_ahead
+    for run_id in [held_here] + sent_ahead:
+        assert runner.cancel(run_id)
+        assert store.get_run(run_id).status == RunStatus.CANCELLED, "ended at once"
+    time.sleep(1.0)
+    assert all(store.get_run(run_id).last_step == 0 for run_id in sent_ahead), "none of them trained"
     for run_id in busy:
         runner.cancel(run_id)
         assert runner.wait(run_id, timeout=10)

@@ -7,10 +7,11 @@ set goes through Ray's object store once, as its uint8 arrays (about 55 MB), so 
 the Python requirements and the database's address, but no checkout and no copy of Fashion-MNIST.
 
 The runs wait here, in this executor's own queue, and go to Ray only as the cluster has room for them
-(its CPUs, one each by default, and its GPUs for cuda runs), so that a run still waiting can be taken
-back at once, and its heartbeat is kept by the runner. A Ray task trains exactly as a local worker does
-(``worker.run_stored``): everything else goes through the store. Retries are off, since a retried run
-would write its points twice: a run whose node was lost ends ``interrupted``, with its points kept.
+(its CPUs, one each by default, plus one run sent ahead per node; its GPUs for cuda runs), so that a
+run still waiting can be taken back at once, and its heartbeat is kept by the runner. A Ray task trains
+exactly as a local worker does (``worker.run_stored``): everything else goes through the store. Retries
+are off, since a retried run would write its points twice: a run whose node was lost ends
+``interrupted``, with its points kept.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ DASHBOARD_ENV_VAR = "SOFTMAX_LAB_RAY_DASHBOARD"
 CPUS_PER_RUN_ENV_VAR = "SOFTMAX_LAB_RAY_CPUS_PER_RUN"
 LOCAL_OBJECT_STORE_BYTES = 512 * 1024**2  # a local instance needs room for the data set, not 30% of the RAM
 WATCH_SECONDS = 0.2
+TASK_POLL_SECONDS = 0.05  # how soon a new submission is seen while tasks run (a task's end is seen at once)
+PREFETCH_PER_NODE = 1  # runs sent ahead to each node, so that a freed core starts the next run at once
 NODE_VERDICT_SECONDS = 30.0  # how long Ray may take to declare a node dead after its worker died
 ArraysSource = Callable[[], dict[str, np.ndarray]]
 
@@ -159,8 +162,17 @@ class RayExecutor:
                 self._dispatch()
             except Exception:  # noqa: BLE001 - e.g. the database away for a moment: keep watching
                 log.exception("the Ray executor's watcher hit an error; going on")
+            self._wait_for_news()
+
+    def _wait_for_news(self) -> None:
+        """Until a task ends or a run is submitted (or a short while, to look at the cluster again)."""
+        with self._lock:
+            refs = [task.ref for task in self._tasks.values()]
+        if refs and not self._wake.is_set():
+            self.ray.wait(refs, num_returns=1, timeout=TASK_POLL_SECONDS)
+        else:
             self._wake.wait(WATCH_SECONDS)
-            self._wake.clear()
+        self._wake.clear()
 
     def _collect_ended_tasks(self) -> None:
         with self._lock:
@@ -251,7 +263,8 @@ class RayExecutor:
             gpu_runs = sum(task.gpus for task in self._tasks.values())
         if gpus:
             return gpu_runs < sum(node.gpus for node in alive)
-        return cpu_runs < max(1, sum(node.cpus for node in alive) // self.cpus)
+        room = max(1, sum(node.cpus for node in alive) // self.cpus) + PREFETCH_PER_NODE * len(alive)
+        return cpu_runs < room
 
     def _start_task(self, run_id: int, gpus: int) -> None:
         try:
