@@ -29,6 +29,7 @@ METRIC_STYLES = {  # metric -> (axis, dash, label)
     "train_loss": ("loss", "solid", "train loss"),
     "train_acc": ("accuracy", "dash", "train acc"),
     "test_acc": ("accuracy", "dot", "test acc"),
+    "val_acc": ("accuracy", "dashdot", "val acc"),
 }
 MAX_POINTS_PER_SERIES = 400
 
@@ -45,6 +46,8 @@ class RunCurves:
     test_acc: Sequence[float] = field(default_factory=list)
     marker_epoch: float | None = None  # e.g. where the loss became NaN
     marker_text: str = ""
+    val_epochs: Sequence[float] = field(default_factory=list)  # for a run with a validation split
+    val_acc: Sequence[float] = field(default_factory=list)
 
 
 def thin(xs: Sequence[float], ys: Sequence[float], limit: int = MAX_POINTS_PER_SERIES) -> tuple[list, list]:
@@ -63,12 +66,17 @@ def safe_label(text: str) -> str:
 CURVE_PANELS = {"loss": ("x", "y", [0.0, 0.46]), "accuracy": ("x2", "y2", [0.54, 1.0])}  # axis -> x, y, domain
 
 
-def run_traces(run: RunCurves, index: int) -> list[dict]:
-    """One run's three curves as Plotly trace dicts, in the run's colour (the ``index``-th of the palette)."""
+def run_traces(run: RunCurves, index: int, metrics: Sequence[str] | None = None) -> list[dict]:
+    """One run's curves (its three, and val acc when it has a validation split; or only ``metrics``) as
+    Plotly trace dicts, in the run's colour (the ``index``-th of the palette)."""
     colour = PALETTE[index % len(PALETTE)]
     label = safe_label(run.label)
     series = {"train_loss": (run.step_epochs, run.train_loss), "train_acc": (run.step_epochs, run.train_acc),
-              "test_acc": (run.test_epochs, run.test_acc)}
+              "test_acc": (run.test_epochs, run.test_acc), "val_acc": (run.val_epochs, run.val_acc)}
+    if not run.val_acc:
+        del series["val_acc"]
+    if metrics is not None:
+        series = {metric: values for metric, values in series.items() if metric in metrics}
     traces = []
     for metric, (xs, ys) in series.items():
         axis, dash, metric_label = METRIC_STYLES[metric]
@@ -76,7 +84,7 @@ def run_traces(run: RunCurves, index: int) -> list[dict]:
         x_axis, y_axis, _ = CURVE_PANELS[axis]
         traces.append({
             "type": "scatter", "x": xs, "y": ys, "xaxis": x_axis, "yaxis": y_axis,
-            "mode": "lines+markers" if metric == "test_acc" else "lines",
+            "mode": "lines+markers" if metric in ("test_acc", "val_acc") else "lines",
             "name": f"{label}: {metric_label}", "legendgroup": str(index),
             "line": {"color": colour, "dash": dash, "width": 2}, "marker": {"size": 5},
             "hovertemplate": f"{metric_label} %{{y:.4f}}<br>epoch %{{x:.2f}}<extra>{label}</extra>",

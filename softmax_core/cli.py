@@ -4,7 +4,8 @@
 one JSON object per line); with ``--store`` it is also recorded in the run store. With ``--executor
 local|ray`` it is recorded and handed to that executor instead, and the same table is printed from what
 the worker stores (``following``). ``runs`` lists the stored runs; ``workers`` says what an executor
-sees: its machines, their CPUs and GPUs, and the runs going. Bad input and missing data end with a
+sees: its machines, their CPUs and GPUs, and the runs going; ``teacher-password`` hashes the password
+that turns on the teacher's controls in classroom mode. Bad input and missing data end with a
 one-line message and exit code 2, never a traceback; a finished run exits 0 whether or not the book's
 checks pass (that is a result, not an error); a diverged, failed or stopped run exits 1.
 """
@@ -52,7 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_QuietParser)
     train = commands.add_parser("train", help="train one run and print its epochs")
     for name, setting in settings().items():  # values are checked by TrainConfig, which names the field
-        train.add_argument(config_flag(name), type=setting.kind, help=f"{setting.help} ({setting.allowed})")
+        if setting.kind is bool:  # --validation / --no-validation
+            train.add_argument(config_flag(name), action=argparse.BooleanOptionalAction, help=setting.help)
+        else:
+            train.add_argument(config_flag(name), type=setting.kind, help=f"{setting.help} ({setting.allowed})")
     train.add_argument("--preset", choices=sorted(PRESETS), help="start from one of the book's runs")
     train.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files")
     train.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
@@ -60,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--name", default="", help="the run's name in the store")
     train.add_argument("--executor", choices=EXECUTORS,
                        help="train through this executor (recorded in the store) instead of in this process")
+    commands.add_parser("teacher-password", help="hash a teacher's password for .streamlit/secrets.toml")
     workers = commands.add_parser("workers", help="what an executor sees: machines, CPUs, GPUs, runs going")
     workers.add_argument("--executor", choices=EXECUTORS, help="default: $SOFTMAX_LAB_EXECUTOR, else local")
     workers.add_argument("--json", action="store_true", help="one JSON object")
@@ -80,15 +85,18 @@ class TablePrinter(Callback):
     """Prints one row per epoch as it ends, then the outcome and the verdict."""
 
     def __init__(self, out: TextIO):
-        self.out = out
+        self.out, self.validation = out, False
 
     def on_fit_start(self, start: FitStart) -> None:
         settings = ", ".join(f"{k}={v}" for k, v in start.config.to_dict().items())
+        self.validation = start.config.validation
         self._print(f"training on {start.device}: {settings}")
-        self._print(f"{'epoch':>5}  {'train loss':>10}  {'train acc':>9}  {'test acc':>8}  {'seconds':>7}")
+        val_header = f"  {'val acc':>7}" if self.validation else ""
+        self._print(f"{'epoch':>5}  {'train loss':>10}  {'train acc':>9}{val_header}  {'test acc':>8}  {'seconds':>7}")
 
     def on_epoch_end(self, report: EpochReport) -> None:
-        self._print(f"{report.epoch:>5}  {report.train_loss:>10.4f}  {report.train_acc:>9.4f}  "
+        val = f"  {report.val_acc:>7.4f}" if self.validation else ""
+        self._print(f"{report.epoch:>5}  {report.train_loss:>10.4f}  {report.train_acc:>9.4f}{val}  "
                     f"{report.test_acc:>8.4f}  {report.seconds:>7.2f}")
 
     def on_fit_end(self, result: FitResult) -> None:
@@ -110,7 +118,7 @@ class JsonLinesPrinter(Callback):
     def on_epoch_end(self, report: EpochReport) -> None:
         self._emit({"event": "epoch", "epoch": report.epoch, "step": report.step,
                     "train_loss": report.train_loss, "train_acc": report.train_acc,
-                    "test_acc": report.test_acc, "seconds": report.seconds})
+                    "test_acc": report.test_acc, "val_acc": report.val_acc, "seconds": report.seconds})
 
     def on_fit_end(self, result: FitResult) -> None:
         self._emit(result_summary(result))
@@ -206,6 +214,27 @@ def run_workers(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def run_teacher_password(args: argparse.Namespace, out: TextIO) -> int:
+    """Ask for a password (twice, hidden; or one line on stdin) and print its salted hash for secrets.toml."""
+    from .classroom import ClassroomError, hash_password
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("teacher's password: ")
+        if getpass.getpass("again: ") != password:
+            raise CommandLineError("the two passwords differ; nothing was printed")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        hashed = hash_password(password)
+    except ClassroomError as error:
+        raise CommandLineError(str(error)) from None
+    print("# in .streamlit/secrets.toml (keep this file out of version control):", file=out)
+    print(f'[classroom]\ncode = "choose-a-class-code"\nteacher_password_hash = "{hashed}"', file=out)
+    return EXIT_OK
+
+
 def _nodes_seen_by(name: str) -> list[NodeInfo]:
     if name == "local":
         from .executors.local import describe_this_machine
@@ -278,7 +307,8 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout) -> int:
     """Entry point; returns the process exit code."""
     try:
         args = build_parser().parse_args(argv)
-        commands = {"train": run_train, "runs": run_list, "workers": run_workers}
+        commands = {"train": run_train, "runs": run_list, "workers": run_workers,
+                    "teacher-password": run_teacher_password}
         return commands[args.command](args, out)
     except (CommandLineError, ConfigError, DataError, StoreError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .shapes import TRAIN_SET_SIZE
+from .shapes import TRAIN_SET_SIZE, VALIDATION_SIZE
 
 OPTIMIZERS = ("sgd", "adam")
 IMPLEMENTATIONS = ("concise", "scratch")
@@ -40,7 +40,7 @@ class Setting:
     label: str  # as a form shows it, e.g. "Learning rate"
     help: str  # one sentence for a tooltip or --help (the range is added to it)
     short: str = ""  # in legends and run names, e.g. "lr" ("" for choices, which stand alone)
-    kind: type = float  # int, float or str
+    kind: type = float  # int, float, str or bool
     low: float | None = None
     high: float | None = None
     low_open: bool = False  # the low end itself is not allowed
@@ -55,6 +55,8 @@ class Setting:
         """The allowed values as text: '1..60000', '(0, 10]' or 'sgd, adam'."""
         if self.choices:
             return ", ".join(self.choices)
+        if self.kind is bool:
+            return "true or false"
         if self.kind is int:
             return f"{int(self.low)}..{int(self.high)}"
         return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
@@ -70,6 +72,10 @@ class Setting:
         if self.choices:
             if value not in self.choices:
                 raise ConfigError(name, f"must be one of {self.allowed}; got {value!r}")
+            return value
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(name, f"must be {self.allowed}, got {value!r}")
             return value
         if self.kind is int:
             return self._check_int(name, value)
@@ -134,6 +140,10 @@ class TrainConfig:
         help="Seeds the initial weights and the shuffling order.")
     device: str = _setting(
         "auto", label="Device", kind=str, choices=DEVICES, help="auto picks cuda when a GPU is there, else cpu.")
+    validation: bool = _setting(
+        False, label="Hold out a validation split", short="validation", kind=bool,
+        help=f"Train on {TRAIN_SET_SIZE - VALIDATION_SIZE:,} images and measure accuracy on the other "
+             f"{VALIDATION_SIZE:,} (the same ones for every run), to choose settings without the test set.")
 
     def __post_init__(self) -> None:
         for name, spec in settings().items():
@@ -173,9 +183,13 @@ def describe_fields(config: TrainConfig, names: Sequence[str]) -> str:
     """Some fields as short text, e.g. 'batch 1024, lr 0.4' (choices stand alone: 'adam')."""
     values = config.to_dict()
     specs = settings()
-    parts = [f"{specs[name].short} {values[name]:g}" if isinstance(values[name], float)
-             else f"{specs[name].short} {values[name]}" for name in names]
-    return ", ".join(part.strip() for part in parts)
+    return ", ".join(_describe_value(specs[name], values[name]) for name in names)
+
+
+def _describe_value(spec: Setting, value: Any) -> str:
+    if isinstance(value, bool):
+        return spec.short if value else f"no {spec.short}"
+    return (f"{spec.short} {value:g}" if isinstance(value, float) else f"{spec.short} {value}").strip()
 
 
 def describe_config(config: TrainConfig) -> str:
@@ -201,7 +215,7 @@ def settings() -> dict[str, Setting]:
 
 def numeric_fields() -> tuple[str, ...]:
     """The fields with a range (what a sweep can vary), in declaration order."""
-    return tuple(name for name, spec in settings().items() if not spec.choices)
+    return tuple(name for name, spec in settings().items() if not spec.choices and spec.kind is not bool)
 
 
 @dataclass(frozen=True)

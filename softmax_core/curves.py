@@ -28,6 +28,8 @@ class _Series:
     train_acc: list[float] = field(default_factory=list)
     test_epochs: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
+    val_epochs: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def extend(self, points) -> None:
@@ -38,6 +40,9 @@ class _Series:
             if point.test_acc is not None:
                 self.test_epochs.append(point.epoch)
                 self.test_acc.append(point.test_acc)
+            if point.val_acc is not None:
+                self.val_epochs.append(point.epoch)
+                self.val_acc.append(point.val_acc)
             self.last_step = point.step
 
 
@@ -56,7 +61,8 @@ class CurveCache:
             if run.last_step > series.last_step:
                 series.extend(self.store.read_points(run.id, after_step=series.last_step))
             curves = RunCurves(label, series.step_epochs[:], series.train_loss[:], series.train_acc[:],
-                               series.test_epochs[:], series.test_acc[:])
+                               series.test_epochs[:], series.test_acc[:], val_epochs=series.val_epochs[:],
+                               val_acc=series.val_acc[:])
         if run.status == RunStatus.DIVERGED and run.diverged_epoch is not None:
             curves.marker_epoch, curves.marker_text = run.diverged_epoch, f"#{run.id} NaN at step {run.diverged_step}"
         return curves

@@ -36,7 +36,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .shapes import NUM_FEATURES, TEST_SET_SIZE, TRAIN_SET_SIZE
+from .shapes import NUM_FEATURES, TEST_SET_SIZE, TRAIN_SET_SIZE, VALIDATION_SEED, VALIDATION_SIZE
 
 DATA_ENV_VAR = "SOFTMAX_LAB_DATA"
 CLASS_NAMES = ("t-shirt", "trouser", "pullover", "dress", "coat",
@@ -86,6 +86,14 @@ class FashionMNISTData:
                 self._copies[device] = FashionMNISTData(*(t.to(device) for t in self.tensors()), folder=self.folder)
             return self._copies[device]
 
+    def validation_split(self) -> ValidationSplit:
+        """The training images split into training rows and a held-out validation set: a sixth of them
+        (10,000 of 60,000), chosen with a fixed seed, so the same for every run; made once per device."""
+        with _load_lock:
+            if "validation" not in self._copies:
+                self._copies["validation"] = split_off_validation(self.train_images, self.train_labels)
+            return self._copies["validation"]
+
     def tensors(self) -> tuple[torch.Tensor, ...]:
         """train_images, train_labels, test_images, test_labels."""
         return (self.train_images, self.train_labels, self.test_images, self.test_labels)
@@ -100,6 +108,26 @@ class FashionMNISTData:
             test_labels=torch.from_numpy(arrays["test_labels"]).long(),
             folder=folder,
         )
+
+
+@dataclass(frozen=True)
+class ValidationSplit:
+    """Which training rows a run with a validation split trains on, and the images it holds out."""
+
+    train_rows: torch.Tensor  # (50000,) int64 indices into train_images, ascending
+    images: torch.Tensor  # (10000, 784) float32
+    labels: torch.Tensor  # (10000,) int64
+    rows: torch.Tensor  # their indices into train_images, ascending
+
+
+def split_off_validation(images: torch.Tensor, labels: torch.Tensor) -> ValidationSplit:
+    """Hold out a sixth of the training images, chosen by a permutation with a fixed seed."""
+    count = len(labels)
+    held_out = count * VALIDATION_SIZE // TRAIN_SET_SIZE
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(VALIDATION_SEED))
+    rows = order[:held_out].sort().values.to(labels.device)
+    train_rows = order[held_out:].sort().values.to(labels.device)
+    return ValidationSplit(train_rows, images.index_select(0, rows), labels.index_select(0, rows), rows)
 
 
 _loaded: dict[Path, FashionMNISTData] = {}

@@ -20,6 +20,7 @@ import threading
 import time
 from typing import Optional
 
+from .classroom import Identity, RunLimitReached
 from .config import TrainConfig, describe_config
 from .executors import Executor, WorkerInfo, make_executor
 from .status import RunStatus
@@ -44,18 +45,30 @@ class JobRunner:
         self._watch = threading.Thread(target=self._keep_watch, name="softmax-lab-run-watch", daemon=True)
         self._watch.start()
 
-    def submit(self, config: TrainConfig, name: str = "", tags: Optional[dict] = None) -> int:
-        """Queue a run and return its id at once (a dict config is validated first: ConfigError)."""
+    def submit(self, config: TrainConfig, name: str = "", tags: Optional[dict] = None,
+               owner: Optional[Identity] = None, max_active: Optional[int] = None) -> int:
+        """Queue a run and return its id at once (a dict config is validated first: ConfigError). A
+        student's run is theirs, takes turns with the other students' runs, and is refused
+        (RunLimitReached) when they already have ``max_active`` runs queued or training."""
         if not isinstance(config, TrainConfig):
             config = TrainConfig.from_dict(config)
-        run_id = self.store.create_run(config, name or describe_config(config), tags)
+        owner_id = owner.student_id if owner else None
+        if owner_id is not None and max_active is not None:
+            active = self.store.count_active_runs(owner_id)
+            if active >= max_active:
+                raise RunLimitReached(f"you have {active} runs queued or training, the most this class allows "
+                                      f"({max_active}); wait for one to end, or cancel one")
+        run_id = self.store.create_run(config, name or describe_config(config), tags, owner_id=owner_id)
         with self._lock:
             self._submitted.append(run_id)
-        self.executor.submit(run_id)
+        self.executor.submit(run_id, owner_id)
         return run_id
 
-    def cancel(self, run_id: int) -> bool:
-        """Stop a queued or running run; False if it has already ended (or doesn't exist)."""
+    def cancel(self, run_id: int, by: Optional[Identity] = None) -> bool:
+        """Stop a queued or running run; False if it has already ended (or doesn't exist). With ``by``
+        (classroom mode), NotAllowed unless that is the run's owner or the teacher."""
+        if by is not None:
+            by.check_can_cancel(self.store.get_run(run_id))
         if not self.store.request_cancel(run_id):
             return False
         if self.executor.withdraw(run_id):

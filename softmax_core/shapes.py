@@ -8,3 +8,5 @@ NUM_FEATURES = IMAGE_SIDE * IMAGE_SIDE  # 784 inputs once flattened
 NUM_CLASSES = 10  # the model's outputs: one score per class
 TRAIN_SET_SIZE = 60_000
 TEST_SET_SIZE = 10_000
+VALIDATION_SIZE = TRAIN_SET_SIZE // 6  # 10,000 training images held out when a run asks for a validation split
+VALIDATION_SEED = 20_211_006  # fixed: every run holds out the same images

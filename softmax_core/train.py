@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import ConfigError, TrainConfig
-from .data import FashionMNISTData
+from .data import FashionMNISTData, ValidationSplit
 from .metrics import Verdict, confusion_matrix, count_correct, judge_book_checks
 from .model import (
     ScratchSoftmaxRegression,
@@ -80,6 +80,7 @@ class EpochReport:
     bias: torch.Tensor  # (10,) float32
     confusion: torch.Tensor  # (10, 10) int64, [true, predicted] on the test set
     step_losses: tuple[float, ...]  # mean loss of each mini-batch, in order
+    val_acc: Optional[float] = None  # on the held-out validation split, for a run that asks for one
 
 
 @dataclass(frozen=True)
@@ -278,10 +279,12 @@ def fit(config: TrainConfig, data: FashionMNISTData, callbacks: Sequence[Callbac
     init_generator = torch.Generator().manual_seed(config.seed)
     order_generator = torch.Generator().manual_seed(config.seed + ORDER_SEED_OFFSET)
     trainer = build_trainer(config, init_generator, device)
-    schedule = EpochSchedule(len(data.train_labels), config.batch_size, config.reports_per_epoch)
+    split = data.validation_split() if config.validation else None
+    num_train = len(split.train_rows) if split else len(data.train_labels)
+    schedule = EpochSchedule(num_train, config.batch_size, config.reports_per_epoch)
     events = _Events(callbacks)
     events.call("on_fit_start", FitStart(config, schedule.steps, schedule.steps * config.epochs, str(device)))
-    loop = _EpochLoop(trainer, data, schedule, order_generator, events, _as_predicate(stop))
+    loop = _EpochLoop(trainer, data, schedule, order_generator, events, _as_predicate(stop), split)
     epochs: list[EpochReport] = []
     for epoch in range(1, config.epochs + 1):
         report = loop.run(epoch)
@@ -308,8 +311,9 @@ class _EpochLoop:
     early, ``run`` returns None and ``stopped`` says why and where."""
 
     def __init__(self, trainer, data: FashionMNISTData, schedule: EpochSchedule,
-                 order_generator: torch.Generator, events: _Events, should_stop: Callable[[], bool]):
-        self.trainer, self.data, self.schedule = trainer, data, schedule
+                 order_generator: torch.Generator, events: _Events, should_stop: Callable[[], bool],
+                 split: ValidationSplit | None = None):
+        self.trainer, self.data, self.schedule, self.split = trainer, data, schedule, split
         self.order_generator, self.events, self.should_stop = order_generator, events, should_stop
         self.report_after = set(schedule.report_after())
         self.stopped: _Stopped | None = None
@@ -323,6 +327,8 @@ class _EpochLoop:
         first_step_of_epoch = (epoch - 1) * steps
         order = torch.randperm(self.schedule.num_examples, generator=self.order_generator)
         order = order.to(self.data.train_labels.device)
+        if self.split is not None:  # shuffle the training rows only; the validation rows stay out
+            order = self.split.train_rows.index_select(0, order)
         window_start = 0
         for i in range(steps):
             if self.should_stop():
@@ -360,6 +366,7 @@ class _EpochLoop:
         started = time.perf_counter()
         n = self.schedule.num_examples
         test_acc, confusion = evaluate(self.trainer.logits, self.data.test_images, self.data.test_labels)
+        val_acc = self._validation_accuracy()
         weights, bias = self.trainer.weights_and_bias()
         batch_sizes = torch.tensor([self.schedule.examples_in(i, i + 1) for i in range(self.schedule.steps)])
         return EpochReport(
@@ -373,7 +380,13 @@ class _EpochLoop:
             bias=bias,
             confusion=confusion,
             step_losses=tuple((self.loss_sums.cpu() / batch_sizes).tolist()),
+            val_acc=val_acc,
         )
+
+    def _validation_accuracy(self) -> float | None:
+        if self.split is None:
+            return None
+        return evaluate(self.trainer.logits, self.split.images, self.split.labels)[0]
 
 
 def _as_predicate(stop: StopSignal) -> Callable[[], bool]:

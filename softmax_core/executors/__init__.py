@@ -41,8 +41,8 @@ class NodeInfo:
 class Executor(Protocol):
     """What JobRunner needs of an executor."""
 
-    def submit(self, run_id: int) -> None:
-        """Have a worker train this queued run (returns at once)."""
+    def submit(self, run_id: int, owner=None) -> None:
+        """Have a worker train this queued run (returns at once); waiting runs take turns by owner."""
 
     def withdraw(self, run_id: int) -> bool:
         """Take back a run no worker has started; True if it was still waiting here."""

@@ -19,7 +19,6 @@ unseen; its heartbeat then goes stale and the next server marks it ``interrupted
 
 from __future__ import annotations
 
-import collections
 import logging
 import os
 import signal
@@ -31,6 +30,7 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
+from ..scheduling import FairQueue
 from ..status import RunStatus
 from ..store import RunStore
 from ..worker import DataSource, load_local_data, run_stored
@@ -91,7 +91,7 @@ class LocalExecutor:
         self.worker_count = workers or default_worker_count()
         self.threads_per_worker = threads_per_worker or max(1, available_cores() // self.worker_count)
         self._worker_args = (store_url, data_source, self.threads_per_worker, warm_data)
-        self._pending: collections.deque[int] = collections.deque()
+        self._pending = FairQueue()  # round-robin between the runs' owners
         self._slots: list[_Slot] = []
         self._restart_at: dict[int, float] = {}
         self._lock = threading.Lock()
@@ -103,9 +103,9 @@ class LocalExecutor:
 
     # --- the Executor seam -------------------------------------------------------------------------------
 
-    def submit(self, run_id: int) -> None:
+    def submit(self, run_id: int, owner=None) -> None:
         with self._lock:
-            self._pending.append(run_id)
+            self._pending.append(run_id, owner)
         self._wake()
 
     def withdraw(self, run_id: int) -> bool:

@@ -16,7 +16,6 @@ are off, since a retried run would write its points twice: a run whose node was 
 
 from __future__ import annotations
 
-import collections
 import logging
 import os
 import threading
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import FashionMNISTData, load_decoded_arrays, resolve_data_dir
+from ..scheduling import FairQueue
 from ..status import RunStatus
 from ..store import RunStore
 from . import NodeInfo, WorkerInfo
@@ -101,7 +101,7 @@ class RayExecutor:
         self.ray = connect_ray(address)
         self._remote = self.ray.remote(max_retries=0, retry_exceptions=False)(train_ray_task)
         self._arrays_source, self._data_ref = arrays_source, None
-        self._pending: collections.deque[int] = collections.deque()
+        self._pending = FairQueue()  # round-robin between the runs' owners
         self._tasks: dict[int, _Task] = {}
         self._unclaimed: set[int] = set()  # handed to Ray, not yet claimed by a task (the runner's to beat)
         self._lost: dict[int, tuple[float, Exception]] = {}  # run -> (when to stop waiting for Ray's word, error)
@@ -113,9 +113,9 @@ class RayExecutor:
 
     # --- the Executor seam ---------------------------------------------------------------------------
 
-    def submit(self, run_id: int) -> None:
+    def submit(self, run_id: int, owner=None) -> None:
         with self._lock:
-            self._pending.append(run_id)
+            self._pending.append(run_id, owner)
         self._wake.set()
 
     def withdraw(self, run_id: int) -> bool:
@@ -238,11 +238,11 @@ class RayExecutor:
             with self._lock:
                 if not self._pending:
                     return
-                run_id = self._pending[0]
+                run_id = self._pending.peek()
             gpus = self._gpus_for(run_id, alive)
             if gpus is None:  # it can't run on this cluster at all: ended with the reason
                 with self._lock:
-                    self._pending.popleft()
+                    self._discard_pending(run_id)
                 continue
             if not self._has_room(gpus, alive):
                 return
@@ -271,14 +271,19 @@ class RayExecutor:
             data = [self._shipped_data()]  # in a list, so the task gets the reference and caches by it
         except Exception as error:  # noqa: BLE001 - e.g. the files aren't here yet: this run says why
             with self._lock:
-                self._pending.popleft()
+                self._discard_pending(run_id)
             self.store.end_run(run_id, RunStatus.FAILED, f"{type(error).__name__}: {error}")
             return
         ref = self._remote.options(num_cpus=self.cpus, num_gpus=gpus).remote(self.store_url, run_id, data, self.cpus)
         with self._lock:
-            self._pending.popleft()
+            self._discard_pending(run_id)
             self._tasks[run_id] = _Task(run_id, ref, gpus)
             self._unclaimed.add(run_id)
+
+    def _discard_pending(self, run_id: int) -> None:
+        """Take the run off the queue as handed out (if a cancel hasn't taken it back meanwhile)."""
+        if run_id in self._pending:
+            self._pending.take(run_id)
 
     def _shipped_data(self):
         """The data set's arrays in Ray's object store, put there once."""

@@ -46,6 +46,9 @@ class RunRecord:
     pid: Optional[int] = None
     node: Optional[str] = None
     device: Optional[str] = None
+    owner_id: Optional[int] = None  # the student, in classroom mode
+    shared: bool = False  # shared to the class board
+    final_val_acc: Optional[float] = None  # on the validation split, if the run held one out
 
     @property
     def is_active(self) -> bool:
@@ -71,6 +74,15 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class StudentRecord:
+    """A student of the class (their token is never handed out: only its digest is stored)."""
+
+    id: int
+    name: str
+    joined_at: float
+
+
+@dataclass(frozen=True)
 class MetricPoint:
     """One stored progress point (test_acc only at epoch ends)."""
 
@@ -79,6 +91,7 @@ class MetricPoint:
     train_loss: float
     train_acc: float
     test_acc: Optional[float] = None
+    val_acc: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -91,13 +104,14 @@ class EpochRecord:
     train_acc: float
     test_acc: float
     seconds: float
+    val_acc: Optional[float] = None  # on the validation split, if the run held one out
     weights: Optional[torch.Tensor] = None
     bias: Optional[torch.Tensor] = None
     confusion: Optional[torch.Tensor] = None
     step_losses: Optional[torch.Tensor] = None
 
 
-EPOCH_SCALARS = ("epoch", "step", "train_loss", "train_acc", "test_acc", "seconds")
+EPOCH_SCALARS = ("epoch", "step", "train_loss", "train_acc", "test_acc", "seconds", "val_acc")
 EPOCH_TENSORS = ("weights", "bias", "confusion", "step_losses")
 
 
@@ -113,7 +127,8 @@ def run_record(row) -> RunRecord:
         steps_per_epoch=values["steps_per_epoch"], total_steps=values["total_steps"],
         last_step=values["last_step"] or 0, tags=values["tags"] or {}, heartbeat_at=values["heartbeat_at"],
         cancel_requested=bool(values["cancel_requested"]), host=values["host"], pid=values["pid"],
-        node=values["node"], device=values["device"],
+        node=values["node"], device=values["device"], owner_id=values["owner_id"],
+        shared=bool(values["shared"]), final_val_acc=values["final_val_acc"],
     )
 
 

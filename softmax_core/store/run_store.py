@@ -24,18 +24,19 @@ from sqlalchemy.engine import Connection
 
 from ..config import TrainConfig
 from ..status import ACTIVE_STATUSES, RunStatus
-from .engine import create_store_engine, default_database_url, prepare_schema, translated_errors
+from .engine import StoreError, create_store_engine, default_database_url, prepare_schema, translated_errors
 from .records import (
     EPOCH_SCALARS,
     EPOCH_TENSORS,
     EpochRecord,
     MetricPoint,
     RunRecord,
+    StudentRecord,
     epoch_record,
     epoch_row,
     run_record,
 )
-from .schema import epochs_table, points_table, runs_table
+from .schema import class_state_table, epochs_table, points_table, runs_table, students_table
 
 _ACTIVE = [status.value for status in ACTIVE_STATUSES]
 
@@ -50,13 +51,14 @@ class RunStore:
 
     # --- a run's life ----------------------------------------------------------------------------------
 
-    def create_run(self, config: TrainConfig, name: str, tags: dict | None = None) -> int:
-        """Record a new queued run; returns its id."""
+    def create_run(self, config: TrainConfig, name: str, tags: dict | None = None,
+                   owner_id: int | None = None) -> int:
+        """Record a new queued run (a student's, in classroom mode); returns its id."""
         if not isinstance(config, TrainConfig):
             raise TypeError("create_run needs a TrainConfig")
         now = self._now()
         row = {"name": name.strip()[:200] or "run", "config": config.to_dict(), "status": RunStatus.QUEUED.value,
-               "created_at": now, "heartbeat_at": now, "tags": tags or {}}
+               "created_at": now, "heartbeat_at": now, "tags": tags or {}, "owner_id": owner_id}
         with self._writing() as conn:
             return int(conn.execute(runs_table.insert().values(**row)).inserted_primary_key[0])
 
@@ -118,7 +120,7 @@ class RunStore:
                 conn.execute(epochs_table.insert().values(**epoch_row(run_id, epoch)))
                 conn.execute(points_table.update()
                              .where(points_table.c.run_id == run_id, points_table.c.step == epoch.step)
-                             .values(test_acc=epoch.test_acc))
+                             .values(test_acc=epoch.test_acc, val_acc=getattr(epoch, "val_acc", None)))
 
     def finish_run(self, run_id: int, result) -> None:
         """Record how fit() ended: status, final metrics, verdict."""
@@ -129,6 +131,7 @@ class RunStore:
             final_train_loss=final.train_loss if final else None,
             final_train_acc=final.train_acc if final else None,
             final_test_acc=final.test_acc if final else None,
+            final_val_acc=getattr(final, "val_acc", None) if final else None,
             verdict=result.verdict.to_dict() if result.verdict else None,
             diverged_step=result.diverged_step, diverged_epoch=result.diverged_epoch,
         )
@@ -145,6 +148,17 @@ class RunStore:
                     error=f"no heartbeat for over {max_age:g} s while {status} "
                           "(its server or worker stopped); the points so far are kept"))
         return [row.id for row in rows]
+
+    def count_active_runs(self, owner_id: int) -> int:
+        """How many of this student's runs are queued or running."""
+        query = (sa.select(sa.func.count()).select_from(runs_table)
+                 .where(runs_table.c.owner_id == owner_id, runs_table.c.status.in_(_ACTIVE)))
+        with translated_errors(self.url), self.engine.connect() as conn:
+            return int(conn.execute(query).scalar())
+
+    def set_shared(self, run_id: int, shared: bool) -> None:
+        """Share a run to the class board (or take it back)."""
+        self._update_run(run_id, shared=bool(shared))
 
     def delete_run(self, run_id: int) -> None:
         with self._writing() as conn:
@@ -181,7 +195,7 @@ class RunStore:
     def read_points(self, run_id: int, after_step: int = 0) -> list[MetricPoint]:
         """A run's progress points in step order (only those after ``after_step``, for a live view)."""
         query = (sa.select(points_table.c.step, points_table.c.epoch, points_table.c.train_loss,
-                           points_table.c.train_acc, points_table.c.test_acc)
+                           points_table.c.train_acc, points_table.c.test_acc, points_table.c.val_acc)
                  .where(points_table.c.run_id == run_id, points_table.c.step > after_step)
                  .order_by(points_table.c.step))
         with translated_errors(self.url), self.engine.connect() as conn:
@@ -205,7 +219,49 @@ class RunStore:
             raise KeyError(f"run {run_id} has no epoch {epoch}")
         return epoch_record(row, with_tensors=True)
 
+    # --- the class: students and its state ---------------------------------------------------------------
+
+    def add_student(self, name: str, token_digest: str) -> int:
+        """Record a student; KeyError if the name (in any case) is taken."""
+        row = {"name": name, "name_key": name.lower(), "token_digest": token_digest, "joined_at": self._now()}
+        try:
+            with self._writing() as conn:
+                return int(conn.execute(students_table.insert().values(**row)).inserted_primary_key[0])
+        except StoreError as error:
+            if self.student_named(name) is not None:
+                raise KeyError(f"the name {name!r} is taken in this class") from error
+            raise
+
+    def student_by_token(self, token_digest: str) -> StudentRecord | None:
+        return self._one_student(students_table.c.token_digest == token_digest)
+
+    def student_named(self, name: str) -> StudentRecord | None:
+        return self._one_student(students_table.c.name_key == name.lower())
+
+    def list_students(self) -> list[StudentRecord]:
+        query = sa.select(students_table.c.id, students_table.c.name, students_table.c.joined_at)
+        with translated_errors(self.url), self.engine.connect() as conn:
+            return [StudentRecord(*row) for row in conn.execute(query.order_by(students_table.c.id))]
+
+    def class_state(self) -> dict[str, Any]:
+        """The class's settings that the teacher changes on the page (challenge, revealed)."""
+        with translated_errors(self.url), self.engine.connect() as conn:
+            return dict(conn.execute(sa.select(class_state_table.c.key, class_state_table.c.value)).all())
+
+    def set_class_state(self, key: str, value: Any) -> None:
+        with self._writing() as conn:
+            updated = conn.execute(class_state_table.update().where(class_state_table.c.key == key)
+                                   .values(value=value))
+            if updated.rowcount == 0:
+                conn.execute(class_state_table.insert().values(key=key, value=value))
+
     # --- internals -----------------------------------------------------------------------------------
+
+    def _one_student(self, condition) -> StudentRecord | None:
+        query = sa.select(students_table.c.id, students_table.c.name, students_table.c.joined_at).where(condition)
+        with translated_errors(self.url), self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return StudentRecord(*row) if row else None
 
     def _now(self) -> sa.ColumnElement:
         """The database's clock, in seconds since the epoch (what every stored time is)."""

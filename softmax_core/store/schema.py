@@ -1,8 +1,10 @@
 """The run database's tables, as they stand at the newest migration (``migrations/versions``).
 
 A run row says what was asked (config, name, tags), where it stands (status, heartbeat, cancel flag),
-where it trained (host, process, Ray node, device) and how it ended. Points are the live curves;
-epochs hold what a page needs to replay a run (weights, bias, confusion matrix, every batch's loss).
+where it trained (host, process, Ray node, device), how it ended, and in classroom mode whose it is and
+whether it is shared to the class board. Students are a display name and their token's SHA-256.
+Points are the live curves; epochs hold what a page needs to replay a run (weights, bias, confusion
+matrix, every batch's loss).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 APP_ID = "softmax-lab"
-SCHEMA_VERSION = 2  # also written to meta.schema_version, so that an older release refuses this database
+SCHEMA_VERSION = 3  # also written to meta.schema_version, so that an older release refuses this database
 
 metadata = sa.MetaData()
 meta_table = sa.Table(
@@ -43,6 +45,10 @@ runs_table = sa.Table(
     sa.Column("pid", sa.Integer),
     sa.Column("node", sa.String(64)),  # the Ray node, when it trained on Ray
     sa.Column("device", sa.String(32)),  # cpu, cuda:0, ...
+    sa.Column("owner_id", sa.Integer, sa.ForeignKey("students.id", name="fk_runs_owner", ondelete="SET NULL"),
+              index=True),  # the student, in classroom mode
+    sa.Column("shared", sa.Boolean, nullable=False, server_default=sa.false()),  # on the class board
+    sa.Column("final_val_acc", sa.Float),  # on the held-out validation split, when the run has one
 )
 points_table = sa.Table(
     "points", metadata,
@@ -52,6 +58,7 @@ points_table = sa.Table(
     sa.Column("train_loss", sa.Float),
     sa.Column("train_acc", sa.Float),
     sa.Column("test_acc", sa.Float),  # only at epoch ends
+    sa.Column("val_acc", sa.Float),  # only at epoch ends, for a run with a validation split
 )
 epochs_table = sa.Table(
     "epochs", metadata,
@@ -61,9 +68,24 @@ epochs_table = sa.Table(
     sa.Column("train_loss", sa.Float),
     sa.Column("train_acc", sa.Float),
     sa.Column("test_acc", sa.Float),
+    sa.Column("val_acc", sa.Float),
     sa.Column("seconds", sa.Float),
     sa.Column("weights", sa.LargeBinary),  # (10, 784) little-endian float32
     sa.Column("bias", sa.LargeBinary),  # (10,) float32
     sa.Column("confusion", sa.LargeBinary),  # (10, 10) int32, [true, predicted]
     sa.Column("step_losses", sa.LargeBinary),  # float32, one per mini-batch
+)
+
+students_table = sa.Table(
+    "students", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("name_key", sa.String(64), nullable=False, unique=True),  # lower-cased: one name per class
+    sa.Column("token_digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("joined_at", sa.Float, nullable=False),
+)
+class_state_table = sa.Table(
+    "class_state", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),  # e.g. 'challenge', 'revealed'
+    sa.Column("value", sa.JSON),
 )

@@ -1,0 +1,64 @@
+"""FairQueue: the runs waiting for a worker, handed out round-robin between their owners, so one
+student's thirty queued runs don't hold up everyone else's first one. Runs without an owner (the
+single-user app, the CLI) share one turn, so without owners it is a plain first-in, first-out queue.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Hashable, Iterator
+
+
+class FairQueue:
+    """Run ids waiting, each under its owner; ``popleft`` takes the next owner's oldest run in turn.
+    Not thread-safe by itself: its executor holds a lock around it."""
+
+    def __init__(self):
+        self._by_owner: collections.OrderedDict[Hashable, collections.deque[int]] = collections.OrderedDict()
+        self._owner_of: dict[int, Hashable] = {}
+
+    def append(self, run_id: int, owner: Hashable = None) -> None:
+        self._by_owner.setdefault(owner, collections.deque()).append(run_id)
+        self._owner_of[run_id] = owner
+
+    def popleft(self) -> int:
+        """The oldest run of the owner whose turn it is; that owner then goes to the back of the line."""
+        return self.take(self.peek())
+
+    def take(self, run_id: int) -> int:
+        """Hand this run out: its owner's turn is used, so the owner goes to the back of the line."""
+        owner = self._owner_of[run_id]
+        self.remove(run_id)
+        if owner in self._by_owner:
+            self._by_owner.move_to_end(owner)
+        return run_id
+
+    def peek(self) -> int:
+        """What ``popleft`` would return, left in place."""
+        if not self._by_owner:
+            raise IndexError("the FairQueue is empty")
+        return next(iter(self._by_owner.values()))[0]
+
+    def remove(self, run_id: int) -> None:
+        owner = self._owner_of.pop(run_id)
+        runs = self._by_owner[owner]
+        runs.remove(run_id)
+        if not runs:
+            del self._by_owner[owner]
+
+    def __contains__(self, run_id: object) -> bool:
+        return run_id in self._owner_of
+
+    def __len__(self) -> int:
+        return len(self._owner_of)
+
+    def __bool__(self) -> bool:
+        return bool(self._owner_of)
+
+    def __iter__(self) -> Iterator[int]:
+        """The runs in the order they would be handed out."""
+        copy = FairQueue()
+        copy._by_owner = collections.OrderedDict((o, collections.deque(r)) for o, r in self._by_owner.items())
+        copy._owner_of = dict(self._owner_of)
+        while copy:
+            yield copy.popleft()
