@@ -11,6 +11,7 @@ import datetime
 import pandas as pd
 import streamlit as st
 
+from dashboard.classroom_gate import refuse_hidden, visible
 from dashboard.live import render_live_runs
 from dashboard.render import legend_labels, render_seed_band, status_markdown
 from dashboard.services import open_store_or_stop
@@ -80,7 +81,9 @@ def sync_selection_to_url() -> None:
 def main() -> None:
     store = open_store_or_stop()
     st.title("Compare runs")
-    runs = store.list_runs()
+    runs = visible(store.list_runs())  # in classroom mode: a student's own runs and the shared ones
+    if "compare_ids" not in st.session_state:
+        refuse_hidden(runs_from_url(), runs)
     if not runs:
         st.info("No runs stored yet: start one on the Train page.")
         return

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from dashboard.classroom_gate import refuse_hidden, visible
 from dashboard.render import escape_markdown, render_verdict, status_markdown
 from dashboard.services import open_store_or_stop
 from dashboard.url_state import runs_from_url
@@ -28,7 +29,8 @@ def cached_gallery(store_url: str, run_id: int, epoch: int, _weights: np.ndarray
 
 
 def choose_run(store: RunStore) -> RunRecord:
-    runs = [run for run in store.list_runs() if run.last_step > 0]
+    runs = [run for run in visible(store.list_runs()) if run.last_step > 0]
+    refuse_hidden(runs_from_url("run"), runs)
     if not runs:
         st.info("No run has finished an epoch yet: start one on the Train page.")
         st.stop()

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
+from dashboard.classroom_gate import visible
 from dashboard.data_check import data_ready_or_offer_download
 from dashboard.lesson_groups import group_from_url_or_store, remember_group, submit_group
 from dashboard.live import render_live_runs
@@ -243,7 +244,7 @@ def repeat_with_seeds(store: RunStore) -> None:
 
 
 def choose_finished_run(store, key: str):
-    runs = [run for run in store.list_runs() if run.status == RunStatus.FINISHED]
+    runs = [run for run in visible(store.list_runs()) if run.status == RunStatus.FINISHED]
     if not runs:
         st.info("No finished run yet: train one on the Train page or above.")
         return None

@@ -1,6 +1,6 @@
-"""The pages' entry (``app.py`` serves it): page config, the navigation between the pages in
-``dashboard/`` (which share one run store and one job runner per server process), and a last safety
-net so that an unexpected error is shown as a message, never as a traceback.
+"""The pages' entry (``app.py`` serves it): page config, presenting mode, classroom mode's gate, the
+navigation between the pages in ``dashboard/`` (which share one run store and one job runner per server
+process), and a last safety net so that an unexpected error is shown as a message, never as a traceback.
 
 The job runner normally starts with the server (``server.py``); starting it here too costs nothing
 when it is up, and keeps the pages working wherever they run without that hook (AppTest).
@@ -8,11 +8,15 @@ when it is up, and keeps the pages working wherever they run without that hook (
 
 import streamlit as st
 
-from dashboard.render import shown_as_message
+from dashboard.classroom_gate import classroom_settings, identity, require_identity, resolve_identity
+from dashboard.render import presenting, shown_as_message, start_presenting_mode
 from dashboard.services import start_background_services
 
-st.set_page_config(page_title="Softmax Lab", page_icon=":material/query_stats:", layout="wide")
+st.set_page_config(page_title="Softmax Lab", page_icon=":material/query_stats:", layout="wide",
+                   initial_sidebar_state="collapsed" if presenting() else "auto")
+start_presenting_mode()
 start_background_services()
+refusal = shown_as_message(resolve_identity)() or ""
 
 pages = [
     st.Page("train_page.py", title="Train", icon=":material/play_circle:", url_path="train",
@@ -22,4 +26,10 @@ pages = [
             url_path="inspect"),
     st.Page("lessons_page.py", title="Lessons", icon=":material/school:", url_path="lessons"),
 ]
-shown_as_message(st.navigation(pages).run)()  # the last line of defence: a message, never a traceback
+classroom = classroom_settings() is not None
+if classroom:
+    pages.append(st.Page("board_page.py", title="Class board", icon=":material/leaderboard:", url_path="board"))
+# the page is chosen from the URL first, so that /board survives the join screen and the teacher's login
+page = st.navigation(pages, position="hidden" if classroom and identity() is None else "sidebar")
+require_identity(refusal)
+shown_as_message(page.run)()  # the last line of defence: a message, never a traceback

@@ -26,6 +26,25 @@ STATUS_ICONS = {RunStatus.QUEUED: ":material/hourglass_top:", RunStatus.RUNNING:
                 RunStatus.INTERRUPTED: ":material/warning:"}
 
 
+PRESENTING_CSS = """<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"] {display: none;}
+html, .stMarkdown p, .stCaption, li {font-size: 1.35rem;}
+h1 {font-size: 3.2rem !important;} h2, h3 {font-size: 2.2rem !important;}
+.block-container {max-width: 100% !important; padding: 1.5rem 2.5rem !important;}
+</style>"""
+
+
+def presenting() -> bool:
+    """``?present=1``: the page is on a projector."""
+    return st.query_params.get("present") == "1"
+
+
+def start_presenting_mode() -> None:
+    """Large type, no sidebar, full-width content, on any page, while ``?present=1`` is in the URL."""
+    if presenting():
+        st.markdown(PRESENTING_CSS, unsafe_allow_html=True)
+
+
 def shown_as_message(draw: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a drawing function (a fragment's body) so that an error becomes a message, not a traceback."""
     @functools.wraps(draw)

@@ -19,6 +19,9 @@ def setting_input(name: str, key: str, value: Any = None, container: Any = st, l
     """The widget for one field (``value`` None: the widget's state under ``key`` holds it)."""
     setting = settings()[name]
     shown = label or setting.label
+    if setting.kind is bool:
+        options = {} if value is None else {"value": bool(value)}
+        return container.checkbox(shown, key=key, help=setting.help, **options)
     if setting.choices:
         index = setting.choices.index(value) if value in setting.choices else 0
         options = {"index": index} if value is not None else {}

@@ -1,6 +1,7 @@
 """Train: a sidebar form with every TrainConfig field and the book's presets; Start submits to the shared
 JobRunner and returns at once (a worker process trains); the runs of this view grow live below, in the
-shared live view, with progress, Cancel and verdict.
+shared live view, with progress, Cancel and verdict. In classroom mode a student sees only their own
+runs here, can share each to the class board, and starts runs with a validation split.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from dashboard.classroom_gate import classroom_settings, identity, refuse_hidden, visible
 from dashboard.data_check import data_ready_or_offer_download
 from dashboard.live import render_live_runs
 from dashboard.render import escape_markdown, render_progress, render_verdict, status_markdown
@@ -16,10 +18,11 @@ from dashboard.services import get_runner, open_store_or_stop
 from dashboard.settings_widgets import setting_input
 from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.charts import build_curves_figure
+from softmax_core.classroom import ClassroomError
 from softmax_core.config import PRESETS, ConfigError, TrainConfig, field_names
 from softmax_core.store import RunRecord, StoreError
 
-MORE_SETTINGS = ("reports_per_epoch", "seed", "device")  # behind "More settings"; the rest are shown
+MORE_SETTINGS = ("reports_per_epoch", "seed", "device", "validation")  # behind "More settings"; the rest are shown
 FORM_FIELDS = {name: f"form_{name}" for name in field_names()}  # TrainConfig field -> widget key
 MAX_LIVE_RUNS = 6
 CANCEL_SETTLE_SECONDS = 0.6  # a worker reads the flag within 0.1 s and stops within a step
@@ -38,6 +41,8 @@ def init_session_state() -> None:
         st.session_state["watched"] = runs_from_url()
         book = PRESETS["book"].config
         st.session_state["form_values"] = {key: getattr(book, field) for field, key in FORM_FIELDS.items()}
+        if classroom_settings() is not None:  # the class board ranks runs on the validation split
+            st.session_state["form_values"][FORM_FIELDS["validation"]] = True
     for key, value in st.session_state["form_values"].items():
         st.session_state.setdefault(key, value)  # Streamlit drops widget state while another page shows
 
@@ -79,9 +84,11 @@ def config_form() -> tuple[TrainConfig | None, str]:
 
 
 def start_run(config: TrainConfig, name: str) -> None:
+    settings = classroom_settings()
     try:
-        run_id = get_runner().submit(config, name)
-    except (ConfigError, StoreError) as error:
+        run_id = get_runner().submit(config, name, owner=identity(),
+                                     max_active=settings.max_active_runs if settings else None)
+    except (ConfigError, ClassroomError, StoreError) as error:
         st.sidebar.error(f"Can't start: {error}")
         return
     watched = [run_id] + [i for i in st.session_state["watched"] if i != run_id]
@@ -94,24 +101,52 @@ def render_run_card(run: RunRecord) -> None:
     with st.container(border=True):
         title, action = st.columns([5, 1])
         title.markdown(f"**#{run.id} {escape_markdown(run.name)}**  \n{status_markdown(run)}")
-        if run.is_active and not run.cancel_requested:
+        who = identity()
+        may_cancel = who is None or who.is_teacher or who.owns(run)
+        if run.is_active and not run.cancel_requested and may_cancel:
             action.button("Cancel", key=f"cancel_{run.id}", on_click=cancel_and_settle, args=(run.id,))
-        elif run.is_active:
+        elif run.is_active and run.cancel_requested:
             action.caption("stopping…")
+        if who is not None and who.owns(run):
+            action.toggle("Share", value=run.shared, key=f"share_{run.id}", on_change=share_run, args=(run.id,),
+                          help="Show this run on the class board and to your classmates on Compare.")
         render_progress(run)
         render_verdict(run)
 
 
 def cancel_and_settle(run_id: int) -> None:
-    """Cancel, and give the worker a moment to stop, so the redraw right after the click shows the end."""
+    """Cancel, and give the worker a moment to stop, so the redraw right after the click shows the end.
+    In classroom mode the runner refuses anyone but the run's owner and the teacher."""
     runner = get_runner()
-    if runner.cancel(run_id):
+    try:
+        cancelled = runner.cancel(run_id, by=identity())
+    except ClassroomError as error:
+        st.session_state["cancel_refusal"] = str(error)
+        return
+    if cancelled:
         runner.wait(run_id, CANCEL_SETTLE_SECONDS)
+
+
+def share_run(run_id: int) -> None:
+    """The owner's Share switch: only the owner's own runs (the store is told, the board reads it)."""
+    who, run = identity(), get_runner().store.get_run(run_id)
+    if who is not None and who.owns(run):
+        get_runner().store.set_shared(run_id, st.session_state[f"share_{run_id}"])
 
 
 def render_run_cards(runs: Sequence[RunRecord]) -> None:
     for run in runs:
         render_run_card(run)
+
+
+def visible_here(store, run_ids: list[int]) -> list[int]:
+    """The watched runs this session may see on Train (a student: their own); the others refused."""
+    if identity() is None:
+        return run_ids
+    shown = visible(store.get_runs(run_ids), own_only=True)
+    refuse_hidden(run_ids, shown)
+    allowed = {run.id for run in shown}
+    return [run_id for run_id in run_ids if run_id in allowed]
 
 
 def render_empty_curves() -> None:
@@ -133,7 +168,9 @@ def main() -> None:
         st.sidebar.error("Can't start yet: Fashion-MNIST is missing (see the message on the page).")
     elif config is not None:
         start_run(config, name)
-    watched = st.session_state["watched"]
+    if "cancel_refusal" in st.session_state:
+        st.error(st.session_state.pop("cancel_refusal"))
+    watched = visible_here(store, st.session_state["watched"])
     if not watched:
         st.info("No run in this view yet: press **Start** in the sidebar to train the book's model.")
         render_empty_curves()

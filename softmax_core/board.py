@@ -111,8 +111,9 @@ def read_reveal(entries: list[BoardEntry]) -> list[str]:
 
 def _how_the_ranking_moves(entries: list[BoardEntry], moved: list[BoardEntry]) -> str:
     if not moved:
-        return (f"Ranked by test accuracy instead, all {len(entries)} places stay the same: here validation "
-                "accuracy chose exactly as the test set would have.")
+        every = "both" if len(entries) == 2 else f"all {len(entries)}"
+        return (f"Ranked by test accuracy instead, {every} places stay the same: here validation accuracy "
+                "chose exactly as the test set would have.")
     biggest = max(moved, key=lambda entry: abs(entry.places_moved))
     direction = "up" if biggest.places_moved > 0 else "down"
     winner = next(entry for entry in entries if entry.test_rank == 1)

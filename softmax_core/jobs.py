@@ -53,16 +53,22 @@ class JobRunner:
         if not isinstance(config, TrainConfig):
             config = TrainConfig.from_dict(config)
         owner_id = owner.student_id if owner else None
-        if owner_id is not None and max_active is not None:
-            active = self.store.count_active_runs(owner_id)
-            if active >= max_active:
-                raise RunLimitReached(f"you have {active} runs queued or training, the most this class allows "
-                                      f"({max_active}); wait for one to end, or cancel one")
+        self.check_room(owner, max_active)
         run_id = self.store.create_run(config, name or describe_config(config), tags, owner_id=owner_id)
         with self._lock:
             self._submitted.append(run_id)
         self.executor.submit(run_id, owner_id)
         return run_id
+
+    def check_room(self, owner: Optional[Identity], max_active: Optional[int], runs: int = 1) -> None:
+        """RunLimitReached unless the student may start ``runs`` more without passing ``max_active``."""
+        if owner is None or owner.student_id is None or max_active is None:
+            return
+        active = self.store.count_active_runs(owner.student_id)
+        if active + runs > max_active:
+            asked = "" if runs == 1 else f" and these are {runs} more"
+            raise RunLimitReached(f"you have {active} runs queued or training{asked}; this class allows "
+                                  f"{max_active} at once: wait for one to end, or cancel one")
 
     def cancel(self, run_id: int, by: Optional[Identity] = None) -> bool:
         """Stop a queued or running run; False if it has already ended (or doesn't exist). With ``by``

@@ -140,7 +140,7 @@ def test_the_runner_hands_out_students_runs_in_turns_and_limits_each(tmp_path):
             runner.cancel(adas[0], by=bob)
         busy = TrainConfig(epochs=200, batch_size=1)
         held = [runner.submit(busy, owner=bob, max_active=2) for _ in range(2)]
-        with pytest.raises(RunLimitReached, match="you have 2 runs queued or training, the most this class allows"):
+        with pytest.raises(RunLimitReached, match="you have 2 runs queued or training; this class allows 2 at once"):
             runner.submit(config, owner=bob, max_active=2)
         runner.submit(config, owner=ada, max_active=2)  # the limit is each student's own
         with pytest.raises(NotAllowed, match=f"run {held[0]} belongs to another student"):
@@ -206,7 +206,7 @@ def test_the_board_ranks_each_students_best_admitted_run_by_validation_accuracy(
     assert "exercise 2" in reading[2]
     same = rank_board(runs, names, Challenge("any", "any"))
     assert [e.student for e in same] == ["Bob", "Ada"], "without the epoch rule Bob's 10-epoch run counts"
-    assert read_reveal(same)[0].startswith("Ranked by test accuracy instead, all 2 places stay the same")
+    assert read_reveal(same)[0].startswith("Ranked by test accuracy instead, both places stay the same")
     assert rank_board(runs, names, CHALLENGES["book-checks-1024"]) == []
     assert read_reveal([])[0].startswith("With fewer than two students")
 

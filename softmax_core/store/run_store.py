@@ -183,10 +183,12 @@ class RunStore:
         """The runs with these ids that exist, oldest first (what a live view polls)."""
         return sorted(self._select_runs(runs_table.c.id.in_(list(run_ids))), key=lambda run: run.id)
 
-    def latest_group(self, lesson: str) -> list[int]:
-        """The ids of the newest group of runs tagged with this lesson (``lessons.group_tags``), oldest first."""
+    def latest_group(self, lesson: str, owner_id: int | None = None) -> list[int]:
+        """The ids of the newest group of runs tagged with this lesson (``lessons.group_tags``), oldest
+        first; with ``owner_id``, that student's newest group."""
         lesson_tag, group_tag = runs_table.c.tags["lesson"].as_string(), runs_table.c.tags["group"].as_string()
-        newest = (sa.select(group_tag).where(lesson_tag == lesson).order_by(runs_table.c.id.desc()).limit(1)
+        mine = runs_table.c.owner_id == owner_id if owner_id is not None else sa.true()
+        newest = (sa.select(group_tag).where(lesson_tag == lesson, mine).order_by(runs_table.c.id.desc()).limit(1)
                   .scalar_subquery())
         query = sa.select(runs_table.c.id).where(lesson_tag == lesson, group_tag == newest).order_by(runs_table.c.id)
         with translated_errors(self.url), self.engine.connect() as conn:

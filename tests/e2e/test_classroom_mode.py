@@ -1,0 +1,118 @@
+"""Classroom mode in Chromium: a teacher and two students, each in a separate browser context, on a real
+server with a class code. Each student sees only their own runs on Train; a student can't cancel (or
+even see) a classmate's run, neither from the page nor with a forged run id or token; names are shown as
+text; the board ranks both students by validation accuracy, and reveal shows test accuracy; presenting
+mode draws the board without the sidebar."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from softmax_core.classroom import hash_password
+from softmax_core.store import RunStore
+
+from .conftest import Server, save_screenshot
+
+pytestmark = pytest.mark.e2e
+CLASS_CODE, TEACHER_PASSWORD = "FM-101", "teach me softmax"
+
+
+@pytest.fixture(scope="module")
+def class_server(tmp_path_factory, real_data_dir):
+    folder = tmp_path_factory.mktemp("e2e-class")
+    env = {"SOFTMAX_LAB_CLASS_CODE": CLASS_CODE, "SOFTMAX_LAB_TEACHER_PASSWORD": hash_password(TEACHER_PASSWORD)}
+    server = Server(f"sqlite:///{folder}/runs.db", real_data_dir, folder / "streamlit.log", env=env).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def join(page, url: str, name: str) -> str:
+    """Join the class as ``name``; returns the student's token from the URL."""
+    page.goto(url)
+    page.get_by_text("Join the class").wait_for()
+    page.get_by_role("textbox", name="Class code").fill(CLASS_CODE.lower())
+    page.get_by_role("textbox", name="Your display name").fill(name)
+    page.get_by_role("button", name="Join").click()
+    page.get_by_text("Signed in as").wait_for()
+    return re.search(r"student=([\w-]+)", page.url).group(1)
+
+
+def train_and_share(page, epochs: int) -> int:
+    """Start a run with a validation split for ``epochs`` epochs, wait for its end, share it; its id."""
+    page.get_by_role("spinbutton", name="Epochs").fill(str(epochs))
+    page.get_by_role("button", name="Start").click()
+    page.get_by_text("The book's checks").first.wait_for(timeout=90_000)
+    run_id = int(re.search(r"runs=(\d+)", page.url).group(1))
+    page.get_by_text("Share").first.click()
+    return run_id
+
+
+def wait_until_shared(store: RunStore, run_id: int, page) -> None:
+    for _ in range(50):
+        if store.get_run(run_id).shared:
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"run {run_id} was not shared")
+
+
+def test_a_teacher_and_two_students(new_page, class_server):
+    store = RunStore(class_server.db_url)
+    ada, bob = new_page(), new_page()
+    ada_token = join(ada, class_server.url, "Ada <i>L</i>")
+    assert "Ada <i>L</i>" in ada.inner_text("body"), "a name is shown as text, never as markup"
+    ada_run = train_and_share(ada, epochs=2)
+    bob_token = join(bob, class_server.url, "Bob")
+    assert bob_token != ada_token and len(bob_token) >= 43
+    bob_run = train_and_share(bob, epochs=3)
+    wait_until_shared(store, ada_run, ada)
+    wait_until_shared(store, bob_run, bob)
+    assert store.get_run(ada_run).config.validation, "in classroom mode the form holds out a validation split"
+
+    bob_body = bob.inner_text("body")
+    assert f"#{bob_run}" in bob_body and f"#{ada_run} " not in bob_body, "Train shows only Bob's own runs"
+    save_screenshot(bob, "class-bob-train")
+
+    bob.goto(f"{class_server.url}/train?runs={ada_run}&student={bob_token}")  # a forged run id
+    bob.get_by_text(f"Run #{ada_run} belongs to another student").wait_for()
+    assert bob.get_by_role("button", name="Cancel").count() == 0
+
+    busy = store.create_run(store.get_run(ada_run).config.replace(epochs=200, batch_size=1), "Ada's long run",
+                            owner_id=store.get_run(ada_run).owner_id)  # queued, Ada's, not shared
+    bob.goto(f"{class_server.url}/compare?runs={busy}&student={bob_token}")
+    bob.get_by_text(f"Run #{busy} belongs to another student").wait_for()
+    assert bob.get_by_role("button", name="Cancel").count() == 0
+    assert store.get_run(busy).is_active and not store.get_run(busy).cancel_requested
+    store.end_run(busy, "cancelled", "test clean-up")
+
+    bob.goto(f"{class_server.url}/?student={'x' * 43}")  # a forged token
+    bob.get_by_text("This link's student token is not known in this class").wait_for()
+
+    teacher = new_page()
+    teacher.goto(f"{class_server.url}/board?present=1")
+    teacher.get_by_text("I am the teacher").click()
+    teacher.get_by_role("textbox", name="Teacher's password").fill("a wrong guess")
+    teacher.get_by_role("button", name="Log in").click()
+    teacher.get_by_text("Wrong password.").wait_for()
+    teacher.get_by_role("textbox", name="Teacher's password").fill(TEACHER_PASSWORD)
+    teacher.get_by_role("button", name="Log in").click()
+    teacher.get_by_text("Best validation accuracy in at most 5 epochs").wait_for()
+    assert not teacher.locator('[data-testid="stSidebar"]').is_visible(), "presenting mode: no sidebar"
+    table = teacher.locator('[data-testid="stTable"]')
+    table.wait_for()
+    by_val = sorted([(store.get_run(ada_run).final_val_acc, "Ada <i>L</i>"),
+                     (store.get_run(bob_run).final_val_acc, "Bob")], reverse=True)
+    rows = table.locator("tbody tr").all_inner_texts()
+    assert [name for _, name in by_val] == [next(n for n in ("Ada <i>L</i>", "Bob") if n in row) for row in rows]
+    assert "test acc" not in table.inner_text(), "test accuracy stays hidden until the reveal"
+    save_screenshot(teacher, "class-board-hidden")
+
+    teacher.get_by_role("button", name="Reveal test accuracy").click()
+    teacher.get_by_text("What the test set says").wait_for()
+    revealed = teacher.locator('[data-testid="stTable"]').inner_text()
+    assert "test acc" in revealed and f"{store.get_run(bob_run).final_test_acc:.4f}" in revealed
+    assert teacher.get_by_text("exercise 2 must not pick the number of epochs by test accuracy").count() == 1
+    save_screenshot(teacher, "class-board-revealed")
