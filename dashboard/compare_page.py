@@ -14,6 +14,7 @@ import streamlit as st
 from dashboard.classroom_gate import refuse_hidden, visible
 from dashboard.live import render_live_runs
 from dashboard.render import legend_labels, render_seed_band, status_markdown
+from dashboard.run_actions import render_cancel, show_cancel_refusal
 from dashboard.services import open_store_or_stop
 from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.config import differing_fields
@@ -67,10 +68,13 @@ def render_seed_bands(store: RunStore, runs: list[RunRecord]) -> None:
 
 
 def render_statuses(runs: list[RunRecord]) -> None:
-    """Each selected run's status, live: progress while it goes, the reason when it didn't finish."""
+    """Each selected run's status, live: progress while it goes, the reason when it didn't finish, and
+    Cancel for an active run this session may cancel (the teacher: any)."""
     for run in runs:
         progress = f" · {run.progress:.0%}" if run.is_active else ""
-        st.markdown(f"**#{run.id}** {status_markdown(run)}{progress}")
+        line, action = st.columns([6, 1])
+        line.markdown(f"**#{run.id}** {status_markdown(run)}{progress}")
+        render_cancel(run, action, key=f"compare_cancel_{run.id}")
 
 
 def sync_selection_to_url() -> None:
@@ -81,6 +85,7 @@ def sync_selection_to_url() -> None:
 def main() -> None:
     store = open_store_or_stop()
     st.title("Compare runs")
+    show_cancel_refusal()
     runs = visible(store.list_runs())  # in classroom mode: a student's own runs and the shared ones
     if "compare_ids" not in st.session_state:
         refuse_hidden(runs_from_url(), runs)

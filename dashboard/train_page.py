@@ -14,6 +14,7 @@ from dashboard.classroom_gate import classroom_settings, identity, refuse_hidden
 from dashboard.data_check import data_ready_or_offer_download
 from dashboard.live import render_live_runs
 from dashboard.render import escape_markdown, render_progress, render_verdict, status_markdown
+from dashboard.run_actions import render_cancel, render_share, show_cancel_refusal
 from dashboard.services import get_runner, open_store_or_stop
 from dashboard.settings_widgets import setting_input
 from dashboard.url_state import runs_from_url, write_runs_to_url
@@ -25,7 +26,6 @@ from softmax_core.store import RunRecord, StoreError
 MORE_SETTINGS = ("reports_per_epoch", "seed", "device", "validation")  # behind "More settings"; the rest are shown
 FORM_FIELDS = {name: f"form_{name}" for name in field_names()}  # TrainConfig field -> widget key
 MAX_LIVE_RUNS = 6
-CANCEL_SETTLE_SECONDS = 0.6  # a worker reads the flag within 0.1 s and stops within a step
 
 
 def apply_preset() -> None:
@@ -101,37 +101,10 @@ def render_run_card(run: RunRecord) -> None:
     with st.container(border=True):
         title, action = st.columns([5, 1])
         title.markdown(f"**#{run.id} {escape_markdown(run.name)}**  \n{status_markdown(run)}")
-        who = identity()
-        may_cancel = who is None or who.is_teacher or who.owns(run)
-        if run.is_active and not run.cancel_requested and may_cancel:
-            action.button("Cancel", key=f"cancel_{run.id}", on_click=cancel_and_settle, args=(run.id,))
-        elif run.is_active and run.cancel_requested:
-            action.caption("stopping…")
-        if who is not None and who.owns(run):
-            action.toggle("Share", value=run.shared, key=f"share_{run.id}", on_change=share_run, args=(run.id,),
-                          help="Show this run on the class board and to your classmates on Compare.")
+        render_cancel(run, action, key=f"cancel_{run.id}")
+        render_share(run, action)
         render_progress(run)
         render_verdict(run)
-
-
-def cancel_and_settle(run_id: int) -> None:
-    """Cancel, and give the worker a moment to stop, so the redraw right after the click shows the end.
-    In classroom mode the runner refuses anyone but the run's owner and the teacher."""
-    runner = get_runner()
-    try:
-        cancelled = runner.cancel(run_id, by=identity())
-    except ClassroomError as error:
-        st.session_state["cancel_refusal"] = str(error)
-        return
-    if cancelled:
-        runner.wait(run_id, CANCEL_SETTLE_SECONDS)
-
-
-def share_run(run_id: int) -> None:
-    """The owner's Share switch: only the owner's own runs (the store is told, the board reads it)."""
-    who, run = identity(), get_runner().store.get_run(run_id)
-    if who is not None and who.owns(run):
-        get_runner().store.set_shared(run_id, st.session_state[f"share_{run_id}"])
 
 
 def render_run_cards(runs: Sequence[RunRecord]) -> None:
@@ -168,8 +141,7 @@ def main() -> None:
         st.sidebar.error("Can't start yet: Fashion-MNIST is missing (see the message on the page).")
     elif config is not None:
         start_run(config, name)
-    if "cancel_refusal" in st.session_state:
-        st.error(st.session_state.pop("cancel_refusal"))
+    show_cancel_refusal()
     watched = visible_here(store, st.session_state["watched"])
     if not watched:
         st.info("No run in this view yet: press **Start** in the sidebar to train the book's model.")

@@ -80,39 +80,62 @@ def test_a_teacher_and_two_students(new_page, class_server):
     bob.get_by_text(f"Run #{ada_run} belongs to another student").wait_for()
     assert bob.get_by_role("button", name="Cancel").count() == 0
 
-    busy = store.create_run(store.get_run(ada_run).config.replace(epochs=200, batch_size=1), "Ada's long run",
-                            owner_id=store.get_run(ada_run).owner_id)  # queued, Ada's, not shared
-    bob.goto(f"{class_server.url}/compare?runs={busy}&student={bob_token}")
-    bob.get_by_text(f"Run #{busy} belongs to another student").wait_for()
+    bob.goto(f"{class_server.url}/compare?runs={ada_run}&student={bob_token}")  # shared: Bob may look
+    bob.wait_for_function(f"""() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(plot =>
+        (plot.data || []).some(t => (t.name || '').startsWith('#{ada_run} ')))""")
+    assert "belongs to another student" not in bob.inner_text("body")
+
+    long_run = start_long_run(ada)  # Ada's, not shared
+    bob.goto(f"{class_server.url}/compare?runs={long_run}&student={bob_token}")
+    bob.get_by_text(f"Run #{long_run} belongs to another student").wait_for()
     assert bob.get_by_role("button", name="Cancel").count() == 0
-    assert store.get_run(busy).is_active and not store.get_run(busy).cancel_requested
-    store.end_run(busy, "cancelled", "test clean-up")
+    assert store.get_run(long_run).is_active and not store.get_run(long_run).cancel_requested
 
     bob.goto(f"{class_server.url}/?student={'x' * 43}")  # a forged token
     bob.get_by_text("This link's student token is not known in this class").wait_for()
 
     teacher = new_page()
-    teacher.goto(f"{class_server.url}/board?present=1")
-    teacher.get_by_text("I am the teacher").click()
-    teacher.get_by_role("textbox", name="Teacher's password").fill("a wrong guess")
-    teacher.get_by_role("button", name="Log in").click()
-    teacher.get_by_text("Wrong password.").wait_for()
-    teacher.get_by_role("textbox", name="Teacher's password").fill(TEACHER_PASSWORD)
-    teacher.get_by_role("button", name="Log in").click()
-    teacher.get_by_text("Best validation accuracy in at most 5 epochs").wait_for()
-    assert not teacher.locator('[data-testid="stSidebar"]').is_visible(), "presenting mode: no sidebar"
-    table = teacher.locator('[data-testid="stTable"]')
+    log_in_as_teacher(teacher, f"{class_server.url}/compare?runs={long_run}", wrong_first=True)
+    teacher.get_by_role("button", name="Cancel").click()  # the teacher may cancel any run
+    teacher.get_by_text("cancelled after step").wait_for(timeout=10_000)
+    assert store.get_run(long_run).status == "cancelled"
+
+    projector = new_page()
+    log_in_as_teacher(projector, f"{class_server.url}/board?present=1")
+    projector.get_by_text("Best validation accuracy in at most 5 epochs").first.wait_for()
+    assert not projector.locator('[data-testid="stSidebar"]').is_visible(), "presenting mode: no sidebar"
+    table = projector.locator('[data-testid="stTable"]')
     table.wait_for()
     by_val = sorted([(store.get_run(ada_run).final_val_acc, "Ada <i>L</i>"),
                      (store.get_run(bob_run).final_val_acc, "Bob")], reverse=True)
     rows = table.locator("tbody tr").all_inner_texts()
     assert [name for _, name in by_val] == [next(n for n in ("Ada <i>L</i>", "Bob") if n in row) for row in rows]
     assert "test acc" not in table.inner_text(), "test accuracy stays hidden until the reveal"
-    save_screenshot(teacher, "class-board-hidden")
+    save_screenshot(projector, "class-board-hidden")
 
-    teacher.get_by_role("button", name="Reveal test accuracy").click()
-    teacher.get_by_text("What the test set says").wait_for()
-    revealed = teacher.locator('[data-testid="stTable"]').inner_text()
+    projector.get_by_role("button", name="Reveal test accuracy").click()
+    projector.get_by_text("What the test set says").wait_for()
+    revealed = projector.locator('[data-testid="stTable"]').inner_text()
     assert "test acc" in revealed and f"{store.get_run(bob_run).final_test_acc:.4f}" in revealed
-    assert teacher.get_by_text("exercise 2 must not pick the number of epochs by test accuracy").count() == 1
-    save_screenshot(teacher, "class-board-revealed")
+    assert projector.get_by_text("exercise 2 must not pick the number of epochs by test accuracy").count() == 1
+    save_screenshot(projector, "class-board-revealed")
+
+
+def start_long_run(page) -> int:
+    page.get_by_role("spinbutton", name="Epochs").fill("300")
+    page.get_by_role("button", name="Start").click()
+    page.get_by_text("running").first.wait_for(timeout=30_000)
+    return int(re.search(r"runs=(\d+)", page.url).group(1))
+
+
+def log_in_as_teacher(page, url: str, wrong_first: bool = False) -> None:
+    page.goto(url)
+    page.get_by_text("I am the teacher").click()
+    password = page.get_by_role("textbox", name="Teacher's password")
+    if wrong_first:
+        password.fill("a wrong guess")
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_text("Wrong password.").wait_for()
+    password.fill(TEACHER_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Join the class").wait_for(state="detached")
