@@ -25,6 +25,7 @@ pages = [
     st.Page("inspect_page.py", title="Inspect a run", icon=":material/image_search:",
             url_path="inspect"),
     st.Page("lessons_page.py", title="Lessons", icon=":material/school:", url_path="lessons"),
+    st.Page("sweep_page.py", title="Sweep", icon=":material/grid_view:", url_path="sweep"),
 ]
 classroom = classroom_settings() is not None
 if classroom:

@@ -14,6 +14,7 @@ run hasn't changed. Its shape is pinned by the tests.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -201,4 +202,85 @@ def build_band_figure(epochs: Sequence[float], bands: dict[str, tuple[Sequence[f
     figure.update_yaxes(title_text=y_title)
     figure.update_layout(title=title or None, height=height, uirevision="bands",
                          margin={"t": 40 if title else 10, "b": 10, "l": 10, "r": 10})
+    return figure
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    """One cell of a sweep's heatmap, as plain numbers."""
+
+    x: float
+    y: float | str
+    mean: float | None  # None: no finished run yet
+    std: float | None
+    n: int
+    running: int  # runs of the cell still queued or training
+    inside_book_loss: bool  # its mean final train loss is below the book's 0.5
+    key: int  # which cell it is, for a click
+
+
+def build_sweep_figure(cells: Sequence[HeatCell], x_title: str, y_title: str, metric_title: str,
+                       log_x: bool = False, log_y: bool = False, height: int = 460) -> go.Figure:
+    """The sweep's grid as square cells coloured by the metric (mean over seeds, ± std and n on hover); the
+    cells inside the book's ``train_loss < 0.5`` are outlined, drawing that boundary over the grid."""
+    done = [cell for cell in cells if cell.mean is not None]
+    waiting = [cell for cell in cells if cell.mean is None]
+    size = max(24, min(90, 520 // max(1, len({c.x for c in cells}), len({c.y for c in cells}))))
+    traces = [_heat_trace(done, metric_title, size), _waiting_trace(waiting, size), _boundary_trace(done, size)]
+    figure = go.Figure([trace for trace in traces if trace is not None])
+    figure.update_layout(height=height, margin={"l": 70, "r": 30, "t": 30, "b": 60}, uirevision="sweep",
+                         plot_bgcolor="white", clickmode="event+select", showlegend=True,
+                         legend={"orientation": "h", "y": -0.2})
+    for update, log, values, title in ((figure.update_xaxes, log_x, {c.x for c in cells}, x_title),
+                                       (figure.update_yaxes, log_y, {c.y for c in cells}, y_title)):
+        ticks = sorted(values)
+        update(title=title, type="log" if log else "category", showgrid=False,
+               **({"tickvals": ticks, "ticktext": [f"{v:g}" for v in ticks]} if log else {}))
+    figure.update_traces(selected={"marker": {"opacity": 1.0}}, unselected={"marker": {"opacity": 0.9}})
+    return figure
+
+
+def _heat_trace(cells: Sequence[HeatCell], metric_title: str, size: int) -> go.Scatter | None:
+    if not cells:
+        return None
+    return go.Scatter(
+        x=[c.x for c in cells], y=[c.y for c in cells], mode="markers+text", name=metric_title,
+        text=[f"{c.mean:.3f}" for c in cells], textfont={"color": "white", "size": 12},
+        customdata=[[c.key, c.std, c.n] for c in cells],
+        marker={"symbol": "square", "size": size, "color": [c.mean for c in cells], "colorscale": "Viridis",
+                "showscale": True, "colorbar": {"title": {"text": metric_title, "side": "right"}}},
+        hovertemplate=f"{metric_title} %{{marker.color:.4f}} ± %{{customdata[1]:.4f}}<br>n = %{{customdata[2]}}"
+                      "<br>%{x}, %{y}<extra></extra>")
+
+
+def _waiting_trace(cells: Sequence[HeatCell], size: int) -> go.Scatter | None:
+    if not cells:
+        return None
+    return go.Scatter(
+        x=[c.x for c in cells], y=[c.y for c in cells], mode="markers+text", name="training…",
+        text=["…" if c.running else "–" for c in cells], customdata=[[c.key, None, 0] for c in cells],
+        marker={"symbol": "square", "size": size, "color": "#E0E0E0"},
+        hovertemplate="%{x}, %{y}: no finished run yet<extra></extra>")
+
+
+def _boundary_trace(cells: Sequence[HeatCell], size: int) -> go.Scatter | None:
+    inside = [c for c in cells if c.inside_book_loss]
+    if not inside:
+        return None
+    return go.Scatter(
+        x=[c.x for c in inside], y=[c.y for c in inside], mode="markers", name="train loss < 0.5 (the book's check)",
+        hoverinfo="skip", marker={"symbol": "square-open", "size": size + 4, "color": "#D62728",
+                                  "line": {"width": 3, "color": "#D62728"}})
+
+
+def build_parcoords_figure(dimensions: dict[str, Sequence[float]], colour_by: str, log_fields: Sequence[str] = (),
+                           height: int = 420) -> go.Figure:
+    """Every run of a sweep as one line across its varied fields and the metric; drag on an axis to brush."""
+    dims = []
+    for name, values in dimensions.items():
+        shown = [math.log10(v) for v in values] if name in log_fields else list(values)
+        dims.append({"label": f"log10 {name}" if name in log_fields else name, "values": shown})
+    figure = go.Figure(go.Parcoords(dimensions=dims, line={"color": list(dimensions[colour_by]),
+                                                            "colorscale": "Viridis", "showscale": True}))
+    figure.update_layout(height=height, margin={"l": 60, "r": 60, "t": 50, "b": 30})
     return figure

@@ -3,11 +3,12 @@
 ``train`` runs one fit and prints a live per-epoch table and the book's verdict (or, with ``--json``,
 one JSON object per line); with ``--store`` it is also recorded in the run store. With ``--executor
 local|ray`` it is recorded and handed to that executor instead, and the same table is printed from what
-the worker stores (``following``). ``runs`` lists the stored runs; ``workers`` says what an executor
-sees: its machines, their CPUs and GPUs, and the runs going; ``teacher-password`` hashes the password
-that turns on the teacher's controls in classroom mode. Bad input and missing data end with a
-one-line message and exit code 2, never a traceback; a finished run exits 0 whether or not the book's
-checks pass (that is a result, not an error); a diverged, failed or stopped run exits 1.
+the worker stores (``following``). ``sweep`` trains a grid (``sweep_cli``). ``runs`` lists the stored
+runs; ``workers`` says what an executor sees: its machines, their CPUs and GPUs, and the runs going;
+``teacher-password`` hashes the password that turns on the teacher's controls in classroom mode. Bad
+input and missing data end with a one-line message and exit code 2, never a traceback; a finished run
+exits 0 whether or not the book's checks pass (that is a result, not an error); a diverged, failed or
+stopped run exits 1.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from .following import follow_run
 from .recording import RecordingCallback
 from .status import RunStatus
 from .store import DB_ENV_VAR, RunRecord, RunStore, StoreError, open_default_store
+from .sweep_cli import add_sweep_parser, run_sweep
+from .sweeps import SweepError
 from .train import Callback, EpochReport, FitResult, FitStart, fit
 from .worker import RunWatch
 
@@ -65,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--executor", choices=EXECUTORS,
                        help="train through this executor (recorded in the store) instead of in this process")
     commands.add_parser("teacher-password", help="hash a teacher's password for .streamlit/secrets.toml")
+    add_sweep_parser(commands)
     workers = commands.add_parser("workers", help="what an executor sees: machines, CPUs, GPUs, runs going")
     workers.add_argument("--executor", choices=EXECUTORS, help="default: $SOFTMAX_LAB_EXECUTOR, else local")
     workers.add_argument("--json", action="store_true", help="one JSON object")
@@ -308,9 +312,9 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout) -> int:
     try:
         args = build_parser().parse_args(argv)
         commands = {"train": run_train, "runs": run_list, "workers": run_workers,
-                    "teacher-password": run_teacher_password}
+                    "teacher-password": run_teacher_password, "sweep": run_sweep}
         return commands[args.command](args, out)
-    except (CommandLineError, ConfigError, DataError, StoreError, ValueError) as error:
+    except (CommandLineError, ConfigError, DataError, StoreError, SweepError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

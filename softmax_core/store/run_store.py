@@ -194,6 +194,10 @@ class RunStore:
         with translated_errors(self.url), self.engine.connect() as conn:
             return list(conn.execute(query).scalars())
 
+    def runs_tagged(self, key: str, value: str) -> list[RunRecord]:
+        """The runs whose tag ``key`` is ``value`` (e.g. one sweep's), oldest first."""
+        return sorted(self._select_runs(runs_table.c.tags[key].as_string() == value), key=lambda run: run.id)
+
     def read_points(self, run_id: int, after_step: int = 0) -> list[MetricPoint]:
         """A run's progress points in step order (only those after ``after_step``, for a live view)."""
         query = (sa.select(points_table.c.step, points_table.c.epoch, points_table.c.train_loss,

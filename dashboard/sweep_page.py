@@ -1,0 +1,213 @@
+"""Sweep: a grid of hyperparameters in one click, answered as a heatmap that fills in live.
+
+Choose one to three axes (numeric TrainConfig fields) and their values (log-spaced suggestions for the
+learning rate and the batch size) and the seeds per cell; the other fields take the Train form's values.
+The grid's size and estimated time show before the click, and a grid over the server's limit is
+refused. The sweep is one tagged group of ordinary runs (``?sweep=<id>`` reopens it); the heatmap shows
+a chosen metric per cell with the book's ``train_loss < 0.5`` boundary, a click on a cell overlays that
+cell's curves, and the reading under it is computed from the numbers (``sweeps.read_sweep``).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+
+import streamlit as st
+
+from dashboard.classroom_gate import classroom_settings, identity, visible
+from dashboard.live import curves_figure
+from dashboard.render import escape_markdown
+from dashboard.services import get_runner, open_store_or_stop
+from softmax_core.charts import build_parcoords_figure, build_sweep_figure
+from softmax_core.classroom import ClassroomError
+from softmax_core.config import PRESETS, ConfigError, TrainConfig, describe_config, numeric_fields, settings
+from softmax_core.store import RunStore
+from softmax_core.sweeps import (
+    DEFAULT_MAX_RUNS,
+    MAX_AXES,
+    MAX_RUNS_ENV_VAR,
+    MAX_SEEDS,
+    METRICS,
+    SweepError,
+    SweepGrid,
+    SweepSpec,
+    cancel_sweep,
+    cell_by_key,
+    heat_cells,
+    is_log_spaced,
+    metric_of,
+    parse_values,
+    read_sweep,
+    submit_sweep,
+    suggest_values,
+)
+
+AXIS_CHOICES = [name for name in numeric_fields() if name != "seed"]
+FALLBACK_SECONDS_PER_STEP = 0.0004  # one core, batch 256, when the store has no finished run to learn from
+
+
+def base_config() -> TrainConfig:
+    """The Train form's current values (the book's run if the form hasn't been opened)."""
+    values = st.session_state.get("form_values")
+    if not values:
+        return PRESETS["book"].config
+    try:
+        return TrainConfig(**{key.removeprefix("form_"): value for key, value in values.items()})
+    except ConfigError:
+        return PRESETS["book"].config
+
+
+def sweep_form() -> SweepSpec | None:
+    """The axes, their values and the seeds; the spec, or None with the reason shown."""
+    axes = st.multiselect("Axes to vary", AXIS_CHOICES, default=["batch_size", "lr"], key="sweep_axes",
+                          max_selections=MAX_AXES, format_func=lambda name: settings()[name].label)
+    columns = st.columns(max(1, len(axes)) + 1)
+    texts = {name: columns[i].text_input(f"{settings()[name].label} values", key=f"sweep_values_{name}",
+                                         value=", ".join(f"{v:g}" for v in suggest_values(name)[:3]),
+                                         help="Comma-separated; suggested: "
+                                              + ", ".join(map(str, suggest_values(name))))
+             for i, name in enumerate(axes)}
+    seeds = columns[-1].number_input("Seeds per cell", 1, MAX_SEEDS, 1, key="sweep_seeds")
+    base = base_config()
+    st.caption(f"The other settings come from the Train form: {escape_markdown(describe_config(base))}.")
+    try:
+        return SweepSpec(base, {name: parse_values(name, text) for name, text in texts.items()}, int(seeds))
+    except SweepError as error:
+        st.error(f"Can't sweep: {error}")
+        return None
+
+
+def seconds_per_step(store: RunStore) -> float:
+    """Measured on this server's recent finished runs: their training time per step (median)."""
+    samples = [(run.ended_at - run.started_at) / run.total_steps for run in store.list_runs()[:50]
+               if run.status == "finished" and run.total_steps and run.started_at and run.ended_at]
+    return statistics.median(samples) if samples else FALLBACK_SECONDS_PER_STEP
+
+
+def offer_start(store: RunStore, spec: SweepSpec) -> None:
+    limit = int(os.environ.get(MAX_RUNS_ENV_VAR, DEFAULT_MAX_RUNS))
+    parallel = max(1, len(get_runner().workers()))
+    minutes = spec.estimate_seconds(seconds_per_step(store), parallel) / 60
+    shape = " × ".join(str(len(values)) for values in spec.axes.values())
+    st.info(f"{shape} cells × {spec.seeds} seed(s) = **{spec.size} runs**, about {minutes:.1f} min on "
+            f"{parallel} worker(s) ({spec.total_steps():,} steps).")
+    try:
+        spec.check_size(limit)
+    except SweepError as error:
+        st.error(f"Can't sweep: {error}")
+        return
+    if st.button("Start sweep", type="primary", key="sweep_start"):
+        start_sweep(spec)
+
+
+def start_sweep(spec: SweepSpec) -> None:
+    settings_ = classroom_settings()
+    try:
+        sweep_id, _ = submit_sweep(get_runner(), spec, owner=identity(),
+                                   max_active=settings_.max_active_runs if settings_ else None)
+    except (ClassroomError, ConfigError) as error:
+        st.error(f"Can't sweep: {error}")
+        return
+    st.query_params["sweep"] = sweep_id
+    st.rerun()
+
+
+def choose_view(grid: SweepGrid) -> tuple[str, str, str | None, dict]:
+    """The metric, the heatmap's axes, and the value a third axis is held at."""
+    left, middle, right = st.columns(3)
+    metric = left.selectbox("Metric", list(METRICS), key="sweep_metric", format_func=lambda m: METRICS[m][0])
+    x_axis = grid.axes[0]
+    y_axis = grid.axes[1] if len(grid.axes) > 1 else None
+    fixed = {}
+    if len(grid.axes) > 2:
+        third = grid.axes[2]
+        fixed[third] = middle.select_slider(f"{settings()[third].label} (the third axis)",
+                                            grid.axis_values(third), key="sweep_third")
+    return metric, x_axis, y_axis, fixed
+
+
+def render_heatmap(grid: SweepGrid, metric: str, x_axis: str, y_axis: str | None, fixed: dict) -> int | None:
+    """The heatmap; returns the key of the cell clicked, if any."""
+    cells = heat_cells(grid, metric, x_axis, y_axis, fixed)
+    figure = build_sweep_figure(cells, settings()[x_axis].label, settings()[y_axis].label if y_axis else "",
+                                METRICS[metric][0], log_x=is_log_spaced(grid.axis_values(x_axis)),
+                                log_y=bool(y_axis) and is_log_spaced(grid.axis_values(y_axis)))
+    event = st.plotly_chart(figure, key="sweep_heatmap", on_select="rerun", selection_mode="points",
+                            width="stretch")
+    points = (event or {}).get("selection", {}).get("points", []) if event else []
+    for point in points:
+        data = point.get("customdata")
+        if data:
+            st.session_state["sweep_cell"] = int(data[0])
+    return st.session_state.get("sweep_cell")
+
+
+def render_cell_curves(store: RunStore, grid: SweepGrid, key: int | None) -> None:
+    if key is None or key >= len(grid.cells):
+        st.caption("Click a cell to overlay its runs' curves here.")
+        return
+    cell = cell_by_key(grid, key)
+    where = ", ".join(f"{settings()[name].short} {cell.values[name]:g}" for name in grid.axes)
+    st.subheader(f"The runs of the cell {where}")
+    st.plotly_chart(curves_figure(store.get_runs([run.id for run in cell.runs])), key="sweep_cell_curves",
+                    width="stretch")
+
+
+def render_parcoords(grid: SweepGrid, metric: str) -> None:
+    finished = [run for run in grid.runs if run.status == "finished"]
+    if len(grid.axes) < 3 or not finished:
+        return
+    dims = {name: [run.tags["cell"][name] for run in finished] for name in grid.axes}
+    dims[METRICS[metric][0]] = [metric_of(run, metric) for run in finished]
+    logs = [name for name in grid.axes if is_log_spaced(grid.axis_values(name))]
+    st.subheader("Every run across the varied fields")
+    st.caption("Drag along an axis to brush: only the runs inside stay highlighted.")
+    st.plotly_chart(build_parcoords_figure(dims, METRICS[metric][0], logs), key="sweep_parcoords",
+                    width="stretch")
+
+
+def render_sweep(store: RunStore, sweep_id: str) -> None:
+    runs = visible(store.runs_tagged("sweep", sweep_id))
+    if not runs:
+        st.error(f"There is no sweep {escape_markdown(sweep_id)} that this page may show.")
+        return
+    grid = SweepGrid.from_runs(runs)
+    metric, x_axis, y_axis, fixed = choose_view(grid)
+    live_grid(store, sweep_id, metric, x_axis, y_axis, fixed)
+
+
+@st.fragment(run_every=1.0)
+def live_grid(store: RunStore, sweep_id: str, metric: str, x_axis: str, y_axis: str | None, fixed: dict) -> None:
+    grid = SweepGrid.from_runs(visible(store.runs_tagged("sweep", sweep_id)))
+    done = sum(not run.is_active for run in grid.runs)
+    left, right = st.columns([4, 1])
+    left.progress(done / len(grid.runs), text=f"{done} of {len(grid.runs)} runs ended")
+    if not grid.done and right.button("Cancel the sweep", key="sweep_cancel"):
+        try:
+            cancel_sweep(get_runner(), [run.id for run in grid.runs], by=identity())
+        except ClassroomError as error:
+            st.error(str(error))
+    clicked = render_heatmap(grid, metric, x_axis, y_axis, fixed)
+    st.subheader("What the grid says")
+    for line in read_sweep(grid):
+        st.markdown(f"- {escape_markdown(line)}")
+    render_cell_curves(store, grid, clicked)
+    render_parcoords(grid, metric)
+
+
+def main() -> None:
+    store = open_store_or_stop()
+    st.title("Sweep: a grid of hyperparameters")
+    st.caption("The book's exercise 1: where, in batch size × learning rate, does `train_loss < 0.5` pass "
+               "after 10 epochs? Each cell is one run per seed, stored like any other (they show on Compare).")
+    sweep_id = st.query_params.get("sweep")
+    with st.expander("New sweep", expanded=not sweep_id):
+        spec = sweep_form()
+        if spec is not None:
+            offer_start(store, spec)
+    if sweep_id:
+        render_sweep(store, sweep_id)
+
+
+main()

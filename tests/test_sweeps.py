@@ -1,0 +1,143 @@
+"""Sweeps: the spec refuses what TrainConfig refuses and grids over the limit; on the real data a 2 x 2 grid
+with 2 seeds and 2 epochs, whose heatmap shows exactly the stored final metrics and whose reading follows
+from the numbers; cancelling a sweep ends every queued and running run; the CLI's JSON summary."""
+
+import io
+import json
+import statistics
+import time
+
+import pytest
+from workloads import TinyData
+
+from softmax_core.charts import build_sweep_figure
+from softmax_core.cli import main
+from softmax_core.config import TrainConfig
+from softmax_core.executors.local import LocalExecutor
+from softmax_core.jobs import JobRunner
+from softmax_core.status import RunStatus
+from softmax_core.store import RunStore
+from softmax_core.sweeps import (
+    SweepError,
+    SweepGrid,
+    SweepSpec,
+    best_lr_by_batch,
+    cancel_sweep,
+    heat_cells,
+    is_log_spaced,
+    parse_values,
+    read_sweep,
+    submit_sweep,
+)
+
+
+def test_the_spec_checks_every_value_and_the_grids_size():
+    assert parse_values("lr", "0.03, 0.1,0.3") == (0.03, 0.1, 0.3)
+    assert parse_values("batch_size", "64,256") == (64, 256)
+    with pytest.raises(SweepError, match="lr: 'fast' is not a number"):
+        parse_values("lr", "0.1,fast")
+    with pytest.raises(SweepError, match="each value once"):
+        parse_values("lr", "0.1,0.1")
+    with pytest.raises(SweepError, match=r"lr: must be in \(0, 10\], got 20"):
+        SweepSpec(TrainConfig(), {"lr": (0.1, 20.0)})
+    with pytest.raises(SweepError, match="'optimizer' can't be swept"):
+        SweepSpec(TrainConfig(), {"optimizer": ("sgd", "adam")})
+    spec = SweepSpec(TrainConfig(epochs=3, seed=5), {"batch_size": (64, 256), "lr": (0.1, 0.3, 1.0)}, seeds=2)
+    assert spec.size == 12 and len(spec.configs()) == 12
+    assert {config.seed for _, config in spec.configs()} == {5, 6}
+    assert spec.total_steps() == 2 * 3 * 3 * (938 + 235)
+    too_many = r"the grid has 12 runs \(2 x 3 cells x 2 seeds\); this server allows at most 8"
+    with pytest.raises(SweepError, match=too_many):
+        spec.check_size(8)
+    assert is_log_spaced([0.01, 0.03, 0.1, 0.3]) and is_log_spaced([64, 256, 1024])
+    assert not is_log_spaced([0.0, 0.5, 0.9]) and not is_log_spaced([1, 2, 3])
+
+
+@pytest.fixture
+def runner(tmp_path):
+    made = []
+
+    def make(data_source=None):
+        store = RunStore(f"sqlite:///{tmp_path}/runs.db")
+        runner = JobRunner(store, LocalExecutor(store.url, workers=2, threads_per_worker=1,
+                                                data_source=data_source or TinyData()))
+        made.append(runner)
+        return runner
+
+    yield make
+    for runner in made:
+        runner.shutdown(timeout=15)
+
+
+def test_a_real_2x2_grid_shows_the_stored_metrics_and_reads_what_they_say(runner, real_data_dir):
+    from softmax_core.worker import load_local_data
+
+    jobs = runner(load_local_data)
+    spec = SweepSpec(TrainConfig(epochs=2, device="cpu"), {"batch_size": (256, 1024), "lr": (0.1, 0.4)}, seeds=2)
+    sweep_id, run_ids = submit_sweep(jobs, spec)
+    for run_id in run_ids:
+        assert jobs.wait(run_id, timeout=300)
+    runs = jobs.store.runs_tagged("sweep", sweep_id)
+    assert sorted(run.id for run in runs) == sorted(run_ids) and all(r.status == RunStatus.FINISHED for r in runs)
+    by_cell = {}
+    for run in runs:  # grouped here from the configs, not through the sweep's own code
+        by_cell.setdefault((run.config.batch_size, run.config.lr), []).append(run)
+    grid = SweepGrid.from_runs(runs)
+    for metric in ("final_train_loss", "final_test_acc"):
+        cells = heat_cells(grid, metric, "batch_size", "lr")
+        expected = {key: statistics.fmean(getattr(r, metric) for r in group) for key, group in by_cell.items()}
+        assert {(c.x, c.y): c.mean for c in cells} == pytest.approx(expected)
+        assert all(c.n == 2 for c in cells)
+        figure = build_sweep_figure(cells, "batch", "lr", metric, log_x=True, log_y=True)
+        heat = figure.data[0]
+        assert dict(zip(zip(heat.x, heat.y), heat.marker.color)) == pytest.approx(expected)
+    losses = {key: statistics.fmean(r.final_train_loss for r in group) for key, group in by_cell.items()}
+    spreads = {key: statistics.stdev(r.final_train_loss for r in group) for key, group in by_cell.items()}
+    ranked = sorted(losses, key=losses.get)
+    passing = [key for key, group in by_cell.items() if all(r.verdict.passed for r in group)]
+    reading = read_sweep(grid)
+    if passing:
+        assert reading[0].startswith(f"{len(passing)} of 4 finished cells pass")
+    else:
+        assert reading[0].startswith("None of the 4 finished cells passes")
+    best, second = ranked[0], ranked[1]
+    assert f"{losses[best]:.4f} at batch {best[0]}, lr {best[1]:g}" in reading[1]
+    margin, spread = losses[second] - losses[best], max(spreads[best], spreads[second])
+    word = "well beyond" if margin > 2 * spread else ("beyond" if margin > spread else "within")
+    assert f"{margin:.4f} below the next cell" in reading[1] and f": {word} the seeds' spread" in reading[1]
+    best_lr = {batch: min((lr for b, lr in losses if b == batch), key=lambda lr: losses[(batch, lr)])
+               for batch in (256, 1024)}
+    assert best_lr_by_batch(grid, grid.cells) == best_lr
+    assert f"batch 256: lr {best_lr[256]:g}, batch 1024: lr {best_lr[1024]:g}" in reading[2]
+    assert "the linear-scaling rule says 4x" in reading[2]
+
+
+def test_cancelling_a_sweep_ends_every_queued_and_running_run(runner):
+    jobs = runner()
+    spec = SweepSpec(TrainConfig(epochs=200, batch_size=1), {"lr": (0.01, 0.03, 0.1), "momentum": (0.0, 0.5)})
+    _, run_ids = submit_sweep(jobs, spec)
+    store = jobs.store
+    deadline = time.monotonic() + 60
+    while sum(store.get_run(i).last_step > 0 for i in run_ids) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    statuses = [store.get_run(i).status for i in run_ids]
+    assert statuses.count(RunStatus.RUNNING) == 2 and statuses.count(RunStatus.QUEUED) == 4
+    assert cancel_sweep(jobs, run_ids) == 6
+    for run_id in run_ids:
+        assert jobs.wait(run_id, timeout=5)
+    assert {store.get_run(i).status for i in run_ids} == {RunStatus.CANCELLED}
+
+
+def test_the_cli_sweep_prints_one_object_per_run_then_the_grid(real_data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOFTMAX_LAB_DB", f"sqlite:///{tmp_path}/runs.db")
+    monkeypatch.setenv("SOFTMAX_LAB_DATA", str(real_data_dir))
+    out = io.StringIO()
+    code = main(["sweep", "--lr", "0.1,0.3", "--epochs", "1", "--batch-size", "512", "--json"], out=out)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert code == 0 and [r["event"] for r in records] == ["run", "run", "summary"]
+    summary = records[-1]
+    assert summary["axes"] == ["lr"] and [c["cell"] for c in summary["cells"]] == [{"lr": 0.1}, {"lr": 0.3}]
+    for cell in summary["cells"]:
+        run = next(r for r in records[:2] if r["cell"] == cell["cell"])
+        assert cell["final_train_loss"] == {"mean": run["final_train_loss"], "std": 0.0, "n": 1}
+    assert summary["reading"][1].startswith("The lowest final train loss is")
