@@ -1,6 +1,7 @@
 """charts.py: figures from plain data, thinned, with inert labels and stable ui revisions."""
 
 import numpy as np
+import pytest
 
 from softmax_core.charts import (
     RunCurves,
@@ -80,3 +81,14 @@ def test_the_empty_chart_shows_both_panels_at_the_books_scale():
     assert {(trace.xaxis, trace.yaxis) for trace in figure.data} == {("x", "y"), ("x2", "y2")}
     assert figure.layout.xaxis.range == (0, 10) and figure.layout.yaxis2.range == (0, 1.0)
     assert not any(trace.showlegend for trace in figure.data)
+
+
+def test_parallel_coordinates_put_log_spaced_fields_on_a_log_scale():
+    from softmax_core.charts import build_parcoords_figure
+
+    figure = build_parcoords_figure({"lr": [0.01, 0.1, 1.0], "momentum": [0.0, 0.5, 0.9],
+                                     "final train loss": [0.6, 0.45, 0.9]}, "final train loss", log_fields=["lr"])
+    dims = figure.data[0].dimensions
+    assert [d.label for d in dims] == ["log10 lr", "momentum", "final train loss"]
+    assert list(dims[0].values) == pytest.approx([-2.0, -1.0, 0.0]) and list(dims[1].values) == [0.0, 0.5, 0.9]
+    assert list(figure.data[0].line.color) == [0.6, 0.45, 0.9]
