@@ -87,7 +87,7 @@ def seconds_per_step(store: RunStore) -> float:
 
 def offer_start(store: RunStore, spec: SweepSpec) -> None:
     limit = int(os.environ.get(MAX_RUNS_ENV_VAR, DEFAULT_MAX_RUNS))
-    parallel = max(1, len(get_runner().workers()))
+    parallel = get_runner().executor.capacity()
     minutes = spec.estimate_seconds(seconds_per_step(store), parallel) / 60
     shape = " × ".join(str(len(values)) for values in spec.axes.values())
     st.info(f"{shape} cells × {spec.seeds} seed(s) = **{spec.size} runs**, about {minutes:.1f} min on "

@@ -143,3 +143,18 @@ def test_workers_says_what_the_executor_sees_and_the_runs_going(tmp_path, monkey
     assert [(run["id"], run["where"]) for run in seen["runs"]] == [(going, "cpu on lab-7, process 4242")]
     code, table = run_cli("workers", "--executor", "local")
     assert "runs going: 1" in table and "lab-7" in table
+
+
+def test_teacher_password_prints_a_salted_hash_for_secrets_toml():
+    from softmax_core.classroom import verify_password
+
+    result = subprocess.run([sys.executable, "-m", "softmax_core", "teacher-password"], input="teach me\n",
+                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1] == "[classroom]" and lines[2].startswith("code = ")
+    hashed = lines[3].removeprefix('teacher_password_hash = "').removesuffix('"')
+    assert verify_password("teach me", hashed) and "teach me" not in result.stdout
+    empty = subprocess.run([sys.executable, "-m", "softmax_core", "teacher-password"], input="\n",
+                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
+    assert empty.returncode == 2 and "must not be empty" in empty.stderr

@@ -7,6 +7,7 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from polling import wait_for
 from workloads import BrokenTestLabels, GatedData, NoData, TinyData
 
 from softmax_core.config import ConfigError, TrainConfig, describe_config, differing_fields
@@ -42,16 +43,6 @@ def make_runner(store):
         runner.shutdown(timeout=15)
 
 
-def wait_for(predicate, timeout=60.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def wait_for_status(store, run_id, statuses, timeout=60.0):
     return wait_for(lambda: (run := store.get_run(run_id)).status in statuses and run, timeout,
                     f"run {run_id} to become one of {statuses}")
@@ -77,6 +68,7 @@ def test_four_runs_at_once_on_real_data_train_in_worker_processes(store, make_ru
         assert run.device == "cpu" and run.host and run.pid != os.getpid()
         pids.add(run.pid)
     assert pids == {worker.pid for worker in runner.workers()}, "both workers trained, none in this process"
+    assert runner.executor.capacity() == 2
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
 

@@ -6,6 +6,7 @@ run ``interrupted`` with its points kept; a cuda run on a cluster without GPUs i
 import time
 
 import pytest
+from polling import wait_for, wait_until_training
 from workloads import tiny_arrays
 
 from softmax_core.config import TrainConfig
@@ -51,21 +52,6 @@ def runner(store, cluster):
     runner.shutdown(timeout=20)
 
 
-def wait_for(predicate, timeout=60.0, what="the condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def wait_until_training(store, run_id, timeout=90.0):
-    return wait_for(lambda: (run := store.get_run(run_id)).last_step > 0 and run, timeout,
-                    f"run {run_id} to make its first point")
-
-
 def test_runs_land_on_both_nodes_and_record_where_they_trained(store, runner, cluster):
     run_ids = [runner.submit(LONG_RUN.replace(seed=seed)) for seed in range(2)]
     third = runner.submit(SHORT_RUN)  # no core for it yet: sent ahead to a node, it waits there unclaimed
@@ -75,7 +61,7 @@ def test_runs_land_on_both_nodes_and_record_where_they_trained(store, runner, cl
     assert all(f"Ray node {run.node[:8]}" in run.placement for run in runs)
     assert store.get_run(third).status == RunStatus.QUEUED and third in runner.executor.held_run_ids()
     assert {worker.run_id for worker in runner.workers() if worker.state == "training"} == set(run_ids)
-    assert sorted(node.cpus for node in runner.executor.nodes()) == [1, 1]
+    assert sorted(node.cpus for node in runner.executor.nodes()) == [1, 1] and runner.executor.capacity() == 2
     for run_id in run_ids:
         runner.cancel(run_id)
     assert runner.wait(third, timeout=90), "the waiting run goes to Ray once there is room"

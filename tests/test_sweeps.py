@@ -5,9 +5,9 @@ from the numbers; cancelling a sweep ends every queued and running run; the CLI'
 import io
 import json
 import statistics
-import time
 
 import pytest
+from polling import wait_for
 from workloads import TinyData
 
 from softmax_core.charts import build_sweep_figure
@@ -117,9 +117,7 @@ def test_cancelling_a_sweep_ends_every_queued_and_running_run(runner):
     spec = SweepSpec(TrainConfig(epochs=200, batch_size=1), {"lr": (0.01, 0.03, 0.1), "momentum": (0.0, 0.5)})
     _, run_ids = submit_sweep(jobs, spec)
     store = jobs.store
-    deadline = time.monotonic() + 60
-    while sum(store.get_run(i).last_step > 0 for i in run_ids) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: sum(store.get_run(i).last_step > 0 for i in run_ids) == 2, what="two runs training")
     statuses = [store.get_run(i).status for i in run_ids]
     assert statuses.count(RunStatus.RUNNING) == 2 and statuses.count(RunStatus.QUEUED) == 4
     assert cancel_sweep(jobs, run_ids) == 6

@@ -56,6 +56,9 @@ class Executor(Protocol):
     def nodes(self) -> list[NodeInfo]:
         """The machines it trains on."""
 
+    def capacity(self) -> int:
+        """How many runs it trains at once."""
+
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop the workers (what they train ends through the store's cancel flag first)."""
 

@@ -127,6 +127,9 @@ class LocalExecutor:
     def nodes(self) -> list[NodeInfo]:
         return [describe_this_machine()]
 
+    def capacity(self) -> int:
+        return self.worker_count
+
     def shutdown(self, timeout: float = 10.0) -> None:
         self._closing.set()
         self._wake()

@@ -145,6 +145,9 @@ class RayExecutor:
     def nodes(self) -> list[NodeInfo]:
         return describe_ray_nodes(self.ray)
 
+    def capacity(self) -> int:
+        return max(1, sum(node.cpus for node in self.nodes() if node.alive) // self.cpus)
+
     def shutdown(self, timeout: float = 10.0) -> None:
         self._closing.set()
         self._wake.set()
