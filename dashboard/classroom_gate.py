@@ -162,7 +162,7 @@ def visible(runs: Iterable[RunRecord], own_only: bool = False) -> list[RunRecord
     who = identity()
     if who is None or who.is_teacher:
         return list(runs)
-    return [run for run in runs if who.owns(run) or (not own_only and run.shared)]
+    return [run for run in runs if (who.owns(run) if own_only else who.can_see(run))]
 
 
 def refuse_hidden(asked: Iterable[int], shown: Iterable[RunRecord]) -> None:

@@ -88,6 +88,7 @@ def run_traces(run: RunCurves, index: int, metrics: Sequence[str] | None = None)
             "mode": "lines+markers" if metric in ("test_acc", "val_acc") else "lines",
             "name": f"{label}: {metric_label}", "legendgroup": str(index),
             "line": {"color": colour, "dash": dash, "width": 2}, "marker": {"size": 5},
+            "cliponaxis": False,  # a dot at the panel's edge is drawn whole
             "hovertemplate": f"{metric_label} %{{y:.4f}}<br>epoch %{{x:.2f}}<extra>{label}</extra>",
         })
     return traces

@@ -58,7 +58,10 @@ def spec_from_args(args: argparse.Namespace) -> SweepSpec:
         if text is None:
             continue
         values = parse_values(name, text)
-        (axes.__setitem__(name, values) if len(values) > 1 else fixed.__setitem__(name, values[0]))
+        if len(values) > 1:
+            axes[name] = values
+        else:
+            fixed[name] = values[0]
     if args.validation is not None:
         fixed["validation"] = args.validation
     return SweepSpec(base.replace(**fixed), axes, args.seeds)

@@ -38,6 +38,7 @@ CPUS_PER_RUN_ENV_VAR = "SOFTMAX_LAB_RAY_CPUS_PER_RUN"
 LOCAL_OBJECT_STORE_BYTES = 512 * 1024**2  # a local instance needs room for the data set, not 30% of the RAM
 WATCH_SECONDS = 0.2
 TASK_POLL_SECONDS = 0.05  # how soon a new submission is seen while tasks run (a task's end is seen at once)
+REFRESH_SECONDS = 0.5  # how often the watcher asks Ray about its nodes (it loops every TASK_POLL_SECONDS)
 PREFETCH_PER_NODE = 1  # runs sent ahead to each node, so that a freed core starts the next run at once
 NODE_VERDICT_SECONDS = 30.0  # how long Ray may take to declare a node dead after its worker died
 ArraysSource = Callable[[], dict[str, np.ndarray]]
@@ -105,6 +106,8 @@ class RayExecutor:
         self._tasks: dict[int, _Task] = {}
         self._unclaimed: set[int] = set()  # handed to Ray, not yet claimed by a task (the runner's to beat)
         self._lost: dict[int, tuple[float, Exception]] = {}  # run -> (when to stop waiting for Ray's word, error)
+        self._nodes_at = float("-inf")
+        self._nodes: list[NodeInfo] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._wake = threading.Event()
@@ -123,14 +126,17 @@ class RayExecutor:
             if run_id in self._pending:
                 self._pending.remove(run_id)
                 return True
-            task = self._tasks.get(run_id) if run_id in self._unclaimed else None
-        if task is None:
+            task = self._tasks.get(run_id)
+        # Its cancel flag is already up, so no task can claim it from now on: if the store still has it
+        # queued, its Ray task never trained, and is dropped (a claimed one stops through the flag).
+        if task is None or self.store.get_run(run_id).status != RunStatus.QUEUED:
             return False
-        # Its cancel flag is up, so no task can claim it any more; the queued Ray task is dropped.
         self.ray.cancel(task.ref, force=False)
         return True
 
     def held_run_ids(self) -> list[int]:
+        """The runs waiting here or sent ahead to Ray and not yet claimed (the store says which)."""
+        self._forget_claimed()
         with self._lock:
             return list(self._pending) + sorted(self._unclaimed)
 
@@ -161,7 +167,6 @@ class RayExecutor:
             try:
                 self._collect_ended_tasks()
                 self._judge_lost_tasks()
-                self._refresh_unclaimed()
                 self._dispatch()
             except Exception:  # noqa: BLE001 - e.g. the database away for a moment: keep watching
                 log.exception("the Ray executor's watcher hit an error; going on")
@@ -208,7 +213,7 @@ class RayExecutor:
             lost = dict(self._lost)
         if not lost:
             return
-        alive = {node.name for node in self.nodes() if node.alive}
+        alive = {node.name for node in self.nodes() if node.alive}  # fresh: this decides a run's end
         for run_id, (deadline, error) in lost.items():
             run = self.store.get_run(run_id)
             node_gone = bool(run.node) and run.node not in alive
@@ -227,7 +232,8 @@ class RayExecutor:
                                    f"its Ray worker died: {type(error).__name__}: {str(error)[:300]}; "
                                    "the points so far are kept")
 
-    def _refresh_unclaimed(self) -> None:
+    def _forget_claimed(self) -> None:
+        """Runs a task has claimed beat for themselves: asked when the runner asks (once a second)."""
         with self._lock:
             unclaimed = list(self._unclaimed)
         if unclaimed:
@@ -236,7 +242,10 @@ class RayExecutor:
                 self._unclaimed -= claimed
 
     def _dispatch(self) -> None:
-        alive = [node for node in self.nodes() if node.alive]
+        with self._lock:
+            if not self._pending:
+                return
+        alive = self._alive_nodes()
         while True:
             with self._lock:
                 if not self._pending:
@@ -250,6 +259,13 @@ class RayExecutor:
             if not self._has_room(gpus, alive):
                 return
             self._start_task(run_id, gpus)
+
+    def _alive_nodes(self) -> list[NodeInfo]:
+        """The cluster's live nodes, asked of Ray at most every REFRESH_SECONDS (the watcher loops often)."""
+        now = time.monotonic()
+        if now - self._nodes_at >= REFRESH_SECONDS:
+            self._nodes, self._nodes_at = [node for node in self.nodes() if node.alive], now
+        return self._nodes
 
     def _gpus_for(self, run_id: int, alive: list[NodeInfo]) -> int | None:
         """GPUs the run asks for (cuda; auto when the cluster has one); None, and ended, if it can't be had."""

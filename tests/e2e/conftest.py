@@ -123,7 +123,18 @@ def page(new_page):
     return new_page()
 
 
+def wait_until_settled(page) -> None:
+    """Until no element is stale (Streamlit greys out what a running rerun has not redrawn yet) and the
+    progress bars' width transitions are over."""
+    page.wait_for_timeout(500)
+    page.wait_for_function("() => document.querySelectorAll('[data-stale=\"true\"]').length === 0",
+                           timeout=15_000)
+    page.wait_for_timeout(600)
+
+
 def save_screenshot(page, name: str) -> Path:
+    """The page as a person sees it once it has settled, in artifacts/e2e/<name>.png."""
+    wait_until_settled(page)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

@@ -11,7 +11,7 @@ import pytest
 from softmax_core.status import RunStatus
 from softmax_core.store import RunStore
 
-from .conftest import Server, save_screenshot
+from .conftest import Server, save_screenshot, wait_until_settled
 
 pytestmark = pytest.mark.e2e
 VERDICT = "The book's checks pass"
@@ -33,14 +33,6 @@ def wait_for_points(page, timeout_ms: int = 30_000) -> None:
     page.wait_for_function("""() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(plot =>
         (plot.data || []).some(t => (t.name || '').endsWith('train loss') && (t.x || []).length > 0))""",
                            timeout=timeout_ms)
-
-
-def wait_until_settled(page) -> None:
-    """Until no element is stale (Streamlit greys out what a running rerun has not redrawn yet)."""
-    page.wait_for_timeout(500)
-    page.wait_for_function("() => document.querySelectorAll('[data-stale=\"true\"]').length === 0",
-                           timeout=15_000)
-    page.wait_for_timeout(300)
 
 
 def process_is_gone(pid: int) -> bool:
