@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, wait_until_healthy  # noqa: E402
 
-from softmax_core.store import RunStore  # noqa: E402
+from softmax_core.runs.store import RunStore  # noqa: E402
 
 VIEWER_CORE, SERVER_CORE = 0, 1
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

@@ -27,11 +27,11 @@ sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("SOFTMAX_LAB_DATA", str(REPO_ROOT.parent / "shared" / "data" / "fashion-mnist"))
 
 from softmax_core.config import TrainConfig  # noqa: E402
-from softmax_core.executors.local import LocalExecutor  # noqa: E402
-from softmax_core.executors.ray_cluster import RayExecutor  # noqa: E402
-from softmax_core.jobs import JobRunner  # noqa: E402
+from softmax_core.runs.executors.local import LocalExecutor  # noqa: E402
+from softmax_core.runs.executors.ray_cluster import RayExecutor  # noqa: E402
+from softmax_core.runs.jobs import JobRunner  # noqa: E402
+from softmax_core.runs.store import RunStore  # noqa: E402
 from softmax_core.status import RunStatus  # noqa: E402
-from softmax_core.store import RunStore  # noqa: E402
 
 
 def descendants(root: int) -> list[int]:

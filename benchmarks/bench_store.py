@@ -18,11 +18,11 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from softmax_core.book.data import load_fashion_mnist  # noqa: E402
+from softmax_core.book.train import fit  # noqa: E402
 from softmax_core.config import TrainConfig  # noqa: E402
-from softmax_core.data import load_fashion_mnist  # noqa: E402
-from softmax_core.recording import RecordingCallback  # noqa: E402
-from softmax_core.store import RunStore  # noqa: E402
-from softmax_core.train import fit  # noqa: E402
+from softmax_core.runs.recording_callback import RecordingCallback  # noqa: E402
+from softmax_core.runs.store import RunStore  # noqa: E402
 
 
 def timed_fit(config: TrainConfig, data, store: RunStore | None) -> float:

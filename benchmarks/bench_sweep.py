@@ -30,14 +30,14 @@ sys.path.insert(0, str(REPO_ROOT))
 DATA_DIR = os.environ.get("SOFTMAX_LAB_DATA", str(REPO_ROOT.parent / "shared" / "data" / "fashion-mnist"))
 os.environ["SOFTMAX_LAB_DATA"] = DATA_DIR
 
+from softmax_core.analysis.sweeps import SweepSpec, submit_sweep  # noqa: E402
+from softmax_core.book.data import load_fashion_mnist  # noqa: E402
+from softmax_core.book.train import fit  # noqa: E402
 from softmax_core.config import TrainConfig  # noqa: E402
-from softmax_core.data import load_fashion_mnist  # noqa: E402
-from softmax_core.executors.local import LocalExecutor, available_cores  # noqa: E402
-from softmax_core.jobs import JobRunner  # noqa: E402
+from softmax_core.runs.executors.local import LocalExecutor, available_cores  # noqa: E402
+from softmax_core.runs.jobs import JobRunner  # noqa: E402
+from softmax_core.runs.store import RunStore  # noqa: E402
 from softmax_core.status import RunStatus  # noqa: E402
-from softmax_core.store import RunStore  # noqa: E402
-from softmax_core.sweeps import SweepSpec, submit_sweep  # noqa: E402
-from softmax_core.train import fit  # noqa: E402
 
 SPEC = SweepSpec(TrainConfig(epochs=5, device="cpu"),
                  {"batch_size": (64, 128, 256, 512), "lr": (0.03, 0.1, 0.3, 1.0)}, seeds=2)

@@ -82,9 +82,9 @@ def run_book_pipeline(epochs: int, data_dir: Path, device: str) -> dict:
 
 
 def run_fit(epochs: int, data_dir: Path, device: str) -> dict:
+    from softmax_core.book.data import load_fashion_mnist
+    from softmax_core.book.train import fit
     from softmax_core.config import TrainConfig
-    from softmax_core.data import load_fashion_mnist
-    from softmax_core.train import fit
 
     data = load_fashion_mnist(data_dir, download=False)
     result = fit(TrainConfig(epochs=epochs, device=device), data)

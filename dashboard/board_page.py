@@ -9,12 +9,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard.charts import build_curves_figure, run_traces
 from dashboard.classroom_gate import identity
 from dashboard.render import escape_markdown
 from dashboard.services import get_curve_cache, open_store_or_stop
-from softmax_core.board import CHALLENGES, DEFAULT_CHALLENGE, BoardEntry, rank_board, read_reveal
-from softmax_core.charts import build_curves_figure, run_traces
-from softmax_core.store import RunStore
+from softmax_core.classroom.board import CHALLENGES, DEFAULT_CHALLENGE, BoardEntry, rank_board, read_reveal
+from softmax_core.runs.store import RunStore
 
 TOP_CURVES = 5
 REFRESH_SECONDS = 3.0

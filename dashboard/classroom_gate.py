@@ -16,17 +16,17 @@ import streamlit as st
 
 from dashboard.render import escape_markdown
 from dashboard.services import get_store
-from softmax_core.classroom import (
+from softmax_core.classroom.auth import (
     ClassroomError,
     ClassroomSettings,
     GuessLimiter,
-    Identity,
     clean_display_name,
     load_classroom_settings,
     new_token,
     token_digest,
 )
-from softmax_core.store import RunRecord
+from softmax_core.classroom.policy import Identity
+from softmax_core.runs.store import RunRecord
 
 TOKEN_PARAM = "student"
 

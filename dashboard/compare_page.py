@@ -17,9 +17,9 @@ from dashboard.render import legend_labels, render_seed_band, status_markdown
 from dashboard.run_actions import render_cancel, show_cancel_refusal
 from dashboard.services import open_store_or_stop
 from dashboard.url_state import runs_from_url, write_runs_to_url
+from softmax_core.analysis.lessons import group_by_seed
 from softmax_core.config import differing_fields
-from softmax_core.lessons import group_by_seed
-from softmax_core.store import RunRecord, RunStore
+from softmax_core.runs.store import RunRecord, RunStore
 
 
 def runs_table(runs: list[RunRecord]) -> pd.DataFrame:

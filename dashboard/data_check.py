@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from softmax_core.data import DataError, describe_expected_files, ensure_files, missing_files, resolve_data_dir
+from softmax_core.book.data import DataError, describe_expected_files, ensure_files, missing_files, resolve_data_dir
 
 
 def data_ready_or_offer_download() -> bool:

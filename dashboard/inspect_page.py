@@ -7,16 +7,16 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from dashboard.charts import build_confusion_figure, build_per_class_figure, build_templates_figure
 from dashboard.classroom_gate import refuse_hidden, visible
 from dashboard.render import escape_markdown, render_verdict, status_markdown
 from dashboard.services import open_store_or_stop
 from dashboard.url_state import runs_from_url
-from softmax_core.charts import build_confusion_figure, build_per_class_figure, build_templates_figure
-from softmax_core.data import CLASS_NAMES, DataError, load_fashion_mnist
-from softmax_core.export import config_json, metrics_csv, reproduction_script
-from softmax_core.inspection import GalleryItem, mistakes_gallery
-from softmax_core.metrics import per_class_accuracy
-from softmax_core.store import EpochRecord, RunRecord, RunStore
+from softmax_core.analysis.export import config_json, metrics_csv, reproduction_script
+from softmax_core.analysis.inspection import GalleryItem, mistakes_gallery
+from softmax_core.book.data import CLASS_NAMES, DataError, load_fashion_mnist
+from softmax_core.book.metrics import per_class_accuracy
+from softmax_core.runs.store import EpochRecord, RunRecord, RunStore
 
 GALLERY_SIZE = 12
 

@@ -12,10 +12,11 @@ import streamlit as st
 from dashboard.classroom_gate import classroom_settings, identity, visible
 from dashboard.services import get_runner
 from dashboard.url_state import runs_from_url, write_runs_to_url
-from softmax_core.classroom import ClassroomError
+from softmax_core.analysis.lessons import group_tags
+from softmax_core.classroom.auth import ClassroomError
 from softmax_core.config import TrainConfig
-from softmax_core.lessons import group_tags
-from softmax_core.store import RunStore
+from softmax_core.runs.jobs import RunLimitReached
+from softmax_core.runs.store import RunStore
 
 
 def submit_group(configs: dict[str, TrainConfig], lesson: str) -> list[int]:
@@ -28,7 +29,7 @@ def submit_group(configs: dict[str, TrainConfig], lesson: str) -> list[int]:
         runner.check_room(owner, limit, len(configs))
         return [runner.submit(config, f"{lesson}: {label}", group_tags(lesson, group, label), owner=owner,
                               max_active=limit) for label, config in configs.items()]
-    except ClassroomError as error:
+    except (ClassroomError, RunLimitReached) as error:
         st.error(f"Can't start: {error}")
         return []
 

@@ -1,5 +1,5 @@
 """Lessons: section 3.7 of the book as experiments a class runs in minutes, on the real data. Every
-explanation shown is computed (in softmax_core.lessons) from the runs just made, never canned text.
+explanation shown is computed (in softmax_core.analysis.lessons) from the runs just made, never canned text.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
+from dashboard.charts import build_band_figure
 from dashboard.classroom_gate import visible
 from dashboard.data_check import data_ready_or_offer_download
 from dashboard.lesson_groups import group_from_url_or_store, remember_group, submit_group
@@ -16,11 +17,10 @@ from dashboard.live import render_live_runs
 from dashboard.render import escape_markdown, render_seed_band
 from dashboard.services import open_store_or_stop
 from dashboard.settings_widgets import setting_input
-from softmax_core import lessons
-from softmax_core.charts import build_band_figure
+from softmax_core.analysis import lessons
 from softmax_core.config import PRESETS, ConfigError, TrainConfig
+from softmax_core.runs.store import RunRecord, RunStore
 from softmax_core.status import RunStatus
-from softmax_core.store import RunRecord, RunStore
 
 AB_FIELDS = ("batch_size", "lr", "epochs", "init_std", "weight_decay", "momentum", "optimizer")
 STABILITY_EXAMPLES = {"tame: 2, 1, 0.1": [2.0, 1.0, 0.1], "large: 100, 0, -5": [100.0, 0.0, -5.0],

@@ -20,11 +20,11 @@ from collections.abc import Callable, Sequence
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard.charts import RunCurves, build_curves_figure, run_traces
 from dashboard.render import legend_labels, shown_as_message
 from dashboard.services import get_curve_cache
-from softmax_core.charts import RunCurves, build_curves_figure, run_traces
+from softmax_core.runs.store import RunRecord, RunStore
 from softmax_core.status import RunStatus
-from softmax_core.store import RunRecord, RunStore
 
 FIRST_POINT_POLL_SECONDS = 0.25  # a run just submitted, with no point yet: its first point is due any moment
 FAST_POLL_SECONDS = 1.0  # while a run trains (points arrive every half second; a redraw costs the browser)

@@ -13,11 +13,11 @@ from typing import Any
 
 import streamlit as st
 
-from softmax_core.charts import build_band_figure
+from dashboard.charts import build_band_figure
+from softmax_core.analysis.lessons import SeedBands, lesson_run, seed_bands
 from softmax_core.config import describe_fields, differing_fields
-from softmax_core.lessons import SeedBands, lesson_run, seed_bands
+from softmax_core.runs.store import RunRecord, RunStore
 from softmax_core.status import RunStatus
-from softmax_core.store import RunRecord, RunStore
 
 PASS_ICON, FAIL_ICON = ":material/check:", ":material/close:"
 STATUS_ICONS = {RunStatus.QUEUED: ":material/hourglass_top:", RunStatus.RUNNING: ":material/directions_run:",

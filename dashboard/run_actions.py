@@ -9,8 +9,8 @@ import streamlit as st
 
 from dashboard.classroom_gate import identity
 from dashboard.services import get_runner
-from softmax_core.classroom import ClassroomError
-from softmax_core.store import RunRecord
+from softmax_core.classroom.auth import ClassroomError
+from softmax_core.runs.store import RunRecord
 
 CANCEL_SETTLE_SECONDS = 0.6  # a worker reads the flag within 0.1 s and stops within a step
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from softmax_core.curves import CurveCache
-from softmax_core.jobs import JobRunner
-from softmax_core.store import RunStore, StoreError
+from dashboard.curves import CurveCache
+from softmax_core.runs.jobs import JobRunner
+from softmax_core.runs.store import RunStore, StoreError
 
 
 @st.cache_resource(show_spinner=False)

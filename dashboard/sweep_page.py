@@ -15,15 +15,12 @@ import statistics
 
 import streamlit as st
 
+from dashboard.charts import build_parcoords_figure, build_sweep_figure
 from dashboard.classroom_gate import classroom_settings, identity, visible
 from dashboard.live import curves_figure
 from dashboard.render import escape_markdown
 from dashboard.services import get_runner, open_store_or_stop
-from softmax_core.charts import build_parcoords_figure, build_sweep_figure
-from softmax_core.classroom import ClassroomError
-from softmax_core.config import PRESETS, ConfigError, TrainConfig, describe_config, numeric_fields, settings
-from softmax_core.store import RunStore
-from softmax_core.sweeps import (
+from softmax_core.analysis.sweeps import (
     DEFAULT_MAX_RUNS,
     MAX_AXES,
     MAX_RUNS_ENV_VAR,
@@ -42,6 +39,10 @@ from softmax_core.sweeps import (
     submit_sweep,
     suggest_values,
 )
+from softmax_core.classroom.auth import ClassroomError
+from softmax_core.config import PRESETS, ConfigError, TrainConfig, describe_config, numeric_fields, settings
+from softmax_core.runs.jobs import RunLimitReached
+from softmax_core.runs.store import RunStore
 
 AXIS_CHOICES = [name for name in numeric_fields() if name != "seed"]
 FALLBACK_SECONDS_PER_STEP = 0.0004  # one core, batch 256, when the store has no finished run to learn from
@@ -106,7 +107,7 @@ def start_sweep(spec: SweepSpec) -> None:
     try:
         sweep_id, _ = submit_sweep(get_runner(), spec, owner=identity(),
                                    max_active=settings_.max_active_runs if settings_ else None)
-    except (ClassroomError, ConfigError) as error:
+    except (ClassroomError, RunLimitReached, ConfigError) as error:
         st.error(f"Can't sweep: {error}")
         return
     st.query_params["sweep"] = sweep_id

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from dashboard.charts import build_curves_figure
 from dashboard.classroom_gate import classroom_settings, identity, refuse_hidden, visible
 from dashboard.data_check import data_ready_or_offer_download
 from dashboard.live import render_live_runs
@@ -18,10 +19,10 @@ from dashboard.run_actions import render_cancel, render_share, show_cancel_refus
 from dashboard.services import get_runner, open_store_or_stop
 from dashboard.settings_widgets import setting_input
 from dashboard.url_state import runs_from_url, write_runs_to_url
-from softmax_core.charts import build_curves_figure
-from softmax_core.classroom import ClassroomError
+from softmax_core.classroom.auth import ClassroomError
 from softmax_core.config import PRESETS, ConfigError, TrainConfig, field_names
-from softmax_core.store import RunRecord, StoreError
+from softmax_core.runs.jobs import RunLimitReached
+from softmax_core.runs.store import RunRecord, StoreError
 
 MORE_SETTINGS = ("reports_per_epoch", "seed", "device", "validation")  # behind "More settings"; the rest are shown
 FORM_FIELDS = {name: f"form_{name}" for name in field_names()}  # TrainConfig field -> widget key
@@ -88,7 +89,7 @@ def start_run(config: TrainConfig, name: str) -> None:
     try:
         run_id = get_runner().submit(config, name, owner=identity(),
                                      max_active=settings.max_active_runs if settings else None)
-    except (ConfigError, ClassroomError, StoreError) as error:
+    except (ConfigError, ClassroomError, RunLimitReached, StoreError) as error:
         st.sidebar.error(f"Can't start: {error}")
         return
     watched = [run_id] + [i for i in st.session_state["watched"] if i != run_id]

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .shapes import TRAIN_SET_SIZE, VALIDATION_SIZE
+from softmax_core.dataset_sizes import TRAIN_SET_SIZE, VALIDATION_SIZE
 
 OPTIMIZERS = ("sgd", "adam")
 IMPLEMENTATIONS = ("concise", "scratch")

@@ -12,7 +12,7 @@ import pytest
 import services
 from workloads import make_tiny_data
 
-from softmax_core.data import DATA_ENV_VAR, FashionMNISTData, load_fashion_mnist
+from softmax_core.book.data import DATA_ENV_VAR, FashionMNISTData, load_fashion_mnist
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "fashion-mnist"

@@ -176,7 +176,7 @@ def most_confident_mistake_caption(run_id: int, epoch: int) -> str:
     import torch
 
     from dashboard.services import get_store
-    from softmax_core.data import CLASS_NAMES, load_fashion_mnist
+    from softmax_core.book.data import CLASS_NAMES, load_fashion_mnist
 
     record, data = get_store().read_epoch(run_id, epoch), load_fashion_mnist(download=False)
     probabilities = torch.softmax(data.test_images @ record.weights.T + record.bias, dim=1)
@@ -209,7 +209,7 @@ def test_inspect_replays_templates_confusion_and_mistakes():
 def test_missing_data_is_explained_offered_and_a_failed_download_shown(tmp_path, monkeypatch):
     import dashboard.data_check
     from dashboard.services import get_store
-    from softmax_core import data
+    from softmax_core.book import data
 
     monkeypatch.setenv("SOFTMAX_LAB_DATA", str(tmp_path / "empty"))
     monkeypatch.setattr(dashboard.data_check, "ensure_files",

@@ -9,7 +9,7 @@ import streamlit as st
 from conftest import REPO_ROOT
 from streamlit.testing.v1 import AppTest
 
-from softmax_core.classroom import hash_password, new_token, token_digest
+from softmax_core.classroom.auth import hash_password, new_token, token_digest
 
 APP = str(REPO_ROOT / "dashboard" / "main.py")
 CODE, PASSWORD = "FM-101", "teach"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from softmax_core.charts import (
+from dashboard.charts import (
     RunCurves,
     build_band_figure,
     build_confusion_figure,
@@ -13,7 +13,7 @@ from softmax_core.charts import (
     safe_label,
     thin,
 )
-from softmax_core.data import CLASS_NAMES
+from softmax_core.book.data import CLASS_NAMES
 
 
 def test_thin_keeps_short_series_and_bounds_long_ones_keeping_the_ends():
@@ -84,7 +84,7 @@ def test_the_empty_chart_shows_both_panels_at_the_books_scale():
 
 
 def test_parallel_coordinates_put_log_spaced_fields_on_a_log_scale():
-    from softmax_core.charts import build_parcoords_figure
+    from dashboard.charts import build_parcoords_figure
 
     figure = build_parcoords_figure({"lr": [0.01, 0.1, 1.0], "momentum": [0.0, 0.5, 0.9],
                                      "final train loss": [0.6, 0.45, 0.9]}, "final train loss", log_fields=["lr"])

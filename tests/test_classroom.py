@@ -7,13 +7,11 @@ import pytest
 import torch
 from workloads import TinyData, make_tiny_data
 
-from softmax_core.board import CHALLENGES, Challenge, rank_board, read_reveal
-from softmax_core.classroom import (
+from softmax_core.book.train import fit
+from softmax_core.classroom.auth import (
     ClassroomError,
     GuessLimiter,
-    Identity,
     NotAllowed,
-    RunLimitReached,
     clean_display_name,
     hash_password,
     is_password_hash,
@@ -22,13 +20,14 @@ from softmax_core.classroom import (
     token_digest,
     verify_password,
 )
+from softmax_core.classroom.board import CHALLENGES, Challenge, rank_board, read_reveal
+from softmax_core.classroom.policy import Identity
 from softmax_core.config import ConfigError, TrainConfig
-from softmax_core.executors.local import LocalExecutor
-from softmax_core.jobs import JobRunner
-from softmax_core.scheduling import FairQueue
-from softmax_core.shapes import TRAIN_SET_SIZE, VALIDATION_SIZE
-from softmax_core.store import RunStore
-from softmax_core.train import fit
+from softmax_core.dataset_sizes import TRAIN_SET_SIZE, VALIDATION_SIZE
+from softmax_core.runs.executors.local import LocalExecutor
+from softmax_core.runs.fair_queue import FairQueue
+from softmax_core.runs.jobs import JobRunner, RunLimitReached
+from softmax_core.runs.store import RunStore
 
 
 def test_a_password_hash_is_salted_and_checks_only_its_password():

@@ -128,8 +128,8 @@ def test_train_through_an_executor_prints_the_same_table_from_the_store(executor
 
 def test_workers_says_what_the_executor_sees_and_the_runs_going(tmp_path, monkeypatch):
     from softmax_core.config import TrainConfig
-    from softmax_core.executors.local import available_cores
-    from softmax_core.store import RunStore
+    from softmax_core.runs.executors.local import available_cores
+    from softmax_core.runs.store import RunStore
 
     monkeypatch.setenv("SOFTMAX_LAB_DB", f"sqlite:///{tmp_path}/runs.db")
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
@@ -146,7 +146,7 @@ def test_workers_says_what_the_executor_sees_and_the_runs_going(tmp_path, monkey
 
 
 def test_teacher_password_prints_a_salted_hash_for_secrets_toml():
-    from softmax_core.classroom import verify_password
+    from softmax_core.classroom.auth import verify_password
 
     result = subprocess.run([sys.executable, "-m", "softmax_core", "teacher-password"], input="teach me\n",
                             capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)

@@ -2,11 +2,11 @@
 
 from workloads import make_tiny_data
 
+from dashboard.curves import CurveCache
+from softmax_core.book.train import Callback, fit
 from softmax_core.config import TrainConfig
-from softmax_core.curves import CurveCache
-from softmax_core.recording import RecordingCallback
-from softmax_core.store import RunStore
-from softmax_core.train import Callback, fit
+from softmax_core.runs.recording_callback import RecordingCallback
+from softmax_core.runs.store import RunStore
 
 
 class StopAfter(Callback):

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from softmax_core import data as data_module
-from softmax_core.data import (
+from softmax_core.book import data as data_module
+from softmax_core.book.data import (
     DATA_ENV_VAR,
     FILE_MD5S,
     DataError,

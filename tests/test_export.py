@@ -7,9 +7,9 @@ import shutil
 import subprocess
 import sys
 
+from softmax_core.analysis.export import config_json, metrics_csv, reproduction_script
 from softmax_core.config import TrainConfig
-from softmax_core.export import config_json, metrics_csv, reproduction_script
-from softmax_core.store import MetricPoint
+from softmax_core.runs.store import MetricPoint
 
 
 def test_metrics_csv_reads_back():
@@ -56,7 +56,7 @@ def test_the_scratch_script_reproduces_momentum_and_weight_decay_exactly(tiny_da
     """Run the emitted update rule beside ScratchTrainer on the same weights and batch: same weights after."""
     import torch
 
-    from softmax_core.train import ScratchTrainer
+    from softmax_core.book.train import ScratchTrainer
 
     config = TrainConfig(implementation="scratch", lr=0.3, momentum=0.9, weight_decay=0.01)
     script = reproduction_script(config)

@@ -11,11 +11,11 @@ from polling import wait_for
 from workloads import BrokenTestLabels, GatedData, NoData, TinyData
 
 from softmax_core.config import ConfigError, TrainConfig, describe_config, differing_fields
-from softmax_core.executors.local import LocalExecutor, default_worker_count, describe_worker_death
-from softmax_core.jobs import JobRunner
+from softmax_core.runs.executors.local import LocalExecutor, default_worker_count, describe_worker_death
+from softmax_core.runs.jobs import JobRunner
+from softmax_core.runs.store import RunStore
+from softmax_core.runs.worker import load_local_data
 from softmax_core.status import RunStatus
-from softmax_core.store import RunStore
-from softmax_core.worker import load_local_data
 
 QUEUED, RUNNING, FINISHED, CANCELLED, FAILED, DIVERGED, INTERRUPTED = (
     RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.FINISHED, RunStatus.CANCELLED, RunStatus.FAILED,
@@ -208,7 +208,7 @@ def test_defaults_names_and_worker_deaths_described():
 
 
 def test_an_unknown_executor_is_refused_by_name(monkeypatch):
-    from softmax_core.executors import executor_name
+    from softmax_core.runs.executors import executor_name
 
     monkeypatch.setenv("SOFTMAX_LAB_EXECUTOR", "dask")
     with pytest.raises(ValueError, match="SOFTMAX_LAB_EXECUTOR='dask' is not an executor; choose one of local"):

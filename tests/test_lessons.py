@@ -6,11 +6,11 @@ import re
 import numpy as np
 import pytest
 
-from softmax_core import lessons
+from softmax_core.analysis import lessons
+from softmax_core.book.train import fit
 from softmax_core.config import TrainConfig
-from softmax_core.recording import RecordingCallback
-from softmax_core.store import RunStore
-from softmax_core.train import fit
+from softmax_core.runs.recording_callback import RecordingCallback
+from softmax_core.runs.store import RunStore
 
 
 @pytest.fixture(scope="module")

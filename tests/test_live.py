@@ -10,8 +10,8 @@ from dashboard.live import (
     poll_interval,
 )
 from softmax_core.config import TrainConfig
+from softmax_core.runs.store import RunRecord
 from softmax_core.status import RunStatus
-from softmax_core.store import RunRecord
 
 NOW = 1_000_000.0
 BASE = RunRecord(id=1, name="r", config=TrainConfig(), status=RunStatus.QUEUED, created_at=NOW - 1, started_at=None,

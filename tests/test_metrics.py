@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from softmax_core.metrics import (
+from softmax_core.book.metrics import (
     confusion_matrix,
     count_correct,
     judge_book_checks,

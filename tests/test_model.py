@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from softmax_core.model import (
+from softmax_core.book.model import (
     ScratchSoftmaxRegression,
     build_concise_model,
     class_templates,

@@ -10,11 +10,11 @@ from polling import wait_for, wait_until_training
 from workloads import tiny_arrays
 
 from softmax_core.config import TrainConfig
-from softmax_core.executors import make_executor
-from softmax_core.executors.ray_cluster import RayExecutor
-from softmax_core.jobs import JobRunner
+from softmax_core.runs.executors import make_executor
+from softmax_core.runs.executors.ray_cluster import RayExecutor
+from softmax_core.runs.jobs import JobRunner
+from softmax_core.runs.store import RunStore
 from softmax_core.status import RunStatus
-from softmax_core.store import RunStore
 
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402

@@ -16,12 +16,12 @@ import sqlalchemy as sa
 import torch
 from workloads import write_runs_and_points
 
+from softmax_core.book.train import Callback, fit
 from softmax_core.config import TrainConfig
-from softmax_core.recording import RecordingCallback
+from softmax_core.runs.recording_callback import RecordingCallback
+from softmax_core.runs.store import RunStore, StoreError, default_database_url
+from softmax_core.runs.store.engine import MIGRATIONS_DIR
 from softmax_core.status import RunStatus
-from softmax_core.store import RunStore, StoreError, default_database_url
-from softmax_core.store.engine import MIGRATIONS_DIR
-from softmax_core.train import Callback, fit
 
 FINISHED, INTERRUPTED, QUEUED, RUNNING, CANCELLED, FAILED = (
     RunStatus.FINISHED, RunStatus.INTERRUPTED, RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.CANCELLED,

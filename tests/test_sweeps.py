@@ -10,14 +10,8 @@ import pytest
 from polling import wait_for
 from workloads import TinyData
 
-from softmax_core.charts import build_sweep_figure
-from softmax_core.cli import main
-from softmax_core.config import TrainConfig
-from softmax_core.executors.local import LocalExecutor
-from softmax_core.jobs import JobRunner
-from softmax_core.status import RunStatus
-from softmax_core.store import RunStore
-from softmax_core.sweeps import (
+from dashboard.charts import build_sweep_figure
+from softmax_core.analysis.sweeps import (
     SweepError,
     SweepGrid,
     SweepSpec,
@@ -29,6 +23,12 @@ from softmax_core.sweeps import (
     read_sweep,
     submit_sweep,
 )
+from softmax_core.cli import main
+from softmax_core.config import TrainConfig
+from softmax_core.runs.executors.local import LocalExecutor
+from softmax_core.runs.jobs import JobRunner
+from softmax_core.runs.store import RunStore
+from softmax_core.status import RunStatus
 
 
 def test_the_spec_checks_every_value_and_the_grids_size():
@@ -70,7 +70,7 @@ def runner(tmp_path):
 
 
 def test_a_real_2x2_grid_shows_the_stored_metrics_and_reads_what_they_say(runner, real_data_dir):
-    from softmax_core.worker import load_local_data
+    from softmax_core.runs.worker import load_local_data
 
     jobs = runner(load_local_data)
     spec = SweepSpec(TrainConfig(epochs=2, device="cpu"), {"batch_size": (256, 1024), "lr": (0.1, 0.4)}, seeds=2)

@@ -6,9 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from softmax_core.config import ConfigError, TrainConfig, preset_config
-from softmax_core.model import build_concise_model
-from softmax_core.train import (
+from softmax_core.book.model import build_concise_model
+from softmax_core.book.train import (
     CANCELLED,
     DIVERGED,
     FINISHED,
@@ -18,6 +17,7 @@ from softmax_core.train import (
     EpochSchedule,
     fit,
 )
+from softmax_core.config import ConfigError, TrainConfig, preset_config
 
 
 class Recorder(Callback):
@@ -207,7 +207,7 @@ def test_cuda_without_a_gpu_is_a_config_error(tiny_data, monkeypatch):
 
 
 def test_a_misspelled_hook_is_an_error_not_silence():
-    from softmax_core.train import _Events
+    from softmax_core.book.train import _Events
 
     with pytest.raises(ValueError, match="no callback hook named 'on_epoch_ends'"):
         _Events([Callback()]).call("on_epoch_ends", None)

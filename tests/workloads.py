@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from softmax_core.data import DataError, FashionMNISTData
+from softmax_core.book.data import DataError, FashionMNISTData
 
 
 def make_tiny_data(num_train: int = 600, num_test: int = 200, seed: int = 0) -> FashionMNISTData:
@@ -71,9 +71,9 @@ def write_runs_and_points(store_url: str, writer: int, points: int, batch: int =
     """One of many processes writing at once: a run created, claimed and filled with points in batches,
     with the heartbeats and stale checks a worker and a server make in between; returns the run's id."""
     from softmax_core.config import TrainConfig
+    from softmax_core.runs.store import RunStore
+    from softmax_core.runs.store.records import MetricPoint
     from softmax_core.status import RunStatus
-    from softmax_core.store import RunStore
-    from softmax_core.store.records import MetricPoint
 
     store = RunStore(store_url)
     run_id = store.create_run(TrainConfig(seed=writer), f"writer {writer}")

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from softmax_core.runs.store import RunStore
 from softmax_core.status import RunStatus
-from softmax_core.store import RunStore
-
-from .conftest import Server, save_screenshot, wait_until_settled
+from tests.e2e.conftest import Server, save_screenshot, wait_until_settled
 
 pytestmark = pytest.mark.e2e
 VERDICT = "The book's checks pass"

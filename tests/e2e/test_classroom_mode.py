@@ -10,10 +10,9 @@ import re
 
 import pytest
 
-from softmax_core.classroom import hash_password
-from softmax_core.store import RunStore
-
-from .conftest import Server, save_screenshot
+from softmax_core.classroom.auth import hash_password
+from softmax_core.runs.store import RunStore
+from tests.e2e.conftest import Server, save_screenshot
 
 pytestmark = pytest.mark.e2e
 CLASS_CODE, TEACHER_PASSWORD = "FM-101", "teach me softmax"

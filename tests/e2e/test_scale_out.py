@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import Server, save_screenshot
-from .test_dashboard import FINISHED_PLOT_TRACES_JS
+from tests.e2e.conftest import Server, save_screenshot
+from tests.e2e.test_dashboard import FINISHED_PLOT_TRACES_JS
 
 pytestmark = pytest.mark.e2e
 

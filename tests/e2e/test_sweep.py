@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import save_screenshot
+from tests.e2e.conftest import save_screenshot
 
 pytestmark = pytest.mark.e2e
 

@@ -1,0 +1,274 @@
+"""Plotly figure builders from plain data (lists and numpy arrays): no torch, no store, no streamlit.
+
+The curves figure replaces the book's matplotlib ``Animator``: train loss, train accuracy and test
+accuracy against (fractional) epoch, one colour per run and one line style per metric, interactive
+(hover values, legend toggles). Every figure sets ``uirevision`` so that a live redraw keeps the
+person's zoom, and long series are thinned to a bounded number of points.
+
+The curves figure is redrawn by every live viewer twice a second, so it is built as plain dicts (its
+two panels laid out by hand, not by ``make_subplots``) and wrapped without Plotly's validation, which
+would cost ten times the rest; ``run_traces`` is its per-run part, which a live view may reuse while a
+run hasn't changed. Its shape is pinned by the tests.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from softmax_core.analysis.sweeps import HeatCell
+from softmax_core.dataset_sizes import IMAGE_SIDE
+
+PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D",
+           "#BAB0AC", "#EECA3B")
+METRIC_STYLES = {  # metric -> (axis, dash, label)
+    "train_loss": ("loss", "solid", "train loss"),
+    "train_acc": ("accuracy", "dash", "train acc"),
+    "test_acc": ("accuracy", "dot", "test acc"),
+    "val_acc": ("accuracy", "dashdot", "val acc"),
+}
+MAX_POINTS_PER_SERIES = 400
+
+
+@dataclass
+class RunCurves:
+    """One run's curves, as plain lists (x = fractional epoch)."""
+
+    label: str
+    step_epochs: Sequence[float] = field(default_factory=list)
+    train_loss: Sequence[float] = field(default_factory=list)
+    train_acc: Sequence[float] = field(default_factory=list)
+    test_epochs: Sequence[float] = field(default_factory=list)
+    test_acc: Sequence[float] = field(default_factory=list)
+    marker_epoch: float | None = None  # e.g. where the loss became NaN
+    marker_text: str = ""
+    val_epochs: Sequence[float] = field(default_factory=list)  # for a run with a validation split
+    val_acc: Sequence[float] = field(default_factory=list)
+
+
+def thin(xs: Sequence[float], ys: Sequence[float], limit: int = MAX_POINTS_PER_SERIES) -> tuple[list, list]:
+    """At most ``limit`` evenly spaced points, always keeping the last one."""
+    if len(xs) <= limit:
+        return list(xs), list(ys)
+    keep = np.unique(np.linspace(0, len(xs) - 1, limit).round().astype(int))
+    return [xs[i] for i in keep], [ys[i] for i in keep]
+
+
+def safe_label(text: str) -> str:
+    """A run name as inert legend text (plotly renders a few HTML tags in labels)."""
+    return html.escape(text, quote=False)
+
+
+CURVE_PANELS = {"loss": ("x", "y", [0.0, 0.46]), "accuracy": ("x2", "y2", [0.54, 1.0])}  # axis -> x, y, domain
+
+
+def run_traces(run: RunCurves, index: int, metrics: Sequence[str] | None = None) -> list[dict]:
+    """One run's curves (its three, and val acc when it has a validation split; or only ``metrics``) as
+    Plotly trace dicts, in the run's colour (the ``index``-th of the palette)."""
+    colour = PALETTE[index % len(PALETTE)]
+    label = safe_label(run.label)
+    series = {"train_loss": (run.step_epochs, run.train_loss), "train_acc": (run.step_epochs, run.train_acc),
+              "test_acc": (run.test_epochs, run.test_acc), "val_acc": (run.val_epochs, run.val_acc)}
+    if not run.val_acc:
+        del series["val_acc"]
+    if metrics is not None:
+        series = {metric: values for metric, values in series.items() if metric in metrics}
+    traces = []
+    for metric, (xs, ys) in series.items():
+        axis, dash, metric_label = METRIC_STYLES[metric]
+        xs, ys = thin(xs, ys)
+        x_axis, y_axis, _ = CURVE_PANELS[axis]
+        traces.append({
+            "type": "scatter", "x": xs, "y": ys, "xaxis": x_axis, "yaxis": y_axis,
+            "mode": "lines+markers" if metric in ("test_acc", "val_acc") else "lines",
+            "name": f"{label}: {metric_label}", "legendgroup": str(index),
+            "line": {"color": colour, "dash": dash, "width": 2}, "marker": {"size": 5},
+            "cliponaxis": False,  # a dot at the panel's edge is drawn whole
+            "hovertemplate": f"{metric_label} %{{y:.4f}}<br>epoch %{{x:.2f}}<extra>{label}</extra>",
+        })
+    return traces
+
+
+def build_curves_figure(runs: Sequence[RunCurves], title: str = "", height: int = 420,
+                        traces: Sequence[dict] | None = None) -> go.Figure:
+    """Loss (left) and accuracy (right) against epoch for every run, sharing colours across panels
+    (``traces``: the runs' ``run_traces``, when the caller already has them)."""
+    if traces is None:
+        traces = [trace for index, run in enumerate(runs) for trace in run_traces(run, index)]
+    layout = _curves_layout(title, height)
+    if not traces:  # the chart's place before any run: both panels, the book's ranges (not Plotly's -1..4)
+        _fix_ranges(layout, epochs=10, loss=2.5)
+        traces = [{"type": "scatter", "x": [], "y": [], "xaxis": x_axis, "yaxis": y_axis, "showlegend": False,
+                   "hoverinfo": "skip"} for x_axis, y_axis, _ in CURVE_PANELS.values()]
+    for index, run in enumerate(runs):
+        if run.marker_epoch is not None:
+            _add_marker(layout, run.marker_epoch, safe_label(run.marker_text), PALETTE[index % len(PALETTE)])
+    return go.Figure({"data": list(traces), "layout": layout}, _validate=False)
+
+
+def _curves_layout(title: str, height: int) -> dict:
+    layout: dict = {
+        "title": {"text": title} if title else None, "height": height, "hovermode": "closest",
+        "uirevision": "curves", "legend": {"orientation": "h", "y": -0.2},
+        "margin": {"t": 60, "b": 10, "l": 10, "r": 10}, "shapes": [],
+        "annotations": [{"text": name, "x": sum(domain) / 2, "y": 1.0, "xref": "paper", "yref": "paper",
+                         "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 16}}
+                        for name, (_, _, domain) in CURVE_PANELS.items()],
+    }
+    for name, (x_axis, y_axis, domain) in CURVE_PANELS.items():
+        # autorange on every redraw so growing curves stay in view; uirevision still keeps a person's zoom
+        layout[_layout_key(x_axis)] = {"domain": domain, "anchor": y_axis, "title": {"text": "epoch"},
+                                       "rangemode": "tozero", "autorange": True}
+        layout[_layout_key(y_axis)] = {"anchor": x_axis, "title": {"text": name}, "autorange": True}
+    return layout
+
+
+def _fix_ranges(layout: dict, epochs: float, loss: float) -> None:
+    for axis, top in (("xaxis", epochs), ("xaxis2", epochs), ("yaxis", loss), ("yaxis2", 1.0)):
+        layout[axis].update(range=[0, top], autorange=False)
+
+
+def _add_marker(layout: dict, epoch: float, text: str, colour: str) -> None:
+    """A dash-dotted vertical line on the loss panel, e.g. where the loss became NaN."""
+    layout["shapes"].append({"type": "line", "x0": epoch, "x1": epoch, "xref": "x", "y0": 0, "y1": 1,
+                             "yref": "y domain", "line": {"color": colour, "dash": "dashdot"}})
+    layout["annotations"].append({"text": text, "x": epoch, "y": 1, "xref": "x", "yref": "y domain",
+                                  "showarrow": False, "yanchor": "bottom"})
+
+
+def _layout_key(axis: str) -> str:
+    return axis.replace("x", "xaxis").replace("y", "yaxis")
+
+
+def build_templates_figure(weights: np.ndarray, class_names: Sequence[str], height: int = 330) -> go.Figure:
+    """The ten weight rows as 28x28 images (red: evidence for the class, blue: against)."""
+    weights = np.asarray(weights, dtype=float).reshape(len(class_names), IMAGE_SIDE, IMAGE_SIDE)
+    limit = float(np.abs(weights).max()) or 1.0
+    figure = make_subplots(rows=2, cols=5, subplot_titles=list(class_names), horizontal_spacing=0.02,
+                           vertical_spacing=0.12)
+    for index, image in enumerate(weights):
+        figure.add_trace(go.Heatmap(z=image, zmin=-limit, zmax=limit, colorscale="RdBu_r",
+                                    showscale=index == 0, hovertemplate="weight %{z:.3f}<extra></extra>"),
+                         row=index // 5 + 1, col=index % 5 + 1)
+    figure.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
+    figure.update_xaxes(showticklabels=False)
+    figure.update_layout(height=height, margin={"t": 40, "b": 10, "l": 10, "r": 10}, uirevision="templates")
+    return figure
+
+
+def build_confusion_figure(confusion: np.ndarray, class_names: Sequence[str], height: int = 460) -> go.Figure:
+    """Counts of true (rows) against predicted (columns) test labels, with the counts written in."""
+    confusion = np.asarray(confusion)
+    figure = go.Figure(go.Heatmap(
+        z=confusion, x=list(class_names), y=list(class_names), colorscale="Blues",
+        text=confusion, texttemplate="%{text}", hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>",
+    ))
+    figure.update_yaxes(autorange="reversed", title_text="true class")
+    figure.update_xaxes(title_text="predicted class")
+    figure.update_layout(height=height, margin={"t": 20, "b": 10, "l": 10, "r": 10}, uirevision="confusion")
+    return figure
+
+
+def build_per_class_figure(accuracies: Sequence[float], class_names: Sequence[str], height: int = 300) -> go.Figure:
+    """Accuracy of each true class as horizontal bars, worst at the top."""
+    order = np.argsort(accuracies)
+    figure = go.Figure(go.Bar(
+        x=[accuracies[i] for i in order], y=[class_names[i] for i in order], orientation="h",
+        marker_color=PALETTE[0], text=[f"{accuracies[i]:.1%}" for i in order], textposition="auto",
+    ))
+    figure.update_xaxes(range=[0, 1], title_text="test accuracy of the class")
+    figure.update_layout(height=height, margin={"t": 10, "b": 10, "l": 10, "r": 10}, uirevision="per-class")
+    return figure
+
+
+def build_band_figure(epochs: Sequence[float], bands: dict[str, tuple[Sequence[float], Sequence[float]]],
+                      title: str = "", y_title: str = "accuracy", height: int = 380) -> go.Figure:
+    """Mean lines with +/- one standard deviation bands, one colour per series."""
+    figure = go.Figure()
+    for index, (name, (mean, std)) in enumerate(bands.items()):
+        colour = PALETTE[index % len(PALETTE)]
+        mean, std = np.asarray(mean, float), np.asarray(std, float)
+        figure.add_trace(go.Scatter(x=list(epochs) + list(epochs)[::-1], y=list(mean + std) + list(mean - std)[::-1],
+                                    fill="toself", fillcolor=colour, opacity=0.2, line={"width": 0},
+                                    hoverinfo="skip", showlegend=False, legendgroup=name))
+        figure.add_trace(go.Scatter(x=list(epochs), y=list(mean), name=safe_label(name), legendgroup=name,
+                                    line={"color": colour, "width": 2}, mode="lines+markers",
+                                    customdata=std, hovertemplate="%{y:.4f} ± %{customdata:.4f}<extra></extra>"))
+    figure.update_xaxes(title_text="epoch")
+    figure.update_yaxes(title_text=y_title)
+    figure.update_layout(title=title or None, height=height, uirevision="bands",
+                         margin={"t": 40 if title else 10, "b": 10, "l": 10, "r": 10})
+    return figure
+
+
+def build_sweep_figure(cells: Sequence[HeatCell], x_title: str, y_title: str, metric_title: str,
+                       log_x: bool = False, log_y: bool = False, height: int = 460) -> go.Figure:
+    """The sweep's grid as square cells coloured by the metric (mean over seeds, ± std and n on hover); the
+    cells inside the book's ``train_loss < 0.5`` are outlined, drawing that boundary over the grid."""
+    done = [cell for cell in cells if cell.mean is not None]
+    waiting = [cell for cell in cells if cell.mean is None]
+    size = max(24, min(90, 520 // max(1, len({c.x for c in cells}), len({c.y for c in cells}))))
+    traces = [_heat_trace(done, metric_title, size), _waiting_trace(waiting, size), _boundary_trace(done, size)]
+    figure = go.Figure([trace for trace in traces if trace is not None])
+    figure.update_layout(height=height, margin={"l": 70, "r": 30, "t": 30, "b": 60}, uirevision="sweep",
+                         plot_bgcolor="white", clickmode="event+select", showlegend=True,
+                         legend={"orientation": "h", "y": -0.2})
+    for update, log, values, title in ((figure.update_xaxes, log_x, {c.x for c in cells}, x_title),
+                                       (figure.update_yaxes, log_y, {c.y for c in cells}, y_title)):
+        ticks = sorted(values)
+        update(title=title, type="log" if log else "category", showgrid=False,
+               **({"tickvals": ticks, "ticktext": [f"{v:g}" for v in ticks]} if log else {}))
+    figure.update_traces(selected={"marker": {"opacity": 1.0}}, unselected={"marker": {"opacity": 0.9}})
+    return figure
+
+
+def _heat_trace(cells: Sequence[HeatCell], metric_title: str, size: int) -> go.Scatter | None:
+    if not cells:
+        return None
+    return go.Scatter(
+        x=[c.x for c in cells], y=[c.y for c in cells], mode="markers+text", name=metric_title,
+        text=[f"{c.mean:.3f}" for c in cells], textfont={"color": "white", "size": 12},
+        customdata=[[c.key, c.std, c.n] for c in cells],
+        marker={"symbol": "square", "size": size, "color": [c.mean for c in cells], "colorscale": "Viridis",
+                "showscale": True, "colorbar": {"title": {"text": metric_title, "side": "right"}}},
+        hovertemplate=f"{metric_title} %{{marker.color:.4f}} ± %{{customdata[1]:.4f}}<br>n = %{{customdata[2]}}"
+                      "<br>%{x}, %{y}<extra></extra>")
+
+
+def _waiting_trace(cells: Sequence[HeatCell], size: int) -> go.Scatter | None:
+    if not cells:
+        return None
+    return go.Scatter(
+        x=[c.x for c in cells], y=[c.y for c in cells], mode="markers+text", name="training…",
+        text=["…" if c.running else "–" for c in cells], customdata=[[c.key, None, 0] for c in cells],
+        marker={"symbol": "square", "size": size, "color": "#E0E0E0"},
+        hovertemplate="%{x}, %{y}: no finished run yet<extra></extra>")
+
+
+def _boundary_trace(cells: Sequence[HeatCell], size: int) -> go.Scatter | None:
+    inside = [c for c in cells if c.inside_book_loss]
+    if not inside:
+        return None
+    return go.Scatter(
+        x=[c.x for c in inside], y=[c.y for c in inside], mode="markers", name="train loss < 0.5 (the book's check)",
+        hoverinfo="skip", marker={"symbol": "square-open", "size": size + 4, "color": "#D62728",
+                                  "line": {"width": 3, "color": "#D62728"}})
+
+
+def build_parcoords_figure(dimensions: dict[str, Sequence[float]], colour_by: str, log_fields: Sequence[str] = (),
+                           height: int = 420) -> go.Figure:
+    """Every run of a sweep as one line across its varied fields and the metric; drag on an axis to brush."""
+    dims = []
+    for name, values in dimensions.items():
+        shown = [math.log10(v) for v in values] if name in log_fields else list(values)
+        dims.append({"label": f"log10 {name}" if name in log_fields else name, "values": shown})
+    figure = go.Figure(go.Parcoords(dimensions=dims, line={"color": list(dimensions[colour_by]),
+                                                            "colorscale": "Viridis", "showscale": True}))
+    figure.update_layout(height=height, margin={"l": 60, "r": 60, "t": 50, "b": 30})
+    return figure

@@ -1,0 +1,1 @@
+"""Computed readings of stored runs: the lessons, sweeps, inspection of one run, and exports."""

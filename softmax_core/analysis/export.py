@@ -1,0 +1,140 @@
+"""What a person takes away from a run: its metrics as CSV, its config as JSON, and a short plain-PyTorch
+script (the book's section 3.7 code, with the run's exact hyperparameters) that reproduces it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+
+from softmax_core.config import TrainConfig
+
+CSV_COLUMNS = ("step", "epoch", "train_loss", "train_acc", "test_acc")
+
+
+def metrics_csv(points: Sequence) -> str:
+    """Progress points (objects with the CSV_COLUMNS attributes) as CSV text, test_acc empty mid-epoch."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for point in points:
+        writer.writerow(["" if getattr(point, name) is None else getattr(point, name) for name in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def config_json(config: TrainConfig) -> str:
+    """The full config as pretty JSON (TrainConfig.from_dict reads it back)."""
+    return json.dumps(config.to_dict(), indent=2)
+
+
+def reproduction_script(config: TrainConfig) -> str:
+    """A self-contained PyTorch script that trains this config the book's way and prints each epoch."""
+    if config.implementation == "scratch":
+        model_code = _SCRATCH_MODEL.format(std=config.init_std, update=_scratch_update_code(config))
+    else:
+        model_code = _CONCISE_MODEL.format(std=config.init_std, optimizer=_optimizer_code(config))
+    return _SCRIPT.format(
+        settings=", ".join(f"{k}={v!r}" for k, v in config.to_dict().items()),
+        seed=config.seed, batch_size=config.batch_size, epochs=config.epochs, model_code=model_code,
+    )
+
+
+def _scratch_update_code(config: TrainConfig) -> str:
+    """The book's update, with weight decay and momentum added the way torch.optim.SGD adds them."""
+    if not config.momentum and not config.weight_decay:
+        return _BOOK_SGD.format(lr=config.lr)
+    decay = f"\n            step += {config.weight_decay!r} * param  # weight decay" if config.weight_decay else ""
+    momentum = (f"\n            step = velocity.mul_({config.momentum!r}).add_(step)  # momentum"
+                if config.momentum else "")
+    return _SGD_WITH_EXTRAS.format(decay=decay, momentum=momentum, lr=config.lr)
+
+
+def _optimizer_code(config: TrainConfig) -> str:
+    if config.optimizer == "adam":
+        return f"torch.optim.Adam(net.parameters(), lr={config.lr!r}, weight_decay={config.weight_decay!r})"
+    return (f"torch.optim.SGD(net.parameters(), lr={config.lr!r}, momentum={config.momentum!r}, "
+            f"weight_decay={config.weight_decay!r})")
+
+
+_SCRIPT = '''"""Reproduces a Softmax Lab run in plain PyTorch ({settings}).
+
+Usage: python this_script.py DATA_ROOT   (torchvision downloads Fashion-MNIST into DATA_ROOT if missing)
+"""
+import sys
+
+import torch
+from torch import nn
+from torch.utils import data
+from torchvision import datasets, transforms
+
+torch.manual_seed({seed})
+root = sys.argv[1] if len(sys.argv) > 1 else "data"
+to_tensor = transforms.ToTensor()
+train_set = datasets.FashionMNIST(root, train=True, transform=to_tensor, download=True)
+test_set = datasets.FashionMNIST(root, train=False, transform=to_tensor, download=True)
+train_iter = data.DataLoader(train_set, batch_size={batch_size}, shuffle=True)
+test_iter = data.DataLoader(test_set, batch_size=1024)
+{model_code}
+for epoch in range({epochs}):
+    total_loss, total_correct, total = 0.0, 0, 0
+    for X, y in train_iter:
+        loss_sum, correct = train_step(X, y)
+        total_loss, total_correct, total = total_loss + loss_sum, total_correct + correct, total + len(y)
+    with torch.no_grad():
+        test_correct = sum(int((predict(X).argmax(1) == y).sum()) for X, y in test_iter)
+    print(f"epoch {{epoch + 1}}: train loss {{total_loss / total:.4f}}, "
+          f"train acc {{total_correct / total:.4f}}, test acc {{test_correct / len(test_set):.4f}}")
+'''
+
+_CONCISE_MODEL = '''
+net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+nn.init.normal_(net[1].weight, std={std!r})
+loss = nn.CrossEntropyLoss(reduction="none")
+updater = {optimizer}
+predict = net
+
+
+def train_step(X, y):
+    y_hat = net(X)
+    l = loss(y_hat, y)
+    updater.zero_grad()
+    l.mean().backward()
+    updater.step()
+    return float(l.detach().sum()), int((y_hat.argmax(1) == y).sum())
+'''
+
+_SCRATCH_MODEL = '''
+W = torch.normal(0, {std!r}, size=(784, 10), requires_grad=True)
+b = torch.zeros(10, requires_grad=True)
+velocities = [torch.zeros_like(W), torch.zeros_like(b)]
+
+
+def predict(X):
+    return X.reshape(-1, 784) @ W + b
+
+
+def softmax(O):  # naive on purpose, as section 3.6: exp overflows for large logits
+    O_exp = torch.exp(O)
+    return O_exp / O_exp.sum(1, keepdim=True)
+
+
+def train_step(X, y):
+    y_hat = softmax(predict(X))
+    l = -torch.log(y_hat[range(len(y)), y])
+    l.sum().backward()
+    with torch.no_grad():
+{update}
+    return float(l.detach().sum()), int((y_hat.argmax(1) == y).sum())
+'''
+
+_BOOK_SGD = '''        for param in (W, b):
+            param -= {lr!r} * param.grad / len(y)  # the book's sgd
+            param.grad.zero_()'''
+
+# torch.optim.SGD's weight decay and momentum on the book's gradient (what Softmax Lab's scratch trainer does)
+_SGD_WITH_EXTRAS = '''        for param, velocity in zip((W, b), velocities):
+            step = param.grad / len(y){decay}{momentum}
+            param -= {lr!r} * step
+            param.grad.zero_()'''

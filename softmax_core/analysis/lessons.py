@@ -1,0 +1,309 @@
+"""The book's section 3.7 exercises as experiments whose explanations are computed from the runs just made.
+
+Nothing here is canned: every sentence is built from measured numbers (updates per epoch, the loss after
+the same number of updates, how much the loss jumps from one mini-batch to the next, seed-to-seed
+standard deviations), so it can't contradict the curves on screen. Also the numerical-stability table
+of section 3.7.2 (naive softmax against the max-subtraction and LogSumExp forms).
+
+Inputs are plain ``LessonRun`` records (built from the store by ``lesson_run``), so the logic is tested
+without a page.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import torch
+
+from softmax_core.book.metrics import Verdict
+from softmax_core.book.model import naive_cross_entropy, naive_softmax, stable_log_softmax
+from softmax_core.book.train import EpochSchedule
+from softmax_core.config import TrainConfig, describe_fields, preset_config, settings
+from softmax_core.dataset_sizes import TRAIN_SET_SIZE
+from softmax_core.runs.store import RunStore
+from softmax_core.status import RunStatus
+
+EXERCISE1_VARIANTS = ("book", "batch-1024", "lr-0.4")
+MAX_EPOCHS = int(settings()["epochs"].high)
+SEED_COUNTS = (2, 10)  # how many seeds a lesson may repeat a run with
+NOISE_FACTOR = 2.0  # a change counts as signal when it exceeds twice the seed-to-seed noise
+
+
+@dataclass(frozen=True)
+class LessonRun:
+    """What the lessons need of a stored run, as plain numbers."""
+
+    run_id: int
+    config: TrainConfig
+    status: str
+    verdict: Optional[Verdict]
+    steps: Sequence[int]  # progress points: optimizer step ...
+    step_losses: Sequence[float]  # ... and the window-average train loss there
+    epoch_train_loss: Sequence[float]  # per epoch (the book's metrics)
+    epoch_train_acc: Sequence[float]
+    epoch_test_acc: Sequence[float]
+    last_epoch_batch_losses: Sequence[float] = field(default_factory=list)  # every mini-batch's loss
+    diverged_step: Optional[int] = None
+
+    @property
+    def final_train_loss(self) -> float:
+        return self.epoch_train_loss[-1] if self.epoch_train_loss else math.nan
+
+
+def lesson_run(store: RunStore, run_id: int) -> LessonRun:
+    """Read one run from the store as a LessonRun."""
+    run = store.get_run(run_id)
+    points = store.read_points(run_id)
+    epochs = store.read_epochs(run_id)
+    last_losses: list[float] = []
+    if epochs:
+        last_losses = store.read_epoch(run_id, epochs[-1].epoch).step_losses.tolist()
+    return LessonRun(
+        run_id=run.id, config=run.config, status=run.status, verdict=run.verdict,
+        steps=[p.step for p in points], step_losses=[p.train_loss for p in points],
+        epoch_train_loss=[e.train_loss for e in epochs], epoch_train_acc=[e.train_acc for e in epochs],
+        epoch_test_acc=[e.test_acc for e in epochs], last_epoch_batch_losses=last_losses,
+        diverged_step=run.diverged_step,
+    )
+
+
+# --- exercise 1: batch size and learning rate ------------------------------------------------------------
+
+def updates_per_epoch(config: TrainConfig) -> int:
+    return EpochSchedule(TRAIN_SET_SIZE, config.batch_size, 1).steps
+
+
+def loss_at_step(run: LessonRun, step: int) -> float:
+    """The train loss (window average) at the last progress point at or before ``step``."""
+    before = [loss for s, loss in zip(run.steps, run.step_losses) if s <= step]
+    return before[-1] if before else math.nan
+
+
+def batch_to_batch_jump(batch_losses: Sequence[float]) -> float:
+    """Mean absolute change of the loss from one mini-batch to the next (how much it oscillates)."""
+    if len(batch_losses) < 2:
+        return math.nan
+    return float(np.mean(np.abs(np.diff(np.asarray(batch_losses, dtype=float)))))
+
+
+def verdict_sentence(run: LessonRun) -> str:
+    """'passes the book's checks' or which check failed with its value."""
+    if run.verdict is None:
+        return f"did not finish ({run.status})"
+    if run.verdict.passed:
+        return f"passes the book's checks (train loss {run.final_train_loss:.3f} < 0.5)"
+    return "fails the book's check: " + "; ".join(check.text for check in run.verdict.failed)
+
+
+def explain_batch_size(book: LessonRun, big_batch: LessonRun) -> str:
+    """Why batch 1024 ends with a higher loss: fewer updates, not worse ones."""
+    book_updates, big_updates = updates_per_epoch(book.config), updates_per_epoch(big_batch.config)
+    total_big = big_updates * big_batch.config.epochs
+    book_same, big_end = loss_at_step(book, total_big), loss_at_step(big_batch, total_big)
+    comparison = ("about the same as" if abs(book_same - big_end) < 0.03
+                  else "lower than" if book_same < big_end else "higher than")
+    return (
+        f"Batch {big_batch.config.batch_size} {verdict_sentence(big_batch)}. One epoch holds "
+        f"{big_updates} updates instead of {book_updates}, so after {big_batch.config.epochs} epochs it has "
+        f"taken only {total_big} steps. After that same number of steps the book's run had a train loss of "
+        f"{book_same:.3f} (over its latest mini-batches), {comparison} batch {big_batch.config.batch_size}'s "
+        f"{big_end:.3f}: per update it learns about as well; it just gets fewer updates."
+    )
+
+
+def explain_learning_rate(book: LessonRun, fast: LessonRun) -> str:
+    """Why lr 0.4 ends higher: the loss jumps around from batch to batch."""
+    book_jump = batch_to_batch_jump(book.last_epoch_batch_losses)
+    fast_jump = batch_to_batch_jump(fast.last_epoch_batch_losses)
+    ratio = fast_jump / book_jump if book_jump else math.nan
+    return (
+        f"lr {fast.config.lr:g} {verdict_sentence(fast)}. In the last epoch its loss moved by "
+        f"{fast_jump:.3f} on average from one mini-batch to the next, against {book_jump:.3f} at lr "
+        f"{book.config.lr:g} ({ratio:.1f}x): steps that large overshoot the minimum and bounce around it "
+        f"instead of settling."
+    )
+
+
+BOOK_RUN = TrainConfig()
+
+
+def what_changed(variant: TrainConfig, book: TrainConfig = BOOK_RUN) -> str:
+    """Which of exercise 1's knobs a variant turned up: 'batch', 'lr', or '' (something else)."""
+    if variant.batch_size > book.batch_size:
+        return "batch"
+    return "lr" if variant.lr > book.lr else ""
+
+
+def suggest_fix(variant: TrainConfig, book: TrainConfig = BOOK_RUN) -> tuple[TrainConfig, str]:
+    """A change that should make a failing exercise pass, and why (to be verified by running it)."""
+    changed = what_changed(variant, book)
+    if changed == "batch":
+        epochs = min(MAX_EPOCHS, math.ceil(updates_per_epoch(book) * book.epochs / updates_per_epoch(variant)))
+        return variant.replace(epochs=epochs), (
+            f"train {epochs} epochs: as many updates as the book's run ({updates_per_epoch(book) * book.epochs})")
+    if changed == "lr":
+        return variant.replace(lr=variant.lr / 2), f"halve the learning rate to {variant.lr / 2:g}"
+    return variant.replace(epochs=min(MAX_EPOCHS, variant.epochs * 2)), "train twice as long"
+
+
+@dataclass(frozen=True)
+class ExerciseOneReading:
+    """What exercise 1's runs say: each run's verdict, why the failing ones fail, and fixes to try."""
+
+    verdicts: dict[int, str]  # run id -> sentence
+    reasons: list[str]  # one per failing run, against the book's run
+    fixes: dict[str, TrainConfig]  # label -> the config that should pass
+
+
+def read_exercise_one(runs: Sequence[LessonRun]) -> ExerciseOneReading:
+    """Verdicts for all runs; reasons and fixes only when the book's own run is among them."""
+    verdicts = {run.run_id: verdict_sentence(run) for run in runs}
+    book = next((run for run in runs if run.config == BOOK_RUN), None)
+    if book is None:
+        return ExerciseOneReading(verdicts, [], {})
+    failing = [run for run in runs if run.verdict is not None and not run.verdict.passed]
+    explain = {"batch": explain_batch_size, "lr": explain_learning_rate}
+    reasons = [explain[kind](book, run) for run in failing if (kind := what_changed(run.config, book.config))]
+    fixes = {f"#{run.run_id} fixed: {reason}": config
+             for run in failing for config, reason in [suggest_fix(run.config, book.config)]}
+    return ExerciseOneReading(verdicts, reasons, fixes)
+
+
+def exercise1_configs() -> dict[str, TrainConfig]:
+    return {name: preset_config(name) for name in EXERCISE1_VARIANTS}
+
+
+# --- exercise 2: overfitting or noise? ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SeedBands:
+    """Per-epoch mean and standard deviation over seeds."""
+
+    epochs: list[int]
+    train_mean: np.ndarray
+    train_std: np.ndarray
+    test_mean: np.ndarray
+    test_std: np.ndarray
+    gap_mean: np.ndarray
+    gap_std: np.ndarray
+    seeds: int
+    gap_per_seed: np.ndarray  # (seeds, epochs)
+
+
+def seed_bands(runs: Sequence[LessonRun]) -> SeedBands:
+    """Mean +/- std of train accuracy, test accuracy and their gap over runs that differ only by seed."""
+    length = min(len(run.epoch_test_acc) for run in runs)
+    train = np.array([run.epoch_train_acc[:length] for run in runs], dtype=float)
+    test = np.array([run.epoch_test_acc[:length] for run in runs], dtype=float)
+    gap = train - test
+    std = (lambda a: a.std(axis=0, ddof=1)) if len(runs) > 1 else (lambda a: np.zeros(a.shape[1]))
+    return SeedBands(list(range(1, length + 1)), train.mean(0), std(train), test.mean(0), std(test),
+                     gap.mean(0), std(gap), len(runs), gap)
+
+
+def largest_dip(values: Sequence[float]) -> tuple[float, int]:
+    """The largest fall below an earlier maximum, and the epoch (1-based) where it bottoms out."""
+    best, dip, where = -math.inf, 0.0, 0
+    for epoch, value in enumerate(values, start=1):
+        best = max(best, value)
+        if best - value > dip:
+            dip, where = best - value, epoch
+    return dip, where
+
+
+def explain_overfitting(bands: SeedBands) -> list[str]:
+    """Is the test accuracy's dip bigger than seed noise? Does the train-test gap grow? Best epoch?"""
+    dip, dip_epoch = largest_dip(bands.test_mean)
+    noise = float(np.median(bands.test_std))
+    dip_is_noise = dip <= NOISE_FACTOR * noise
+    last = len(bands.epochs) - 1
+    early = min(len(bands.epochs) - 1, 4)  # compare the gap after epoch 5 with the end
+    growth_per_seed = bands.gap_per_seed[:, last] - bands.gap_per_seed[:, early]  # paired: same seed
+    growth = float(growth_per_seed.mean())
+    growth_noise = float(growth_per_seed.std(ddof=1) / math.sqrt(bands.seeds)) if bands.seeds > 1 else math.inf
+    gap_grows = growth > NOISE_FACTOR * growth_noise
+    best_epoch = int(np.argmax(bands.test_mean)) + 1
+    return [
+        (f"Over {bands.seeds} seeds the largest dip of the mean test accuracy is {dip:.4f} (at epoch {dip_epoch}); "
+         f"the seed-to-seed standard deviation is typically {noise:.4f}, so the dip is "
+         + ("within noise (no more than twice the spread)." if dip_is_noise
+            else "larger than the noise: a real drop, not luck.")),
+        (f"The train-test accuracy gap goes from {bands.gap_mean[early]:.4f} at epoch {bands.epochs[early]} to "
+         f"{bands.gap_mean[last]:.4f} at epoch {bands.epochs[last]} (change {growth:+.4f}, standard error over "
+         f"seeds {growth_noise:.4f}): "
+         + ("it grows, the signature of overfitting." if gap_grows
+            else "no growth beyond noise, so no sign of overfitting yet.")),
+        (f"The mean test accuracy peaks at epoch {best_epoch} ({bands.test_mean[best_epoch - 1]:.4f}) and ends at "
+         f"{bands.test_mean[last]:.4f}; early stopping would keep epoch {best_epoch} (chosen on the test set, "
+         f"so its score is optimistic)."),
+    ]
+
+
+def group_by_seed(runs: Sequence) -> list[list]:
+    """Finished runs (anything with ``.config`` and ``.status``) that differ only by seed, in groups of
+    two or more, in the order they came."""
+    groups: dict[TrainConfig, list] = {}
+    for run in runs:
+        if run.status == RunStatus.FINISHED:
+            groups.setdefault(run.config.replace(seed=0), []).append(run)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def group_tags(lesson: str, group: str, variant: str) -> dict[str, str]:
+    """The tags that mark a run as one variant of one group of a lesson's runs (what the store finds)."""
+    return {"lesson": lesson, "group": group, "variant": variant}
+
+
+def seed_group_configs(base: TrainConfig, seeds: int) -> list[TrainConfig]:
+    return [base.replace(seed=seed) for seed in range(seeds)]
+
+
+# --- numerical stability (3.7.2) ------------------------------------------------------------------------
+
+def stability_table(logits: Sequence[float]) -> list[dict]:
+    """Naive softmax against the max-subtraction and LogSumExp forms, one row per class."""
+    row = torch.tensor([list(logits)], dtype=torch.float32)
+    naive = naive_softmax(row)[0]
+    stable_log = stable_log_softmax(row)[0]
+    return [{
+        "class": index, "logit": float(row[0, index]), "exp(o)": float(torch.exp(row[0, index])),
+        "naive softmax": float(naive[index]), "stable softmax": float(stable_log[index].exp()),
+        "stable log-softmax": float(stable_log[index]),
+    } for index in range(row.shape[1])]
+
+
+def stability_losses(logits: Sequence[float], label: int = 0) -> dict[str, float]:
+    """The cross-entropy for the true class ``label``, naive (-log of the naive softmax) and LogSumExp."""
+    row = torch.tensor([list(logits)], dtype=torch.float32)
+    naive = float(naive_cross_entropy(naive_softmax(row), torch.tensor([label]))[0])
+    return {"true class": label, "naive loss": naive, "stable loss": float(-stable_log_softmax(row)[0, label]) + 0.0}
+
+
+def stability_summary(logits: Sequence[float], label: int = 0) -> str:
+    """One sentence on what the naive form does with these logits."""
+    rows = stability_table(logits)
+    losses = stability_losses(logits, label)
+    naive_loss, stable_loss = losses["naive loss"], losses["stable loss"]
+    overflow = any(math.isinf(r["exp(o)"]) for r in rows)
+    nan = any(math.isnan(r["naive softmax"]) for r in rows)
+    parts = []
+    if overflow:
+        parts.append(f"exp overflows to inf for logits above about 88.7, so the naive softmax is "
+                     f"{'NaN (inf/inf)' if nan else 'broken'}")
+    if math.isinf(naive_loss) or math.isnan(naive_loss):
+        parts.append(f"the naive loss is {naive_loss} where LogSumExp gives {stable_loss:.4g}")
+    if not parts:
+        return f"These logits are tame: naive loss {naive_loss:.4g} equals the stable {stable_loss:.4g}."
+    sentence = "; ".join(parts)
+    return sentence[0].upper() + sentence[1:] + "."
+
+
+def describe_difference(first: TrainConfig, second: TrainConfig) -> str:
+    """What one A/B pair changes, e.g. 'lr 0.1 -> lr 0.4'."""
+    fields = list(first.differences(second))
+    return f"{describe_fields(first, fields)} -> {describe_fields(second, fields)}" if fields else "nothing"
+

@@ -1,0 +1,344 @@
+"""Fashion-MNIST: find or download the four original files, verify them, load them once into memory.
+
+The file names, md5 sums and mirrors are torchvision's (``torchvision.datasets.FashionMNIST``; a test
+keeps them equal), so a folder that torchvision accepts is accepted here, and vice versa; torchvision
+itself is not imported, since it costs a process about two seconds. Images become one float tensor in
+[0, 1] (what the book's ``transforms.ToTensor()`` gives), flattened to 784 features, held once per
+process and shared read-only by every run: there is no DataLoader and no per-image transform.
+
+Decoding the .gz files takes most of a second, so the first load keeps a decoded copy (uint8 ``.npy``
+arrays and a manifest) in the per-user cache. A later load uses it only while the originals are the
+very files it was made from (same size and modification time, md5-verified when it was made) and the
+arrays have their shapes; otherwise it decodes again. A worker process or the CLI loads in well under
+a second that way.
+
+Where the files are looked for: the ``data_dir`` argument, else ``$SOFTMAX_LAB_DATA``, else a per-user
+cache folder. Every problem (missing files offline, a corrupted file, an unreadable folder) raises
+``DataError`` with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from softmax_core.dataset_sizes import NUM_FEATURES, TEST_SET_SIZE, TRAIN_SET_SIZE, VALIDATION_SEED, VALIDATION_SIZE
+
+DATA_ENV_VAR = "SOFTMAX_LAB_DATA"
+CLASS_NAMES = ("t-shirt", "trouser", "pullover", "dress", "coat",
+               "sandal", "shirt", "sneaker", "bag", "ankle boot")
+FILE_MD5S: dict[str, str] = {  # torchvision.datasets.FashionMNIST.resources
+    "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+    "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+    "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+    "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310",
+}
+MIRRORS: tuple[str, ...] = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)  # torchvision's
+ARRAY_FILES = {  # decoded array -> the original it comes from
+    "train_images": "train-images-idx3-ubyte.gz", "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz", "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+ARRAY_SHAPES = {"train_images": (TRAIN_SET_SIZE, NUM_FEATURES), "train_labels": (TRAIN_SET_SIZE,),
+                "test_images": (TEST_SET_SIZE, NUM_FEATURES), "test_labels": (TEST_SET_SIZE,)}
+DECODED_FORMAT = 1  # bump when the decoded copy's layout changes
+_IDX_MAGIC = {"images": 2051, "labels": 2049}
+_DOWNLOAD_CHUNK = 1 << 16
+
+ProgressCallback = Callable[[str, int, Optional[int]], None]  # (file name, bytes done, bytes total)
+
+
+class DataError(RuntimeError):
+    """Fashion-MNIST can't be found, fetched or read; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class FashionMNISTData:
+    """The whole data set as memory tensors (images flattened, float32 in [0, 1])."""
+
+    train_images: torch.Tensor  # (60000, 784) float32
+    train_labels: torch.Tensor  # (60000,) int64
+    test_images: torch.Tensor  # (10000, 784) float32
+    test_labels: torch.Tensor  # (10000,) int64
+    folder: Path  # where the .gz files were read from
+    _copies: dict = field(default_factory=dict, compare=False, repr=False)  # device -> the data there
+
+    def to(self, device: torch.device | str) -> FashionMNISTData:
+        """The same data on another device: copied once per device, then shared by every run."""
+        device = torch.device(device)
+        if self.train_images.device == device:
+            return self
+        with _load_lock:
+            if device not in self._copies:
+                self._copies[device] = FashionMNISTData(*(t.to(device) for t in self.tensors()), folder=self.folder)
+            return self._copies[device]
+
+    def validation_split(self) -> ValidationSplit:
+        """The training images split into training rows and a held-out validation set: a sixth of them
+        (10,000 of 60,000), chosen with a fixed seed, so the same for every run; made once per device."""
+        with _load_lock:
+            if "validation" not in self._copies:
+                self._copies["validation"] = split_off_validation(self.train_images, self.train_labels)
+            return self._copies["validation"]
+
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        """train_images, train_labels, test_images, test_labels."""
+        return (self.train_images, self.train_labels, self.test_images, self.test_labels)
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], folder: Path) -> FashionMNISTData:
+        """From the uint8 arrays as decoded (images 0..255, one row per image; labels 0..9)."""
+        return cls(
+            train_images=torch.from_numpy(arrays["train_images"]).float().div_(255.0),
+            train_labels=torch.from_numpy(arrays["train_labels"]).long(),
+            test_images=torch.from_numpy(arrays["test_images"]).float().div_(255.0),
+            test_labels=torch.from_numpy(arrays["test_labels"]).long(),
+            folder=folder,
+        )
+
+
+@dataclass(frozen=True)
+class ValidationSplit:
+    """Which training rows a run with a validation split trains on, and the images it holds out."""
+
+    train_rows: torch.Tensor  # (50000,) int64 indices into train_images, ascending
+    images: torch.Tensor  # (10000, 784) float32
+    labels: torch.Tensor  # (10000,) int64
+    rows: torch.Tensor  # their indices into train_images, ascending
+
+
+def split_off_validation(images: torch.Tensor, labels: torch.Tensor) -> ValidationSplit:
+    """Hold out a sixth of the training images, chosen by a permutation with a fixed seed."""
+    count = len(labels)
+    held_out = count * VALIDATION_SIZE // TRAIN_SET_SIZE
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(VALIDATION_SEED))
+    rows = order[:held_out].sort().values.to(labels.device)
+    train_rows = order[held_out:].sort().values.to(labels.device)
+    return ValidationSplit(train_rows, images.index_select(0, rows), labels.index_select(0, rows), rows)
+
+
+_loaded: dict[Path, FashionMNISTData] = {}
+_load_lock = threading.Lock()
+
+
+def default_data_dir() -> Path:
+    """Per-user cache folder used when neither an argument nor the environment names one."""
+    cache_root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache_root) / "softmax-lab" / "fashion-mnist"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The folder to use: the argument, else $SOFTMAX_LAB_DATA, else the per-user cache."""
+    chosen = data_dir or os.environ.get(DATA_ENV_VAR) or default_data_dir()
+    return Path(chosen).expanduser().resolve()
+
+
+def missing_files(folder: Path) -> list[str]:
+    """Names of the four original files that are not in ``folder``."""
+    _check_folder_readable(folder)
+    return [name for name in FILE_MD5S if not (folder / name).is_file()]
+
+
+def describe_expected_files(folder: Path) -> str:
+    """One sentence naming the four files and where to put them."""
+    names = ", ".join(FILE_MD5S)
+    return (f"put the four Fashion-MNIST files ({names}) in {folder}, "
+            f"or set {DATA_ENV_VAR} to a folder that holds them")
+
+
+def load_fashion_mnist(
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+    progress: ProgressCallback | None = None,
+    mirrors: Sequence[str] = MIRRORS,
+) -> FashionMNISTData:
+    """Load the data set once per process and folder; download missing files first if allowed."""
+    folder = resolve_data_dir(data_dir)
+    with _load_lock:
+        if folder not in _loaded:
+            _loaded[folder] = FashionMNISTData.from_arrays(
+                load_decoded_arrays(folder, download, progress, mirrors), folder)
+        return _loaded[folder]
+
+
+def load_decoded_arrays(
+    folder: Path,
+    download: bool = True,
+    progress: ProgressCallback | None = None,
+    mirrors: Sequence[str] = MIRRORS,
+) -> dict[str, np.ndarray]:
+    """The four arrays as uint8: from the decoded copy when it matches the originals, else decoded anew."""
+    arrays = read_decoded_copy(folder)
+    if arrays is None:
+        ensure_files(folder, download=download, progress=progress, mirrors=mirrors)
+        arrays = {name: _read_idx(folder / source, name.split("_")[1]) for name, source in ARRAY_FILES.items()}
+        write_decoded_copy(folder, arrays)
+    return arrays
+
+
+def decoded_copy_dir(folder: Path) -> Path:
+    """Where the decoded copy of the files in ``folder`` is kept (per-user cache, one per data folder)."""
+    key = hashlib.sha1(str(folder).encode()).hexdigest()[:16]
+    return default_data_dir().parent / "decoded" / key
+
+
+def read_decoded_copy(folder: Path) -> dict[str, np.ndarray] | None:
+    """The decoded arrays, or None if there is no copy or it doesn't match the originals any more."""
+    copy = decoded_copy_dir(folder)
+    try:
+        manifest = json.loads((copy / "manifest.json").read_text())
+        if manifest.get("format") != DECODED_FORMAT or manifest.get("sources") != _stat_sources(folder):
+            return None
+        arrays = {name: np.load(copy / f"{name}.npy", allow_pickle=False) for name in ARRAY_FILES}
+    except (OSError, ValueError):
+        return None
+    shapes_match = all(arrays[name].shape == ARRAY_SHAPES[name] and arrays[name].dtype == np.uint8
+                       for name in ARRAY_FILES)
+    return arrays if shapes_match else None
+
+
+def write_decoded_copy(folder: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Keep the decoded arrays for the next load (best effort: a read-only cache only costs time)."""
+    copy = decoded_copy_dir(folder)
+    try:
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=copy.parent, prefix=".staging-"))
+    except OSError:
+        return
+    try:
+        for name, array in arrays.items():
+            np.save(staging / f"{name}.npy", array, allow_pickle=False)
+        manifest = {"format": DECODED_FORMAT, "folder": str(folder), "sources": _stat_sources(folder)}
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        shutil.rmtree(copy, ignore_errors=True)
+        staging.rename(copy)  # readers see the whole copy or none of it
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)  # another process won the race, or the disk is full
+
+
+def _stat_sources(folder: Path) -> dict[str, list[int]]:
+    """Size and modification time of each original: a changed file means the copy is stale."""
+    stats = {name: (folder / name).stat() for name in FILE_MD5S}
+    return {name: [stat.st_size, stat.st_mtime_ns] for name, stat in stats.items()}
+
+
+def ensure_files(
+    folder: Path,
+    download: bool = True,
+    progress: ProgressCallback | None = None,
+    mirrors: Sequence[str] = MIRRORS,
+) -> None:
+    """Make sure all four files are in ``folder`` and match their md5, downloading if allowed."""
+    absent = missing_files(folder)
+    if absent and not download:
+        raise DataError(f"Fashion-MNIST is missing {', '.join(absent)}: {describe_expected_files(folder)}.")
+    for name in absent:
+        download_file(name, folder, progress=progress, mirrors=mirrors)
+    for name in FILE_MD5S:
+        verify_file(folder / name)
+
+
+def verify_file(path: Path) -> None:
+    """Raise DataError unless ``path`` has the md5 torchvision lists for it."""
+    expected = FILE_MD5S[path.name]
+    actual = _md5_of(path)
+    if actual != expected:
+        raise DataError(
+            f"{path.name} in {path.parent} is corrupted or truncated (md5 {actual}, expected {expected}); "
+            f"delete it so it is downloaded again, or replace it with the original file."
+        )
+
+
+def download_file(
+    name: str,
+    folder: Path,
+    progress: ProgressCallback | None = None,
+    mirrors: Sequence[str] = MIRRORS,
+    timeout: float = 30.0,
+) -> Path:
+    """Fetch one file from the first mirror that answers, reporting progress; verify it; return its path."""
+    _make_writable_folder(folder)
+    failures = []
+    for mirror in mirrors:
+        url = mirror.rstrip("/") + "/" + name
+        try:
+            path = _fetch(url, folder / name, progress, timeout)
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            failures.append(f"{url}: {getattr(error, 'reason', error)}")
+            continue
+        verify_file(path)
+        return path
+    raise DataError(
+        f"could not download {name} ({'; '.join(failures)}). Offline? {describe_expected_files(folder)}."
+    )
+
+
+def _fetch(url: str, target: Path, progress: ProgressCallback | None, timeout: float) -> Path:
+    partial = target.with_name(target.name + ".part")  # never leave a half file under the real name
+    with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        done = 0
+        while chunk := response.read(_DOWNLOAD_CHUNK):
+            out.write(chunk)
+            done += len(chunk)
+            if progress:
+                progress(target.name, done, total)
+    partial.replace(target)
+    return target
+
+
+def _read_idx(path: Path, kind: str) -> np.ndarray:
+    """Parse an IDX file (the MNIST format): big-endian header, then unsigned bytes."""
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        raise DataError(f"{path.name} in {path.parent} can't be read: {error}") from error
+    header_ints = 4 if kind == "images" else 2
+    header = np.frombuffer(raw[: 4 * header_ints], dtype=">u4")
+    count = int(header[1])
+    if int(header[0]) != _IDX_MAGIC[kind] or len(raw) != 4 * header_ints + count * (
+        NUM_FEATURES if kind == "images" else 1
+    ):
+        raise DataError(f"{path.name} in {path.parent} is not a Fashion-MNIST {kind} file.")
+    values = np.frombuffer(raw, dtype=np.uint8, offset=4 * header_ints).copy()
+    return values if kind == "labels" else values.reshape(count, NUM_FEATURES)
+
+
+def _check_folder_readable(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise DataError(f"{folder} is a file, not a folder: {describe_expected_files(folder)}.")
+    if folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
+        raise DataError(f"the data folder {folder} can't be read (permission denied).")
+
+
+def _make_writable_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"can't create the data folder {folder}: {error.strerror or error}") from error
+    if not os.access(folder, os.W_OK):
+        raise DataError(f"can't download into {folder} (not writable): {describe_expected_files(folder)}.")
+
+
+def _md5_of(path: Path) -> str:
+    digest = hashlib.md5()
+    try:
+        with open(path, "rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise DataError(f"{path.name} in {path.parent} can't be read: {error.strerror or error}") from error
+    return digest.hexdigest()

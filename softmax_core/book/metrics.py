@@ -1,0 +1,117 @@
+"""Metrics on predictions: accuracy, confusion matrix, per-class accuracy, confident mistakes, and the
+book's three end-of-training checks turned into a verdict (values and thresholds, never an assert).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from softmax_core.dataset_sizes import NUM_CLASSES
+
+BOOK_LOSS_LIMIT = 0.5
+BOOK_ACCURACY_FLOOR = 0.7
+
+
+def count_correct(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Number of rows whose arg-max is the label (a 0-d tensor, so no device sync)."""
+    return (logits.argmax(1) == labels).sum()
+
+
+def confusion_matrix(predicted: torch.Tensor, labels: torch.Tensor, num_classes: int = NUM_CLASSES) -> torch.Tensor:
+    """Counts[true, predicted] as an int64 (num_classes, num_classes) tensor."""
+    flat = labels.long() * num_classes + predicted.long()
+    return torch.bincount(flat, minlength=num_classes * num_classes).view(num_classes, num_classes)
+
+
+def per_class_accuracy(confusion: torch.Tensor) -> torch.Tensor:
+    """Recall of each true class: the diagonal over the row sums (0 for an empty row)."""
+    confusion = confusion.double()
+    totals = confusion.sum(1)
+    return torch.where(totals > 0, confusion.diagonal() / totals.clamp(min=1), torch.zeros_like(totals))
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One misclassified test image and what the model believed."""
+
+    index: int  # row in the test set
+    true_label: int
+    predicted_label: int
+    confidence: float  # probability given to the wrong prediction
+    probabilities: tuple[float, ...]  # all ten class probabilities
+
+
+def most_confident_mistakes(logits: torch.Tensor, labels: torch.Tensor, count: int = 12) -> list[Mistake]:
+    """The ``count`` wrong predictions with the highest predicted probability, most confident first."""
+    probabilities = torch.softmax(logits.float(), dim=1)
+    confidence, predicted = probabilities.max(1)
+    wrong = (predicted != labels).nonzero().squeeze(1)
+    ranked = wrong[confidence[wrong].argsort(descending=True)][:count]
+    return [
+        Mistake(int(i), int(labels[i]), int(predicted[i]), float(confidence[i]),
+                tuple(float(p) for p in probabilities[i]))
+        for i in ranked.tolist()
+    ]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One of the book's asserts, evaluated: what was measured against what threshold."""
+
+    name: str  # e.g. "train_loss < 0.5"
+    value: float
+    passed: bool
+    text: str  # e.g. "train loss 0.522 is not below 0.5"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The book's three checks after training (``train_ch3``'s asserts)."""
+
+    checks: tuple[Check, ...]
+
+    @property
+    def passed(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def failed(self) -> tuple[Check, ...]:
+        return tuple(check for check in self.checks if not check.passed)
+
+    def summary(self) -> str:
+        """One line: 'pass' or the failed checks' texts."""
+        if self.passed:
+            return "pass: all three of the book's checks hold"
+        return "fail: " + "; ".join(check.text for check in self.failed)
+
+    def to_dict(self) -> dict:
+        return {"passed": self.passed, "checks": [vars(check) for check in self.checks]}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Verdict:
+        return cls(tuple(Check(**check) for check in values["checks"]))
+
+
+def judge_book_checks(train_loss: float, train_acc: float, test_acc: float) -> Verdict:
+    """Evaluate ``train_loss < 0.5``, ``0.7 < train_acc <= 1`` and ``0.7 < test_acc <= 1``."""
+    return Verdict((
+        _below_check("train_loss", "train loss", train_loss, BOOK_LOSS_LIMIT),
+        _accuracy_check("train_acc", "train accuracy", train_acc),
+        _accuracy_check("test_acc", "test accuracy", test_acc),
+    ))
+
+
+def _below_check(name: str, label: str, value: float, limit: float) -> Check:
+    passed = not math.isnan(value) and value < limit
+    relation = "is below" if passed else "is not below"
+    return Check(f"{name} < {limit:g}", value, passed, f"{label} {value:.3f} {relation} {limit:g}")
+
+
+def _accuracy_check(name: str, label: str, value: float) -> Check:
+    floor = BOOK_ACCURACY_FLOOR
+    passed = not math.isnan(value) and floor < value <= 1.0
+    relation = "is in" if passed else "is not in"
+    return Check(f"{floor:g} < {name} <= 1", value, passed, f"{label} {value:.3f} {relation} ({floor:g}, 1]")

@@ -1,0 +1,138 @@
+"""The class board: each student's best shared run on the class's challenge, ranked by accuracy on the
+validation split, and what changes when the teacher reveals test accuracy.
+
+The ranking uses validation accuracy (10,000 training images held out with a fixed seed), never test
+accuracy: the board is how the class chooses settings, and choosing by the test set would spend it.
+``read_reveal`` says, from the numbers, how the ranking moves when it is ranked by test accuracy
+instead, and why the book's exercise 2 must not pick the number of epochs by test accuracy.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from softmax_core.runs.store import RunRecord
+from softmax_core.status import RunStatus
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """What the class competes on: the best validation accuracy among runs that keep these rules."""
+
+    key: str
+    title: str
+    max_epochs: int | None = None
+    batch_size: int | None = None
+    must_pass_book_checks: bool = False
+
+    def admits(self, run: RunRecord) -> bool:
+        """A finished run with a validation split that keeps the rules."""
+        config = run.config
+        return (run.status == RunStatus.FINISHED and config.validation and run.final_val_acc is not None
+                and (self.max_epochs is None or config.epochs <= self.max_epochs)
+                and (self.batch_size is None or config.batch_size == self.batch_size)
+                and (not self.must_pass_book_checks or bool(run.verdict and run.verdict.passed)))
+
+    @property
+    def rules(self) -> str:
+        parts = ["finished runs with a validation split"]
+        if self.max_epochs is not None:
+            parts.append(f"at most {self.max_epochs} epochs")
+        if self.batch_size is not None:
+            parts.append(f"batch size {self.batch_size}")
+        if self.must_pass_book_checks:
+            parts.append("passing the book's checks")
+        return ", ".join(parts)
+
+
+CHALLENGES: dict[str, Challenge] = {c.key: c for c in (
+    Challenge("best-5-epochs", "Best validation accuracy in at most 5 epochs", max_epochs=5),
+    Challenge("book-checks-1024", "Pass the book's checks with batch 1024", batch_size=1024,
+              must_pass_book_checks=True),
+    Challenge("best-any", "Best validation accuracy, any settings"),
+)}
+DEFAULT_CHALLENGE = "best-5-epochs"
+
+
+@dataclass(frozen=True)
+class BoardEntry:
+    """One student's place on the board."""
+
+    rank: int  # by validation accuracy, 1 = best
+    student: str
+    run: RunRecord
+    test_rank: int  # where the same runs would place by test accuracy
+
+    @property
+    def val_acc(self) -> float:
+        return self.run.final_val_acc
+
+    @property
+    def test_acc(self) -> float:
+        return self.run.final_test_acc
+
+    @property
+    def places_moved(self) -> int:
+        """How many places up (positive) the entry would move if ranked by test accuracy."""
+        return self.rank - self.test_rank
+
+
+def rank_board(runs: Iterable[RunRecord], student_names: Mapping[int, str], challenge: Challenge) -> list[BoardEntry]:
+    """Each student's best admitted run by validation accuracy (ties: the earlier run), best first."""
+    best: dict[int, RunRecord] = {}
+    for run in sorted(runs, key=lambda r: r.id):
+        if run.owner_id in student_names and challenge.admits(run):
+            current = best.get(run.owner_id)
+            if current is None or run.final_val_acc > current.final_val_acc:
+                best[run.owner_id] = run
+    by_val = sorted(best.values(), key=lambda r: (-r.final_val_acc, r.id))
+    by_test = sorted(best.values(), key=lambda r: (-r.final_test_acc, r.id))
+    test_rank = {run.id: place for place, run in enumerate(by_test, start=1)}
+    return [BoardEntry(place, student_names[run.owner_id], run, test_rank[run.id])
+            for place, run in enumerate(by_val, start=1)]
+
+
+def read_reveal(entries: list[BoardEntry]) -> list[str]:
+    """What the revealed test accuracy shows, as sentences computed from the board's numbers."""
+    if len(entries) < 2:
+        return ["With fewer than two students on the board there is no ranking to compare yet."]
+    moved = [entry for entry in entries if entry.places_moved]
+    gaps = [entry.val_acc - entry.test_acc for entry in entries]
+    lines = [_how_the_ranking_moves(entries, moved), _how_far_the_numbers_differ(gaps)]
+    lines.append(
+        "That is why the book's exercise 2 must not pick the number of epochs by test accuracy: a choice "
+        "made by looking at a number fits that number's images a little. The board chose by validation "
+        "accuracy, so each run's test accuracy is still an honest estimate of how it does on images it "
+        "never saw; picking by the test set would leave no such estimate.")
+    return lines
+
+
+def _how_the_ranking_moves(entries: list[BoardEntry], moved: list[BoardEntry]) -> str:
+    if not moved:
+        every = "both" if len(entries) == 2 else f"all {len(entries)}"
+        return (f"Ranked by test accuracy instead, {every} places stay the same: here validation accuracy "
+                "chose exactly as the test set would have.")
+    biggest = max(moved, key=lambda entry: abs(entry.places_moved))
+    direction = "up" if biggest.places_moved > 0 else "down"
+    winner = next(entry for entry in entries if entry.test_rank == 1)
+    winner_text = ("the winner stays the winner" if winner.rank == 1
+                   else f"{winner.student} (now {_ordinal(winner.rank)}) would win")
+    return (f"Ranked by test accuracy instead, {len(moved)} of {len(entries)} places change and {winner_text}; "
+            f"{biggest.student} moves furthest, {abs(biggest.places_moved)} place(s) {direction}.")
+
+
+def _how_far_the_numbers_differ(gaps: list[float]) -> str:
+    mean_gap = statistics.fmean(gaps)
+    spread = max(gaps) - min(gaps)
+    side = "higher" if mean_gap > 0 else "lower"
+    return (f"Validation accuracy is {abs(mean_gap):.2%} {side} than test accuracy on average, and that gap "
+            f"itself varies by {spread:.2%} between runs: two samples of images give two slightly different "
+            "numbers for the same model.")
+
+
+def _ordinal(place: int) -> str:
+    teens = (place // 10) % 10 == 1  # 11th, 12th, 13th
+    suffix = "th" if teens else {1: "st", 2: "nd", 3: "rd"}.get(place % 10, "th")
+    return f"{place}{suffix}"

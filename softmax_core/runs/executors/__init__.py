@@ -1,0 +1,85 @@
+"""Executors: where a run's training happens, behind one small seam that JobRunner uses.
+
+An executor takes run ids that are already recorded as ``queued`` in the store and sees that a worker
+trains each (``worker.run_stored``). Everything else (points, heartbeats, the cancel flag, how a run
+ended) goes through the store, so an executor needs no channel back to the page, and the server's
+process never trains. ``local`` is a pool of worker processes on this machine; ``ray`` sends each run
+to a Ray cluster, as one task. ``$SOFTMAX_LAB_EXECUTOR`` chooses.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Protocol
+
+EXECUTOR_ENV_VAR = "SOFTMAX_LAB_EXECUTOR"
+EXECUTORS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """One worker as its executor sees it."""
+
+    name: str  # e.g. 'local-1'
+    pid: int | None
+    state: str  # starting | idle | training
+    run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """One machine (a Ray node, or this one for ``local``) and what it offers."""
+
+    name: str  # the Ray node id, or the host name
+    host: str
+    cpus: int
+    gpus: int
+    alive: bool = True
+
+
+class Executor(Protocol):
+    """What JobRunner needs of an executor."""
+
+    def submit(self, run_id: int, owner=None) -> None:
+        """Have a worker train this queued run (returns at once); waiting runs take turns by owner."""
+
+    def withdraw(self, run_id: int) -> bool:
+        """Take back a run no worker has started; True if it was still waiting here."""
+
+    def held_run_ids(self) -> list[int]:
+        """Runs waiting here for a worker (their heartbeat is the runner's to keep)."""
+
+    def workers(self) -> list[WorkerInfo]:
+        """The workers and what each is doing."""
+
+    def nodes(self) -> list[NodeInfo]:
+        """The machines it trains on."""
+
+    def capacity(self) -> int:
+        """How many runs it trains at once."""
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop the workers (what they train ends through the store's cancel flag first)."""
+
+
+def executor_name() -> str:
+    """$SOFTMAX_LAB_EXECUTOR, else 'local'; an unknown name is a ValueError naming the choices."""
+    name = os.environ.get(EXECUTOR_ENV_VAR, "local").strip().lower() or "local"
+    if name not in EXECUTORS:
+        raise ValueError(f"{EXECUTOR_ENV_VAR}={name!r} is not an executor; choose one of {', '.join(EXECUTORS)}")
+    return name
+
+
+def make_executor(store_url: str, name: str | None = None) -> Executor:
+    """The executor the environment asks for, training into the store at ``store_url``."""
+    name = name or executor_name()
+    if name not in EXECUTORS:
+        raise ValueError(f"unknown executor {name!r}; choose one of {', '.join(EXECUTORS)}")
+    if name == "ray":
+        from softmax_core.runs.executors.ray_cluster import RayExecutor
+
+        return RayExecutor(store_url)
+    from softmax_core.runs.executors.local import LocalExecutor
+
+    return LocalExecutor(store_url)

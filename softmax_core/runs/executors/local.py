@@ -1,0 +1,307 @@
+"""The ``local`` executor: a pool of worker processes on this machine, started with the server and reused.
+
+Each worker is a fresh interpreter started as ``multiprocessing``'s spawn method starts one (the
+parent's ``sys.path``, a ``multiprocessing.connection`` channel, the arguments pickled), except that it
+does not re-import the parent's ``__main__``: under Streamlit that is the page script itself, which
+spawn would re-run in every worker (streamlit#4788). A worker sets its own torch threads (the cores
+split between the workers), loads the data once, reports ``ready``, then trains one run at a time as
+``worker.run_stored`` does.
+
+A supervisor thread in the server's process holds the queue, hands a run to an idle worker over that
+worker's own channel, and watches every channel, which ends when its worker's process does: a worker
+that dies (kill -9, out of memory) has its run ended ``failed`` with what happened, and is replaced,
+while the other workers and runs go on. Per-worker channels, not one shared queue, so that a worker
+killed at any moment can leave no lock held.
+
+Workers exit when the server's process goes away (they watch their parent), so a run never trains on
+unseen; its heartbeat then goes stale and the next server marks it ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+
+from softmax_core.runs.executors import NodeInfo, WorkerInfo
+from softmax_core.runs.fair_queue import FairQueue
+from softmax_core.runs.store import RunStore
+from softmax_core.runs.worker import DataSource, load_local_data, run_stored
+from softmax_core.status import RunStatus
+
+log = logging.getLogger(__name__)
+PARENT_POLL_SECONDS = 0.2
+WORKER_NICENESS = 5  # page work first, training still fast: +10 sped Compare under a sweep but slowed a class by 15%
+RESTART_DELAY_SECONDS = 2.0  # after a worker died before it was ready, so a broken start can't spin
+_BOOTSTRAP = ("import sys; from multiprocessing.connection import Connection; "
+              "channel = Connection(int(sys.argv[1])); sys.path[:] = channel.recv(); "
+              "from softmax_core.runs.executors.local import worker_main; worker_main(channel, *channel.recv())")
+
+
+def available_cores() -> int:
+    """Cores this process may run on (taskset and cgroups included), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def describe_this_machine() -> NodeInfo:
+    """This machine as the ``local`` executor's one node: its usable cores and CUDA GPUs."""
+    import torch
+
+    host = socket.gethostname()
+    return NodeInfo(name=host, host=host, cpus=available_cores(), gpus=torch.cuda.device_count())
+
+
+def default_worker_count(cores: int | None = None) -> int:
+    """One worker per core, at least 2 (a long run never blocks a short one), at most 4."""
+    return max(2, min(4, cores or available_cores()))
+
+
+@dataclass
+class _Slot:
+    """One worker process and what the supervisor knows of it."""
+
+    index: int
+    process: subprocess.Popen
+    conn: Connection
+    started: float = field(default_factory=time.monotonic)
+    ready: bool = False
+    run_id: int | None = None
+
+    @property
+    def state(self) -> str:
+        return "starting" if not self.ready else ("training" if self.run_id else "idle")
+
+
+class LocalExecutor:
+    """Worker processes on this machine, fed by a supervisor thread."""
+
+    def __init__(self, store_url: str, workers: int | None = None, threads_per_worker: int | None = None,
+                 data_source: DataSource = load_local_data, warm_data: bool = True):
+        self.store = RunStore(store_url)
+        self.worker_count = workers or default_worker_count()
+        self.threads_per_worker = threads_per_worker or max(1, available_cores() // self.worker_count)
+        self._worker_args = (store_url, data_source, self.threads_per_worker, warm_data)
+        self._pending = FairQueue()  # round-robin between the runs' owners
+        self._slots: list[_Slot] = []
+        self._restart_at: dict[int, float] = {}
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._wake_reader, self._wake_writer = _channel_pair()
+        # one thread starts, feeds and buries the workers, so no page's script thread ever waits on them
+        self._supervisor = threading.Thread(target=self._supervise, name="softmax-lab-supervisor", daemon=True)
+        self._supervisor.start()
+
+    # --- the Executor seam -------------------------------------------------------------------------------
+
+    def submit(self, run_id: int, owner=None) -> None:
+        with self._lock:
+            self._pending.append(run_id, owner)
+        self._wake()
+
+    def withdraw(self, run_id: int) -> bool:
+        with self._lock:
+            if run_id in self._pending:
+                self._pending.remove(run_id)
+                return True
+        return False
+
+    def held_run_ids(self) -> list[int]:
+        with self._lock:
+            return list(self._pending)
+
+    def workers(self) -> list[WorkerInfo]:
+        with self._lock:
+            return [WorkerInfo(f"local-{slot.index + 1}", slot.process.pid, slot.state, slot.run_id)
+                    for slot in self._slots]
+
+    def nodes(self) -> list[NodeInfo]:
+        return [describe_this_machine()]
+
+    def capacity(self) -> int:
+        return self.worker_count
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        self._closing.set()
+        self._wake()
+        self._supervisor.join(timeout)
+
+    # --- the supervisor thread ------------------------------------------------------------------------
+
+    def _supervise(self) -> None:
+        with self._lock:
+            self._slots = [self._start_worker(index) for index in range(self.worker_count)]
+        while not self._closing.is_set():
+            try:
+                self._supervise_once()
+            except Exception:  # noqa: BLE001 - e.g. the database away for a moment: keep supervising
+                log.exception("the worker supervisor hit an error; going on")
+                time.sleep(0.5)
+        self._stop_workers()
+
+    def _supervise_once(self) -> None:
+        self._restart_due_workers()
+        for handle in wait([self._wake_reader] + [slot.conn for slot in self._slots], timeout=1.0):
+            self._handle(handle)
+        self._dispatch()
+
+    def _handle(self, handle) -> None:
+        if handle is self._wake_reader:
+            while self._wake_reader.poll():
+                self._wake_reader.recv_bytes()
+            return
+        for slot in list(self._slots):
+            if handle is slot.conn:
+                self._receive(slot)  # a message, or the end of the channel when the worker died
+
+    def _receive(self, slot: _Slot) -> None:
+        try:
+            message = slot.conn.recv()
+        except (EOFError, OSError):
+            self._bury(slot)
+            return
+        with self._lock:
+            slot.ready = True
+            if message[0] == "done":
+                slot.run_id = None
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            for slot in self._slots:
+                if slot.ready and slot.run_id is None and self._pending:
+                    slot.run_id = self._pending.popleft()
+                    try:
+                        slot.conn.send(slot.run_id)
+                    except OSError:
+                        pass  # it died just now: its channel says so next, and the run is ended there
+
+    def _bury(self, slot: _Slot) -> None:
+        """A worker died: end its run with what happened, and have it replaced."""
+        if slot not in self._slots:
+            return
+        try:
+            slot.process.wait(5.0)
+        except subprocess.TimeoutExpired:  # its channel broke but it lives on: end it for good
+            slot.process.kill()
+            slot.process.wait()
+        with self._lock:
+            self._slots.remove(slot)
+            delay = 0.0 if slot.ready else RESTART_DELAY_SECONDS
+            self._restart_at[slot.index] = time.monotonic() + delay
+        message = describe_worker_death(slot.process.pid, slot.process.returncode)
+        log.error("%s%s", message, f" while training run {slot.run_id}" if slot.run_id else "")
+        if slot.run_id is not None:
+            self.store.end_run(slot.run_id, RunStatus.FAILED, f"{message}; the points so far are kept")
+        slot.conn.close()
+
+    def _restart_due_workers(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for index, when in list(self._restart_at.items()):
+                if when <= now:
+                    del self._restart_at[index]
+                    self._slots.append(self._start_worker(index))
+
+    def _start_worker(self, index: int) -> _Slot:
+        ours, theirs = socket.socketpair()
+        process = subprocess.Popen([sys.executable, "-c", _BOOTSTRAP, str(theirs.fileno())],
+                                   pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+        theirs.close()
+        channel = Connection(ours.detach())
+        channel.send(list(sys.path))
+        channel.send((os.getpid(), *self._worker_args))
+        return _Slot(index, process, channel)
+
+    def _stop_workers(self) -> None:
+        for slot in self._slots:
+            if not slot.ready:  # still starting: it holds no run, so nothing is lost by not waiting
+                slot.process.kill()
+                continue
+            try:
+                slot.conn.send(None)
+            except OSError:
+                pass
+        for slot in self._slots:
+            try:
+                slot.process.wait(5.0)
+            except subprocess.TimeoutExpired:
+                slot.process.kill()
+                slot.process.wait()
+
+    def _wake(self) -> None:
+        try:
+            self._wake_writer.send_bytes(b"!")
+        except OSError:
+            pass
+
+
+def _channel_pair() -> tuple[Connection, Connection]:
+    """Two ends of a local byte channel that ``multiprocessing.connection.wait`` can watch."""
+    reader, writer = socket.socketpair()
+    return Connection(reader.detach()), Connection(writer.detach())
+
+
+def describe_worker_death(pid: int | None, exitcode: int | None) -> str:
+    """E.g. 'the worker process 4121 was killed by SIGKILL (out of memory, or killed by hand)'."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        cause = " (out of memory, or killed by hand)" if exitcode == -signal.SIGKILL else ""
+        return f"the worker process {pid} was killed by {name}{cause}"
+    return f"the worker process {pid} exited unexpectedly (exit code {exitcode})"
+
+
+# --- inside a worker process ------------------------------------------------------------------------------
+
+def worker_main(conn: Connection, parent_pid: int, store_url: str, data_source: DataSource, threads: int,
+                warm_data: bool) -> None:
+    """A worker's life (in its own process): set up once, then train each run id it is sent until None."""
+    _exit_with_parent(parent_pid)
+    os.nice(WORKER_NICENESS)
+    import torch
+
+    torch.set_num_threads(threads)
+    store = RunStore(store_url)
+    if warm_data:
+        _load_quietly(data_source)
+    conn.send(("ready",))
+    while True:
+        try:
+            run_id = conn.recv()
+        except (EOFError, OSError, KeyboardInterrupt):
+            return
+        if run_id is None:
+            return
+        run_stored(store, run_id, data_source)
+        conn.send(("done", run_id))
+
+
+def _load_quietly(data_source: DataSource) -> None:
+    """Load the data before the first run asks; if it can't be had yet, each run reports why."""
+    try:
+        data_source()
+    except Exception:  # noqa: BLE001 - e.g. missing files: the page offers the download
+        log.info("the worker starts without data; a run will say why it can't load", exc_info=True)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """End this worker as soon as the server's process is gone (Ctrl-C ends the server, not a run)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()

@@ -1,0 +1,164 @@
+"""What the store hands out (RunRecord, MetricPoint, EpochRecord) and how rows and tensors map to them.
+
+Tensors are stored as little-endian bytes of a fixed dtype and shape, so any reader (another process,
+another machine, another database) decodes them the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from softmax_core.book.metrics import Verdict
+from softmax_core.config import TrainConfig
+from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
+from softmax_core.status import RunStatus
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One stored run as the page and the CLI see it."""
+
+    id: int
+    name: str
+    config: TrainConfig
+    status: RunStatus
+    created_at: float
+    started_at: Optional[float]
+    ended_at: Optional[float]
+    error: Optional[str]
+    final_train_loss: Optional[float]
+    final_train_acc: Optional[float]
+    final_test_acc: Optional[float]
+    verdict: Optional[Verdict]
+    diverged_step: Optional[int]
+    diverged_epoch: Optional[float]
+    steps_per_epoch: Optional[int]
+    total_steps: Optional[int]
+    last_step: int = 0  # newest stored metric point
+    tags: dict = field(default_factory=dict)
+    heartbeat_at: Optional[float] = None
+    cancel_requested: bool = False
+    host: Optional[str] = None  # where it trained
+    pid: Optional[int] = None
+    node: Optional[str] = None
+    device: Optional[str] = None
+    owner_id: Optional[int] = None  # the student, in classroom mode
+    shared: bool = False  # shared to the class board
+    final_val_acc: Optional[float] = None  # on the validation split, if the run held one out
+
+    @property
+    def is_active(self) -> bool:
+        return self.status.is_active
+
+    @property
+    def progress(self) -> float:
+        """Share of the run's steps done, 0..1 (0 until the run starts)."""
+        return min(1.0, self.last_step / self.total_steps) if self.total_steps else 0.0
+
+    @property
+    def placement(self) -> str:
+        """Where it trained, e.g. 'cpu on lab-3, process 4121' ('' before a worker claimed it)."""
+        if not self.host:
+            return ""
+        where = f"{self.host}" + (f", Ray node {self.node[:8]}" if self.node else "")
+        return f"{self.device or 'cpu'} on {where}, process {self.pid}" if self.pid else where
+
+    def to_dict(self) -> dict[str, Any]:
+        values = {k: v for k, v in vars(self).items() if k not in ("config", "verdict", "status")}
+        return {**values, "status": self.status.value, "config": self.config.to_dict(),
+                "verdict": self.verdict.to_dict() if self.verdict else None}
+
+
+@dataclass(frozen=True)
+class StudentRecord:
+    """A student of the class (their token is never handed out: only its digest is stored)."""
+
+    id: int
+    name: str
+    joined_at: float
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One stored progress point (test_acc only at epoch ends)."""
+
+    step: int
+    epoch: float
+    train_loss: float
+    train_acc: float
+    test_acc: Optional[float] = None
+    val_acc: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """The book's metrics of one epoch; tensors only when asked for."""
+
+    epoch: int
+    step: int
+    train_loss: float
+    train_acc: float
+    test_acc: float
+    seconds: float
+    val_acc: Optional[float] = None  # on the validation split, if the run held one out
+    weights: Optional[torch.Tensor] = None
+    bias: Optional[torch.Tensor] = None
+    confusion: Optional[torch.Tensor] = None
+    step_losses: Optional[torch.Tensor] = None
+
+
+EPOCH_SCALARS = ("epoch", "step", "train_loss", "train_acc", "test_acc", "seconds", "val_acc")
+EPOCH_TENSORS = ("weights", "bias", "confusion", "step_losses")
+
+
+def run_record(row) -> RunRecord:
+    values = row._mapping
+    return RunRecord(
+        id=values["id"], name=values["name"], config=TrainConfig.from_dict(values["config"]),
+        status=RunStatus(values["status"]), created_at=values["created_at"], started_at=values["started_at"],
+        ended_at=values["ended_at"], error=values["error"], final_train_loss=values["final_train_loss"],
+        final_train_acc=values["final_train_acc"], final_test_acc=values["final_test_acc"],
+        verdict=Verdict.from_dict(values["verdict"]) if values["verdict"] else None,
+        diverged_step=values["diverged_step"], diverged_epoch=values["diverged_epoch"],
+        steps_per_epoch=values["steps_per_epoch"], total_steps=values["total_steps"],
+        last_step=values["last_step"] or 0, tags=values["tags"] or {}, heartbeat_at=values["heartbeat_at"],
+        cancel_requested=bool(values["cancel_requested"]), host=values["host"], pid=values["pid"],
+        node=values["node"], device=values["device"], owner_id=values["owner_id"],
+        shared=bool(values["shared"]), final_val_acc=values["final_val_acc"],
+    )
+
+
+def epoch_row(run_id: int, report) -> dict[str, Any]:
+    """A fit() EpochReport as an epochs-table row."""
+    return {
+        "run_id": run_id, **{name: getattr(report, name) for name in EPOCH_SCALARS},
+        "weights": _to_bytes(report.weights, "<f4"), "bias": _to_bytes(report.bias, "<f4"),
+        "confusion": _to_bytes(report.confusion, "<i4"),
+        "step_losses": np.asarray(report.step_losses, dtype="<f4").tobytes(),
+    }
+
+
+def epoch_record(row, with_tensors: bool) -> EpochRecord:
+    values = row._mapping
+    scalars = {name: values[name] for name in EPOCH_SCALARS}
+    if not with_tensors:
+        return EpochRecord(**scalars)
+    return EpochRecord(
+        **scalars,
+        weights=_from_bytes(values["weights"], "<f4", (NUM_CLASSES, NUM_FEATURES)),
+        bias=_from_bytes(values["bias"], "<f4", (NUM_CLASSES,)),
+        confusion=_from_bytes(values["confusion"], "<i4", (NUM_CLASSES, NUM_CLASSES)).long(),
+        step_losses=_from_bytes(values["step_losses"], "<f4", (-1,)),
+    )
+
+
+def _to_bytes(tensor: torch.Tensor, dtype: str) -> bytes:
+    return tensor.detach().cpu().numpy().astype(dtype).tobytes()
+
+
+def _from_bytes(blob: bytes, dtype: str, shape: tuple[int, ...]) -> torch.Tensor:
+    return torch.from_numpy(np.frombuffer(blob, dtype=dtype).astype(dtype[1:]).reshape(shape))
