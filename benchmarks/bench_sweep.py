@@ -58,7 +58,7 @@ def bare_seconds() -> float:
 
 def sweep_seconds(runner: JobRunner) -> tuple[float, list[int]]:
     started = time.perf_counter()
-    _, run_ids = submit_sweep(runner, SPEC)
+    _, run_ids = submit_sweep(runner.submit_many, SPEC)
     for run_id in run_ids:
         runner.wait(run_id)
     elapsed = time.perf_counter() - started

@@ -61,7 +61,9 @@ def thin(xs: Sequence[float], ys: Sequence[float], limit: int = MAX_POINTS_PER_S
 
 
 def safe_label(text: str) -> str:
-    """A run name as inert legend text (plotly renders a few HTML tags in labels)."""
+    """User text (a run or student name) as inert Plotly text: Plotly renders a few HTML tags in every
+    title, legend name and annotation (``<a href>`` links among them), so every figure builder passes
+    its text through here."""
     return html.escape(text, quote=False)
 
 
@@ -90,7 +92,8 @@ def run_traces(run: RunCurves, index: int, metrics: Sequence[str] | None = None)
             "name": f"{label}: {metric_label}", "legendgroup": str(index),
             "line": {"color": colour, "dash": dash, "width": 2}, "marker": {"size": 5},
             "cliponaxis": False,  # a dot at the panel's edge is drawn whole
-            "hovertemplate": f"{metric_label} %{{y:.4f}}<br>epoch %{{x:.2f}}<extra>{label}</extra>",
+            # the label comes from the trace's escaped name: a '%{y}' in a run name would be filled in here
+            "hovertemplate": f"{metric_label} %{{y:.4f}}<br>epoch %{{x:.2f}}<extra>%{{fullData.name}}</extra>",
         })
     return traces
 
@@ -114,7 +117,7 @@ def build_curves_figure(runs: Sequence[RunCurves], title: str = "", height: int 
 
 def _curves_layout(title: str, height: int) -> dict:
     layout: dict = {
-        "title": {"text": title} if title else None, "height": height, "hovermode": "closest",
+        "title": {"text": safe_label(title)} if title else None, "height": height, "hovermode": "closest",
         "uirevision": "curves", "legend": {"orientation": "h", "y": -0.2},
         "margin": {"t": 60, "b": 10, "l": 10, "r": 10}, "shapes": [],
         "annotations": [{"text": name, "x": sum(domain) / 2, "y": 1.0, "xref": "paper", "yref": "paper",
@@ -163,7 +166,7 @@ def build_templates_figure(weights: np.ndarray, class_names: Sequence[str], heig
 
 
 def build_confusion_figure(confusion: np.ndarray, class_names: Sequence[str], height: int = 460) -> go.Figure:
-    """Counts of true (rows) against predicted (columns) test labels, with the counts written in."""
+    """Counts of true (rows) against predicted (columns) held-out labels, with the counts written in."""
     confusion = np.asarray(confusion)
     figure = go.Figure(go.Heatmap(
         z=confusion, x=list(class_names), y=list(class_names), colorscale="Blues",
@@ -175,14 +178,15 @@ def build_confusion_figure(confusion: np.ndarray, class_names: Sequence[str], he
     return figure
 
 
-def build_per_class_figure(accuracies: Sequence[float], class_names: Sequence[str], height: int = 300) -> go.Figure:
+def build_per_class_figure(accuracies: Sequence[float], class_names: Sequence[str], height: int = 300,
+                           held_out: str = "test") -> go.Figure:
     """Accuracy of each true class as horizontal bars, worst at the top."""
     order = np.argsort(accuracies)
     figure = go.Figure(go.Bar(
         x=[accuracies[i] for i in order], y=[class_names[i] for i in order], orientation="h",
         marker_color=PALETTE[0], text=[f"{accuracies[i]:.1%}" for i in order], textposition="auto",
     ))
-    figure.update_xaxes(range=[0, 1], title_text="test accuracy of the class")
+    figure.update_xaxes(range=[0, 1], title_text=f"{held_out} accuracy of the class")
     figure.update_layout(height=height, margin={"t": 10, "b": 10, "l": 10, "r": 10}, uirevision="per-class")
     return figure
 
@@ -202,7 +206,7 @@ def build_band_figure(epochs: Sequence[float], bands: dict[str, tuple[Sequence[f
                                     customdata=std, hovertemplate="%{y:.4f} ± %{customdata:.4f}<extra></extra>"))
     figure.update_xaxes(title_text="epoch")
     figure.update_yaxes(title_text=y_title)
-    figure.update_layout(title=title or None, height=height, uirevision="bands",
+    figure.update_layout(title=safe_label(title) or None, height=height, uirevision="bands",
                          margin={"t": 40 if title else 10, "b": 10, "l": 10, "r": 10})
     return figure
 

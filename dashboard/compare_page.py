@@ -1,7 +1,9 @@
 """Compare: every stored run in a filterable, sortable table; the selected runs' curves overlaid in the
 shared live view (legend names say what differs; runs still going grow, and the page redraws when they
 end), beside a table of only the differing hyperparameters and the final metrics.
-The selection lives in the URL (?runs=3,5), so a reload or a shared link shows the same view.
+The selection lives in the URL (?runs=3,5), so a reload or a shared link shows the same view (and
+"Share this view" gives that link, which never carries who you are). In classroom mode a student's
+"held-out acc" is validation accuracy until the teacher reveals the test set.
 """
 
 from __future__ import annotations
@@ -11,15 +13,19 @@ import datetime
 import pandas as pd
 import streamlit as st
 
-from dashboard.classroom_gate import refuse_hidden, visible
+from dashboard.classroom_gate import held_out_name, reader, refuse_hidden, render_view_link
 from dashboard.live import render_live_runs
 from dashboard.render import legend_labels, render_seed_band, status_markdown
-from dashboard.run_actions import render_cancel, show_cancel_refusal
+from dashboard.run_actions import render_cancel, show_action_refusal
 from dashboard.services import open_store_or_stop
 from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.analysis.lessons import group_by_seed
 from softmax_core.config import differing_fields
-from softmax_core.runs.store import RunRecord, RunStore
+from softmax_core.runs.store import RunRecord
+
+
+def held_out_column() -> str:
+    return f"{'test' if held_out_name() == 'test' else 'val'} acc"
 
 
 def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
@@ -33,7 +39,7 @@ def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
             "id": run.id, "name": run.name, "status": run.status,
             "batch": config.batch_size, "lr": config.lr, "epochs": config.epochs, "optimizer": config.optimizer,
             "impl": config.implementation, "seed": config.seed, "train loss": run.final_train_loss,
-            "train acc": run.final_train_acc, "test acc": run.final_test_acc, "book checks": verdict,
+            "train acc": run.final_train_acc, held_out_column(): run.held_out_acc, "book checks": verdict,
             "seconds": seconds, "started": datetime.datetime.fromtimestamp(run.created_at),
             "trained on": run.placement,
         })
@@ -55,15 +61,15 @@ def differences_table(runs: list[RunRecord]) -> pd.DataFrame:
     labels = legend_labels(runs)
     return pd.DataFrame([{
         "run": labels[run.id], **{field: getattr(run.config, field) for field in fields},
-        "train loss": run.final_train_loss, "train acc": run.final_train_acc, "test acc": run.final_test_acc,
+        "train loss": run.final_train_loss, "train acc": run.final_train_acc, held_out_column(): run.held_out_acc,
         "book checks": "" if run.verdict is None else run.verdict.summary(),
     } for run in runs])
 
 
-def render_seed_bands(store: RunStore, runs: list[RunRecord]) -> None:
+def render_seed_bands(runs: list[RunRecord]) -> None:
     """Mean +/- std bands for each group of selected runs that differ only by seed."""
     for index, group in enumerate(group_by_seed(runs)):
-        render_seed_band(store, group, f"seed_band_{index}",
+        render_seed_band(reader(), group, f"seed_band_{index}",
                          f"{group[0].name} and {len(group) - 1} more seeds: mean ± std")
 
 
@@ -83,10 +89,10 @@ def sync_selection_to_url() -> None:
 
 
 def main() -> None:
-    store = open_store_or_stop()
+    open_store_or_stop()
     st.title("Compare runs")
-    show_cancel_refusal()
-    runs = visible(store.list_runs())  # in classroom mode: a student's own runs and the shared ones
+    show_action_refusal()
+    runs = reader().list_runs()  # in classroom mode: a student's own runs and the shared ones
     if "compare_ids" not in st.session_state:
         refuse_hidden(runs_from_url(), runs)
     if not runs:
@@ -103,7 +109,7 @@ def main() -> None:
                                 "lr": st.column_config.NumberColumn(format="%.4g"),
                                 "train loss": st.column_config.NumberColumn(format="%.4f"),
                                 "train acc": st.column_config.NumberColumn(format="%.4f"),
-                                "test acc": st.column_config.NumberColumn(format="%.4f"),
+                                held_out_column(): st.column_config.NumberColumn(format="%.4f"),
                                 "seconds": st.column_config.NumberColumn(format="%.1f")})
     st.multiselect("Runs to overlay", list(by_id), key="compare_ids", on_change=sync_selection_to_url,
                    format_func=lambda i: f"#{i} {by_id[i].name}")  # the live status line below says how each stands
@@ -111,8 +117,9 @@ def main() -> None:
     if not selected:
         st.info("Select runs above to overlay their curves.")
         return
-    render_live_runs(store, [run.id for run in selected], "compare_curves", draw_runs=render_statuses)
-    render_seed_bands(store, selected)
+    render_view_link("compare")
+    render_live_runs(reader(), [run.id for run in selected], "compare_curves", draw_runs=render_statuses)
+    render_seed_bands(selected)
     st.subheader("What differs")
     st.dataframe(differences_table(selected), hide_index=True, width="stretch", key="differences")
 

@@ -5,6 +5,11 @@ watching expensive. Here a poll reads only the points newer than what the cache 
 ``last_step`` comes with the run row, so an unchanged run costs no read at all), and ten viewers of
 one run share one copy. Points are append-only (an epoch end's test accuracy is written in the same
 transaction as its point), so what was read stays true.
+
+Each reader's points are read through their scope (``ScopedRuns``), and a run's series is kept apart by
+what its reader may see: a student's copy before the reveal holds no test accuracy, and the teacher's
+copy is never handed to them. A run is known by its id and its creation time, so a run that reuses a
+deleted run's id never inherits its curves.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from dashboard.charts import RunCurves
-from softmax_core.runs.store import RunRecord, RunStore
+from softmax_core.runs.store import RunRecord, ScopedRuns
 from softmax_core.status import RunStatus
 
 
@@ -49,17 +54,18 @@ class _Series:
 class CurveCache:
     """Thread-safe, bounded (least recently used runs are dropped) cache of runs' curves."""
 
-    def __init__(self, store: RunStore, max_runs: int = 512):
-        self.store, self.max_runs = store, max_runs
-        self._series: OrderedDict[int, _Series] = OrderedDict()
+    def __init__(self, max_runs: int = 512):
+        self.max_runs = max_runs
+        self._series: OrderedDict[tuple, _Series] = OrderedDict()
         self._lock = threading.Lock()
 
-    def curves_of(self, run: RunRecord, label: str) -> RunCurves:
-        """The run's curves up to its ``last_step``, reading only the points not yet cached."""
-        series = self._series_of(run.id)
+    def curves_of(self, run: RunRecord, label: str, reader: ScopedRuns) -> RunCurves:
+        """The run's curves up to its ``last_step`` as ``reader`` (whose scope ``run`` was read in) may
+        see them, reading only the points not yet cached."""
+        series = self._series_of((run.id, run.created_at, reader.scope.test_accuracy))
         with series.lock:
             if run.last_step > series.last_step:
-                series.extend(self.store.read_points(run.id, after_step=series.last_step))
+                series.extend(reader.read_points(run.id, after_step=series.last_step))
             curves = RunCurves(label, series.step_epochs[:], series.train_loss[:], series.train_acc[:],
                                series.test_epochs[:], series.test_acc[:], val_epochs=series.val_epochs[:],
                                val_acc=series.val_acc[:])
@@ -67,12 +73,12 @@ class CurveCache:
             curves.marker_epoch, curves.marker_text = run.diverged_epoch, f"#{run.id} NaN at step {run.diverged_step}"
         return curves
 
-    def _series_of(self, run_id: int) -> _Series:
+    def _series_of(self, key: tuple) -> _Series:
         with self._lock:
-            series = self._series.get(run_id)
+            series = self._series.get(key)
             if series is None:
-                series = self._series[run_id] = _Series()
+                series = self._series[key] = _Series()
                 while len(self._series) > self.max_runs:
                     self._series.popitem(last=False)
-            self._series.move_to_end(run_id)
+            self._series.move_to_end(key)
             return series

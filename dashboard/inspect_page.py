@@ -1,35 +1,56 @@
-"""Inspect a run: the ten class templates and the test confusion matrix, each replayable epoch by epoch,
-per-class accuracy, the most confidently wrong test images, and what to take away (CSV, JSON, code).
+"""Inspect a run: the ten class templates and the confusion matrix, each replayable epoch by epoch,
+per-class accuracy, the most confidently wrong held-out images, and what to take away (CSV, JSON, code).
+
+An active run is followed live, as Train and Compare follow theirs: its status, the epoch slider's range
+(which keeps to the newest epoch unless moved), the templates and the confusion matrix, until its end
+(finished, cancelled, interrupted and why) shows. A student sees the validation split where the test set
+would be until the teacher's reveal: the confusion matrix and the gallery are then computed from the
+run's weights on it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+import torch
 
 from dashboard.charts import build_confusion_figure, build_per_class_figure, build_templates_figure
-from dashboard.classroom_gate import refuse_hidden, visible
-from dashboard.render import escape_markdown, render_verdict, status_markdown
+from dashboard.classroom_gate import held_out_name, reader, refuse_hidden
+from dashboard.render import render_verdict, shown_as_message, status_markdown
 from dashboard.services import open_store_or_stop
+from dashboard.text import as_text
 from dashboard.url_state import runs_from_url
 from softmax_core.analysis.export import config_json, metrics_csv, reproduction_script
-from softmax_core.analysis.inspection import GalleryItem, mistakes_gallery
+from softmax_core.analysis.inspection import GalleryItem, held_out_confusion, mistakes_gallery
 from softmax_core.book.data import CLASS_NAMES, DataError, load_fashion_mnist
 from softmax_core.book.metrics import per_class_accuracy
-from softmax_core.runs.store import EpochRecord, RunRecord, RunStore
+from softmax_core.runs.store import EpochRecord, RunRecord
 
 GALLERY_SIZE = 12
+LIVE_POLL_SECONDS = 1.0  # an active run's end shows within a second of the store's saying so
 
 
-@st.cache_data(show_spinner="finding the most confidently wrong test images", max_entries=32)
-def cached_gallery(store_url: str, run_id: int, epoch: int, _weights: np.ndarray,
+@st.cache_data(show_spinner="finding the most confidently wrong held-out images", max_entries=32)
+def cached_gallery(run_key: tuple, epoch: int, held_out: str, _weights: np.ndarray,
                    _bias: np.ndarray) -> list[GalleryItem]:
-    """The gallery of one stored epoch (cached by run and epoch; the weights are that epoch's)."""
-    return mistakes_gallery(load_fashion_mnist(download=False), _weights, _bias, GALLERY_SIZE)
+    """The gallery of one stored epoch, cached by run (id and creation time: a reused id is another run),
+    epoch and held-out set."""
+    return mistakes_gallery(load_fashion_mnist(download=False), _weights, _bias, GALLERY_SIZE, held_out)
 
 
-def choose_run(store: RunStore) -> RunRecord:
-    runs = [run for run in visible(store.list_runs()) if run.last_step > 0]
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_confusion(run_key: tuple, epoch: int, held_out: str, _weights: np.ndarray, _bias: np.ndarray) -> np.ndarray:
+    """An epoch's confusion matrix on the held-out set, computed from its weights (for a reader who may
+    not see the stored one, which is the test set's)."""
+    return held_out_confusion(load_fashion_mnist(download=False), _weights, _bias, held_out).numpy()
+
+
+def run_key(run: RunRecord) -> tuple:
+    return run.id, run.created_at
+
+
+def choose_run() -> int:
+    runs = [run for run in reader().list_runs() if run.last_step > 0]
     refuse_hidden(runs_from_url("run"), runs)
     if not runs:
         st.info("No run has finished an epoch yet: start one on the Train page.")
@@ -41,13 +62,52 @@ def choose_run(store: RunStore) -> RunRecord:
     by_id = {run.id: run for run in runs}
     run_id = st.selectbox("Run", ids, key="inspect_run", format_func=lambda i: f"#{i} {by_id[i].name}")
     st.query_params["run"] = str(run_id)
-    return by_id[run_id]
+    return run_id
 
 
-def render_gallery(store: RunStore, run: RunRecord, epoch_record: EpochRecord) -> None:
+def choose_epoch(run: RunRecord, last: int) -> int:
+    """The epoch slider, which keeps to the newest epoch while it grows, unless the person moved it."""
+    key, newest_key = f"inspect_epoch_{run.id}", f"inspect_newest_{run.id}"
+    if last <= 1:
+        return 1
+    if key not in st.session_state or st.session_state[key] == st.session_state.get(newest_key):
+        st.session_state[key] = last
+    st.session_state[newest_key] = last
+    return st.slider("Epoch", 1, last, key=key)
+
+
+def confusion_of(run: RunRecord, record: EpochRecord, held_out: str) -> np.ndarray:
+    if record.confusion is not None:
+        return record.confusion.numpy()
+    return cached_confusion(run_key(run), record.epoch, held_out, record.weights.numpy(), record.bias.numpy())
+
+
+def render_epoch(run: RunRecord, record: EpochRecord) -> None:
+    held_out = held_out_name()
+    st.subheader(f"Class templates after epoch {record.epoch}")
+    st.caption("Each class's weight row as an image: red pixels raise the class's score, blue ones lower it.")
+    st.plotly_chart(build_templates_figure(record.weights.numpy(), CLASS_NAMES), key="templates",
+                    width="stretch")
     try:
-        gallery = cached_gallery(store.url, run.id, epoch_record.epoch, epoch_record.weights.numpy(),
-                                 epoch_record.bias.numpy())
+        confusion = confusion_of(run, record, held_out)
+    except DataError as error:
+        st.error(str(error))
+        return
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader(f"{held_out.capitalize()} confusion matrix")
+        st.plotly_chart(build_confusion_figure(confusion, CLASS_NAMES), key="confusion", width="stretch")
+    with right:
+        st.subheader("Accuracy per class")
+        st.plotly_chart(build_per_class_figure(per_class_accuracy(torch.as_tensor(confusion)).tolist(), CLASS_NAMES,
+                                               held_out=held_out), key="per_class", width="stretch")
+
+
+def render_gallery(run: RunRecord, record: EpochRecord) -> None:
+    held_out = held_out_name()
+    st.subheader(f"Most confidently wrong {held_out} images")
+    try:
+        gallery = cached_gallery(run_key(run), record.epoch, held_out, record.weights.numpy(), record.bias.numpy())
     except DataError as error:
         st.error(str(error))
         return
@@ -65,49 +125,56 @@ def mistake_caption(item: GalleryItem) -> str:
             + " · ".join(f"{CLASS_NAMES[i]} {mistake.probabilities[i]:.0%}" for i in item.top_classes()))
 
 
-def render_takeaways(store: RunStore, run: RunRecord) -> None:
+def render_takeaways(run: RunRecord) -> None:
     left, middle = st.columns(2)
-    left.download_button("Metrics (CSV)", metrics_csv(store.read_points(run.id)), f"run-{run.id}-metrics.csv",
-                         "text/csv", key="download_csv")
+    csv_text = metrics_csv(reader().read_points(run.id), test_accuracy=run.test_accuracy_shown)
+    left.download_button("Metrics (CSV)", csv_text, f"run-{run.id}-metrics.csv", "text/csv", key="download_csv")
     middle.download_button("Config (JSON)", config_json(run.config), f"run-{run.id}-config.json",
                            "application/json", key="download_json")
     with st.expander("Show code: this run in plain PyTorch"):
         st.code(reproduction_script(run.config), language="python")
 
 
-def main() -> None:
-    store = open_store_or_stop()
-    st.title("Inspect a run")
-    run = choose_run(store)
-    st.markdown(status_markdown(run))
+def render_run(run: RunRecord) -> None:
+    """Everything Inspect shows of the run as it stands now."""
+    st.markdown(f"**#{run.id} {as_text(run.name)}**: {status_markdown(run)}")
     if run.placement:
-        st.caption(f"Trained on {escape_markdown(run.placement)}")
+        st.caption(f"Trained on {as_text(run.placement)}")
     render_verdict(run)
-    epochs = store.read_epochs(run.id)
+    epochs = reader().read_epochs(run.id)
     if not epochs:
         st.info("This run has no finished epoch yet.")
         return
-    last = epochs[-1].epoch
-    epoch = st.slider("Epoch", 1, last, last, key=f"inspect_epoch_{run.id}") if last > 1 else 1
-    record = store.read_epoch(run.id, epoch)
-    st.subheader(f"Class templates after epoch {epoch}")
-    st.caption("Each class's weight row as an image: red pixels raise the class's score, blue ones lower it.")
-    st.plotly_chart(build_templates_figure(record.weights.numpy(), CLASS_NAMES), key="templates",
-                    width="stretch")
-    left, right = st.columns([3, 2])
-    with left:
-        st.subheader("Test confusion matrix")
-        st.plotly_chart(build_confusion_figure(record.confusion.numpy(), CLASS_NAMES), key="confusion",
-                        width="stretch")
-    with right:
-        st.subheader("Accuracy per class")
-        st.plotly_chart(build_per_class_figure(per_class_accuracy(record.confusion).tolist(), CLASS_NAMES),
-                        key="per_class", width="stretch")
-    st.subheader("Most confidently wrong test images")
-    render_gallery(store, run, record)
+    record = reader().read_epoch(run.id, choose_epoch(run, epochs[-1].epoch))
+    render_epoch(run, record)
+    render_gallery(run, record)
     st.subheader("Take it with you")
-    render_takeaways(store, run)
-    st.caption(f"Run name: {escape_markdown(run.name)}")
+    render_takeaways(run)
+
+
+def render_live_run(run_id: int) -> None:
+    """The run, redrawn every second while it is active; once it ends, the page reruns once and stops polling."""
+    active = reader().get_run(run_id).is_active
+
+    @st.fragment(run_every=LIVE_POLL_SECONDS if active else None)
+    @shown_as_message
+    def live() -> None:
+        try:
+            run = reader().get_run(run_id)
+        except KeyError:
+            st.warning(f"Run #{run_id} can no longer be shown here: taken back by its owner, or deleted.")
+            return
+        render_run(run)
+        if run.is_active != active:
+            st.rerun()
+
+    live()
+
+
+def main() -> None:
+    open_store_or_stop()
+    st.title("Inspect a run")
+    render_live_run(choose_run())
 
 
 main()

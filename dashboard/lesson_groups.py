@@ -1,6 +1,7 @@
 """Groups of runs a lesson trains together (exercise 1's three, five seeds, an A/B pair): submitted as
 one tagged group, remembered in the session and the URL, found again in the store after a reload. In
-classroom mode a group is its student's, and counts against their active-run limit as a whole.
+classroom mode a group is its student's, and the policy starts it whole or not at all: it counts against
+their active-run limit as one request.
 """
 
 from __future__ import annotations
@@ -9,41 +10,35 @@ import uuid
 
 import streamlit as st
 
-from dashboard.classroom_gate import classroom_settings, identity, visible
-from dashboard.services import get_runner
+from dashboard.classroom_gate import identity, own_runs
+from dashboard.services import get_policy
 from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.analysis.lessons import group_tags
 from softmax_core.classroom.auth import ClassroomError
 from softmax_core.config import TrainConfig
-from softmax_core.runs.jobs import RunLimitReached
-from softmax_core.runs.store import RunStore
+from softmax_core.runs.store import RunLimitReached, RunRequest, ScopedRuns, StoreError
 
 
 def submit_group(configs: dict[str, TrainConfig], lesson: str) -> list[int]:
     """Submit several runs tagged as one group of a lesson; returns their ids in order ([] and a message
-    when the student's active-run limit leaves no room for the whole group)."""
+    when they can't all start: nothing is started then)."""
     group = uuid.uuid4().hex[:8]
-    runner, owner, settings = get_runner(), identity(), classroom_settings()
-    limit = settings.max_active_runs if settings else None
+    requests = [RunRequest(config, f"{lesson}: {label}", group_tags(lesson, group, label))
+                for label, config in configs.items()]
     try:
-        runner.check_room(owner, limit, len(configs))
-        return [runner.submit(config, f"{lesson}: {label}", group_tags(lesson, group, label), owner=owner,
-                              max_active=limit) for label, config in configs.items()]
-    except (ClassroomError, RunLimitReached) as error:
+        return get_policy().start(identity(), requests)
+    except (ClassroomError, RunLimitReached, StoreError) as error:
         st.error(f"Can't start: {error}")
         return []
 
 
-def group_from_url_or_store(store: RunStore, lesson: str, key: str) -> list[int]:
-    """This view's group: the session's, else the URL's, else the newest in the store (this student's)."""
+def group_from_url_or_store(runs: ScopedRuns, lesson: str, key: str) -> list[int]:
+    """This view's group: the session's, else the URL's (a student: of their own runs), else the newest
+    in the store that this session may see (a student: their own)."""
     if key not in st.session_state:
-        who = identity()
         from_url = runs_from_url(key)
-        if who is not None and not who.is_teacher:
-            mine = {run.id for run in visible(store.get_runs(from_url), own_only=True)}
-            from_url = [run_id for run_id in from_url if run_id in mine]
-        owner_id = who.student_id if who is not None else None
-        st.session_state[key] = from_url or store.latest_group(lesson, owner_id)
+        mine = {run.id for run in own_runs(runs.get_runs(from_url))}
+        st.session_state[key] = [run_id for run_id in from_url if run_id in mine] or runs.latest_group(lesson)
     return st.session_state[key]
 
 

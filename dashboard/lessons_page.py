@@ -10,16 +10,17 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.charts import build_band_figure
-from dashboard.classroom_gate import visible
+from dashboard.classroom_gate import reader, render_view_link
 from dashboard.data_check import data_ready_or_offer_download
 from dashboard.lesson_groups import group_from_url_or_store, remember_group, submit_group
 from dashboard.live import render_live_runs
-from dashboard.render import escape_markdown, render_seed_band
+from dashboard.render import render_seed_band
 from dashboard.services import open_store_or_stop
 from dashboard.settings_widgets import setting_input
+from dashboard.text import as_text
 from softmax_core.analysis import lessons
 from softmax_core.config import PRESETS, ConfigError, TrainConfig
-from softmax_core.runs.store import RunRecord, RunStore
+from softmax_core.runs.store import RunRecord, ScopedRuns
 from softmax_core.status import RunStatus
 
 AB_FIELDS = ("batch_size", "lr", "epochs", "init_std", "weight_decay", "momentum", "optimizer")
@@ -28,13 +29,13 @@ STABILITY_EXAMPLES = {"tame: 2, 1, 0.1": [2.0, 1.0, 0.1], "large: 100, 0, -5": [
 STABILITY_RUN = TrainConfig(init_std=2.0, epochs=3, reports_per_epoch=20)
 
 
-def lesson_runs(store: RunStore, runs: Sequence[RunRecord]) -> list[lessons.LessonRun]:
+def lesson_runs(store: ScopedRuns, runs: Sequence[RunRecord]) -> list[lessons.LessonRun]:
     return [lessons.lesson_run(store, run.id) for run in runs]
 
 
 # --- exercise 1 ---------------------------------------------------------------------------------------------
 
-def exercise_one(store: RunStore) -> None:
+def exercise_one(store: ScopedRuns) -> None:
     st.markdown("The book asks what happens with **batch 1024**, or with **lr 0.4**, and why its checks "
                 "then fail. Run all three side by side; the explanations below are computed from these runs.")
     ids = group_from_url_or_store(store, "exercise1", "ex1")
@@ -70,23 +71,23 @@ def add_variant(ids: list[int], batch: int, lr: float, epochs: int) -> list[int]
     return ids
 
 
-def explain_exercise_one(store: RunStore, runs: list[RunRecord]) -> None:
+def explain_exercise_one(store: ScopedRuns, runs: list[RunRecord]) -> None:
     reading = lessons.read_exercise_one(lesson_runs(store, runs))
     st.markdown("**The book's checks**")
     for run in runs:
-        st.markdown(f"- **#{run.id} {escape_markdown(run.name)}**: {escape_markdown(reading.verdicts[run.id])}")
+        st.markdown(f"- **#{run.id} {as_text(run.name)}**: {as_text(reading.verdicts[run.id])}")
     if reading.reasons:
         st.markdown("**Why**")
         for reason in reading.reasons:
-            st.markdown("- " + escape_markdown(reason))
+            st.markdown("- " + as_text(reason))
     if reading.fixes:
         offer_fixes(store, reading.fixes)
 
 
-def offer_fixes(store: RunStore, fixes: dict[str, TrainConfig]) -> None:
+def offer_fixes(store: ScopedRuns, fixes: dict[str, TrainConfig]) -> None:
     st.markdown("**What would make each pass?**")
     for label in fixes:
-        st.markdown(f"- {escape_markdown(label)}")
+        st.markdown(f"- {as_text(label)}")
     fix_ids = group_from_url_or_store(store, "exercise1-fix", "ex1fix")
     if st.button("Verify the fixes by running them", key="ex1_fix"):
         fix_ids = submit_group(fixes, "exercise1-fix")
@@ -95,14 +96,14 @@ def offer_fixes(store: RunStore, fixes: dict[str, TrainConfig]) -> None:
         render_live_runs(store, fix_ids, "ex1_fix_curves", when_done=lambda runs: show_verdicts(store, runs))
 
 
-def show_verdicts(store: RunStore, runs: Sequence[RunRecord]) -> None:
+def show_verdicts(store: ScopedRuns, runs: Sequence[RunRecord]) -> None:
     for run in lesson_runs(store, runs):
-        st.markdown(f"- **#{run.run_id}** {escape_markdown(lessons.verdict_sentence(run))}")
+        st.markdown(f"- **#{run.run_id}** {as_text(lessons.verdict_sentence(run))}")
 
 
 # --- exercise 2 ---------------------------------------------------------------------------------------------
 
-def exercise_two(store: RunStore) -> None:
+def exercise_two(store: ScopedRuns) -> None:
     st.markdown("Train for 40 epochs and the test accuracy sometimes drops: **overfitting, or noise?** "
                 "Repeat the run with several seeds and compare the dips with the seed-to-seed spread.")
     seeds_column, epochs_column, button_column = st.columns(3)
@@ -119,7 +120,7 @@ def exercise_two(store: RunStore) -> None:
     render_live_runs(store, ids, "ex2_curves", show_curves=False, when_done=lambda runs: show_overfitting(store, runs))
 
 
-def show_overfitting(store: RunStore, runs: Sequence[RunRecord]) -> None:
+def show_overfitting(store: ScopedRuns, runs: Sequence[RunRecord]) -> None:
     bands = render_seed_band(store, runs, "ex2_bands")
     if bands is None:
         st.warning("At least two finished seeds are needed for a spread.")
@@ -128,11 +129,11 @@ def show_overfitting(store: RunStore, runs: Sequence[RunRecord]) -> None:
     st.plotly_chart(build_band_figure(bands.epochs, {"train − test gap": (bands.gap_mean, bands.gap_std)},
                                       y_title="accuracy gap"), key="ex2_gap", width="stretch")
     for sentence in lessons.explain_overfitting(bands):
-        st.markdown("- " + escape_markdown(sentence))
+        st.markdown("- " + as_text(sentence))
     offer_weight_decay(store, finished)
 
 
-def offer_weight_decay(store: RunStore, finished: Sequence[RunRecord]) -> None:
+def offer_weight_decay(store: ScopedRuns, finished: Sequence[RunRecord]) -> None:
     st.markdown("**A remedy to compare:** the same seeds with weight decay 0.001 (early stopping is above).")
     wd_ids = group_from_url_or_store(store, "exercise2-wd", "ex2wd")
     if st.button("Run the same seeds with weight decay 0.001", key="ex2_wd"):
@@ -144,7 +145,7 @@ def offer_weight_decay(store: RunStore, finished: Sequence[RunRecord]) -> None:
                          when_done=lambda runs: show_weight_decay(store, finished, runs))
 
 
-def show_weight_decay(store: RunStore, plain: Sequence[RunRecord], decayed: Sequence[RunRecord]) -> None:
+def show_weight_decay(store: ScopedRuns, plain: Sequence[RunRecord], decayed: Sequence[RunRecord]) -> None:
     plain_bands = lessons.seed_bands(lesson_runs(store, plain))
     decayed_bands = lessons.seed_bands(lesson_runs(store, [r for r in decayed if r.status == RunStatus.FINISHED]))
     st.plotly_chart(build_band_figure(decayed_bands.epochs, {
@@ -152,12 +153,12 @@ def show_weight_decay(store: RunStore, plain: Sequence[RunRecord], decayed: Sequ
         "test accuracy, wd 0.001": (decayed_bands.test_mean, decayed_bands.test_std)}), key="ex2_wd_bands",
         width="stretch")
     for sentence in lessons.explain_overfitting(decayed_bands)[1:2]:
-        st.markdown("- With weight decay: " + escape_markdown(sentence))
+        st.markdown("- With weight decay: " + as_text(sentence))
 
 
 # --- numerical stability ------------------------------------------------------------------------------------
 
-def numerical_stability(store: RunStore) -> None:
+def numerical_stability(store: ScopedRuns) -> None:
     st.markdown("Section 3.7.2: `exp(o) / sum(exp(o))` overflows for large logits and `log` of an "
                 "underflowed probability is `-inf`. Subtracting the largest logit first, and computing the "
                 "loss as LogSumExp, stays finite.")
@@ -168,7 +169,7 @@ def numerical_stability(store: RunStore) -> None:
     label = label_column.selectbox("True class", list(range(len(logits))), key="stab_label")
     st.dataframe(pd.DataFrame(lessons.stability_table(logits)), hide_index=True, width="stretch", key="stab_table")
     st.dataframe(pd.DataFrame([lessons.stability_losses(logits, label)]), hide_index=True, key="stab_losses")
-    st.markdown(escape_markdown(lessons.stability_summary(logits, label)))
+    st.markdown(as_text(lessons.stability_summary(logits, label)))
     st.markdown(f"**On real runs:** the scratch (naive) and concise (LogSumExp) models with initial weight std "
                 f"{STABILITY_RUN.init_std:g}, otherwise the book's settings.")
     ids = group_from_url_or_store(store, "stability", "stab")
@@ -183,16 +184,16 @@ def numerical_stability(store: RunStore) -> None:
 def show_stability_outcome(runs: Sequence[RunRecord]) -> None:
     for run in runs:
         if run.status == RunStatus.DIVERGED:
-            st.markdown(f"- **#{run.id} {escape_markdown(run.name)}** went NaN at step {run.diverged_step} "
+            st.markdown(f"- **#{run.id} {as_text(run.name)}** went NaN at step {run.diverged_step} "
                         f"(epoch {run.diverged_epoch:.3f}, marked on the loss chart).")
         elif run.final_train_loss is not None:
-            st.markdown(f"- **#{run.id} {escape_markdown(run.name)}** stayed finite: train loss "
+            st.markdown(f"- **#{run.id} {as_text(run.name)}** stayed finite: train loss "
                         f"{run.final_train_loss:.3f} after {run.config.epochs} epochs.")
 
 
 # --- change one thing, and repeat with seeds --------------------------------------------------------------
 
-def change_one_thing(store: RunStore) -> None:
+def change_one_thing(store: ScopedRuns) -> None:
     st.markdown("A controlled A/B: the clone keeps the seed, so it starts from the **same initial weights** "
                 "and (at the same batch size) sees the **same batches in the same order**; only one setting "
                 "differs.")
@@ -219,13 +220,13 @@ def show_pair(runs: Sequence[RunRecord]) -> None:
     if len(runs) != 2:
         return
     first, second = runs
-    st.markdown(f"**{escape_markdown(lessons.describe_difference(first.config, second.config))}**")
+    st.markdown(f"**{as_text(lessons.describe_difference(first.config, second.config))}**")
     st.dataframe(pd.DataFrame([{"run": f"#{run.id} {run.name}", "status": run.status,
                                 "train loss": run.final_train_loss, "test acc": run.final_test_acc}
                                for run in runs]), hide_index=True, key="ab_table")
 
 
-def repeat_with_seeds(store: RunStore) -> None:
+def repeat_with_seeds(store: ScopedRuns) -> None:
     st.markdown("How much of a result is luck? Repeat any run with other seeds and see the spread.")
     base = choose_finished_run(store, "repeat_base")
     if base is None:
@@ -238,13 +239,14 @@ def repeat_with_seeds(store: RunStore) -> None:
         ids = [base.id] + submit_group(configs, "repeat")
         remember_group("repeat", ids)
     if ids:
-        st.markdown(f"The band also shows on the Compare page: [open it](/compare?runs={','.join(map(str, ids))}).")
+        st.page_link("compare_page.py", label="The band also shows on the Compare page: open it",
+                     icon=":material/compare_arrows:", query_params={"runs": ",".join(map(str, ids))})
         render_live_runs(store, ids, "repeat_curves", show_curves=False,
                          when_done=lambda runs: render_seed_band(store, runs, "repeat_band"))
 
 
 def choose_finished_run(store, key: str):
-    runs = [run for run in visible(store.list_runs()) if run.status == RunStatus.FINISHED]
+    runs = [run for run in store.list_runs() if run.status == RunStatus.FINISHED]
     if not runs:
         st.info("No finished run yet: train one on the Train page or above.")
         return None
@@ -254,16 +256,20 @@ def choose_finished_run(store, key: str):
 
 
 def main() -> None:
-    store = open_store_or_stop()
+    open_store_or_stop()
+    store = reader()
     st.title("Lessons: section 3.7, hands on")
+    render_view_link("lessons")
     if not data_ready_or_offer_download():
         st.stop()
     tabs = st.tabs(["Exercise 1: batch size and lr", "Exercise 2: overfitting or noise?",
-                    "Numerical stability", "Change one thing", "Repeat with seeds"])
+                    "Numerical stability", "Change one thing", "Repeat with seeds"], key="lesson_tab",
+                   on_change="rerun")  # only the tab in view runs
     sections = (exercise_one, exercise_two, numerical_stability, change_one_thing, repeat_with_seeds)
-    for tab, section in zip(tabs, sections):
-        with tab:
-            section(store)
+    for tab, section in zip(tabs, sections, strict=True):
+        if tab.open:
+            with tab:
+                section(store)
 
 
 main()

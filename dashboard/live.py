@@ -8,6 +8,9 @@ read), reuses the Plotly traces of runs that haven't changed, and builds the fig
 validation. It polls at once while a just-submitted run awaits its first point, every second while a
 run trains, slowly while runs only wait in the queue, and not at all once none is active; a change of
 pace reruns the page once to re-arm the timer.
+
+Every poll reads through the session's ``ScopedRuns``: a run its reader may no longer see (un-shared,
+its student removed) drops out of the view at the next poll, and says so.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ import streamlit as st
 from dashboard.charts import RunCurves, build_curves_figure, run_traces
 from dashboard.render import legend_labels, shown_as_message
 from dashboard.services import get_curve_cache
-from softmax_core.runs.store import RunRecord, RunStore
+from dashboard.text import as_text
+from softmax_core.runs.store import RunRecord, ScopedRuns
 from softmax_core.status import RunStatus
 
 FIRST_POINT_POLL_SECONDS = 0.25  # a run just submitted, with no point yet: its first point is due any moment
@@ -45,22 +49,23 @@ def poll_interval(runs: Sequence[RunRecord], now: float | None = None) -> float 
     return SLOW_POLL_SECONDS if active else None
 
 
-def render_live_runs(store: RunStore, run_ids: Sequence[int], chart_key: str, draw_runs: DrawRuns | None = None,
+def render_live_runs(reader: ScopedRuns, run_ids: Sequence[int], chart_key: str, draw_runs: DrawRuns | None = None,
                      show_curves: bool = True, when_done: DrawRuns | None = None) -> None:
     """Draw the runs (in ``run_ids`` order) and their curves, live while any is active; once none is,
     ``when_done(runs)`` draws what is computed from the ended runs."""
     if not run_ids:
         return
     order = {run_id: index for index, run_id in enumerate(run_ids)}
-    interval = poll_interval(store.get_runs(run_ids))
+    interval = poll_interval(reader.get_runs(run_ids))
 
     @st.fragment(run_every=interval)
     @shown_as_message
     def live() -> None:
-        runs = sorted(store.get_runs(run_ids), key=lambda run: order[run.id])
+        runs = sorted(reader.get_runs(run_ids), key=lambda run: order[run.id])
+        say_which_left(run_ids, runs)
         (draw_runs or draw_progress_lines)(runs)
         if show_curves and runs:
-            st.plotly_chart(curves_figure(runs), key=chart_key, width="stretch")
+            st.plotly_chart(curves_figure(runs, reader), key=chart_key, width="stretch")
         if poll_interval(runs) != interval:
             st.rerun()  # speed up, slow down or stop: the page reruns once and re-arms the timer
         if when_done is not None and not any(run.is_active for run in runs):
@@ -69,18 +74,26 @@ def render_live_runs(store: RunStore, run_ids: Sequence[int], chart_key: str, dr
     live()
 
 
+def say_which_left(run_ids: Sequence[int], runs: Sequence[RunRecord]) -> None:
+    """A run that was in this view and no longer may be seen here (un-shared, deleted) is named, once per poll."""
+    gone = sorted(set(run_ids) - {run.id for run in runs})
+    if gone:
+        st.caption(", ".join(f"#{run_id}" for run_id in gone) + " can no longer be shown here: taken back by "
+                   "its owner, or deleted.")
+
+
 def draw_progress_lines(runs: Sequence[RunRecord]) -> None:
     """A compact progress bar for each active run."""
     for run in runs:
         if run.is_active:
-            st.progress(run.progress, text=f"#{run.id} {run.name}: {run.status}, {run.progress:.0%}")
+            st.progress(run.progress, text=as_text(f"#{run.id} {run.name}: {run.status}, {run.progress:.0%}"))
 
 
-def curves_figure(runs: Sequence[RunRecord], title: str = "") -> go.Figure:
-    """The runs' overlaid curves, labelled by what differs between them."""
+def curves_figure(runs: Sequence[RunRecord], reader: ScopedRuns, title: str = "") -> go.Figure:
+    """The runs' overlaid curves as ``reader`` may see them, labelled by what differs between them."""
     labels = legend_labels(runs)
     cache = get_curve_cache()
-    curves = [cache.curves_of(run, labels[run.id]) for run in runs]
+    curves = [cache.curves_of(run, labels[run.id], reader) for run in runs]
     traces = [trace for index, (run, run_curves) in enumerate(zip(runs, curves))
               for trace in _traces_of(run, run_curves, index)]
     return build_curves_figure(curves, title=title, traces=traces)
@@ -93,7 +106,7 @@ MAX_CACHED_TRACES = 1024
 
 def _traces_of(run: RunRecord, curves: RunCurves, index: int) -> list[dict]:
     """A run's traces, rebuilt only when its points, label or colour changed."""
-    key = (run.id, run.last_step, curves.label, index)
+    key = (run.id, run.created_at, run.test_accuracy_shown, run.last_step, curves.label, index)
     with _traces_lock:
         if key in _traces:
             _traces.move_to_end(key)

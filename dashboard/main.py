@@ -1,21 +1,23 @@
 """The pages' entry (``app.py`` serves it): page config, presenting mode, classroom mode's gate, the
-navigation between the pages in ``dashboard/`` (which share one run store and one job runner per server
-process), and a last safety net so that an unexpected error is shown as a message, never as a traceback.
-
-The job runner normally starts with the server (``server.py``); starting it here too costs nothing
-when it is up, and keeps the pages working wherever they run without that hook (AppTest).
+navigation between the pages in ``dashboard/`` (which share the server's services: ``services.py``),
+and a last safety net so that an unexpected error is shown as a message, never as a traceback.
 """
 
 import streamlit as st
 
-from dashboard.classroom_gate import classroom_settings, identity, require_identity, resolve_identity
+from dashboard.classroom_gate import classroom_on, identity, require_identity, resolve_identity
 from dashboard.render import presenting, shown_as_message, start_presenting_mode
-from dashboard.services import start_background_services
+from dashboard.services import services
+from softmax_core.runs.store import StoreError
 
 st.set_page_config(page_title="Softmax Lab", page_icon=":material/query_stats:", layout="wide",
                    initial_sidebar_state="collapsed" if presenting() else "auto")
 start_presenting_mode()
-start_background_services()
+try:
+    services()  # started by the server's lifespan; here only under AppTest
+except StoreError as error:
+    st.error(f"The run database can't be used: {error}")
+    st.stop()
 refusal = shown_as_message(resolve_identity)() or ""
 
 pages = [
@@ -27,10 +29,9 @@ pages = [
     st.Page("lessons_page.py", title="Lessons", icon=":material/school:", url_path="lessons"),
     st.Page("sweep_page.py", title="Sweep", icon=":material/grid_view:", url_path="sweep"),
 ]
-classroom = classroom_settings() is not None
-if classroom:
+if classroom_on():
     pages.append(st.Page("board_page.py", title="Class board", icon=":material/leaderboard:", url_path="board"))
 # the page is chosen from the URL first, so that /board survives the join screen and the teacher's login
-page = st.navigation(pages, position="hidden" if classroom and identity() is None else "sidebar")
+page = st.navigation(pages, position="hidden" if classroom_on() and identity() is None else "sidebar")
 require_identity(refusal)
 shown_as_message(page.run)()  # the last line of defence: a message, never a traceback

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -14,9 +13,10 @@ from typing import Any
 import streamlit as st
 
 from dashboard.charts import build_band_figure
+from dashboard.text import as_text
 from softmax_core.analysis.lessons import SeedBands, lesson_run, seed_bands
 from softmax_core.config import describe_fields, differing_fields
-from softmax_core.runs.store import RunRecord, RunStore
+from softmax_core.runs.store import RunRecord, ScopedRuns
 from softmax_core.status import RunStatus
 
 PASS_ICON, FAIL_ICON = ":material/check:", ":material/close:"
@@ -57,16 +57,11 @@ def shown_as_message(draw: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
-def escape_markdown(text: str) -> str:
-    """User text (run names) shown literally inside markdown: no links, no HTML, no formatting."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", text)
-
-
 def status_markdown(run: RunRecord) -> str:
     """The status as markdown with its icon, e.g. ':material/error: **failed**: ValueError: ...'."""
     text = f"{STATUS_ICONS.get(run.status, '')} **{run.status}**"
     if run.error and run.status != RunStatus.FINISHED:
-        text += f": {escape_markdown(run.error)}"
+        text += f": {as_text(run.error)}"
     return text
 
 
@@ -99,14 +94,14 @@ def legend_labels(runs: Sequence[RunRecord]) -> dict[int, str]:
     return {run.id: f"#{run.id} " + (describe_fields(run.config, fields) if fields else run.name) for run in runs}
 
 
-def render_seed_band(store: RunStore, runs: Sequence[RunRecord], key: str, title: str = "") -> SeedBands | None:
-    """Mean +/- std of train and test accuracy over the finished runs (seeds of one config)."""
+def render_seed_band(reader: ScopedRuns, runs: Sequence[RunRecord], key: str, title: str = "") -> SeedBands | None:
+    """Mean +/- std of train and held-out accuracy over the finished runs (seeds of one config)."""
     finished = [run for run in runs if run.status == RunStatus.FINISHED]
     if len(finished) < 2:
         return None
-    bands = seed_bands([lesson_run(store, run.id) for run in finished])
+    bands = seed_bands([lesson_run(reader, run.id) for run in finished])
     st.plotly_chart(build_band_figure(bands.epochs, {
         "train accuracy": (bands.train_mean, bands.train_std),
-        "test accuracy": (bands.test_mean, bands.test_std)},
+        f"{bands.held_out} accuracy": (bands.test_mean, bands.test_std)},
         title=title or f"mean ± std over {bands.seeds} seeds"), key=key, width="stretch")
     return bands

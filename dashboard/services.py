@@ -1,42 +1,98 @@
-"""The server process's shared objects, made once and used by every session and thread: the RunStore,
-the JobRunner (its workers and run watch) and the CurveCache.
+"""The server process's shared objects: the RunStore, the JobRunner (its workers and liveness thread), the
+CurveCache, and the classroom's settings, policy and door, made once per process and used by every
+session and thread.
+
+They belong to the server's lifespan (``server.py``), never to ``st.cache_resource``: Streamlit lets any
+browser clear every cache on the server (the websocket's ``clear_cache`` message needs no login), and a
+cleared runner would be rebuilt with a second pool of workers while the first lives on. A plain module
+object is out of that message's reach. Pages run under AppTest have no lifespan, so the first page run
+starts them there; ``stop_services`` ends them (the lifespan's exit, and the tests between cases).
 """
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
+
 import streamlit as st
 
 from dashboard.curves import CurveCache
+from softmax_core.classroom.auth import ClassDoor, ClassroomError, ClassroomSettings, load_classroom_settings
+from softmax_core.classroom.policy import ClassPolicy
 from softmax_core.runs.jobs import JobRunner
 from softmax_core.runs.store import RunStore, StoreError
 
 
-@st.cache_resource(show_spinner=False)
+@dataclass
+class ServerServices:
+    """Everything one server process shares between its sessions."""
+
+    store: RunStore
+    runner: JobRunner
+    curves: CurveCache
+    classroom: ClassroomSettings | None  # None: the single-user app
+    policy: ClassPolicy  # who may see, start, cancel and share each run
+    door: ClassDoor | None  # how students and the teacher get in (classroom mode only)
+    classroom_error: str = ""  # a misconfigured [classroom]: the app serves nothing but this message
+
+
+_current: ServerServices | None = None
+_lock = threading.Lock()
+
+
+def start_services() -> ServerServices:
+    """The process's services, started on the first call (the lifespan's, or a page's under AppTest)."""
+    global _current
+    with _lock:
+        if _current is None:
+            store = RunStore()
+            classroom, error = _read_classroom_settings()
+            runner = JobRunner(store)
+            door = ClassDoor(classroom, store.classroom) if classroom else None
+            policy = ClassPolicy(classroom, store, runner)
+            _current = ServerServices(store, runner, CurveCache(), classroom, policy, door, error)
+        return _current
+
+
+def stop_services(timeout: float = 10.0, cancel_running: bool = False) -> None:
+    """Stop the runner and forget the services (the server's exit; the tests between cases)."""
+    global _current
+    with _lock:
+        current, _current = _current, None
+    if current is not None:
+        current.runner.shutdown(cancel_running=cancel_running, timeout=timeout)
+
+
+def services() -> ServerServices:
+    return start_services()
+
+
 def get_store() -> RunStore:
-    """The one RunStore of this server process (thread-safe, shared by every session)."""
-    return RunStore()
+    return services().store
 
 
-@st.cache_resource(show_spinner=False)
 def get_runner() -> JobRunner:
-    """The one JobRunner of this server process, made when the server starts (``server.py``), so its
-    workers are warm before the first Start; runs outlive pages, tabs and sessions."""
-    return JobRunner(get_store())
+    return services().runner
 
 
-@st.cache_resource(show_spinner=False)
 def get_curve_cache() -> CurveCache:
-    """Every run's curves as read so far, shared by every viewer (a poll reads only new points)."""
-    return CurveCache(get_store())
+    return services().curves
 
 
-def start_background_services() -> None:
-    """Start the job runner (workers, run watch) unless it is up; if the store can't be opened, the
-    page says so itself."""
+def get_policy() -> ClassPolicy:
+    return services().policy
+
+
+def _read_classroom_settings() -> tuple[ClassroomSettings | None, str]:
+    """The [classroom] settings from the environment or secrets.toml, or why they can't be used."""
     try:
-        get_runner()
-    except StoreError:
-        pass
+        secrets = dict(st.secrets)
+    except Exception:  # noqa: BLE001 - no or unreadable secrets.toml: only the environment counts
+        secrets = {}
+    try:
+        return load_classroom_settings(secrets), ""
+    except ClassroomError as error:
+        return None, str(error)
 
 
 def open_store_or_stop() -> RunStore:

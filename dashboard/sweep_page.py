@@ -16,10 +16,10 @@ import statistics
 import streamlit as st
 
 from dashboard.charts import build_parcoords_figure, build_sweep_figure
-from dashboard.classroom_gate import classroom_settings, identity, visible
+from dashboard.classroom_gate import identity, reader, shows_test_accuracy
 from dashboard.live import curves_figure
-from dashboard.render import escape_markdown
-from dashboard.services import get_runner, open_store_or_stop
+from dashboard.services import get_policy, get_runner, open_store_or_stop
+from dashboard.text import as_text
 from softmax_core.analysis.sweeps import (
     DEFAULT_MAX_RUNS,
     MAX_AXES,
@@ -41,8 +41,7 @@ from softmax_core.analysis.sweeps import (
 )
 from softmax_core.classroom.auth import ClassroomError
 from softmax_core.config import PRESETS, ConfigError, TrainConfig, describe_config, numeric_fields, settings
-from softmax_core.runs.jobs import RunLimitReached
-from softmax_core.runs.store import RunStore
+from softmax_core.runs.store import RunLimitReached, ScopedRuns, StoreError
 
 AXIS_CHOICES = [name for name in numeric_fields() if name != "seed"]
 FALLBACK_SECONDS_PER_STEP = 0.0004  # one core, batch 256, when the store has no finished run to learn from
@@ -71,7 +70,7 @@ def sweep_form() -> SweepSpec | None:
              for i, name in enumerate(axes)}
     seeds = columns[-1].number_input("Seeds per cell", 1, MAX_SEEDS, 1, key="sweep_seeds")
     base = base_config()
-    st.caption(f"The other settings come from the Train form: {escape_markdown(describe_config(base))}.")
+    st.caption(f"The other settings come from the Train form: {as_text(describe_config(base))}.")
     try:
         return SweepSpec(base, {name: parse_values(name, text) for name, text in texts.items()}, int(seeds))
     except SweepError as error:
@@ -79,14 +78,14 @@ def sweep_form() -> SweepSpec | None:
         return None
 
 
-def seconds_per_step(store: RunStore) -> float:
+def seconds_per_step(store: ScopedRuns) -> float:
     """Measured on this server's recent finished runs: their training time per step (median)."""
     samples = [(run.ended_at - run.started_at) / run.total_steps for run in store.list_runs()[:50]
                if run.status == "finished" and run.total_steps and run.started_at and run.ended_at]
     return statistics.median(samples) if samples else FALLBACK_SECONDS_PER_STEP
 
 
-def offer_start(store: RunStore, spec: SweepSpec) -> None:
+def offer_start(store: ScopedRuns, spec: SweepSpec) -> None:
     limit = int(os.environ.get(MAX_RUNS_ENV_VAR, DEFAULT_MAX_RUNS))
     parallel = get_runner().executor.capacity()
     minutes = spec.estimate_seconds(seconds_per_step(store), parallel) / 60
@@ -103,21 +102,26 @@ def offer_start(store: RunStore, spec: SweepSpec) -> None:
 
 
 def start_sweep(spec: SweepSpec) -> None:
-    settings_ = classroom_settings()
     try:
-        sweep_id, _ = submit_sweep(get_runner(), spec, owner=identity(),
-                                   max_active=settings_.max_active_runs if settings_ else None)
-    except (ClassroomError, RunLimitReached, ConfigError) as error:
+        sweep_id, _ = submit_sweep(lambda requests: get_policy().start(identity(), requests), spec)
+    except (ClassroomError, RunLimitReached, ConfigError, StoreError) as error:
         st.error(f"Can't sweep: {error}")
         return
     st.query_params["sweep"] = sweep_id
     st.rerun()
 
 
+def metric_label(metric: str) -> str:
+    """The metric's name as this session sees it: test accuracy is validation accuracy before the reveal."""
+    if metric == "final_test_acc" and not shows_test_accuracy():
+        return "final validation accuracy (test accuracy is hidden until the reveal)"
+    return METRICS[metric][0]
+
+
 def choose_view(grid: SweepGrid) -> tuple[str, str, str | None, dict]:
     """The metric, the heatmap's axes, and the value a third axis is held at."""
     left, middle, right = st.columns(3)
-    metric = left.selectbox("Metric", list(METRICS), key="sweep_metric", format_func=lambda m: METRICS[m][0])
+    metric = left.selectbox("Metric", list(METRICS), key="sweep_metric", format_func=metric_label)
     x_axis = grid.axes[0]
     y_axis = grid.axes[1] if len(grid.axes) > 1 else None
     fixed = {}
@@ -132,7 +136,7 @@ def render_heatmap(grid: SweepGrid, metric: str, x_axis: str, y_axis: str | None
     """The heatmap; returns the key of the cell clicked, if any."""
     cells = heat_cells(grid, metric, x_axis, y_axis, fixed)
     figure = build_sweep_figure(cells, settings()[x_axis].label, settings()[y_axis].label if y_axis else "",
-                                METRICS[metric][0], log_x=is_log_spaced(grid.axis_values(x_axis)),
+                                metric_label(metric), log_x=is_log_spaced(grid.axis_values(x_axis)),
                                 log_y=bool(y_axis) and is_log_spaced(grid.axis_values(y_axis)))
     event = st.plotly_chart(figure, key="sweep_heatmap", on_select="rerun", selection_mode="points",
                             width="stretch")
@@ -144,14 +148,14 @@ def render_heatmap(grid: SweepGrid, metric: str, x_axis: str, y_axis: str | None
     return st.session_state.get("sweep_cell")
 
 
-def render_cell_curves(store: RunStore, grid: SweepGrid, key: int | None) -> None:
+def render_cell_curves(store: ScopedRuns, grid: SweepGrid, key: int | None) -> None:
     if key is None or key >= len(grid.cells):
         st.caption("Click a cell to overlay its runs' curves here.")
         return
     cell = cell_by_key(grid, key)
     where = ", ".join(f"{settings()[name].short} {cell.values[name]:g}" for name in grid.axes)
     st.subheader(f"The runs of the cell {where}")
-    st.plotly_chart(curves_figure(store.get_runs([run.id for run in cell.runs])), key="sweep_cell_curves",
+    st.plotly_chart(curves_figure(store.get_runs([run.id for run in cell.runs]), store), key="sweep_cell_curves",
                     width="stretch")
 
 
@@ -160,18 +164,18 @@ def render_parcoords(grid: SweepGrid, metric: str) -> None:
     if len(grid.axes) < 3 or not finished:
         return
     dims = {name: [run.tags["cell"][name] for run in finished] for name in grid.axes}
-    dims[METRICS[metric][0]] = [metric_of(run, metric) for run in finished]
+    dims[metric_label(metric)] = [metric_of(run, metric) for run in finished]
     logs = [name for name in grid.axes if is_log_spaced(grid.axis_values(name))]
     st.subheader("Every run across the varied fields")
     st.caption("Drag along an axis to brush: only the runs inside stay highlighted.")
-    st.plotly_chart(build_parcoords_figure(dims, METRICS[metric][0], logs), key="sweep_parcoords",
+    st.plotly_chart(build_parcoords_figure(dims, metric_label(metric), logs), key="sweep_parcoords",
                     width="stretch")
 
 
-def render_sweep(store: RunStore, sweep_id: str) -> None:
-    runs = visible(store.runs_tagged("sweep", sweep_id))
+def render_sweep(store: ScopedRuns, sweep_id: str) -> None:
+    runs = store.runs_tagged("sweep", sweep_id)
     if not runs:
-        st.error(f"There is no sweep {escape_markdown(sweep_id)} that this page may show.")
+        st.error(f"There is no sweep {as_text(sweep_id)} that this page may show.")
         return
     grid = SweepGrid.from_runs(runs)
     metric, x_axis, y_axis, fixed = choose_view(grid)
@@ -179,26 +183,27 @@ def render_sweep(store: RunStore, sweep_id: str) -> None:
 
 
 @st.fragment(run_every=1.0)
-def live_grid(store: RunStore, sweep_id: str, metric: str, x_axis: str, y_axis: str | None, fixed: dict) -> None:
-    grid = SweepGrid.from_runs(visible(store.runs_tagged("sweep", sweep_id)))
+def live_grid(store: ScopedRuns, sweep_id: str, metric: str, x_axis: str, y_axis: str | None, fixed: dict) -> None:
+    grid = SweepGrid.from_runs(store.runs_tagged("sweep", sweep_id))
     done = sum(not run.is_active for run in grid.runs)
     left, right = st.columns([4, 1])
     left.progress(done / len(grid.runs), text=f"{done} of {len(grid.runs)} runs ended")
     if not grid.done and right.button("Cancel the sweep", key="sweep_cancel"):
         try:
-            cancel_sweep(get_runner(), [run.id for run in grid.runs], by=identity())
+            cancel_sweep(lambda run_id: get_policy().cancel(identity(), run_id), [run.id for run in grid.runs])
         except ClassroomError as error:
             st.error(str(error))
     clicked = render_heatmap(grid, metric, x_axis, y_axis, fixed)
     st.subheader("What the grid says")
     for line in read_sweep(grid):
-        st.markdown(f"- {escape_markdown(line)}")
+        st.markdown(f"- {as_text(line)}")
     render_cell_curves(store, grid, clicked)
     render_parcoords(grid, metric)
 
 
 def main() -> None:
-    store = open_store_or_stop()
+    open_store_or_stop()
+    store = reader()
     st.title("Sweep: a grid of hyperparameters")
     st.caption("The book's exercise 1: where, in batch size × learning rate, does `train_loss < 0.5` pass "
                "after 10 epochs? Each cell is one run per seed, stored like any other (they show on Compare).")

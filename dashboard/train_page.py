@@ -11,18 +11,18 @@ from collections.abc import Sequence
 import streamlit as st
 
 from dashboard.charts import build_curves_figure
-from dashboard.classroom_gate import classroom_settings, identity, refuse_hidden, visible
+from dashboard.classroom_gate import classroom_on, identity, own_runs, reader, refuse_hidden
 from dashboard.data_check import data_ready_or_offer_download
 from dashboard.live import render_live_runs
-from dashboard.render import escape_markdown, render_progress, render_verdict, status_markdown
-from dashboard.run_actions import render_cancel, render_share, show_cancel_refusal
-from dashboard.services import get_runner, open_store_or_stop
+from dashboard.render import render_progress, render_verdict, status_markdown
+from dashboard.run_actions import render_cancel, render_share, show_action_refusal
+from dashboard.services import get_policy, open_store_or_stop
 from dashboard.settings_widgets import setting_input
+from dashboard.text import as_text
 from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.classroom.auth import ClassroomError
 from softmax_core.config import PRESETS, ConfigError, TrainConfig, field_names
-from softmax_core.runs.jobs import RunLimitReached
-from softmax_core.runs.store import RunRecord, StoreError
+from softmax_core.runs.store import RunLimitReached, RunRecord, RunRequest, StoreError
 
 MORE_SETTINGS = ("reports_per_epoch", "seed", "device", "validation")  # behind "More settings"; the rest are shown
 FORM_FIELDS = {name: f"form_{name}" for name in field_names()}  # TrainConfig field -> widget key
@@ -42,7 +42,7 @@ def init_session_state() -> None:
         st.session_state["watched"] = runs_from_url()
         book = PRESETS["book"].config
         st.session_state["form_values"] = {key: getattr(book, field) for field, key in FORM_FIELDS.items()}
-        if classroom_settings() is not None:  # the class board ranks runs on the validation split
+        if classroom_on():  # the class board ranks runs on the validation split
             st.session_state["form_values"][FORM_FIELDS["validation"]] = True
     for key, value in st.session_state["form_values"].items():
         st.session_state.setdefault(key, value)  # Streamlit drops widget state while another page shows
@@ -85,10 +85,8 @@ def config_form() -> tuple[TrainConfig | None, str]:
 
 
 def start_run(config: TrainConfig, name: str) -> None:
-    settings = classroom_settings()
     try:
-        run_id = get_runner().submit(config, name, owner=identity(),
-                                     max_active=settings.max_active_runs if settings else None)
+        [run_id] = get_policy().start(identity(), [RunRequest(config, name)])
     except (ConfigError, ClassroomError, RunLimitReached, StoreError) as error:
         st.sidebar.error(f"Can't start: {error}")
         return
@@ -101,7 +99,7 @@ def start_run(config: TrainConfig, name: str) -> None:
 def render_run_card(run: RunRecord) -> None:
     with st.container(border=True):
         title, action = st.columns([5, 1])
-        title.markdown(f"**#{run.id} {escape_markdown(run.name)}**  \n{status_markdown(run)}")
+        title.markdown(f"**#{run.id} {as_text(run.name)}**  \n{status_markdown(run)}")
         render_cancel(run, action, key=f"cancel_{run.id}")
         render_share(run, action)
         render_progress(run)
@@ -113,11 +111,11 @@ def render_run_cards(runs: Sequence[RunRecord]) -> None:
         render_run_card(run)
 
 
-def visible_here(store, run_ids: list[int]) -> list[int]:
+def visible_here(run_ids: list[int]) -> list[int]:
     """The watched runs this session may see on Train (a student: their own); the others refused."""
     if identity() is None:
         return run_ids
-    shown = visible(store.get_runs(run_ids), own_only=True)
+    shown = own_runs(reader().get_runs(run_ids))
     refuse_hidden(run_ids, shown)
     allowed = {run.id for run in shown}
     return [run_id for run_id in run_ids if run_id in allowed]
@@ -130,7 +128,7 @@ def render_empty_curves() -> None:
 
 
 def main() -> None:
-    store = open_store_or_stop()
+    open_store_or_stop()
     init_session_state()
     st.title("Softmax regression on Fashion-MNIST")
     st.caption("Dive into Deep Learning, section 3.7: set the hyperparameters in the sidebar and press Start. "
@@ -142,13 +140,13 @@ def main() -> None:
         st.sidebar.error("Can't start yet: Fashion-MNIST is missing (see the message on the page).")
     elif config is not None:
         start_run(config, name)
-    show_cancel_refusal()
-    watched = visible_here(store, st.session_state["watched"])
+    show_action_refusal()
+    watched = visible_here(st.session_state["watched"])
     if not watched:
         st.info("No run in this view yet: press **Start** in the sidebar to train the book's model.")
         render_empty_curves()
         return
-    render_live_runs(store, watched, "live_curves", draw_runs=render_run_cards)
+    render_live_runs(reader(), watched, "live_curves", draw_runs=render_run_cards)
 
 
 main()

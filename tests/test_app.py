@@ -22,16 +22,15 @@ TIMEOUT = 60
 
 @pytest.fixture(autouse=True)
 def fresh_store(tmp_path, real_data_dir, monkeypatch):
-    """Each test its own database: the page's cached store, runner and caches are rebuilt around it."""
+    """Each test its own database: the server's services (store, runner, curve cache) start anew around it."""
+    from dashboard.services import stop_services
+
     monkeypatch.setenv("SOFTMAX_LAB_DB", f"sqlite:///{tmp_path}/runs.db")
     monkeypatch.setenv("SOFTMAX_LAB_DATA", str(real_data_dir))
-    st.cache_resource.clear()
+    stop_services()
     st.cache_data.clear()
     yield
-    from dashboard.services import get_runner
-
-    get_runner().shutdown(timeout=15)
-    st.cache_resource.clear()
+    stop_services(timeout=15, cancel_running=True)
 
 
 def open_page(page: str | None = None, query: dict | None = None) -> AppTest:
@@ -71,9 +70,17 @@ def count_elements(app: AppTest, type_name: str) -> int:
     return walk(app._tree)
 
 
+def open_tab(app: AppTest, label: str) -> AppTest:
+    """Click a Lessons tab (only the tab in view runs)."""
+    app.session_state["lesson_tab"] = label
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
 def unescaped(text: str) -> str:
-    """Markdown as a reader sees it: the escaping backslashes removed."""
-    return re.sub(r"\\([^\w\s])", r"\1", text)
+    """Markdown as a reader sees it: the escaping backslashes and the invisible word joiners removed."""
+    return re.sub(r"\\([^\w\s])", r"\1", text).replace("\u2060", "")
 
 
 def texts(app: AppTest) -> str:
@@ -142,7 +149,8 @@ def test_run_names_are_shown_as_text_not_markup():
     wait_for_runs_to_end()
     app.run()
     shown = texts(app)
-    assert r"\<b\>bold\</b\> \[link\]\(http://x\) \*star\*" in shown
+    assert "<b>bold</b> [link](http://x) *star*" in unescaped(shown), "the name, character for character"
+    assert "[link](" not in shown and "*star*" not in shown and "http://" not in shown, "no Markdown is left live"
 
 
 def test_compare_overlays_selected_runs_and_tabulates_what_differs():
@@ -195,7 +203,7 @@ def test_inspect_replays_templates_confusion_and_mistakes():
     wait_for_runs_to_end()
     app = open_page("inspect_page.py", {"run": str(run_id)})
     assert app.selectbox(key="inspect_run").value == run_id
-    assert f"Trained on cpu on {socket.gethostname()}, process" in texts(app)
+    assert f"Trained on cpu on {socket.gethostname()}, process" in unescaped(texts(app))
     assert len(app.get("plotly_chart")) == 3
     assert count_elements(app, "Image") == 12
     captions = [c.value for c in app.caption if c.value.startswith("true **")]
@@ -252,8 +260,11 @@ def test_lessons_stability_panel_and_change_one_thing():
     base = get_runner().submit(TrainConfig(epochs=1), "A/B base")
     wait_for_runs_to_end()
     app = open_page("lessons_page.py")
+    open_tab(app, "Numerical stability")
     app.selectbox(key="stab_logits").set_value("large: 100, 0, -5").run()
     assert "NaN (inf/inf)" in unescaped(texts(app))
+    assert not app.get("selectbox") or all(box.key != "ab_base" for box in app.selectbox), "only the open tab runs"
+    open_tab(app, "Change one thing")
     app.selectbox(key="ab_base").set_value(base).run()
     app.selectbox(key="ab_field").set_value("lr").run()
     app.number_input(key="ab_value_lr").set_value(0.4).run()
@@ -300,11 +311,12 @@ def test_lessons_own_variant_joins_exercise_one_within_the_configs_bounds():
 def test_the_form_and_the_selection_survive_a_visit_to_another_page():
     from dashboard.services import get_store
 
-    app = start_run(open_page(), batch_size=512, epochs=1)
+    app = start_run(start_run(open_page(), batch_size=256, epochs=1), batch_size=512, epochs=1)
     wait_for_runs_to_end()
     app.switch_page("compare_page.py").run()
-    oldest = get_store().list_runs()[-1].id  # not the default selection (the newest run)
-    app.multiselect(key="compare_ids").set_value([oldest]).run()
+    oldest, newest = get_store().list_runs()[-1].id, get_store().list_runs()[0].id
+    assert app.multiselect(key="compare_ids").value == [newest, oldest], "Compare opens the Train view's runs"
+    app.multiselect(key="compare_ids").set_value([oldest]).run()  # a choice the page would not make itself
     app.switch_page("train_page.py").run()
     assert app.sidebar.number_input(key="form_batch_size").value == 512
     assert app.sidebar.number_input(key="form_lr").value == 0.1

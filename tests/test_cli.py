@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -158,3 +159,32 @@ def test_teacher_password_prints_a_salted_hash_for_secrets_toml():
     empty = subprocess.run([sys.executable, "-m", "softmax_core", "teacher-password"], input="\n",
                            capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
     assert empty.returncode == 2 and "must not be empty" in empty.stderr
+
+
+def test_teacher_link_prints_a_one_time_link_that_signs_the_teacher_in(tmp_path, monkeypatch):
+    from softmax_core.classroom.auth import ClassDoor, ClassroomError, ClassroomSettings
+    from softmax_core.runs.store import RunStore
+
+    url = f"sqlite:///{tmp_path}/runs.db"
+    monkeypatch.setenv("SOFTMAX_LAB_DB", url)
+    out = io.StringIO()
+    assert main(["teacher-link", "--url", "http://192.168.1.20:8501/"], out=out) == EXIT_OK
+    link = out.getvalue().strip()
+    assert link.startswith("http://192.168.1.20:8501/?teacher_link=")
+    door = ClassDoor(ClassroomSettings("FM-1"), RunStore(url).classroom)
+    assert door.is_teacher_session(door.teacher_from_link(link.split("=", 1)[1]))
+    with pytest.raises(ClassroomError, match="used already"):
+        door.teacher_from_link(link.split("=", 1)[1])
+
+
+def test_runs_json_into_a_closed_pipe_ends_quietly(tmp_path):
+    from softmax_core.config import TrainConfig
+    from softmax_core.runs.store import RunRequest, RunStore
+
+    url = f"sqlite:///{tmp_path}/runs.db"
+    RunStore(url).create_runs([RunRequest(TrainConfig(), f"run {i}") for i in range(1500)])  # > a pipe's buffer
+    shell = f"{sys.executable} -m softmax_core runs --json | head -n 1"
+    result = subprocess.run(shell, shell=True, capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+                            env={**os.environ, "SOFTMAX_LAB_DB": url})
+    assert json.loads(result.stdout)["name"] == "run 1499"
+    assert result.stderr == "", "no BrokenPipe traceback"

@@ -1,12 +1,14 @@
 """curves.py: a live view's curves equal the stored points, and a poll reads only what is new."""
 
+import dataclasses
+
 from workloads import make_tiny_data
 
 from dashboard.curves import CurveCache
 from softmax_core.book.train import Callback, fit
 from softmax_core.config import TrainConfig
 from softmax_core.runs.recording_callback import RecordingCallback
-from softmax_core.runs.store import RunStore
+from softmax_core.runs.store import EVERYTHING, ReadScope, RunStore
 
 
 class StopAfter(Callback):
@@ -26,21 +28,22 @@ def test_curves_grow_by_reading_only_new_points_and_equal_the_store(tmp_path):
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
     reads = []
     original = store.read_points
-    store.read_points = lambda run_id, after_step=0: (reads.append(after_step), original(run_id, after_step))[1]
-    cache = CurveCache(store)
+    store.read_points = lambda run_id, after_step=0, scope=EVERYTHING: (
+        reads.append(after_step), original(run_id, after_step, scope))[1]
+    cache, everything = CurveCache(), store.reader(EVERYTHING)
     config = TrainConfig(epochs=2, batch_size=100)
     run_id = store.create_run(config, "growing")
     halfway = StopAfter(4)
     fit(config, make_tiny_data(), [RecordingCallback(store, run_id, flush_seconds=0), halfway], halfway)
-    partial = cache.curves_of(store.get_run(run_id), "#1")
+    partial = cache.curves_of(store.get_run(run_id), "#1", everything)
     assert len(partial.step_epochs) == 4 and reads == [0]
-    cache.curves_of(store.get_run(run_id), "#1")
+    cache.curves_of(store.get_run(run_id), "#1", everything)
     assert reads == [0], "an unchanged run is not read again"
     rest = store.create_run(config, "complete")
     fit(config, make_tiny_data(), [RecordingCallback(store, rest, flush_seconds=0)])
-    first = cache.curves_of(store.get_run(rest), "#2")
+    first = cache.curves_of(store.get_run(rest), "#2", everything)
     store.add_points(rest, [type("P", (), dict(step=99, epoch=9.9, train_loss=0.1, train_acc=0.9))])
-    grown = cache.curves_of(store.get_run(rest), "#2")
+    grown = cache.curves_of(store.get_run(rest), "#2", everything)
     assert reads[-1] == 12 and grown.step_epochs == first.step_epochs + [9.9]
     points = original(rest)
     assert grown.train_loss == [p.train_loss for p in points]
@@ -49,8 +52,32 @@ def test_curves_grow_by_reading_only_new_points_and_equal_the_store(tmp_path):
 
 def test_the_cache_is_bounded(tmp_path):
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
-    cache = CurveCache(store, max_runs=2)
-    ids = [store.create_run(TrainConfig(), f"run {i}") for i in range(3)]
-    for run_id in ids:
-        cache.curves_of(store.get_run(run_id), "x")
-    assert list(cache._series) == ids[1:]
+    cache = CurveCache(max_runs=2)
+    runs = [store.get_run(store.create_run(TrainConfig(), f"run {i}")) for i in range(3)]
+    for run in runs:
+        cache.curves_of(run, "x", store.reader(EVERYTHING))
+    assert list(cache._series) == [(run.id, run.created_at, True) for run in runs[1:]]
+
+
+def test_a_students_curves_before_the_reveal_hold_no_test_accuracy_even_after_the_teachers_read(tmp_path):
+    store = RunStore(f"sqlite:///{tmp_path}/runs.db")
+    student = store.classroom.add_student("Ada", "digest")
+    config = TrainConfig(epochs=2, batch_size=100, validation=True)
+    run_id = store.create_run(config, "hers", owner_id=student)
+    fit(config, make_tiny_data(), [RecordingCallback(store, run_id, flush_seconds=0)])
+    cache = CurveCache()
+    teacher, ada = store.reader(EVERYTHING), store.reader(ReadScope.of_student(student, test_accuracy=False))
+    assert len(cache.curves_of(teacher.get_run(run_id), "#1", teacher).test_acc) == 2
+    hers = cache.curves_of(ada.get_run(run_id), "#1", ada)
+    assert hers.test_acc == [] and len(hers.val_acc) == 2, "the teacher's cached copy is never handed to her"
+
+
+def test_a_run_that_reuses_a_deleted_runs_id_starts_with_its_own_curves(tmp_path):
+    store = RunStore(f"sqlite:///{tmp_path}/runs.db")
+    config = TrainConfig(epochs=1, batch_size=100)
+    old = store.create_run(config, "old")
+    fit(config, make_tiny_data(), [RecordingCallback(store, old, flush_seconds=0)])
+    cache, everything = CurveCache(), store.reader(EVERYTHING)
+    assert cache.curves_of(store.get_run(old), "x", everything).train_loss
+    reused = dataclasses.replace(store.get_run(old), created_at=store.get_run(old).created_at + 1, last_step=0)
+    assert cache.curves_of(reused, "x", everything).train_loss == [], "another run, whatever its id"

@@ -33,3 +33,10 @@ def test_the_pace_follows_what_the_runs_are_doing():
     assert poll_interval([waiting_long, ended], NOW) == SLOW_POLL_SECONDS
     assert poll_interval([ended], NOW) is None and poll_interval([], NOW) is None
     assert FIRST_POINT_POLL_SECONDS < FAST_POLL_SECONDS < SLOW_POLL_SECONDS
+
+
+def test_run_ids_in_a_url_are_plain_ascii_numbers_only():
+    from dashboard.url_state import parse_run_ids
+
+    assert parse_run_ids("3, 5,x,²,٣,-1,7") == [3, 5, 7], "'²' and '٣' pass str.isdigit() but are no run id"
+    assert parse_run_ids("") == [] and parse_run_ids("9" * 13) == []

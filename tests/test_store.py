@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import torch
-from workloads import write_runs_and_points
+from workloads import make_tiny_data, write_runs_and_points
 
 from softmax_core.book.train import Callback, fit
 from softmax_core.config import TrainConfig
 from softmax_core.runs.recording_callback import RecordingCallback
 from softmax_core.runs.store import RunStore, StoreError, default_database_url
 from softmax_core.runs.store.engine import MIGRATIONS_DIR
+from softmax_core.runs.store.schema import SCHEMA_VERSION
 from softmax_core.status import RunStatus
 
 FINISHED, INTERRUPTED, QUEUED, RUNNING, CANCELLED, FAILED = (
@@ -29,7 +30,7 @@ FINISHED, INTERRUPTED, QUEUED, RUNNING, CANCELLED, FAILED = (
 SCHEMA_V1_SQL = Path(__file__).parent / "data" / "schema_v1.sql"
 V1_EPOCH_COLUMNS = ("run_id, epoch, step, train_loss, train_acc, test_acc, seconds, weights, bias, confusion, "
                     "step_losses")
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 
 
 @pytest.fixture
@@ -220,17 +221,33 @@ def test_a_schema_1_database_is_upgraded_in_place_with_nothing_lost(store_url, t
     assert RunStore(url).get_run(1).name == "finished in v1", "opening again changes nothing"
 
 
-def test_the_old_release_would_refuse_an_upgraded_database(store_url, tmp_path):
+def test_an_upgraded_database_says_its_version_where_the_first_release_looks(store_url, tmp_path):
+    """The first release read meta.schema_version and refused anything above 1: the upgrade must leave the
+    current version there, or that release would open (and damage) a database it doesn't understand."""
     store = RunStore(write_schema_v1(store_url, tmp_path))
     with store.engine.connect() as conn:
         version = conn.execute(sa.text("SELECT value FROM meta WHERE key='schema_version'")).scalar()
-    assert int(version) == 3  # schema-1 code refuses any schema_version above 1
+    assert int(version) == SCHEMA_VERSION and SCHEMA_VERSION > 1
 
 
-def test_reopening_keeps_everything(store_url):
-    url = store_url
-    run_id = RunStore(url).create_run(TrainConfig(batch_size=64), "kept")
-    assert RunStore(url).get_run(run_id).config.batch_size == 64
+def test_reopening_keeps_every_field_point_and_epoch(store_url):
+    store = RunStore(store_url)
+    run_id = store.create_run(TrainConfig(batch_size=64, epochs=1), "kept", tags={"lesson": "x"})
+    config = TrainConfig(batch_size=100, epochs=1)
+    fit(config, make_tiny_data(), [RecordingCallback(store, run_id, flush_seconds=0)])
+    reopened = RunStore(store_url)
+    assert reopened.get_run(run_id).to_dict() == store.get_run(run_id).to_dict()
+    assert reopened.read_points(run_id) == store.read_points(run_id) and len(reopened.read_points(run_id)) > 1
+    before, after = store.read_epoch(run_id, 1), reopened.read_epoch(run_id, 1)
+    assert torch.equal(before.weights, after.weights) and torch.equal(before.confusion, after.confusion)
+
+
+def test_a_deleted_runs_id_is_never_given_to_a_new_run(store_url):
+    """A page caches curves and galleries by run; a new run under an old id would inherit them."""
+    store = RunStore(store_url)
+    first, newest = store.create_run(TrainConfig(), "a"), store.create_run(TrainConfig(), "b")
+    store.delete_run(newest)
+    assert store.create_run(TrainConfig(), "c") > newest > first
 
 
 def test_a_database_from_a_newer_release_is_refused_untouched(store_url):

@@ -74,7 +74,7 @@ def test_a_real_2x2_grid_shows_the_stored_metrics_and_reads_what_they_say(runner
 
     jobs = runner(load_local_data)
     spec = SweepSpec(TrainConfig(epochs=2, device="cpu"), {"batch_size": (256, 1024), "lr": (0.1, 0.4)}, seeds=2)
-    sweep_id, run_ids = submit_sweep(jobs, spec)
+    sweep_id, run_ids = submit_sweep(jobs.submit_many, spec)
     for run_id in run_ids:
         assert jobs.wait(run_id, timeout=300)
     runs = jobs.store.runs_tagged("sweep", sweep_id)
@@ -115,12 +115,12 @@ def test_a_real_2x2_grid_shows_the_stored_metrics_and_reads_what_they_say(runner
 def test_cancelling_a_sweep_ends_every_queued_and_running_run(runner):
     jobs = runner()
     spec = SweepSpec(TrainConfig(epochs=200, batch_size=1), {"lr": (0.01, 0.03, 0.1), "momentum": (0.0, 0.5)})
-    _, run_ids = submit_sweep(jobs, spec)
+    _, run_ids = submit_sweep(jobs.submit_many, spec)
     store = jobs.store
     wait_for(lambda: sum(store.get_run(i).last_step > 0 for i in run_ids) == 2, what="two runs training")
     statuses = [store.get_run(i).status for i in run_ids]
     assert statuses.count(RunStatus.RUNNING) == 2 and statuses.count(RunStatus.QUEUED) == 4
-    assert cancel_sweep(jobs, run_ids) == 6
+    assert cancel_sweep(jobs.cancel, run_ids) == 6
     for run_id in run_ids:
         assert jobs.wait(run_id, timeout=5)
     assert {store.get_run(i).status for i in run_ids} == {RunStatus.CANCELLED}

@@ -11,16 +11,20 @@ from collections.abc import Sequence
 
 from softmax_core.config import TrainConfig
 
-CSV_COLUMNS = ("step", "epoch", "train_loss", "train_acc", "test_acc")
+CSV_COLUMNS = ("step", "epoch", "train_loss", "train_acc", "test_acc", "val_acc")
 
 
-def metrics_csv(points: Sequence) -> str:
-    """Progress points (objects with the CSV_COLUMNS attributes) as CSV text, test_acc empty mid-epoch."""
+def metrics_csv(points: Sequence, test_accuracy: bool = True) -> str:
+    """Progress points (objects with the CSV_COLUMNS attributes) as CSV text, accuracies empty mid-epoch.
+    Without ``test_accuracy`` (a student before the reveal) there is no test_acc column at all; val_acc
+    is there when the run held out a validation split."""
+    columns = [name for name in CSV_COLUMNS if (name != "test_acc" or test_accuracy)
+               and (name != "val_acc" or any(getattr(point, "val_acc", None) is not None for point in points))]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(columns)
     for point in points:
-        writer.writerow(["" if getattr(point, name) is None else getattr(point, name) for name in CSV_COLUMNS])
+        writer.writerow(["" if getattr(point, name, None) is None else getattr(point, name) for name in columns])
     return out.getvalue()
 
 

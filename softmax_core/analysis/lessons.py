@@ -24,7 +24,7 @@ from softmax_core.book.model import naive_cross_entropy, naive_softmax, stable_l
 from softmax_core.book.train import EpochSchedule
 from softmax_core.config import TrainConfig, describe_fields, preset_config, settings
 from softmax_core.dataset_sizes import TRAIN_SET_SIZE
-from softmax_core.runs.store import RunStore
+from softmax_core.runs.store import RunStore, ScopedRuns
 from softmax_core.status import RunStatus
 
 EXERCISE1_VARIANTS = ("book", "batch-1024", "lr-0.4")
@@ -45,17 +45,19 @@ class LessonRun:
     step_losses: Sequence[float]  # ... and the window-average train loss there
     epoch_train_loss: Sequence[float]  # per epoch (the book's metrics)
     epoch_train_acc: Sequence[float]
-    epoch_test_acc: Sequence[float]
+    epoch_test_acc: Sequence[float]  # the held-out accuracy its reader may see (``held_out`` says which)
     last_epoch_batch_losses: Sequence[float] = field(default_factory=list)  # every mini-batch's loss
     diverged_step: Optional[int] = None
+    held_out: str = "test"  # or "validation": a student's view before the teacher reveals test accuracy
 
     @property
     def final_train_loss(self) -> float:
         return self.epoch_train_loss[-1] if self.epoch_train_loss else math.nan
 
 
-def lesson_run(store: RunStore, run_id: int) -> LessonRun:
-    """Read one run from the store as a LessonRun."""
+def lesson_run(store: RunStore | ScopedRuns, run_id: int) -> LessonRun:
+    """Read one run from the store (as a reader may see it) as a LessonRun: its held-out accuracy is the
+    test set's, or the validation split's where the reader's scope hides test accuracy."""
     run = store.get_run(run_id)
     points = store.read_points(run_id)
     epochs = store.read_epochs(run_id)
@@ -66,8 +68,9 @@ def lesson_run(store: RunStore, run_id: int) -> LessonRun:
         run_id=run.id, config=run.config, status=run.status, verdict=run.verdict,
         steps=[p.step for p in points], step_losses=[p.train_loss for p in points],
         epoch_train_loss=[e.train_loss for e in epochs], epoch_train_acc=[e.train_acc for e in epochs],
-        epoch_test_acc=[e.test_acc for e in epochs], last_epoch_batch_losses=last_losses,
-        diverged_step=run.diverged_step,
+        epoch_test_acc=[e.test_acc if run.test_accuracy_shown else e.val_acc for e in epochs],
+        last_epoch_batch_losses=last_losses, diverged_step=run.diverged_step,
+        held_out="test" if run.test_accuracy_shown else "validation",
     )
 
 
@@ -192,6 +195,7 @@ class SeedBands:
     gap_std: np.ndarray
     seeds: int
     gap_per_seed: np.ndarray  # (seeds, epochs)
+    held_out: str = "test"  # what ``test_*`` measured: "test", or "validation" before the reveal
 
 
 def seed_bands(runs: Sequence[LessonRun]) -> SeedBands:
@@ -202,7 +206,7 @@ def seed_bands(runs: Sequence[LessonRun]) -> SeedBands:
     gap = train - test
     std = (lambda a: a.std(axis=0, ddof=1)) if len(runs) > 1 else (lambda a: np.zeros(a.shape[1]))
     return SeedBands(list(range(1, length + 1)), train.mean(0), std(train), test.mean(0), std(test),
-                     gap.mean(0), std(gap), len(runs), gap)
+                     gap.mean(0), std(gap), len(runs), gap, runs[0].held_out)
 
 
 def largest_dip(values: Sequence[float]) -> tuple[float, int]:
@@ -227,19 +231,22 @@ def explain_overfitting(bands: SeedBands) -> list[str]:
     growth_noise = float(growth_per_seed.std(ddof=1) / math.sqrt(bands.seeds)) if bands.seeds > 1 else math.inf
     gap_grows = growth > NOISE_FACTOR * growth_noise
     best_epoch = int(np.argmax(bands.test_mean)) + 1
+    held_out = bands.held_out
     return [
-        (f"Over {bands.seeds} seeds the largest dip of the mean test accuracy is {dip:.4f} (at epoch {dip_epoch}); "
+        (f"Over {bands.seeds} seeds the largest dip of the mean {held_out} accuracy is {dip:.4f} "
+         f"(at epoch {dip_epoch}); "
          f"the seed-to-seed standard deviation is typically {noise:.4f}, so the dip is "
          + ("within noise (no more than twice the spread)." if dip_is_noise
             else "larger than the noise: a real drop, not luck.")),
-        (f"The train-test accuracy gap goes from {bands.gap_mean[early]:.4f} at epoch {bands.epochs[early]} to "
+        (f"The train-{held_out} accuracy gap goes from {bands.gap_mean[early]:.4f} at epoch {bands.epochs[early]} to "
          f"{bands.gap_mean[last]:.4f} at epoch {bands.epochs[last]} (change {growth:+.4f}, standard error over "
          f"seeds {growth_noise:.4f}): "
          + ("it grows, the signature of overfitting." if gap_grows
             else "no growth beyond noise, so no sign of overfitting yet.")),
-        (f"The mean test accuracy peaks at epoch {best_epoch} ({bands.test_mean[best_epoch - 1]:.4f}) and ends at "
-         f"{bands.test_mean[last]:.4f}; early stopping would keep epoch {best_epoch} (chosen on the test set, "
-         f"so its score is optimistic)."),
+        (f"The mean {held_out} accuracy peaks at epoch {best_epoch} ({bands.test_mean[best_epoch - 1]:.4f}) and "
+         f"ends at {bands.test_mean[last]:.4f}; early stopping would keep epoch {best_epoch} "
+         + ("(chosen on the test set, so its score is optimistic)." if held_out == "test" else
+            "(chosen on the validation split, so the test set still gives an honest score).")),
     ]
 
 

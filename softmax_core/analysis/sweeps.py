@@ -16,13 +16,13 @@ import itertools
 import math
 import statistics
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from softmax_core.config import ConfigError, TrainConfig, numeric_fields, settings
 from softmax_core.dataset_sizes import TRAIN_SET_SIZE
-from softmax_core.runs.store import RunRecord
+from softmax_core.runs.store import RunRecord, RunRequest
 from softmax_core.status import RunStatus
 
 MAX_AXES = 3
@@ -164,9 +164,12 @@ def run_name(sweep_id: str, cell: dict[str, Any], seed: int) -> str:
 
 
 def metric_of(run: RunRecord, metric: str) -> float | None:
-    """A finished run's value of the metric (passes: 1.0 or 0.0); None before it has one."""
+    """A finished run's value of the metric (passes: 1.0 or 0.0); None before it has one. Test accuracy
+    read in a scope that hides it (a student before the reveal) is the validation split's."""
     if metric == "passes":
         return None if run.verdict is None else float(run.verdict.passed)
+    if metric == "final_test_acc":
+        return run.held_out_acc
     return getattr(run, metric)
 
 
@@ -305,18 +308,23 @@ def _linear_scaling(grid: SweepGrid, finished: dict[tuple, Cell]) -> str:
             f"learning rate does not grow steadily ({lr_factor:g}x overall), {rule}.")
 
 
-def submit_sweep(runner, spec: SweepSpec, owner=None, max_active: int | None = None) -> tuple[str, list[int]]:
-    """Queue every run of the sweep through the runner as one tagged group; returns (sweep id, run ids)."""
-    runner.check_room(owner, max_active, spec.size)
+def sweep_requests(spec: SweepSpec, sweep_id: str) -> list[RunRequest]:
+    """Every run of the sweep, named and tagged as one group."""
+    return [RunRequest(config, run_name(sweep_id, cell, config.seed), sweep_tags(sweep_id, spec, cell))
+            for cell, config in spec.configs()]
+
+
+def submit_sweep(start: Callable[[list[RunRequest]], list[int]], spec: SweepSpec) -> tuple[str, list[int]]:
+    """Queue every run of the sweep as one tagged group, all or none (``start``: a JobRunner's
+    ``submit_many``, or the classroom policy's ``start`` for one person); returns (sweep id, run ids)."""
     sweep_id = new_sweep_id()
-    run_ids = [runner.submit(config, run_name(sweep_id, cell, config.seed), sweep_tags(sweep_id, spec, cell),
-                             owner=owner) for cell, config in spec.configs()]
-    return sweep_id, run_ids
+    return sweep_id, start(sweep_requests(spec, sweep_id))
 
 
-def cancel_sweep(runner, run_ids: Iterable[int], by=None) -> int:
-    """Cancel every queued or running run of a sweep; returns how many were still going."""
-    return sum(runner.cancel(run_id, by=by) for run_id in run_ids)
+def cancel_sweep(cancel: Callable[[int], bool], run_ids: Iterable[int]) -> int:
+    """Cancel every queued or running run of a sweep (``cancel``: the runner's, or the policy's for one
+    person); returns how many were still going."""
+    return sum(cancel(run_id) for run_id in run_ids)
 
 
 @dataclass(frozen=True)

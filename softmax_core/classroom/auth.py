@@ -1,43 +1,57 @@
-"""Classroom mode: who is who on a shared server, and what each may do.
+"""Who is who in classroom mode: the class's settings, the teacher's password hash, students' tokens and
+display names, and the ``ClassDoor`` that lets people in: students join with the class code and a name,
+the teacher with the password or a pass from the server's console.
 
-It is on when a class code is configured (``[classroom]`` in ``.streamlit/secrets.toml``, or
-``$SOFTMAX_LAB_CLASS_CODE``); without one the app is the single-user app. Here live the settings, the
-teacher's password hash (scrypt, salted; made by ``python -m softmax_core teacher-password``) and a
-limiter against guessing it, the students' tokens (random, 256 bits; only their SHA-256 is stored), the
-``Identity`` a page acts as, and the rule of who may cancel which run. The store keeps the students;
-nothing here knows about pages.
+Every try at the door is counted in the store before it is checked (``ClassStore.take_try``), per
+address and for the whole class, so that parallel sessions get no extra guesses, no browser can reset
+the count, and a restart keeps it. One student guessing locks only their own address out at first;
+and however the door is blocked, the person at the server can let the teacher in with a one-time link
+(``python -m softmax_core teacher-link``).
 """
 
 from __future__ import annotations
 
 import base64
+import difflib
 import hashlib
 import hmac
 import os
 import secrets
-import threading
-import time
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from softmax_core.runs.store import ClassFull, ClassStore, GuardRule, StudentRecord
 
 CLASS_CODE_ENV_VAR = "SOFTMAX_LAB_CLASS_CODE"
 TEACHER_PASSWORD_ENV_VAR = "SOFTMAX_LAB_TEACHER_PASSWORD"
 MAX_ACTIVE_ENV_VAR = "SOFTMAX_LAB_MAX_ACTIVE_RUNS"
 DEFAULT_MAX_ACTIVE_RUNS = 3
 MOST_ACTIVE_RUNS_ALLOWED = 50  # the largest per-student limit a class may set
+DEFAULT_MAX_STUDENTS = 60
 TOKEN_BYTES = 32  # 256 bits
 NAME_MAX_LENGTH = 40
+RESERVED_NAMES = {"teacher", "the teacher"}
+TEACHER_SESSION_SECONDS = 12 * 3600
+TEACHER_LINK_SECONDS = 600
+SECTION = "classroom"
+SETTING_KEYS = ("code", "teacher_password_hash", "max_active_runs", "max_students")
 _HASH_SCHEME = "scrypt"
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 
+# tries at the door: per address, and for the whole class (what a student changing address still meets)
+PASSWORD_TRIES = {"address": GuardRule(5, 2.0, 300.0), "class": GuardRule(20, 2.0, 300.0)}
+CODE_TRIES = {"address": GuardRule(10, 2.0, 300.0), "class": GuardRule(60, 2.0, 300.0)}
+JOINS = {"address": GuardRule(3, 60.0, 3600.0)}  # names joined from one address: 3, then a growing wait
+
 
 class ClassroomError(ValueError):
-    """A classroom action can't be done (bad code, name taken, not allowed); the message says why."""
+    """A classroom action can't be done (bad code, name taken, misconfigured); the message says why."""
 
 
 class NotAllowed(ClassroomError):
-    """The acting person may not do this (e.g. cancel another student's run)."""
+    """The acting person may not do this (e.g. cancel another student's run), or not yet (too many tries)."""
 
 
 # --- the teacher's password ---------------------------------------------------------------------------
@@ -68,93 +82,187 @@ def verify_password(password: str, stored_hash: str) -> bool:
     return scheme == _HASH_SCHEME and hmac.compare_digest(actual, expected)
 
 
-class GuessLimiter:
-    """Refuses password tries after ``free_tries`` failures, for a wait that doubles with each further
-    failure (up to ``max_wait``): against guessing, shared by every session of the server."""
-
-    def __init__(self, free_tries: int = 5, first_wait: float = 2.0, max_wait: float = 300.0,
-                 clock=time.monotonic):
-        self.free_tries, self.first_wait, self.max_wait, self.clock = free_tries, first_wait, max_wait, clock
-        self._failures, self._blocked_until = 0, 0.0
-        self._lock = threading.Lock()
-
-    def seconds_to_wait(self) -> float:
-        with self._lock:
-            return max(0.0, self._blocked_until - self.clock())
-
-    def check(self, password: str, stored_hash: str) -> bool:
-        """Try a password: True if right; False if wrong; NotAllowed while tries are refused."""
-        wait = self.seconds_to_wait()
-        if wait > 0:
-            raise NotAllowed(f"too many wrong passwords: try again in {wait:.0f} s")
-        if verify_password(password, stored_hash):
-            with self._lock:
-                self._failures = 0
-            return True
-        with self._lock:
-            self._failures += 1
-            extra = self._failures - self.free_tries
-            if extra >= 0:
-                self._blocked_until = self.clock() + min(self.max_wait, self.first_wait * 2**extra)
-        return False
-
-
-# --- students' tokens ---------------------------------------------------------------------------------
+# --- tokens and names ------------------------------------------------------------------------------------
 
 def new_token() -> str:
-    """A student's secret: 256 random bits, URL-safe text."""
+    """A secret: 256 random bits, URL-safe text."""
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
 def token_digest(token: str) -> str:
-    """What the store keeps of a token (so the database alone can't be used to act as a student)."""
+    """What the store keeps of a token (so the database alone can't be used to act as someone)."""
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def clean_display_name(name: str) -> str:
-    """A display name as given, trimmed; ClassroomError if empty or too long."""
+    """A display name as given, trimmed; ClassroomError if empty, too long, reserved, or holding invisible
+    or direction-changing characters (which could make one name look like another)."""
     cleaned = " ".join(name.split())
     if not cleaned:
         raise ClassroomError("display name: type the name your class will see")
     if len(cleaned) > NAME_MAX_LENGTH:
         raise ClassroomError(f"display name: at most {NAME_MAX_LENGTH} characters, got {len(cleaned)}")
+    hidden = sorted({f"U+{ord(c):04X}" for c in cleaned if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs")})
+    if hidden:
+        raise ClassroomError(f"display name: no invisible or control characters ({', '.join(hidden)})")
+    if cleaned.casefold().strip(" .!:-_") in RESERVED_NAMES:
+        raise ClassroomError(f"display name: {cleaned!r} is kept for the teacher; choose another")
     return cleaned
 
 
-# --- settings and identities ----------------------------------------------------------------------------
+# --- settings ---------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ClassroomSettings:
     """What turns classroom mode on, and its limits."""
 
     code: str
-    teacher_password_hash: str = ""  # "" : nobody can log in as the teacher
+    teacher_password_hash: str = ""  # "" : nobody can log in with a password (a console link still works)
     max_active_runs: int = DEFAULT_MAX_ACTIVE_RUNS  # per student, queued or training
+    max_students: int = DEFAULT_MAX_STUDENTS
 
     def code_matches(self, typed: str) -> bool:
         return hmac.compare_digest(typed.strip().lower().encode(), self.code.strip().lower().encode())
 
 
-def load_classroom_settings(secrets_section: Mapping[str, Any] | None = None,
+def load_classroom_settings(secrets_file: Mapping[str, Any] | None = None,
                             environ: Mapping[str, str] = os.environ) -> ClassroomSettings | None:
-    """The classroom settings from the environment, else from secrets.toml's [classroom]; None if no code.
-
-    The teacher's password is given as its hash (``teacher_password_hash`` / the variable); a plain
-    password in the variable is hashed here, for a quick demo."""
-    section = dict(secrets_section or {})
+    """The classroom settings from the environment, else from secrets.toml's [classroom]; None if neither
+    names a class code. It fails closed: a misspelled table, a setting outside it or an unknown key in it
+    is a ClassroomError, never a silently single-user server."""
+    section = _classroom_section(dict(secrets_file or {}))
     code = environ.get(CLASS_CODE_ENV_VAR) or str(section.get("code", ""))
     if not code.strip():
+        if section:
+            raise ClassroomError(f"secrets.toml's [{SECTION}] has no code: set code = \"...\" (what students type)")
         return None
     password = environ.get(TEACHER_PASSWORD_ENV_VAR) or str(section.get("teacher_password_hash", ""))
     if password and not is_password_hash(password):
         password = hash_password(password)
-    limit = environ.get(MAX_ACTIVE_ENV_VAR) or section.get("max_active_runs", DEFAULT_MAX_ACTIVE_RUNS)
+    limit = _whole_number("max_active_runs", environ.get(MAX_ACTIVE_ENV_VAR) or section.get(
+        "max_active_runs", DEFAULT_MAX_ACTIVE_RUNS), MOST_ACTIVE_RUNS_ALLOWED)
+    students = _whole_number("max_students", section.get("max_students", DEFAULT_MAX_STUDENTS), 1000)
+    return ClassroomSettings(code.strip(), password, limit, students)
+
+
+def _classroom_section(secrets_file: dict[str, Any]) -> dict[str, Any]:
+    for key in secrets_file:
+        if key != SECTION and _looks_like(key, SECTION):
+            raise ClassroomError(f"secrets.toml has a [{key}] table: classroom settings belong in [{SECTION}], "
+                                 "so classroom mode is not on and the app serves nothing until that is fixed")
+        if key in SETTING_KEYS:
+            raise ClassroomError(f"secrets.toml sets {key!r} outside any table: put it under [{SECTION}]")
+    section = secrets_file.get(SECTION, {})
+    if not isinstance(section, Mapping):
+        raise ClassroomError(f"secrets.toml's {SECTION} must be a table ([{SECTION}]), got {section!r}")
+    for key in section:
+        if key not in SETTING_KEYS:
+            near = difflib.get_close_matches(key, SETTING_KEYS, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise ClassroomError(f"secrets.toml's [{SECTION}] has an unknown setting {key!r}{hint}; "
+                                 f"the settings are {', '.join(SETTING_KEYS)}")
+    return dict(section)
+
+
+def _looks_like(key: str, name: str) -> bool:
+    simple = "".join(c for c in key.casefold() if c.isalnum())
+    return simple == name or difflib.SequenceMatcher(None, simple, name).ratio() >= 0.8
+
+
+def _whole_number(name: str, value: Any, most: int) -> int:
     try:
-        limit = int(limit)
+        number = int(value)
     except (TypeError, ValueError):
-        raise ClassroomError(f"max_active_runs must be a whole number from 1 to {MOST_ACTIVE_RUNS_ALLOWED}, "
-                             f"got {limit!r}") from None
-    if not 1 <= limit <= MOST_ACTIVE_RUNS_ALLOWED:
-        raise ClassroomError(f"max_active_runs must be a whole number from 1 to {MOST_ACTIVE_RUNS_ALLOWED}, "
-                             f"got {limit}")
-    return ClassroomSettings(code.strip(), password, limit)
+        number = None
+    if number is None or not 1 <= number <= most or isinstance(value, bool):
+        raise ClassroomError(f"{name} must be a whole number from 1 to {most}, got {value!r}")
+    return number
+
+
+# --- the door ---------------------------------------------------------------------------------------------
+
+class ClassDoor:
+    """Lets people in: students by the class code and a name, the teacher by password or pass. Every
+    try is counted before it is checked; a refused try says how long to wait."""
+
+    def __init__(self, settings: ClassroomSettings, classes: ClassStore):
+        self.settings, self.classes = settings, classes
+
+    def join(self, code: str, name: str, address: str) -> tuple[StudentRecord, str]:
+        """A new student and their token; ClassroomError saying why not (wrong code, name, too many)."""
+        name = clean_display_name(name)
+        if not self._try("class-code", CODE_TRIES, address, lambda: self.settings.code_matches(code)):
+            raise ClassroomError("That is not this class's code: ask your teacher for it.")
+        self._wait_or_refuse(self.classes.take_try(_keys("join", JOINS, address)), "new names from this computer")
+        token = new_token()
+        try:
+            student_id = self.classes.add_student(name, token_digest(token), address, self.settings.max_students)
+        except KeyError:
+            raise ClassroomError(f"The name {name} is taken in this class: choose another.") from None
+        except ClassFull as error:
+            raise ClassroomError(str(error)) from None
+        return StudentRecord(student_id, name, 0.0, address), token
+
+    def student_for(self, token: str) -> StudentRecord | None:
+        return self.classes.student_by_token(token_digest(token)) if token else None
+
+    def new_token_for(self, student_id: int) -> str:
+        """Sign a student out everywhere: a new token replaces the old one; returns the new one."""
+        token = new_token()
+        if not self.classes.rotate_token(student_id, token_digest(token)):
+            raise NotAllowed("you are no longer in this class")
+        return token
+
+    def teacher_logs_in(self, password: str, address: str) -> str:
+        """A teacher's session token for the right password; ClassroomError for a wrong one or a wait."""
+        stored = self.settings.teacher_password_hash
+        if not stored:
+            raise ClassroomError("no teacher's password is configured: use a link from "
+                                 "'python -m softmax_core teacher-link' on the server")
+        if not self._try("teacher-password", PASSWORD_TRIES, address, lambda: verify_password(password, stored)):
+            raise ClassroomError("Wrong password.")
+        return self._teacher_session()
+
+    def teacher_from_link(self, link_token: str) -> str:
+        """A teacher's session token for an unspent one-time link (made on the server's console)."""
+        if not self.classes.use_pass(token_digest(link_token), "teacher-link"):
+            raise ClassroomError("This teacher's link was used already or has expired: make a new one with "
+                                 "'python -m softmax_core teacher-link' on the server.")
+        return self._teacher_session()
+
+    def is_teacher_session(self, session_token: str) -> bool:
+        return bool(session_token) and self.classes.use_pass(token_digest(session_token), "teacher")
+
+    def end_teacher_session(self, session_token: str) -> None:
+        self.classes.drop_pass(token_digest(session_token))
+
+    def _teacher_session(self) -> str:
+        token = new_token()
+        self.classes.add_pass(token_digest(token), "teacher", TEACHER_SESSION_SECONDS)
+        return token
+
+    def _try(self, name: str, rules: dict[str, GuardRule], address: str, check: Callable[[], bool]) -> bool:
+        keys = _keys(name, rules, address)
+        self._wait_or_refuse(self.classes.take_try(keys), f"tries of the {name.replace('-', ' ')}")
+        if check():
+            self.classes.clear_tries(keys)
+            return True
+        return False
+
+    @staticmethod
+    def _wait_or_refuse(wait: float, what: str) -> None:
+        if wait > 0:
+            raise NotAllowed(f"too many {what}: try again in {max(1, round(wait))} s")
+
+
+def make_teacher_link(classes: ClassStore) -> str:
+    """A one-time sign-in token for the teacher (the server's console hands it out; valid 10 minutes)."""
+    token = new_token()
+    classes.add_pass(token_digest(token), "teacher-link", TEACHER_LINK_SECONDS, single_use=True)
+    return token
+
+
+def _keys(name: str, rules: dict[str, GuardRule], address: str) -> dict[str, GuardRule]:
+    """The guards' keys of one kind of try: per address, and for the whole class."""
+    keys = {"address": f"{name}@{address or 'local'}", "class": f"{name}@class"}
+    return {keys[scope]: rule for scope, rule in rules.items()}

@@ -63,7 +63,7 @@ class BoardEntry:
     rank: int  # by validation accuracy, 1 = best
     student: str
     run: RunRecord
-    test_rank: int  # where the same runs would place by test accuracy
+    test_rank: int | None  # where the same runs would place by test accuracy (None: not read, not revealed)
 
     @property
     def val_acc(self) -> float:
@@ -75,8 +75,8 @@ class BoardEntry:
 
     @property
     def places_moved(self) -> int:
-        """How many places up (positive) the entry would move if ranked by test accuracy."""
-        return self.rank - self.test_rank
+        """How many places up (positive) the entry would move if ranked by test accuracy (0: not known)."""
+        return 0 if self.test_rank is None else self.rank - self.test_rank
 
 
 def rank_board(runs: Iterable[RunRecord], student_names: Mapping[int, str], challenge: Challenge) -> list[BoardEntry]:
@@ -88,9 +88,11 @@ def rank_board(runs: Iterable[RunRecord], student_names: Mapping[int, str], chal
             if current is None or run.final_val_acc > current.final_val_acc:
                 best[run.owner_id] = run
     by_val = sorted(best.values(), key=lambda r: (-r.final_val_acc, r.id))
-    by_test = sorted(best.values(), key=lambda r: (-r.final_test_acc, r.id))
-    test_rank = {run.id: place for place, run in enumerate(by_test, start=1)}
-    return [BoardEntry(place, student_names[run.owner_id], run, test_rank[run.id])
+    test_rank: dict[int, int] = {}
+    if all(run.final_test_acc is not None for run in best.values()):  # read in a scope that shows test accuracy
+        by_test = sorted(best.values(), key=lambda r: (-r.final_test_acc, r.id))
+        test_rank = {run.id: place for place, run in enumerate(by_test, start=1)}
+    return [BoardEntry(place, student_names[run.owner_id], run, test_rank.get(run.id))
             for place, run in enumerate(by_val, start=1)]
 
 

@@ -1,12 +1,26 @@
-"""Who a page acts for (a student, the teacher, or nobody in the single-user app) and what each may do
-with a run: see it, cancel it.
+"""ClassPolicy: who may see, start, cancel and share each run. One object, asked by every page and the
+job runner's callers alike, so a rule holds however a person reaches the server (a page, a forged URL,
+a scripted websocket client): hiding a button is only a courtesy.
+
+- Outside classroom mode (no class code) the one person at the server may do everything.
+- The teacher sees every run, with test accuracy, and may cancel any.
+- A student sees their own runs and the shared ones, and may start, cancel and share only their own;
+  their runs hold out the validation split (the board ranks on it). Until the teacher's reveal, they
+  see validation accuracy where test accuracy would be: the store's queries leave it out (ReadScope).
+- Someone who has not joined may do nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from softmax_core.classroom.auth import NotAllowed
+from softmax_core.classroom.auth import ClassroomSettings, NotAllowed
+from softmax_core.config import TrainConfig
+from softmax_core.runs.jobs import JobRunner
+from softmax_core.runs.store import EVERYTHING, NOTHING, ReadScope, RunRecord, RunRequest, RunStore, ScopedRuns
+
+REVEALED = "revealed"  # the class state's key for the teacher's reveal of test accuracy
 
 
 @dataclass(frozen=True)
@@ -24,12 +38,99 @@ class Identity:
     def owns(self, run) -> bool:
         return self.student_id is not None and run.owner_id == self.student_id
 
-    def can_see(self, run) -> bool:
-        """The teacher sees every run; a student their own and the ones shared to the board."""
-        return self.is_teacher or self.owns(run) or bool(run.shared)
 
-    def check_can_cancel(self, run) -> None:
-        """NotAllowed unless this is the run's owner or the teacher."""
-        if not (self.is_teacher or self.owns(run)):
-            raise NotAllowed(f"run {run.id} belongs to another student: only its owner or the teacher "
-                             "can cancel it")
+class ClassPolicy:
+    """The rules of one server: ``settings`` None is the single-user app."""
+
+    def __init__(self, settings: ClassroomSettings | None, store: RunStore, runner: JobRunner | None = None):
+        self.settings, self.store, self.runner = settings, store, runner
+
+    @property
+    def classroom(self) -> bool:
+        return self.settings is not None
+
+    # --- seeing --------------------------------------------------------------------------------------
+
+    def scope(self, who: Identity | None) -> ReadScope:
+        """What ``who`` may read, as the store applies it in SQL."""
+        if not self.classroom or (who is not None and who.is_teacher):
+            return EVERYTHING
+        if who is None or who.student_id is None:
+            return NOTHING
+        return ReadScope.of_student(who.student_id, test_accuracy=self.revealed())
+
+    def reader(self, who: Identity | None) -> ScopedRuns:
+        """The store's reads as ``who`` may make them."""
+        return self.store.reader(self.scope(who))
+
+    def revealed(self) -> bool:
+        return bool(self.store.classroom.class_state().get(REVEALED))
+
+    def shows_test_accuracy(self, who: Identity | None) -> bool:
+        return self.scope(who).test_accuracy
+
+    # --- starting ------------------------------------------------------------------------------------
+
+    def prepare(self, who: Identity | None, config: TrainConfig) -> TrainConfig:
+        """The config as ``who`` may train it: a student's always holds out the validation split."""
+        return config.replace(validation=True) if self._is_student(who) else config
+
+    def start(self, who: Identity | None, requests: Sequence[RunRequest]) -> list[int]:
+        """Queue the runs, all or none: a student's count against their limit as a whole, checked and
+        recorded in one transaction (RunLimitReached); someone who hasn't joined is NotAllowed."""
+        if self.classroom and who is None:
+            raise NotAllowed("join the class first")
+        if not self._is_student(who):
+            return self._runner().submit_many(requests)
+        prepared = [RunRequest(self.prepare(who, r.config), r.name, r.tags) for r in requests]
+        return self._runner().submit_many(prepared, owner_id=who.student_id, max_active=self.settings.max_active_runs)
+
+    # --- cancelling and sharing ------------------------------------------------------------------------
+
+    def may_cancel(self, who: Identity | None, run: RunRecord) -> bool:
+        return not self.classroom or (who is not None and (who.is_teacher or who.owns(run)))
+
+    def cancel(self, who: Identity | None, run_id: int) -> bool:
+        """Stop a run ``who`` may cancel; False if it has already ended. NotAllowed for anyone else's (a
+        run they can't see is refused the same way, so the answer says nothing of it)."""
+        try:
+            run = self.reader(who).get_run(run_id)
+        except KeyError:
+            run = None
+        if run is None or not self.may_cancel(who, run):
+            raise NotAllowed(f"run {run_id} belongs to another student: only its owner or the teacher can cancel it")
+        return self._runner().cancel(run_id)
+
+    def may_share(self, who: Identity | None, run: RunRecord) -> bool:
+        return self.classroom and who is not None and who.owns(run)
+
+    def share(self, who: Identity | None, run_id: int, shared: bool) -> None:
+        """Put a student's own run on the class board (or take it back); NotAllowed for anyone else."""
+        if not self._is_student(who) or not self.store.set_shared(run_id, shared, owner_id=who.student_id):
+            raise NotAllowed(f"run {run_id} isn't yours to share")
+
+    # --- the teacher's powers ------------------------------------------------------------------------------
+
+    def set_class_state(self, who: Identity | None, key: str, value) -> None:
+        """The challenge, the reveal: the teacher's only."""
+        self._check_teacher(who, "change the class board")
+        self.store.classroom.set_class_state(key, value)
+
+    def remove_student(self, who: Identity | None, student_id: int) -> int:
+        """Take a student out of the class: their token dies, their runs stop and leave the board;
+        returns how many runs were stopped."""
+        self._check_teacher(who, "remove a student")
+        active = self.store.classroom.remove_student(student_id)
+        return sum(self._runner().cancel(run_id) for run_id in active)
+
+    def _check_teacher(self, who: Identity | None, what: str) -> None:
+        if self.classroom and not (who is not None and who.is_teacher):
+            raise NotAllowed(f"only the teacher can {what}")
+
+    def _is_student(self, who: Identity | None) -> bool:
+        return self.classroom and who is not None and who.student_id is not None
+
+    def _runner(self) -> JobRunner:
+        if self.runner is None:
+            raise RuntimeError("this policy was made without a job runner, so it can't start or stop runs")
+        return self.runner

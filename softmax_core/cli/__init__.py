@@ -5,7 +5,8 @@ one JSON object per line); with ``--store`` it is also recorded in the run store
 local|ray`` it is recorded and handed to that executor instead, and the same table is printed from what
 the worker stores (``following``). ``sweep`` trains a grid (``sweep_cli``). ``runs`` lists the stored
 runs; ``workers`` says what an executor sees: its machines, their CPUs and GPUs, and the runs going;
-``teacher-password`` hashes the password that turns on the teacher's controls in classroom mode. Bad
+``teacher-password`` hashes the password that turns on the teacher's controls in classroom mode, and
+``teacher-link`` prints a one-time link that signs the teacher in (for the person at the server). Bad
 input and missing data end with a one-line message and exit code 2, never a traceback; a finished run
 exits 0 whether or not the book's checks pass (that is a result, not an error); a diverged, failed or
 stopped run exits 1.
@@ -68,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--executor", choices=EXECUTORS,
                        help="train through this executor (recorded in the store) instead of in this process")
     commands.add_parser("teacher-password", help="hash a teacher's password for .streamlit/secrets.toml")
+    link = commands.add_parser("teacher-link", help="a one-time link (10 minutes) that signs the teacher in, "
+                                                    "for the person at the server: it works even while "
+                                                    "password guesses are blocked")
+    link.add_argument("--url", default="http://localhost:8501",
+                      help="the address the teacher's browser reaches the app at (default: %(default)s)")
     add_sweep_parser(commands)
     workers = commands.add_parser("workers", help="what an executor sees: machines, CPUs, GPUs, runs going")
     workers.add_argument("--executor", choices=EXECUTORS, help="default: $SOFTMAX_LAB_EXECUTOR, else local")
@@ -239,6 +245,16 @@ def run_teacher_password(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def run_teacher_link(args: argparse.Namespace, out: TextIO) -> int:
+    """Print a one-time teacher sign-in link: whoever can run this command is at the server, trusted."""
+    from softmax_core.classroom.auth import TEACHER_LINK_SECONDS, make_teacher_link
+
+    token = make_teacher_link(open_default_store().classroom)
+    print(f"{args.url.rstrip('/')}/?teacher_link={token}", file=out)
+    print(f"(one use, within {TEACHER_LINK_SECONDS // 60:.0f} minutes)", file=sys.stderr)
+    return EXIT_OK
+
+
 def _nodes_seen_by(name: str) -> list[NodeInfo]:
     if name == "local":
         from softmax_core.runs.executors.local import describe_this_machine
@@ -307,13 +323,24 @@ def _download_progress_printer():
     return report
 
 
+def _silence_closed_stdout(out: TextIO) -> None:
+    """Point stdout at /dev/null, so that Python's flush at exit doesn't fail on the closed pipe again."""
+    if out is sys.stdout:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout) -> int:
     """Entry point; returns the process exit code."""
     try:
         args = build_parser().parse_args(argv)
         commands = {"train": run_train, "runs": run_list, "workers": run_workers,
-                    "teacher-password": run_teacher_password, "sweep": run_sweep}
+                    "teacher-password": run_teacher_password, "teacher-link": run_teacher_link,
+                    "sweep": run_sweep}
         return commands[args.command](args, out)
+    except BrokenPipeError:  # e.g. `runs --json | head`: the reader has all it wanted
+        _silence_closed_stdout(out)
+        return EXIT_OK
     except (CommandLineError, ConfigError, DataError, StoreError, SweepError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

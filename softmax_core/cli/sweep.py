@@ -76,12 +76,12 @@ def run_sweep(args: argparse.Namespace, out: TextIO) -> int:
     store = open_default_store()
     runner = JobRunner(store, make_executor(store.url, args.executor or executor_name()))
     try:
-        sweep_id, run_ids = submit_sweep(runner, spec)
+        sweep_id, run_ids = submit_sweep(runner.submit_many, spec)
         print(f"sweep {sweep_id}: {spec.size} runs queued, recorded in {store.url}", file=sys.stderr)
         try:
             grid = follow_sweep(store, run_ids, JsonRows(out) if args.json else TableRows(out, spec))
         except KeyboardInterrupt:
-            cancel_sweep(runner, run_ids)
+            cancel_sweep(runner.cancel, run_ids)
             raise
     finally:
         runner.shutdown(cancel_running=True)

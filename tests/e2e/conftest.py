@@ -49,8 +49,9 @@ class Server:
         self.process: subprocess.Popen | None = None
         self.url = ""
 
-    def start(self) -> Server:
-        port = free_port()
+    def start(self, same_port: bool = False) -> Server:
+        """Start the server (``same_port``: where it last ran, so that open pages reconnect to it)."""
+        port = int(self.url.rsplit(":", 1)[1]) if same_port and self.url else free_port()
         env = {**os.environ, "SOFTMAX_LAB_DB": self.db_url, "SOFTMAX_LAB_DATA": str(self.data_dir),
                **self.extra_env}
         log = open(self.log_path, "a")
@@ -130,6 +131,12 @@ def wait_until_settled(page) -> None:
     page.wait_for_function("() => document.querySelectorAll('[data-stale=\"true\"]').length === 0",
                            timeout=15_000)
     page.wait_for_timeout(600)
+
+
+def body_text(page) -> str:
+    """The page's text as a person reads it: without the invisible word joiners that keep a ':' or an
+    '@' in shown text from becoming a link (``dashboard/text.py``)."""
+    return page.inner_text("body").replace("\u2060", "")
 
 
 def save_screenshot(page, name: str) -> Path:

@@ -10,7 +10,7 @@ import pytest
 
 from softmax_core.runs.store import RunStore
 from softmax_core.status import RunStatus
-from tests.e2e.conftest import Server, save_screenshot, wait_until_settled
+from tests.e2e.conftest import Server, body_text, save_screenshot, wait_until_settled
 
 pytestmark = pytest.mark.e2e
 VERDICT = "The book's checks pass"
@@ -52,7 +52,7 @@ def test_three_viewers_training_at_once_each_reach_their_verdict(new_page, serve
     assert len(set(ids)) == 3
     for page, run_id in zip(pages, ids):
         page.get_by_text(VERDICT).wait_for(timeout=120_000)
-        body = page.inner_text("body")
+        body = body_text(page)
         assert f"#{run_id} book defaults" in body and "finished" in body
         others = [other for other in ids if other != run_id]
         assert all(f"#{other} " not in body for other in others), "each viewer sees its own run"
@@ -70,7 +70,7 @@ def test_cancel_on_the_page_stops_the_run_within_a_second(page, server_url):
     assert shown_after < 1.0, f"the page showed the cancel {shown_after:.2f} s after the click"
     # the card's Cancel goes with the same redraw (Streamlit drops an element once that redraw completes)
     page.get_by_role("button", name="Cancel", exact=True).wait_for(state="detached", timeout=5_000)
-    assert f"#{run_id} " in page.inner_text("body")
+    assert f"#{run_id} " in body_text(page)
     wait_until_settled(page)
     save_screenshot(page, "cancelled")
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from polling import wait_for
 
 from softmax_core.classroom.auth import hash_password
 from softmax_core.runs.store import RunStore
-from tests.e2e.conftest import Server, save_screenshot
+from tests.e2e.conftest import Server, body_text, save_screenshot
 
 pytestmark = pytest.mark.e2e
 CLASS_CODE, TEACHER_PASSWORD = "FM-101", "teach me softmax"
@@ -29,15 +30,17 @@ def class_server(tmp_path_factory, real_data_dir):
         server.stop()
 
 
-def join(page, url: str, name: str) -> str:
-    """Join the class as ``name``; returns the student's token from the URL."""
+def join(page, url: str, name: str) -> None:
+    """Join the class as ``name``: the browser keeps the token in a cookie, never in the address bar."""
     page.goto(url)
     page.get_by_text("Join the class").wait_for()
     page.get_by_role("textbox", name="Class code").fill(CLASS_CODE.lower())
     page.get_by_role("textbox", name="Your display name").fill(name)
     page.get_by_role("button", name="Join").click()
     page.get_by_text("Signed in as").wait_for()
-    return re.search(r"student=([\w-]+)", page.url).group(1)
+    assert "student=" not in page.url
+    wait_for(lambda: any(c["name"] == "softmax_lab_student" for c in page.context.cookies()), timeout=10,
+             what="the sign-in cookie")
 
 
 def train_and_share(page, epochs: int) -> int:
@@ -61,31 +64,32 @@ def wait_until_shared(store: RunStore, run_id: int, page) -> None:
 def test_a_teacher_and_two_students(new_page, class_server):
     store = RunStore(class_server.db_url)
     ada, bob = new_page(), new_page()
-    ada_token = join(ada, class_server.url, "Ada <i>L</i>")
-    assert "Ada <i>L</i>" in ada.inner_text("body"), "a name is shown as text, never as markup"
+    join(ada, class_server.url, "Ada <i>L</i>")
+    assert "Ada <i>L</i>" in body_text(ada), "a name is shown as text, never as markup"
     ada_run = train_and_share(ada, epochs=2)
-    bob_token = join(bob, class_server.url, "Bob")
-    assert bob_token != ada_token and len(bob_token) >= 43
+    join(bob, class_server.url, "Bob")
+    bob.reload()
+    bob.get_by_text("Signed in as Bob").wait_for()  # the cookie signs a reloaded page in
     bob_run = train_and_share(bob, epochs=3)
     wait_until_shared(store, ada_run, ada)
     wait_until_shared(store, bob_run, bob)
     assert store.get_run(ada_run).config.validation, "in classroom mode the form holds out a validation split"
 
-    bob_body = bob.inner_text("body")
+    bob_body = body_text(bob)
     assert f"#{bob_run}" in bob_body and f"#{ada_run} " not in bob_body, "Train shows only Bob's own runs"
     save_screenshot(bob, "class-bob-train")
 
-    bob.goto(f"{class_server.url}/train?runs={ada_run}&student={bob_token}")  # a forged run id
+    bob.goto(f"{class_server.url}/train?runs={ada_run}")  # a forged run id
     bob.get_by_text(f"Run #{ada_run} belongs to another student").wait_for()
     assert bob.get_by_role("button", name="Cancel").count() == 0
 
-    bob.goto(f"{class_server.url}/compare?runs={ada_run}&student={bob_token}")  # shared: Bob may look
+    bob.goto(f"{class_server.url}/compare?runs={ada_run}")  # shared: Bob may look
     bob.wait_for_function(f"""() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(plot =>
         (plot.data || []).some(t => (t.name || '').startsWith('#{ada_run} ')))""")
-    assert "belongs to another student" not in bob.inner_text("body")
+    assert "belongs to another student" not in body_text(bob)
 
     long_run = start_long_run(ada)  # Ada's, not shared
-    bob.goto(f"{class_server.url}/compare?runs={long_run}&student={bob_token}")
+    bob.goto(f"{class_server.url}/compare?runs={long_run}")
     bob.get_by_text(f"Run #{long_run} belongs to another student").wait_for()
     assert bob.get_by_role("button", name="Cancel").count() == 0
     assert store.get_run(long_run).is_active and not store.get_run(long_run).cancel_requested

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import save_screenshot
+from tests.e2e.conftest import body_text, save_screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +27,7 @@ def test_start_with_the_books_defaults_grows_a_ten_epoch_curve_and_a_verdict(pag
     assert len(test_acc) == 1 and test_acc[0]["x"] == list(range(1, 11))
     train_loss = [t for t in traces if t["name"].endswith("train loss")][0]
     assert train_loss["x"][-1] == 10 and len(train_loss["x"]) == 50
-    body = page.inner_text("body")
+    body = body_text(page)
     assert "finished" in body and "train loss 0.44" in body
     assert "runs=" in page.url, "the URL carries the run, so a reload shows it again"
     save_screenshot(page, "train-finished")
@@ -43,7 +43,7 @@ def test_bad_input_shows_the_allowed_range_and_starts_nothing(page, server_url):
     page.get_by_text("Please enter a value between 0.0001 and 10.0000").wait_for()  # the config's (0, 10]
     page.get_by_role("button", name="Start").click()
     page.wait_for_timeout(1500)
-    assert "runs=" not in page.url and "Traceback" not in page.inner_text("body"), "nothing started"
+    assert "runs=" not in page.url and "Traceback" not in body_text(page), "nothing started"
     save_screenshot(page, "bad-input")
 
 
@@ -51,7 +51,7 @@ def test_lessons_exercise_one_shows_three_curves_and_three_verdicts(page, server
     page.goto(server_url + "/lessons")
     page.get_by_role("button", name="Run the book's run, batch 1024 and lr 0.4").click()
     page.get_by_text("What would make each pass?").wait_for(timeout=90_000)
-    verdicts = [line for line in page.inner_text("body").splitlines()  # "#2 exercise1: ...: fails the book's check"
+    verdicts = [line for line in body_text(page).splitlines()  # "#2 exercise1: ...: fails the book's check"
                 if line.startswith("#") and "exercise1:" in line and "the book's check" in line]
     assert len(verdicts) == 3, verdicts
     assert sum("passes the book's checks" in line for line in verdicts) == 1

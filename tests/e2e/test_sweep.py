@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import save_screenshot
+from tests.e2e.conftest import body_text, save_screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +24,7 @@ def test_a_2x2_sweep_fills_four_cells_and_a_click_shows_the_cells_curves(page, s
     page.wait_for_function(FILLED_CELLS_JS, timeout=120_000)
     page.get_by_text("4 of 4 runs ended").wait_for(timeout=60_000)
     assert "sweep=" in page.url, "the URL reopens the same grid"
-    body = page.inner_text("body")
+    body = body_text(page)
     assert "The lowest final train loss is" in body and "the linear-scaling rule says 4x" in body
     cell = page.locator(".js-plotly-plot .scatterlayer .trace").first.locator(".point").first.bounding_box()
     page.mouse.click(cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2)  # as a person clicks

@@ -6,13 +6,14 @@ another machine, another database) decodes them the same way.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
 import torch
 
-from softmax_core.book.metrics import Verdict
+from softmax_core.book.metrics import Verdict, judge_book_checks
 from softmax_core.config import TrainConfig
 from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
 from softmax_core.status import RunStatus
@@ -49,6 +50,12 @@ class RunRecord:
     owner_id: Optional[int] = None  # the student, in classroom mode
     shared: bool = False  # shared to the class board
     final_val_acc: Optional[float] = None  # on the validation split, if the run held one out
+    test_accuracy_shown: bool = True  # False: read in a scope that hides test accuracy (before the reveal)
+
+    @property
+    def held_out_acc(self) -> Optional[float]:
+        """The final accuracy on what this reader may see held out: the test set, or else the validation split."""
+        return self.final_test_acc if self.test_accuracy_shown else self.final_val_acc
 
     @property
     def is_active(self) -> bool:
@@ -80,6 +87,7 @@ class StudentRecord:
     id: int
     name: str
     joined_at: float
+    joined_from: Optional[str] = None  # the address they joined from ('local': this machine)
 
 
 @dataclass(frozen=True)
@@ -115,9 +123,11 @@ EPOCH_SCALARS = ("epoch", "step", "train_loss", "train_acc", "test_acc", "second
 EPOCH_TENSORS = ("weights", "bias", "confusion", "step_losses")
 
 
-def run_record(row) -> RunRecord:
+def run_record(row, test_accuracy: bool = True) -> RunRecord:
+    """A runs-table row as a RunRecord. Read without test accuracy (its columns NULL), a finished run's
+    verdict is the book's checks with validation accuracy in the test check's place."""
     values = row._mapping
-    return RunRecord(
+    record = RunRecord(
         id=values["id"], name=values["name"], config=TrainConfig.from_dict(values["config"]),
         status=RunStatus(values["status"]), created_at=values["created_at"], started_at=values["started_at"],
         ended_at=values["ended_at"], error=values["error"], final_train_loss=values["final_train_loss"],
@@ -130,6 +140,14 @@ def run_record(row) -> RunRecord:
         node=values["node"], device=values["device"], owner_id=values["owner_id"],
         shared=bool(values["shared"]), final_val_acc=values["final_val_acc"],
     )
+    return record if test_accuracy else _judged_on_validation(record)
+
+
+def _judged_on_validation(run: RunRecord) -> RunRecord:
+    finished = run.status == RunStatus.FINISHED and None not in (run.final_train_loss, run.final_val_acc)
+    verdict = judge_book_checks(run.final_train_loss, run.final_train_acc, run.final_val_acc,
+                                held_out="val") if finished else None
+    return dataclasses.replace(run, verdict=verdict, test_accuracy_shown=False)
 
 
 def epoch_row(run_id: int, report) -> dict[str, Any]:
@@ -151,7 +169,8 @@ def epoch_record(row, with_tensors: bool) -> EpochRecord:
         **scalars,
         weights=_from_bytes(values["weights"], "<f4", (NUM_CLASSES, NUM_FEATURES)),
         bias=_from_bytes(values["bias"], "<f4", (NUM_CLASSES,)),
-        confusion=_from_bytes(values["confusion"], "<i4", (NUM_CLASSES, NUM_CLASSES)).long(),
+        confusion=None if values["confusion"] is None else
+        _from_bytes(values["confusion"], "<i4", (NUM_CLASSES, NUM_CLASSES)).long(),
         step_losses=_from_bytes(values["step_losses"], "<f4", (-1,)),
     )
 

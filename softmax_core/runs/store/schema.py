@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 APP_ID = "softmax-lab"
-SCHEMA_VERSION = 3  # also written to meta.schema_version, so that an older release refuses this database
+SCHEMA_VERSION = 4  # also written to meta.schema_version, so that an older release refuses this database
 
 metadata = sa.MetaData()
 meta_table = sa.Table(
@@ -49,6 +49,7 @@ runs_table = sa.Table(
               index=True),  # the student, in classroom mode
     sa.Column("shared", sa.Boolean, nullable=False, server_default=sa.false()),  # on the class board
     sa.Column("final_val_acc", sa.Float),  # on the held-out validation split, when the run has one
+    sqlite_autoincrement=True,  # a deleted run's id is never reused (PostgreSQL's sequences never do)
 )
 points_table = sa.Table(
     "points", metadata,
@@ -83,6 +84,22 @@ students_table = sa.Table(
     sa.Column("name_key", sa.String(64), nullable=False, unique=True),  # lower-cased: one name per class
     sa.Column("token_digest", sa.String(64), nullable=False, unique=True),
     sa.Column("joined_at", sa.Float, nullable=False),
+    sa.Column("removed_at", sa.Float),  # removed by the teacher: their token no longer signs anyone in
+    sa.Column("joined_from", sa.String(64)),  # the address they joined from ('local' on this machine)
+)
+guards_table = sa.Table(  # tries counted per key (the teacher's password, the class code, joins)
+    "guards", metadata,
+    sa.Column("key", sa.String(160), primary_key=True),  # e.g. 'teacher-password@192.168.1.23'
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("blocked_until", sa.Float, nullable=False, server_default="0"),  # database clock
+    sa.Column("last_at", sa.Float, nullable=False, server_default="0"),
+)
+passes_table = sa.Table(  # the teacher's sessions and one-time sign-in links, by their token's SHA-256
+    "passes", metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),  # 'teacher'
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("single_use", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 class_state_table = sa.Table(
     "class_state", metadata,

@@ -1,0 +1,146 @@
+"""A sweep's spec: the form's config plus one to three axes (any numeric ``TrainConfig`` field, each with
+its values) and the seeds per cell. Every value is checked by ``TrainConfig`` itself, so a bad one is
+refused naming the field and its range; a grid larger than the server allows is refused whole.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from softmax_core.book.train import EpochSchedule
+from softmax_core.config import ConfigError, TrainConfig, numeric_fields, settings
+from softmax_core.dataset_sizes import TRAIN_SET_SIZE, VALIDATION_SIZE
+from softmax_core.runs.store import RunRecord
+from softmax_core.status import RunStatus
+
+MAX_AXES = 3
+MAX_SEEDS = 10
+DEFAULT_MAX_RUNS = 64  # a larger grid is refused (SOFTMAX_LAB_MAX_SWEEP_RUNS changes it)
+MAX_RUNS_ENV_VAR = "SOFTMAX_LAB_MAX_SWEEP_RUNS"
+SUGGESTIONS = {"lr": (0.01, 0.03, 0.1, 0.3, 1.0), "batch_size": (32, 64, 128, 256, 512, 1024),
+               "epochs": (5, 10, 20), "weight_decay": (0.0, 0.0001, 0.001), "momentum": (0.0, 0.5, 0.9),
+               "init_std": (0.001, 0.01, 0.1)}
+FALLBACK_SECONDS_PER_STEP = 0.0004  # one core, batch 256, when no finished run says better
+
+
+class SweepError(ValueError):
+    """A sweep can't be made as asked (an axis, a value, its size); the message says which and why."""
+
+
+def parse_values(field_name: str, text: str) -> tuple:
+    """'0.03, 0.1,0.3' as the field's values (its type), each checked by TrainConfig; SweepError if not."""
+    kind = settings()[field_name].kind
+    values = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            value = kind(float(part)) if kind is int and float(part).is_integer() else kind(part)
+        except ValueError:
+            raise SweepError(f"{field_name}: {part!r} is not a number") from None
+        values.append(value)
+    if not values:
+        example = ", ".join(map(str, suggest_values(field_name)))
+        raise SweepError(f"{field_name}: give at least one value, e.g. {example}")
+    if len(set(values)) != len(values):
+        raise SweepError(f"{field_name}: each value once, got {', '.join(map(str, values))}")
+    return tuple(values)
+
+
+def suggest_values(field_name: str) -> tuple:
+    """Values worth trying: log-spaced for the learning rate and the batch size."""
+    return SUGGESTIONS.get(field_name, (settings()[field_name].low, settings()[field_name].high))
+
+
+def is_log_spaced(values: Sequence[float]) -> bool:
+    """Positive values spread more evenly by factor than by difference (0.01, 0.03, 0.1; 64, 256, 1024):
+    best drawn on a log axis. Two values are when one is 3x the other or more."""
+    ordered = sorted(values)
+    if len(ordered) < 2 or ordered[0] <= 0:
+        return False
+    if len(ordered) == 2:
+        return ordered[1] / ordered[0] >= 3
+    gaps = [b - a for a, b in zip(ordered, ordered[1:])]
+    log_gaps = [math.log(b / a) for a, b in zip(ordered, ordered[1:])]
+    return min(log_gaps) >= math.log(1.5) and _unevenness(log_gaps) < _unevenness(gaps)
+
+
+def _unevenness(gaps: Sequence[float]) -> float:
+    return (max(gaps) - min(gaps)) / statistics.fmean(gaps)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """What to sweep: the base config, the axes (field -> values) and the seeds per cell."""
+
+    base: TrainConfig
+    axes: dict[str, tuple]
+    seeds: int = 1
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.axes) <= MAX_AXES:
+            raise SweepError(f"axes: choose 1 to {MAX_AXES} fields to vary, got {len(self.axes)}")
+        for name in self.axes:
+            if name not in numeric_fields():
+                raise SweepError(f"axes: {name!r} can't be swept; choose from {', '.join(numeric_fields())}")
+            if name == "seed":
+                raise SweepError("axes: the seed is not an axis; set the seeds per cell instead")
+        if not 1 <= self.seeds <= MAX_SEEDS:
+            raise SweepError(f"seeds: from 1 to {MAX_SEEDS} per cell, got {self.seeds}")
+        for name, values in self.axes.items():
+            for value in values:
+                try:
+                    self.base.replace(**{name: value})
+                except ConfigError as error:
+                    raise SweepError(str(error)) from None
+
+    @property
+    def cells(self) -> list[tuple]:
+        """Every combination of the axes' values, in grid order."""
+        return list(itertools.product(*self.axes.values()))
+
+    @property
+    def size(self) -> int:
+        return len(self.cells) * self.seeds
+
+    def check_size(self, limit: int) -> None:
+        if self.size > limit:
+            shape = " x ".join(str(len(v)) for v in self.axes.values())
+            raise SweepError(f"the grid has {self.size} runs ({shape} cells x {self.seeds} seeds); this server "
+                             f"allows at most {limit} per sweep ({MAX_RUNS_ENV_VAR})")
+
+    def configs(self) -> list[tuple[dict[str, Any], TrainConfig]]:
+        """(cell, config) for every run: each cell's values with seeds base.seed, base.seed + 1, ..."""
+        runs = []
+        for cell in self.cells:
+            values = dict(zip(self.axes, cell))
+            for offset in range(self.seeds):
+                runs.append((values, self.base.replace(**values, seed=self.base.seed + offset)))
+        return runs
+
+    def total_steps(self) -> int:
+        return sum(config.epochs * EpochSchedule(training_images(config), config.batch_size, 1).steps
+                   for _, config in self.configs())
+
+    def estimate_seconds(self, seconds_per_step: float, parallel_runs: int) -> float:
+        """Wall time, from a measured time per step (``seconds_per_step``) and the runs at once."""
+        return self.total_steps() * seconds_per_step / max(1, parallel_runs)
+
+
+def training_images(config: TrainConfig) -> int:
+    """How many images a run of this config trains on (a validation split holds some out)."""
+    return TRAIN_SET_SIZE - VALIDATION_SIZE if config.validation else TRAIN_SET_SIZE
+
+
+def seconds_per_step(runs: Iterable[RunRecord], fallback: float = FALLBACK_SECONDS_PER_STEP) -> float:
+    """Measured on finished runs (a server's recent ones): their training time per step, the median."""
+    samples = [(run.ended_at - run.started_at) / run.total_steps for run in runs
+               if run.status == RunStatus.FINISHED and run.total_steps and run.started_at and run.ended_at]
+    return statistics.median(samples) if samples else fallback
+
+

@@ -1,0 +1,112 @@
+"""The one way a stored run is trained, wherever it trains (a local worker process, a Ray task on any
+machine, the CLI's ``train --store``): claim it in the store, train it with a ``RecordingCallback`` and a
+``RunHeartbeat``, and record how it ended, whatever ends it.
+
+While a run trains, its heartbeat thread refreshes the run's heartbeat every ``HEARTBEAT_SECONDS`` and
+reads its cancel flag every ``CANCEL_POLL_SECONDS``; the training loop's stop check is an Event that
+thread sets, so the loop itself never waits on the database. Any exception inside a run ends it
+``failed`` with its message and every point it made; Ctrl-C ends it ``cancelled``. Either way the store
+never keeps a run ``running`` that nothing trains.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Sequence
+
+from softmax_core.book.data import FashionMNISTData, load_fashion_mnist
+from softmax_core.book.train import Callback, FitResult, fit
+from softmax_core.runs.recording_callback import RecordingCallback
+from softmax_core.runs.store import RunStore
+from softmax_core.status import RunStatus
+
+log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 1.0
+CANCEL_POLL_SECONDS = 0.1
+DataSource = Callable[[], FashionMNISTData]
+
+# The default data: $SOFTMAX_LAB_DATA or the per-user folder, never downloaded behind a page's back.
+load_local_data: DataSource = functools.partial(load_fashion_mnist, download=False)
+
+
+class RunHeartbeat:
+    """A thread that, while one run trains, keeps its heartbeat fresh and turns its cancel flag into
+    ``stop`` (an Event the training loop checks between steps)."""
+
+    def __init__(self, store: RunStore, run_id: int, stop: threading.Event):
+        self.store, self.run_id, self.stop = store, run_id, stop
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"softmax-lab-heartbeat-{run_id}", daemon=True)
+
+    def __enter__(self) -> RunHeartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        polls_per_beat = round(HEARTBEAT_SECONDS / CANCEL_POLL_SECONDS)
+        poll = 0
+        while not self._done.wait(CANCEL_POLL_SECONDS):
+            try:
+                if self.store.cancel_requested(self.run_id):
+                    self.stop.set()
+                poll += 1
+                if poll % polls_per_beat == 0:
+                    self.store.beat([self.run_id])
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the run; the next poll retries
+                log.warning("run %s's heartbeat: the store did not answer", self.run_id, exc_info=True)
+
+
+def claim(store: RunStore, run_id: int, node: str | None = None) -> bool:
+    """Take a queued run for this process; False if it isn't ours to train (taken, or cancelled while
+    queued, which is then recorded as such)."""
+    if store.claim_run(run_id, socket.gethostname(), os.getpid(), node):
+        return True
+    if store.cancel_requested(run_id):
+        store.end_run(run_id, RunStatus.CANCELLED, "cancelled while queued")
+    return False
+
+
+def run_stored(store: RunStore, run_id: int, data_source: DataSource = load_local_data,
+               node: str | None = None) -> bool:
+    """What a worker does with a run: claim it and train it, a failure recorded and never raised (a
+    failing run must never take the worker down). False if it wasn't ours to train."""
+    if not claim(store, run_id, node):
+        return False
+    try:
+        train_claimed(store, run_id, data_source)
+    except Exception:  # noqa: BLE001 - recorded as the run's failure by train_claimed
+        log.exception("run %s failed", run_id)
+    return True
+
+
+def train_claimed(store: RunStore, run_id: int, data_source: DataSource,
+                  callbacks: Sequence[Callback] = ()) -> FitResult:
+    """Train a run this process holds, recording everything (and telling ``callbacks``, e.g. the CLI's
+    table). Any exception is recorded as the run's failure, Ctrl-C as its cancel, and then raised."""
+    stop = threading.Event()
+    recorder = RecordingCallback(store, run_id)
+    with RunHeartbeat(store, run_id, stop):
+        try:
+            return fit(store.get_run(run_id).config, data_source(), [recorder, *callbacks], stop)
+        except KeyboardInterrupt:
+            _record_end(store, recorder, run_id, RunStatus.CANCELLED, "interrupted from the keyboard")
+            raise
+        except Exception as error:
+            _record_end(store, recorder, run_id, RunStatus.FAILED, f"{type(error).__name__}: {error}")
+            raise
+
+
+def _record_end(store: RunStore, recorder: RecordingCallback, run_id: int, status: RunStatus, why: str) -> None:
+    """Keep every point the run made, then end it with ``status`` and why."""
+    try:
+        recorder.flush()
+    finally:
+        store.end_run(run_id, status, why)

@@ -1,0 +1,153 @@
+"""What a curious student can do to a class's server, tried against the real server: a scripted websocket
+client clearing every cache (which once rebuilt the worker pool and reset the password limiter), a page
+reaching the server under another host name (DNS rebinding), and hostile display and run names rendered
+in Chromium on every page that shows them, with every request the page makes watched."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from polling import wait_for
+from websockets.exceptions import InvalidHandshake
+
+from softmax_core.classroom.auth import hash_password, make_teacher_link
+from softmax_core.runs.store import RunStore
+
+from .conftest import Server, body_text, save_screenshot
+from .streamlit_client import ScriptedClient, child_processes
+
+pytestmark = pytest.mark.e2e
+CLASS_CODE, TEACHER_PASSWORD = "FM-404", "the right one"
+HOSTILE_NAME = "[x](http://ev.il)![](http://ev.il/i)"  # the issue's: a live link and a fetched image
+HOSTILE_RUN_NAMES = [  # one list for every page: Markdown, HTML, Plotly's tags and templates, autolinks
+    "<img src=http://ev.il/i2><a href=http://ev.il/a>a</a>",
+    "**b** _i_ `c` $x^2$ :red[r] :material/bolt: :smile: # h",
+    "www.ev.il a@ev.il http://ev.il/raw <b>%{y}</b> %{x}",
+]
+HOSTILE_RUN_NAME = " | ".join(HOSTILE_RUN_NAMES)
+
+
+@pytest.fixture
+def class_server(tmp_path, real_data_dir):
+    env = {"SOFTMAX_LAB_CLASS_CODE": CLASS_CODE, "SOFTMAX_LAB_TEACHER_PASSWORD": hash_password(TEACHER_PASSWORD)}
+    server = Server(f"sqlite:///{tmp_path}/runs.db", real_data_dir, tmp_path / "streamlit.log", env=env).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def guard_failures(db_url: str) -> int:
+    with RunStore(db_url).engine.connect() as conn:
+        return int(conn.execute(sa.text("SELECT failures FROM guards WHERE key = 'teacher-password@class'"))
+                   .scalar() or 0)
+
+
+def try_passwords(page, url: str, count: int) -> None:
+    page.goto(url)
+    page.get_by_text("I am the teacher").click()
+    for attempt in range(count):
+        page.get_by_role("textbox", name="Teacher's password").fill(f"guess {attempt}")
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_text("Wrong password").wait_for()
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+
+
+def test_clear_cache_from_a_script_starts_no_new_workers_and_forgets_no_guess(class_server, new_page):
+    workers = wait_for(lambda: len(child_processes(class_server.process.pid)) >= 2 and
+                       sorted(child_processes(class_server.process.pid)), timeout=60, what="the worker pool")
+    try_passwords(new_page(), class_server.url, 3)
+    assert guard_failures(class_server.db_url) == 3
+    with ScriptedClient(class_server.url) as client:
+        client.rerun()
+        for _ in range(3):
+            client.clear_cache()
+            client.rerun()
+    assert sorted(child_processes(class_server.process.pid)) == workers, "the same workers, no second pool"
+    assert guard_failures(class_server.db_url) == 3, "the guesses are still counted"
+
+
+def test_a_page_under_another_host_name_cannot_open_the_websocket(class_server):
+    port = class_server.url.rsplit(":", 1)[1]
+    with pytest.raises(InvalidHandshake):
+        ScriptedClient(class_server.url, host=f"ev.il:{port}")  # what a DNS-rebinding page's requests carry
+    with ScriptedClient(class_server.url, host=f"localhost:{port}") as client:
+        client.rerun()  # the names the server is reached by still work
+
+
+def watch_requests(page) -> list[str]:
+    """Every request the page makes to the hostile names' host, refused and recorded."""
+    hits: list[str] = []
+    page.route(re.compile(r".*ev\.il.*"), lambda route: (hits.append(route.request.url), route.abort()))
+    return hits
+
+
+def live_links_and_images(page) -> list[str]:
+    """Links and images (HTML or SVG, Plotly's included) that point at the hostile host."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('a, img, image')).map(el =>
+        el.getAttribute('href') || el.getAttribute('xlink:href') || el.getAttribute('src') || '')
+        .filter(target => target.includes('ev.il'))""")
+
+
+def assert_inert(page, hits: list[str], where: str, texts: list[str]) -> None:
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    shown = body_text(page)
+    for text in texts:
+        assert text in shown, f"{where}: {text!r} is shown character for character"
+    assert live_links_and_images(page) == [], f"{where}: no live link or image"
+    assert hits == [], f"{where}: the page fetched {hits}"
+
+
+def plot_text(page) -> str:
+    """The text Plotly drew (titles, legends), as SVG text."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot text'))
+        .map(t => t.textContent).join('\\n')""")
+
+
+def test_hostile_names_render_as_text_on_every_page(class_server, new_page):
+    student = new_page()
+    hits = watch_requests(student)
+    student.goto(class_server.url)
+    student.get_by_role("textbox", name="Class code").fill(CLASS_CODE)
+    student.get_by_role("textbox", name="Your display name").fill(HOSTILE_NAME)
+    student.get_by_role("button", name="Join").click()
+    student.get_by_text("Signed in as").wait_for()
+    assert_inert(student, hits, "the sidebar", [HOSTILE_NAME])
+
+    student.get_by_role("textbox", name="Run name (optional)").fill(HOSTILE_RUN_NAME)
+    student.get_by_role("spinbutton", name="Epochs").fill("1")
+    student.get_by_role("button", name="Start").click()
+    student.get_by_text("The book's checks").first.wait_for(timeout=90_000)
+    run_id = int(re.search(r"runs=(\d+)", student.url).group(1))
+    assert_inert(student, hits, "Train", [HOSTILE_RUN_NAME])
+    student.get_by_text("Share").first.click()
+    wait_for(lambda: RunStore(class_server.db_url).get_run(run_id).shared, timeout=10, what="the share")
+
+    student.goto(f"{class_server.url}/compare?runs={run_id}")
+    student.locator(".js-plotly-plot").first.wait_for()
+    assert_inert(student, hits, "Compare", [HOSTILE_RUN_NAME])
+    assert "<b>" not in student.locator(".js-plotly-plot").first.inner_html().replace("&lt;b&gt;", "")
+    save_screenshot(student, "attack-compare")
+
+    student.goto(f"{class_server.url}/inspect?run={run_id}")
+    student.get_by_text("Class templates after epoch").wait_for()
+    assert_inert(student, hits, "Inspect", [HOSTILE_RUN_NAME])
+
+    student.goto(f"{class_server.url}/lessons")
+    student.get_by_role("tab", name="Repeat with seeds").click()
+    student.get_by_role("spinbutton", name="Seeds in all").fill("2")
+    student.get_by_role("spinbutton", name="Seeds in all").press("Enter")
+    student.get_by_role("button", name="Repeat with 1 more seeds").click()  # a copy named after the run
+    student.wait_for_function("() => Array.from(document.querySelectorAll('.js-plotly-plot text'))"
+                              ".some(t => t.textContent.includes('mean ± std'))", timeout=90_000)
+    assert_inert(student, hits, "Lessons", [])
+
+    teacher = new_page()
+    teacher_hits = watch_requests(teacher)
+    teacher.goto(f"{class_server.url}/board?teacher_link={make_teacher_link(RunStore(class_server.db_url).classroom)}")
+    teacher.locator('[data-testid="stTable"]').wait_for()
+    assert_inert(teacher, teacher_hits, "the board", [HOSTILE_NAME])
+    assert HOSTILE_NAME in plot_text(teacher), "the board's legend names the student as text"
+    save_screenshot(teacher, "attack-board")
