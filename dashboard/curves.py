@@ -19,6 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from dashboard.charts import RunCurves
+from softmax_core.analysis.lessons import LessonRun, lesson_run
 from softmax_core.runs.store import RunRecord, ScopedRuns
 from softmax_core.status import RunStatus
 
@@ -82,3 +83,27 @@ class CurveCache:
                     self._series.popitem(last=False)
             self._series.move_to_end(key)
             return series
+
+
+class LessonRunCache:
+    """Runs read as ``LessonRun``s (four queries and a blob decode each), computed once per run, its last
+    step and what its reader may see, and shared by every viewer: a seed band or a lesson's reading
+    redrawn on a rerun costs no query for runs that haven't changed. Bounded like the curves."""
+
+    def __init__(self, max_runs: int = 256):
+        self.max_runs = max_runs
+        self._runs: OrderedDict[tuple, LessonRun] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def lesson_run(self, run: RunRecord, reader: ScopedRuns) -> LessonRun:
+        key = (run.id, run.created_at, run.last_step, run.status, reader.scope.test_accuracy)
+        with self._lock:
+            if key in self._runs:
+                self._runs.move_to_end(key)
+                return self._runs[key]
+        computed = lesson_run(reader, run.id)
+        with self._lock:
+            self._runs[key] = computed
+            while len(self._runs) > self.max_runs:
+                self._runs.popitem(last=False)
+        return computed

@@ -15,7 +15,7 @@ from dashboard.data_check import data_ready_or_offer_download
 from dashboard.lesson_groups import group_from_url_or_store, remember_group, submit_group
 from dashboard.live import render_live_runs
 from dashboard.render import render_seed_band
-from dashboard.services import open_store_or_stop
+from dashboard.services import get_lesson_runs, open_store_or_stop
 from dashboard.settings_widgets import setting_input
 from dashboard.text import as_text
 from softmax_core.analysis import lessons
@@ -30,7 +30,9 @@ STABILITY_RUN = TrainConfig(init_std=2.0, epochs=3, reports_per_epoch=20)
 
 
 def lesson_runs(store: ScopedRuns, runs: Sequence[RunRecord]) -> list[lessons.LessonRun]:
-    return [lessons.lesson_run(store, run.id) for run in runs]
+    """The runs as the lessons read them, each computed once per run and last step (``LessonRunCache``)."""
+    cache = get_lesson_runs()
+    return [cache.lesson_run(run, store) for run in runs]
 
 
 # --- exercise 1 ---------------------------------------------------------------------------------------------

@@ -13,8 +13,9 @@ from typing import Any
 import streamlit as st
 
 from dashboard.charts import build_band_figure
+from dashboard.services import get_lesson_runs
 from dashboard.text import as_text
-from softmax_core.analysis.lessons import SeedBands, lesson_run, seed_bands
+from softmax_core.analysis.lessons import SeedBands, seed_bands
 from softmax_core.config import describe_fields, differing_fields
 from softmax_core.runs.store import RunRecord, ScopedRuns
 from softmax_core.status import RunStatus
@@ -99,7 +100,8 @@ def render_seed_band(reader: ScopedRuns, runs: Sequence[RunRecord], key: str, ti
     finished = [run for run in runs if run.status == RunStatus.FINISHED]
     if len(finished) < 2:
         return None
-    bands = seed_bands([lesson_run(reader, run.id) for run in finished])
+    cache = get_lesson_runs()
+    bands = seed_bands([cache.lesson_run(run, reader) for run in finished])
     st.plotly_chart(build_band_figure(bands.epochs, {
         "train accuracy": (bands.train_mean, bands.train_std),
         f"{bands.held_out} accuracy": (bands.test_mean, bands.test_std)},

@@ -12,11 +12,11 @@ starts them there; ``stop_services`` ends them (the lifespan's exit, and the tes
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import streamlit as st
 
-from dashboard.curves import CurveCache
+from dashboard.curves import CurveCache, LessonRunCache
 from softmax_core.classroom.auth import ClassDoor, ClassroomError, ClassroomSettings, load_classroom_settings
 from softmax_core.classroom.policy import ClassPolicy
 from softmax_core.runs.jobs import JobRunner
@@ -34,6 +34,7 @@ class ServerServices:
     policy: ClassPolicy  # who may see, start, cancel and share each run
     door: ClassDoor | None  # how students and the teacher get in (classroom mode only)
     classroom_error: str = ""  # a misconfigured [classroom]: the app serves nothing but this message
+    lesson_runs: LessonRunCache = field(default_factory=LessonRunCache)  # runs as the lessons read them
 
 
 _current: ServerServices | None = None
@@ -81,6 +82,10 @@ def get_curve_cache() -> CurveCache:
 
 def get_policy() -> ClassPolicy:
     return services().policy
+
+
+def get_lesson_runs() -> LessonRunCache:
+    return services().lesson_runs
 
 
 def _read_classroom_settings() -> tuple[ClassroomSettings | None, str]:

@@ -11,7 +11,6 @@ cell's curves, and the reading under it is computed from the numbers (``sweeps.r
 from __future__ import annotations
 
 import os
-import statistics
 
 import streamlit as st
 
@@ -20,6 +19,7 @@ from dashboard.classroom_gate import identity, reader, shows_test_accuracy
 from dashboard.live import curves_figure
 from dashboard.services import get_policy, get_runner, open_store_or_stop
 from dashboard.text import as_text
+from dashboard.train_form import form_config
 from softmax_core.analysis.sweeps import (
     DEFAULT_MAX_RUNS,
     MAX_AXES,
@@ -36,26 +36,15 @@ from softmax_core.analysis.sweeps import (
     metric_of,
     parse_values,
     read_sweep,
+    seconds_per_step,
     submit_sweep,
     suggest_values,
 )
 from softmax_core.classroom.auth import ClassroomError
-from softmax_core.config import PRESETS, ConfigError, TrainConfig, describe_config, numeric_fields, settings
+from softmax_core.config import ConfigError, describe_config, numeric_fields, settings
 from softmax_core.runs.store import RunLimitReached, ScopedRuns, StoreError
 
 AXIS_CHOICES = [name for name in numeric_fields() if name != "seed"]
-FALLBACK_SECONDS_PER_STEP = 0.0004  # one core, batch 256, when the store has no finished run to learn from
-
-
-def base_config() -> TrainConfig:
-    """The Train form's current values (the book's run if the form hasn't been opened)."""
-    values = st.session_state.get("form_values")
-    if not values:
-        return PRESETS["book"].config
-    try:
-        return TrainConfig(**{key.removeprefix("form_"): value for key, value in values.items()})
-    except ConfigError:
-        return PRESETS["book"].config
 
 
 def sweep_form() -> SweepSpec | None:
@@ -69,7 +58,7 @@ def sweep_form() -> SweepSpec | None:
                                               + ", ".join(map(str, suggest_values(name))))
              for i, name in enumerate(axes)}
     seeds = columns[-1].number_input("Seeds per cell", 1, MAX_SEEDS, 1, key="sweep_seeds")
-    base = base_config()
+    base = form_config()  # the Train form's values: its explicit contract (train_form.py)
     st.caption(f"The other settings come from the Train form: {as_text(describe_config(base))}.")
     try:
         return SweepSpec(base, {name: parse_values(name, text) for name, text in texts.items()}, int(seeds))
@@ -78,17 +67,10 @@ def sweep_form() -> SweepSpec | None:
         return None
 
 
-def seconds_per_step(store: ScopedRuns) -> float:
-    """Measured on this server's recent finished runs: their training time per step (median)."""
-    samples = [(run.ended_at - run.started_at) / run.total_steps for run in store.list_runs()[:50]
-               if run.status == "finished" and run.total_steps and run.started_at and run.ended_at]
-    return statistics.median(samples) if samples else FALLBACK_SECONDS_PER_STEP
-
-
 def offer_start(store: ScopedRuns, spec: SweepSpec) -> None:
     limit = int(os.environ.get(MAX_RUNS_ENV_VAR, DEFAULT_MAX_RUNS))
     parallel = get_runner().executor.capacity()
-    minutes = spec.estimate_seconds(seconds_per_step(store), parallel) / 60
+    minutes = spec.estimate_seconds(seconds_per_step(store.list_runs()[:50]), parallel) / 60
     shape = " × ".join(str(len(values)) for values in spec.axes.values())
     st.info(f"{shape} cells × {spec.seeds} seed(s) = **{spec.size} runs**, about {minutes:.1f} min on "
             f"{parallel} worker(s) ({spec.total_steps():,} steps).")

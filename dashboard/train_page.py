@@ -19,13 +19,13 @@ from dashboard.run_actions import render_cancel, render_share, show_action_refus
 from dashboard.services import get_policy, open_store_or_stop
 from dashboard.settings_widgets import setting_input
 from dashboard.text import as_text
+from dashboard.train_form import FORM_FIELDS, FORM_VALUES, remember_form_values
 from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.classroom.auth import ClassroomError
-from softmax_core.config import PRESETS, ConfigError, TrainConfig, field_names
+from softmax_core.config import PRESETS, ConfigError, TrainConfig
 from softmax_core.runs.store import RunLimitReached, RunRecord, RunRequest, StoreError
 
 MORE_SETTINGS = ("reports_per_epoch", "seed", "device", "validation")  # behind "More settings"; the rest are shown
-FORM_FIELDS = {name: f"form_{name}" for name in field_names()}  # TrainConfig field -> widget key
 MAX_LIVE_RUNS = 6
 
 
@@ -41,15 +41,11 @@ def init_session_state() -> None:
     if "watched" not in st.session_state:
         st.session_state["watched"] = runs_from_url()
         book = PRESETS["book"].config
-        st.session_state["form_values"] = {key: getattr(book, field) for field, key in FORM_FIELDS.items()}
+        st.session_state[FORM_VALUES] = {key: getattr(book, field) for field, key in FORM_FIELDS.items()}
         if classroom_on():  # the class board ranks runs on the validation split
-            st.session_state["form_values"][FORM_FIELDS["validation"]] = True
-    for key, value in st.session_state["form_values"].items():
+            st.session_state[FORM_VALUES][FORM_FIELDS["validation"]] = True
+    for key, value in st.session_state[FORM_VALUES].items():
         st.session_state.setdefault(key, value)  # Streamlit drops widget state while another page shows
-
-
-def remember_form_values() -> None:
-    st.session_state["form_values"] = {key: st.session_state[key] for key in FORM_FIELDS.values()}
 
 
 def form_input(field: str) -> None:

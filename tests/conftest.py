@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ import services
 from workloads import make_tiny_data
 
 from softmax_core.book.data import DATA_ENV_VAR, FashionMNISTData, load_fashion_mnist
+from softmax_core.book.train import FitResult, fit
+from softmax_core.runs.recording_callback import RecordingCallback
+from softmax_core.runs.store import RunStore
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data" / "fashion-mnist"
@@ -27,6 +31,8 @@ def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if "real_data_dir" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.real_data)
+        if "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.services)
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +46,31 @@ def real_data_dir() -> Path:
 @pytest.fixture(scope="session")
 def fashion_mnist(real_data_dir: Path) -> FashionMNISTData:
     return load_fashion_mnist(real_data_dir, download=False)
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """One real-data training, done once per test session: how fit() ended, and where it is stored."""
+
+    result: FitResult
+    store: RunStore
+    run_id: int
+
+
+@pytest.fixture(scope="session")
+def exercise_one(fashion_mnist, tmp_path_factory) -> dict[str, TrainedRun]:
+    """The book's run, batch 1024 and lr 0.4 (exercise 1), each trained once for the whole session and
+    recorded in one store: every test about them reads these, none trains them again."""
+    from softmax_core.analysis.lessons import exercise1_configs
+
+    store = RunStore(f"sqlite:///{tmp_path_factory.mktemp('exercise-one')}/runs.db")
+    trained = {}
+    for name, config in exercise1_configs().items():
+        run_id = store.create_run(config, name)
+        result = fit(config, fashion_mnist, [RecordingCallback(store, run_id, flush_seconds=0)])
+        store.finish_run(run_id, result)
+        trained[name] = TrainedRun(result, store, run_id)
+    return trained
 
 
 @pytest.fixture
@@ -73,7 +104,7 @@ def postgres_url(postgres_server: str) -> str:
     drop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
 def store_url(request, tmp_path) -> str:
     """The test runs once on a SQLite file and once on a fresh PostgreSQL database."""
     if request.param == "sqlite":

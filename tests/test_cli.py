@@ -9,7 +9,8 @@ import sys
 import pytest
 from conftest import REPO_ROOT
 
-from softmax_core.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, build_parser, config_from_args, main
+from softmax_core.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, build_parser, main
+from softmax_core.cli.train import config_from_args
 
 
 def run_cli(*argv):
@@ -110,7 +111,7 @@ def epoch_rows(table: str) -> list[list[str]]:
     return [line.split()[:4] for line in table.splitlines() if line.split() and line.split()[0].isdigit()]
 
 
-@pytest.mark.parametrize("executor", ["local", "ray"])
+@pytest.mark.parametrize("executor", ["local", pytest.param("ray", marks=pytest.mark.services)])
 def test_train_through_an_executor_prints_the_same_table_from_the_store(executor, real_data_dir, tmp_path,
                                                                           monkeypatch):
     monkeypatch.setenv("SOFTMAX_LAB_DB", f"sqlite:///{tmp_path}/runs.db")
@@ -146,7 +147,7 @@ def test_workers_says_what_the_executor_sees_and_the_runs_going(tmp_path, monkey
     assert "runs going: 1" in table and "lab-7" in table
 
 
-def test_teacher_password_prints_a_salted_hash_for_secrets_toml():
+def test_teacher_password_prints_a_salted_hash_for_secrets_toml(monkeypatch, capsys):
     from softmax_core.classroom.auth import verify_password
 
     result = subprocess.run([sys.executable, "-m", "softmax_core", "teacher-password"], input="teach me\n",
@@ -156,9 +157,8 @@ def test_teacher_password_prints_a_salted_hash_for_secrets_toml():
     assert lines[1] == "[classroom]" and lines[2].startswith("code = ")
     hashed = lines[3].removeprefix('teacher_password_hash = "').removesuffix('"')
     assert verify_password("teach me", hashed) and "teach me" not in result.stdout
-    empty = subprocess.run([sys.executable, "-m", "softmax_core", "teacher-password"], input="\n",
-                           capture_output=True, text=True, cwd=REPO_ROOT, timeout=60)
-    assert empty.returncode == 2 and "must not be empty" in empty.stderr
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n"))  # piped, as above: one line, no prompt
+    assert main(["teacher-password"]) == EXIT_BAD_INPUT and "must not be empty" in capsys.readouterr().err
 
 
 def test_teacher_link_prints_a_one_time_link_that_signs_the_teacher_in(tmp_path, monkeypatch):
@@ -188,3 +188,22 @@ def test_runs_json_into_a_closed_pipe_ends_quietly(tmp_path):
                             env={**os.environ, "SOFTMAX_LAB_DB": url})
     assert json.loads(result.stdout)["name"] == "run 1499"
     assert result.stderr == "", "no BrokenPipe traceback"
+
+
+def test_a_stored_run_that_fails_in_the_cli_is_recorded_failed_not_left_running(real_data_dir, tmp_path,
+                                                                                 monkeypatch, capsys):
+    from softmax_core.runs.store import RunStore
+
+    url = f"sqlite:///{tmp_path}/runs.db"
+    monkeypatch.setenv("SOFTMAX_LAB_DB", url)
+    code = main(["train", "--store", "--device", "cuda", "--epochs", "1", "--data-dir", str(real_data_dir)])
+    assert code == EXIT_BAD_INPUT and "no CUDA GPU is available" in capsys.readouterr().err
+    [run] = RunStore(url).list_runs()
+    assert run.status == "failed" and run.error.startswith("ConfigError: device: cuda was asked for")
+
+
+def test_a_followed_run_refuses_a_misspelled_hook_as_fit_does():
+    from softmax_core.book.train import Callback, send_event
+
+    with pytest.raises(ValueError, match="no callback hook named 'on_epoch_ends'"):
+        send_event([Callback()], "on_epoch_ends", None)

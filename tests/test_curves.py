@@ -81,3 +81,21 @@ def test_a_run_that_reuses_a_deleted_runs_id_starts_with_its_own_curves(tmp_path
     assert cache.curves_of(store.get_run(old), "x", everything).train_loss
     reused = dataclasses.replace(store.get_run(old), created_at=store.get_run(old).created_at + 1, last_step=0)
     assert cache.curves_of(reused, "x", everything).train_loss == [], "another run, whatever its id"
+
+
+def test_a_lesson_run_is_read_once_per_run_and_last_step(tmp_path):
+    from dashboard.curves import LessonRunCache
+
+    store = RunStore(f"sqlite:///{tmp_path}/runs.db")
+    config = TrainConfig(epochs=1, batch_size=100)
+    run_id = store.create_run(config, "r")
+    fit(config, make_tiny_data(), [RecordingCallback(store, run_id, flush_seconds=0)])
+    reader, reads = store.reader(EVERYTHING), []
+    original = reader.read_epochs
+    reader.read_epochs = lambda *args, **kwargs: (reads.append(args), original(*args, **kwargs))[1]
+    cache = LessonRunCache()
+    first = cache.lesson_run(store.get_run(run_id), reader)
+    assert cache.lesson_run(store.get_run(run_id), reader) is first and len(reads) == 1, "no query the second time"
+    store.add_points(run_id, [type("P", (), dict(step=99, epoch=1.5, train_loss=0.1, train_acc=0.9))])
+    grown = cache.lesson_run(store.get_run(run_id), reader)
+    assert grown.steps[-1] == 99 and len(reads) == 2, "a run that moved on is read again"

@@ -13,8 +13,8 @@ from workloads import BrokenTestLabels, GatedData, NoData, TinyData
 from softmax_core.config import ConfigError, TrainConfig, describe_config, differing_fields
 from softmax_core.runs.executors.local import LocalExecutor, default_worker_count, describe_worker_death
 from softmax_core.runs.jobs import JobRunner
+from softmax_core.runs.run_driver import load_local_data
 from softmax_core.runs.store import RunStore
-from softmax_core.runs.worker import load_local_data
 from softmax_core.status import RunStatus
 
 QUEUED, RUNNING, FINISHED, CANCELLED, FAILED, DIVERGED, INTERRUPTED = (
@@ -56,7 +56,7 @@ def test_four_runs_at_once_on_real_data_train_in_worker_processes(store, make_ru
     assert time.monotonic() - started < 1.0, "submit must return at once"
     assert all(runner.wait(run_id, 120) for run_id in ids)
     pids = set()
-    for run_id, config in zip(ids, configs):
+    for run_id, config in zip(ids, configs, strict=True):
         run = store.get_run(run_id)
         steps = -(-60000 // config.batch_size)
         assert run.status == FINISHED and run.config == config
@@ -79,7 +79,7 @@ def test_concurrency_is_bounded_and_the_rest_wait_queued(store, make_runner, tmp
     ids = [runner.submit(TrainConfig(epochs=1, batch_size=100)) for _ in range(3)]
     wait_for_status(store, ids[0], (RUNNING,))
     wait_for_status(store, ids[1], (RUNNING,))
-    time.sleep(0.3)
+    assert runner.executor.held_run_ids() == [ids[2]], "the third waits in the executor's queue, not a worker"
     assert store.get_run(ids[2]).status == QUEUED
     assert runner.active_count() == 3
     assert {worker.state for worker in runner.workers()} == {"training"}
@@ -191,7 +191,10 @@ def test_queued_runs_keep_their_heartbeat_while_they_wait(store, make_runner, tm
     runner = make_runner(GatedData(gate), workers=1, warm_data=False, stale_seconds=2.0)
     blocker = runner.submit(TrainConfig(epochs=1, batch_size=100))
     waiting = runner.submit(TrainConfig(epochs=1, batch_size=100))
-    time.sleep(3.0)  # past the stale limit: the runner beats for the queued run, the worker for the other
+    wait_for_status(store, blocker, (RUNNING,))
+    created = store.get_run(waiting).created_at
+    wait_for(lambda: store.get_run(waiting).heartbeat_at > created + 2.5, timeout=30,
+             what="the runner to beat for the queued run past the 2 s stale limit")
     assert store.get_run(waiting).status == QUEUED and store.get_run(blocker).status == RUNNING
     gate.touch()
     assert runner.wait(waiting, 30) and store.get_run(waiting).status == FINISHED

@@ -22,6 +22,7 @@ from ray.cluster_utils import Cluster  # noqa: E402
 # Ray learns of a dead node in about 1.5 s instead of its default 15 s, so the test is short.
 FAST_HEALTH_CHECKS = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 500,
                       "health_check_failure_threshold": 3}
+pytestmark = pytest.mark.services  # a real Ray cluster, started here
 LONG_RUN = TrainConfig(epochs=200, batch_size=1, reports_per_epoch=20, device="cpu")  # minutes, unless stopped
 SHORT_RUN = TrainConfig(epochs=2, batch_size=32, device="cpu")
 
@@ -89,7 +90,9 @@ def test_waiting_runs_are_taken_back_at_once(store, runner):
     for run_id in [held_here] + sent_ahead:
         assert runner.cancel(run_id)
         assert store.get_run(run_id).status == RunStatus.CANCELLED, "ended at once"
-    time.sleep(1.0)
+    steps = {run_id: store.get_run(run_id).last_step for run_id in busy}
+    wait_for(lambda: all(store.get_run(run_id).last_step > steps[run_id] for run_id in busy), timeout=30,
+             what="the cluster to go on training after the cancels")
     assert all(store.get_run(run_id).last_step == 0 for run_id in sent_ahead), "none of them trained"
     for run_id in busy:
         runner.cancel(run_id)

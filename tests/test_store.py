@@ -67,7 +67,7 @@ def test_a_recorded_run_reads_back_exactly_what_fit_emitted(store, tiny_data):
         (s.step, s.epoch, s.train_loss, s.train_acc) for s in collector.steps]
     assert [p.epoch for p in points] == sorted(p.epoch for p in points)
     assert [p.test_acc for p in points if p.test_acc is not None] == [e.test_acc for e in collector.epochs]
-    for stored, emitted in zip(store.read_epochs(run_id, with_tensors=True), collector.epochs):
+    for stored, emitted in zip(store.read_epochs(run_id, with_tensors=True), collector.epochs, strict=True):
         assert (stored.epoch, stored.step, stored.train_loss, stored.test_acc) == (
             emitted.epoch, emitted.step, emitted.train_loss, emitted.test_acc)
         assert torch.equal(stored.weights, emitted.weights) and torch.equal(stored.bias, emitted.bias)
@@ -308,13 +308,13 @@ WRITERS, POINTS_PER_WRITER = 8, 400
 
 def test_eight_processes_writing_at_once_lose_no_point(store_url):
     RunStore(store_url)  # migrated once here, so that the writers race on the rows, not on the schema
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")  # separate processes, without eight torch imports
     with context.Pool(WRITERS) as pool:
         run_ids = pool.starmap(write_runs_and_points, [(store_url, writer, POINTS_PER_WRITER)
                                                        for writer in range(WRITERS)])
     store = RunStore(store_url)
     assert sorted(run_ids) == sorted({run.id for run in store.list_runs()}), "every run recorded once"
-    for run_id, writer in zip(run_ids, range(WRITERS)):
+    for run_id, writer in zip(run_ids, range(WRITERS), strict=True):
         run = store.get_run(run_id)
         assert (run.status, run.host, run.pid) == (FINISHED, f"writer-{writer}", writer)
         points = store.read_points(run_id)

@@ -17,7 +17,7 @@ from softmax_core.book.train import (
     EpochSchedule,
     fit,
 )
-from softmax_core.config import ConfigError, TrainConfig, preset_config
+from softmax_core.config import ConfigError, TrainConfig
 
 
 class Recorder(Callback):
@@ -39,8 +39,8 @@ class Recorder(Callback):
 
 # --- claims about learning, on the real Fashion-MNIST ---------------------------------------------
 
-def test_the_books_run_reaches_the_books_numbers(fashion_mnist):
-    result = fit(TrainConfig(), fashion_mnist)
+def test_the_books_run_reaches_the_books_numbers(exercise_one):
+    result = exercise_one["book"].result
     final = result.final
     assert result.status == FINISHED and len(result.epochs) == 10
     assert 0.440 <= final.train_loss <= 0.455
@@ -49,17 +49,18 @@ def test_the_books_run_reaches_the_books_numbers(fashion_mnist):
     assert result.verdict.passed
 
 
-def test_batch_1024_fails_the_books_loss_check(fashion_mnist):
-    result = fit(preset_config("batch-1024"), fashion_mnist)
+def test_batch_1024_fails_the_books_loss_check(exercise_one):
+    result = exercise_one["batch-1024"].result
     assert 0.51 <= result.final.train_loss <= 0.535
     assert [check.name for check in result.verdict.failed] == ["train_loss < 0.5"]
     assert result.verdict.failed[0].value == result.final.train_loss
 
 
-def test_scratch_and_concise_learn_the_same_curves(fashion_mnist):
-    concise = fit(TrainConfig(), fashion_mnist)
+def test_scratch_and_concise_learn_the_same_curves(fashion_mnist, exercise_one):
+    concise = exercise_one["book"].result
     scratch = fit(TrainConfig(implementation="scratch"), fashion_mnist)
-    for a, b in zip(concise.epochs, scratch.epochs):
+    assert len(concise.epochs) == len(scratch.epochs) == 10
+    for a, b in zip(concise.epochs, scratch.epochs, strict=True):
         assert abs(a.train_loss - b.train_loss) < 0.01
         assert abs(a.train_acc - b.train_acc) < 0.01
         assert abs(a.test_acc - b.test_acc) < 0.015
@@ -110,7 +111,7 @@ def test_fit_computes_exactly_the_books_metrics_and_updates(tiny_data, changes):
     config = TrainConfig(**{"epochs": 3, "batch_size": 100, "lr": 0.5, **changes})
     result = fit(config, tiny_data)
     history, model = reference_book_loop(config, tiny_data)
-    for report, (loss, acc, test_acc) in zip(result.epochs, history):
+    for report, (loss, acc, test_acc) in zip(result.epochs, history, strict=True):
         assert report.train_loss == pytest.approx(loss, rel=1e-5)
         assert report.train_acc == pytest.approx(acc, abs=1e-9)
         assert report.test_acc == pytest.approx(test_acc, abs=1e-9)

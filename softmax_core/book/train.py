@@ -17,7 +17,6 @@ between steps, and a non-finite loss ends the run as ``diverged`` (with the step
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -36,6 +35,7 @@ from softmax_core.book.model import (
     naive_cross_entropy,
     naive_softmax,
 )
+from softmax_core.book.schedule import EpochSchedule
 from softmax_core.config import ConfigError, TrainConfig
 from softmax_core.status import RunStatus
 
@@ -119,39 +119,24 @@ class Callback:
 HOOKS = ("on_fit_start", "on_step", "on_epoch_end", "on_fit_end")
 
 
+def send_event(callbacks: Iterable[Callback], hook: str, payload: object) -> None:
+    """Give one event to every callback, in order (as Lightning Fabric's ``call``): fit() sends its
+    events this way, and so does a run followed from the store (``run_follower``). A misspelled hook is
+    an error, never an event nobody hears."""
+    if hook not in HOOKS:
+        raise ValueError(f"no callback hook named {hook!r}; the hooks are {', '.join(HOOKS)}")
+    for callback in callbacks:
+        getattr(callback, hook)(payload)
+
+
 class _Events:
-    """Fans each event out to every callback, in order (as Lightning Fabric's ``call``)."""
+    """fit()'s callbacks, each event sent to all of them (``send_event``)."""
 
     def __init__(self, callbacks: Iterable[Callback]):
         self.callbacks = tuple(callbacks)
 
     def call(self, hook: str, payload: object) -> None:
-        if hook not in HOOKS:
-            raise ValueError(f"no callback hook named {hook!r}; the hooks are {', '.join(HOOKS)}")
-        for callback in self.callbacks:
-            getattr(callback, hook)(payload)
-
-
-@dataclass(frozen=True)
-class EpochSchedule:
-    """How one epoch splits into mini-batches and where the progress reports fall."""
-
-    num_examples: int
-    batch_size: int
-    reports_per_epoch: int
-
-    @property
-    def steps(self) -> int:
-        return math.ceil(self.num_examples / self.batch_size)  # the last batch may be smaller
-
-    def report_after(self) -> list[int]:
-        """Step counts (1-based, within the epoch) after which a report is sent; the last is the epoch end."""
-        steps, reports = self.steps, min(self.reports_per_epoch, self.steps)
-        return sorted({math.ceil(k * steps / reports) for k in range(1, reports + 1)})
-
-    def examples_in(self, first_step: int, end_step: int) -> int:
-        """Examples seen by steps [first_step, end_step) of an epoch (0-based)."""
-        return min(end_step * self.batch_size, self.num_examples) - first_step * self.batch_size
+        send_event(self.callbacks, hook, payload)
 
 
 def resolve_device(name: str) -> torch.device:

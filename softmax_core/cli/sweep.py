@@ -27,8 +27,8 @@ from softmax_core.analysis.sweeps import (
     read_sweep,
     submit_sweep,
 )
+from softmax_core.cli.common import add_common_flags, make_cli_executor
 from softmax_core.config import PRESETS, TrainConfig, numeric_fields, preset_config, settings
-from softmax_core.runs.executors import EXECUTORS
 from softmax_core.runs.store import RunRecord, open_default_store
 from softmax_core.status import RunStatus
 
@@ -45,8 +45,7 @@ def add_sweep_parser(commands) -> None:
     sweep.add_argument("--seeds", type=int, default=1, help="runs per cell, seeds 0, 1, ... (default 1)")
     sweep.add_argument("--preset", choices=sorted(PRESETS), help="the base config: one of the book's runs")
     sweep.add_argument("--validation", action=argparse.BooleanOptionalAction, help=settings()["validation"].help)
-    sweep.add_argument("--executor", choices=EXECUTORS, help="default: $SOFTMAX_LAB_EXECUTOR, else local")
-    sweep.add_argument("--json", action="store_true", help="one JSON object per finished run, then a summary")
+    add_common_flags(sweep, "one JSON object per finished run, then a summary")
 
 
 def spec_from_args(args: argparse.Namespace) -> SweepSpec:
@@ -68,13 +67,13 @@ def spec_from_args(args: argparse.Namespace) -> SweepSpec:
 
 
 def run_sweep(args: argparse.Namespace, out: TextIO) -> int:
-    from softmax_core.runs.executors import executor_name, make_executor
+    from softmax_core.runs.executors import executor_name
     from softmax_core.runs.jobs import JobRunner
 
     spec = spec_from_args(args)
     spec.check_size(int(os.environ.get(MAX_RUNS_ENV_VAR, DEFAULT_MAX_RUNS)))
     store = open_default_store()
-    runner = JobRunner(store, make_executor(store.url, args.executor or executor_name()))
+    runner = JobRunner(store, make_cli_executor(args.executor or executor_name(), store.url, args.data_dir))
     try:
         sweep_id, run_ids = submit_sweep(runner.submit_many, spec)
         print(f"sweep {sweep_id}: {spec.size} runs queued, recorded in {store.url}", file=sys.stderr)
@@ -145,8 +144,5 @@ def print_grid(grid: SweepGrid, out: TextIO) -> None:
 
 
 def print_json_summary(grid: SweepGrid, out: TextIO) -> None:
-    cells = [{"cell": cell.values, **{metric: {"mean": cell.mean(metric), "std": cell.std(metric),
-                                                "n": len(cell.numbers(metric))} for metric in METRICS}}
-             for cell in grid.cells.values()]
-    print(json.dumps({"event": "summary", "axes": grid.axes, "seeds": grid.seeds, "cells": cells,
+    print(json.dumps({"event": "summary", "axes": grid.axes, "seeds": grid.seeds, "cells": grid.summary(),
                       "reading": read_sweep(grid)}), file=out, flush=True)

@@ -22,8 +22,8 @@ from typing import Optional
 
 from softmax_core.config import TrainConfig, describe_config
 from softmax_core.runs.executors import Executor, WorkerInfo, make_executor
+from softmax_core.runs.run_driver import HEARTBEAT_SECONDS
 from softmax_core.runs.store import RunRequest, RunStore, StoreError
-from softmax_core.runs.worker import HEARTBEAT_SECONDS
 from softmax_core.status import RunStatus
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from softmax_core.book.train import Callback, FitResult, FitStart, finished_message
+from softmax_core.book.train import Callback, FitResult, FitStart, finished_message, send_event
 from softmax_core.runs.store import RunRecord, RunStore
 from softmax_core.status import RunStatus
 
@@ -25,16 +25,16 @@ def follow_run(store: RunStore, run_id: int, callbacks: Sequence[Callback],
     while True:
         run = store.get_run(run_id)
         if not started and (run.device or not run.is_active):
-            _send(callbacks, "on_fit_start", FitStart(run.config, run.steps_per_epoch or 0,
+            send_event(callbacks, "on_fit_start", FitStart(run.config, run.steps_per_epoch or 0,
                                                       run.total_steps or 0, run.device or "?"))
             started = True
         epochs = store.read_epochs(run_id)
         for epoch in epochs[epochs_sent:]:
-            _send(callbacks, "on_epoch_end", epoch)
+            send_event(callbacks, "on_epoch_end", epoch)
         epochs_sent = len(epochs)
         if not run.is_active:
             result = result_from_record(run, tuple(epochs))
-            _send(callbacks, "on_fit_end", result)
+            send_event(callbacks, "on_fit_end", result)
             return result
         sleep(poll_seconds)
 
@@ -48,7 +48,3 @@ def result_from_record(run: RunRecord, epochs: tuple) -> FitResult:
     seconds = (run.ended_at or 0.0) - (run.started_at or run.ended_at or 0.0)
     return FitResult(run.status, epochs, run.verdict, message, seconds, run.diverged_step, run.diverged_epoch)
 
-
-def _send(callbacks: Sequence[Callback], hook: str, event) -> None:
-    for callback in callbacks:
-        getattr(callback, hook)(event)

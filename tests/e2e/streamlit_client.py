@@ -56,8 +56,18 @@ class ScriptedClient:
         self.socket.send(message.SerializeToString())
 
 
+def descendant_processes(pid: int) -> list[int]:
+    """Every live process below ``pid``: a server's worker template and the workers it forked."""
+    found, frontier = [], [pid]
+    while frontier:
+        children = child_processes(frontier.pop())
+        found += children
+        frontier += children
+    return sorted(found)
+
+
 def child_processes(pid: int) -> list[int]:
-    """The live processes whose parent is ``pid`` (a server's worker processes)."""
+    """The live processes whose parent is ``pid``."""
     children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:

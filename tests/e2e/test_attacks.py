@@ -13,10 +13,11 @@ from polling import wait_for
 from websockets.exceptions import InvalidHandshake
 
 from softmax_core.classroom.auth import hash_password, make_teacher_link
+from softmax_core.runs.executors.local import default_worker_count
 from softmax_core.runs.store import RunStore
 
 from .conftest import Server, body_text, save_screenshot
-from .streamlit_client import ScriptedClient, child_processes
+from .streamlit_client import ScriptedClient, descendant_processes
 
 pytestmark = pytest.mark.e2e
 CLASS_CODE, TEACHER_PASSWORD = "FM-404", "the right one"
@@ -56,8 +57,9 @@ def try_passwords(page, url: str, count: int) -> None:
 
 
 def test_clear_cache_from_a_script_starts_no_new_workers_and_forgets_no_guess(class_server, new_page):
-    workers = wait_for(lambda: len(child_processes(class_server.process.pid)) >= 2 and
-                       sorted(child_processes(class_server.process.pid)), timeout=60, what="the worker pool")
+    pool = 1 + default_worker_count()  # the worker template and the workers it forked
+    workers = wait_for(lambda: len(descendant_processes(class_server.process.pid)) == pool and
+                       descendant_processes(class_server.process.pid), timeout=60, what="the worker pool")
     try_passwords(new_page(), class_server.url, 3)
     assert guard_failures(class_server.db_url) == 3
     with ScriptedClient(class_server.url) as client:
@@ -65,7 +67,7 @@ def test_clear_cache_from_a_script_starts_no_new_workers_and_forgets_no_guess(cl
         for _ in range(3):
             client.clear_cache()
             client.rerun()
-    assert sorted(child_processes(class_server.process.pid)) == workers, "the same workers, no second pool"
+    assert descendant_processes(class_server.process.pid) == workers, "the same workers, no second pool"
     assert guard_failures(class_server.db_url) == 3, "the guesses are still counted"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import body_text, save_screenshot
+from tests.e2e.conftest import body_text, save_screenshot, wait_until_settled
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +42,7 @@ def test_bad_input_shows_the_allowed_range_and_starts_nothing(page, server_url):
     learning_rate.press("Tab")
     page.get_by_text("Please enter a value between 0.0001 and 10.0000").wait_for()  # the config's (0, 10]
     page.get_by_role("button", name="Start").click()
-    page.wait_for_timeout(1500)
+    wait_until_settled(page)  # the click's rerun has drawn all it will
     assert "runs=" not in page.url and "Traceback" not in body_text(page), "nothing started"
     save_screenshot(page, "bad-input")
 
@@ -82,7 +82,9 @@ def test_a_run_ends_without_a_flash_of_minimum_values_or_a_stale_cancel(page, se
         page.get_by_role("button", name="Start").click()
         page.wait_for_timeout(300)
     page.get_by_text("The book's checks pass").nth(1).wait_for(timeout=90_000)
-    page.wait_for_timeout(2000)  # the rerun that ends the runs
+    page.wait_for_function("""() => !Array.from(document.querySelectorAll('button'))
+        .some(b => b.innerText.trim() === 'Cancel')""", timeout=15_000)  # the rerun that ends the runs
+    wait_until_settled(page)
     seen = page.evaluate("() => window.__seen")
     assert {state.split("|")[0] for state in seen} <= {"", "256"}, f"the batch size field showed {seen}"
     assert all(state.split("|")[1] == "0" for state in seen), f"a finished run showed Cancel: {seen}"

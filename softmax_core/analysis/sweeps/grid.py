@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from softmax_core.analysis.sweeps.spec import SweepError
-from softmax_core.book.metrics import BOOK_LOSS_LIMIT
+from softmax_core.book.verdict import BOOK_LOSS_LIMIT
 from softmax_core.runs.store import RunRecord
 from softmax_core.status import RunStatus
 

@@ -12,6 +12,7 @@ from softmax_core.analysis.sweeps.spec import SweepSpec
 from softmax_core.config import settings
 from softmax_core.runs.store import RunRequest
 
+
 def new_sweep_id() -> str:
     return uuid.uuid4().hex[:8]
 

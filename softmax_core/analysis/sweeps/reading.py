@@ -5,8 +5,9 @@ rate grows with the batch size (the linear-scaling rule), and by how much."""
 from __future__ import annotations
 
 from softmax_core.analysis.sweeps.grid import Cell, SweepGrid
-from softmax_core.book.metrics import BOOK_LOSS_LIMIT
+from softmax_core.book.verdict import BOOK_LOSS_LIMIT
 from softmax_core.config import settings
+
 
 def read_sweep(grid: SweepGrid) -> list[str]:
     """What the finished cells say, computed from their numbers."""

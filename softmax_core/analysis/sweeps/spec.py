@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from softmax_core.book.train import EpochSchedule
+from softmax_core.book.schedule import EpochSchedule
 from softmax_core.config import ConfigError, TrainConfig, numeric_fields, settings
 from softmax_core.dataset_sizes import TRAIN_SET_SIZE, VALIDATION_SIZE
 from softmax_core.runs.store import RunRecord

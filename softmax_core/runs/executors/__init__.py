@@ -1,7 +1,7 @@
 """Executors: where a run's training happens, behind one small seam that JobRunner uses.
 
 An executor takes run ids that are already recorded as ``queued`` in the store and sees that a worker
-trains each (``worker.run_stored``). Everything else (points, heartbeats, the cancel flag, how a run
+trains each (``run_driver.run_stored``). Everything else (points, heartbeats, the cancel flag, how a run
 ended) goes through the store, so an executor needs no channel back to the page, and the server's
 process never trains. ``local`` is a pool of worker processes on this machine; ``ray`` sends each run
 to a Ray cluster, as one task. ``$SOFTMAX_LAB_EXECUTOR`` chooses.

@@ -1,11 +1,13 @@
 """The ``local`` executor: a pool of worker processes on this machine, started with the server and reused.
 
-Each worker is a fresh interpreter started as ``multiprocessing``'s spawn method starts one (the
-parent's ``sys.path``, a ``multiprocessing.connection`` channel, the arguments pickled), except that it
-does not re-import the parent's ``__main__``: under Streamlit that is the page script itself, which
-spawn would re-run in every worker (streamlit#4788). A worker sets its own torch threads (the cores
-split between the workers), loads the data once, reports ``ready``, then trains one run at a time as
-``worker.run_stored`` does.
+Each worker is forked from a template process that has imported torch once (``zygote.py``): ready in
+milliseconds, not the two seconds of a fresh interpreter's torch import. It is given the server's
+``sys.path``, environment and working directory and its arguments over a ``multiprocessing.connection``
+channel, and never imports the parent's ``__main__``: under Streamlit that is the page script itself,
+which ``multiprocessing``'s spawn would re-run in every worker (streamlit#4788). Where ``os.fork`` is
+missing, each worker is a fresh interpreter started the same way. A worker sets its own torch threads
+(the cores split between the workers), loads the data once, reports ``ready``, then trains one run at a
+time as ``run_driver.run_stored`` does.
 
 A supervisor thread in the server's process holds the queue, hands a run to an idle worker over that
 worker's own channel, and watches every channel, which ends when its worker's process does: a worker
@@ -31,9 +33,10 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
 from softmax_core.runs.executors import NodeInfo, WorkerInfo
+from softmax_core.runs.executors.zygote import ForkedWorker, fork_worker
 from softmax_core.runs.fair_queue import FairQueue
+from softmax_core.runs.run_driver import DataSource, load_local_data, run_stored
 from softmax_core.runs.store import RunStore
-from softmax_core.runs.worker import DataSource, load_local_data, run_stored
 from softmax_core.status import RunStatus
 
 log = logging.getLogger(__name__)
@@ -41,7 +44,7 @@ PARENT_POLL_SECONDS = 0.2
 WORKER_NICENESS = 5  # page work first, training still fast: +10 sped Compare under a sweep but slowed a class by 15%
 RESTART_DELAY_SECONDS = 2.0  # after a worker died before it was ready, so a broken start can't spin
 _BOOTSTRAP = ("import sys; from multiprocessing.connection import Connection; "
-              "channel = Connection(int(sys.argv[1])); sys.path[:] = channel.recv(); "
+              "channel = Connection(int(sys.argv[1])); sys.path[:] = channel.recv(); channel.recv(); "
               "from softmax_core.runs.executors.local import worker_main; worker_main(channel, *channel.recv())")
 
 
@@ -71,7 +74,7 @@ class _Slot:
     """One worker process and what the supervisor knows of it."""
 
     index: int
-    process: subprocess.Popen
+    process: subprocess.Popen | ForkedWorker
     conn: Connection
     started: float = field(default_factory=time.monotonic)
     ready: bool = False
@@ -138,8 +141,9 @@ class LocalExecutor:
     # --- the supervisor thread ------------------------------------------------------------------------
 
     def _supervise(self) -> None:
+        slots = [self._start_worker(index) for index in range(self.worker_count)]  # unlocked: submit never waits
         with self._lock:
-            self._slots = [self._start_worker(index) for index in range(self.worker_count)]
+            self._slots = slots
         while not self._closing.is_set():
             try:
                 self._supervise_once()
@@ -206,18 +210,24 @@ class LocalExecutor:
     def _restart_due_workers(self) -> None:
         now = time.monotonic()
         with self._lock:
-            for index, when in list(self._restart_at.items()):
-                if when <= now:
-                    del self._restart_at[index]
-                    self._slots.append(self._start_worker(index))
+            due = [index for index, when in self._restart_at.items() if when <= now]
+            for index in due:
+                del self._restart_at[index]
+        started = [self._start_worker(index) for index in due]
+        with self._lock:
+            self._slots.extend(started)
 
     def _start_worker(self, index: int) -> _Slot:
         ours, theirs = socket.socketpair()
-        process = subprocess.Popen([sys.executable, "-c", _BOOTSTRAP, str(theirs.fileno())],
-                                   pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+        if hasattr(os, "fork"):
+            process = fork_worker(theirs)
+        else:
+            process = subprocess.Popen([sys.executable, "-c", _BOOTSTRAP, str(theirs.fileno())],
+                                       pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
         theirs.close()
         channel = Connection(ours.detach())
         channel.send(list(sys.path))
+        channel.send((dict(os.environ), os.getcwd()))
         channel.send((os.getpid(), *self._worker_args))
         return _Slot(index, process, channel)
 
@@ -263,6 +273,19 @@ def describe_worker_death(pid: int | None, exitcode: int | None) -> str:
 
 
 # --- inside a worker process ------------------------------------------------------------------------------
+
+def forked_worker_main(channel_fd: int) -> None:
+    """A worker the zygote forked: take on the server's path, environment and directory, then live as
+    any worker, watching the zygote (its parent, which goes when the server does)."""
+    channel = Connection(channel_fd)
+    sys.path[:] = channel.recv()
+    environ, cwd = channel.recv()
+    os.environ.clear()
+    os.environ.update(environ)
+    os.chdir(cwd)
+    _, *args = channel.recv()
+    worker_main(channel, os.getppid(), *args)
+
 
 def worker_main(conn: Connection, parent_pid: int, store_url: str, data_source: DataSource, threads: int,
                 warm_data: bool) -> None:

@@ -9,7 +9,7 @@ the Python requirements and the database's address, but no checkout and no copy 
 The runs wait here, in this executor's own queue, and go to Ray only as the cluster has room for them
 (its CPUs, one each by default, plus one run sent ahead per node; its GPUs for cuda runs), so that a
 run still waiting can be taken back at once, and its heartbeat is kept by the runner. A Ray task trains
-exactly as a local worker does (``worker.run_stored``): everything else goes through the store. Retries
+exactly as a local worker does (``run_driver.run_stored``): everything else goes through the store. Retries
 are off, since a retried run would write its points twice: a run whose node was lost ends
 ``interrupted``, with its points kept.
 """
@@ -29,6 +29,7 @@ import numpy as np
 import softmax_core
 from softmax_core.book.data import FashionMNISTData, load_decoded_arrays, resolve_data_dir
 from softmax_core.runs.executors import NodeInfo, WorkerInfo
+from softmax_core.runs.executors.ray_plan import Waiting, plan
 from softmax_core.runs.fair_queue import FairQueue
 from softmax_core.runs.store import RunStore
 from softmax_core.status import RunStatus
@@ -40,7 +41,7 @@ LOCAL_OBJECT_STORE_BYTES = 512 * 1024**2  # a local instance needs room for the 
 WATCH_SECONDS = 0.2
 TASK_POLL_SECONDS = 0.05  # how soon a new submission is seen while tasks run (a task's end is seen at once)
 REFRESH_SECONDS = 0.5  # how often the watcher asks Ray about its nodes (it loops every TASK_POLL_SECONDS)
-PREFETCH_PER_NODE = 1  # runs sent ahead to each node, so that a freed core starts the next run at once
+PREFETCH_PER_NODE = 1  # runs sent ahead to each node, so that a freed core starts the next run at once (ray_plan)
 NODE_VERDICT_SECONDS = 30.0  # how long Ray may take to declare a node dead after its worker died
 ArraysSource = Callable[[], dict[str, np.ndarray]]
 
@@ -153,7 +154,7 @@ class RayExecutor:
         return describe_ray_nodes(self.ray)
 
     def capacity(self) -> int:
-        return max(1, sum(node.cpus for node in self.nodes() if node.alive) // self.cpus)
+        return max(1, sum(node.cpus for node in self._alive_nodes()) // self.cpus)
 
     def shutdown(self, timeout: float = 10.0) -> None:
         self._closing.set()
@@ -243,48 +244,33 @@ class RayExecutor:
                 self._unclaimed -= claimed
 
     def _dispatch(self) -> None:
+        """Gather the queue, the tasks out and the nodes; carry out what ``ray_plan.plan`` decides."""
         with self._lock:
-            if not self._pending:
-                return
-        alive = self._alive_nodes()
-        while True:
+            pending, task_gpus = list(self._pending), [task.gpus for task in self._tasks.values()]
+        if not pending:
+            return
+        runs = {run.id: run for run in self.store.get_runs(pending)}  # one query for the whole queue
+        queue = [Waiting(run_id, runs[run_id].config.device, runs[run_id].cancel_requested)
+                 for run_id in pending if run_id in runs]
+        decided = plan(queue, task_gpus, self._alive_nodes(), self.cpus, PREFETCH_PER_NODE)
+        for run_id in decided.withdraw:
             with self._lock:
-                if not self._pending:
-                    return
-                run_id = self._pending.peek()
-            gpus = self._gpus_for(run_id, alive)
-            if gpus is None:  # it can't run on this cluster at all: ended with the reason
-                with self._lock:
-                    self._discard_pending(run_id)
-                continue
-            if not self._has_room(gpus, alive):
-                return
+                self._discard_pending(run_id)
+        for run_id, why in decided.refuse:
+            with self._lock:
+                self._discard_pending(run_id)
+            self.store.end_run(run_id, RunStatus.FAILED, why)
+        for run_id, gpus in decided.send:
             self._start_task(run_id, gpus)
 
     def _alive_nodes(self) -> list[NodeInfo]:
-        """The cluster's live nodes, asked of Ray at most every REFRESH_SECONDS (the watcher loops often)."""
-        now = time.monotonic()
-        if now - self._nodes_at >= REFRESH_SECONDS:
-            self._nodes, self._nodes_at = [node for node in self.nodes() if node.alive], now
-        return self._nodes
-
-    def _gpus_for(self, run_id: int, alive: list[NodeInfo]) -> int | None:
-        """GPUs the run asks for (cuda; auto when the cluster has one); None, and ended, if it can't be had."""
-        device = self.store.get_run(run_id).config.device
-        cluster_gpus = sum(node.gpus for node in alive)
-        if device == "cuda" and not cluster_gpus:
-            self.store.end_run(run_id, RunStatus.FAILED, "it asks for cuda, but no node of the Ray cluster has a GPU")
-            return None
-        return 1 if device == "cuda" or (device == "auto" and cluster_gpus) else 0
-
-    def _has_room(self, gpus: int, alive: list[NodeInfo]) -> bool:
+        """The cluster's live nodes, asked of Ray at most every REFRESH_SECONDS (the watcher loops often,
+        and ``capacity`` asks on every sweep estimate)."""
         with self._lock:
-            cpu_runs = len(self._tasks)
-            gpu_runs = sum(task.gpus for task in self._tasks.values())
-        if gpus:
-            return gpu_runs < sum(node.gpus for node in alive)
-        room = max(1, sum(node.cpus for node in alive) // self.cpus) + PREFETCH_PER_NODE * len(alive)
-        return cpu_runs < room
+            now = time.monotonic()
+            if now - self._nodes_at >= REFRESH_SECONDS:
+                self._nodes, self._nodes_at = [node for node in self.nodes() if node.alive], now
+            return self._nodes
 
     def _start_task(self, run_id: int, gpus: int) -> None:
         try:
@@ -320,11 +306,11 @@ _data: dict[str, FashionMNISTData] = {}
 
 
 def train_ray_task(store_url: str, run_id: int, data: list, threads: int) -> bool:
-    """One run, as a Ray task: claim it and train it (``worker.run_stored``), on this node's data copy."""
+    """One run, as a Ray task: claim it and train it (``run_driver.run_stored``), on this node's data copy."""
     import ray
     import torch
 
-    from softmax_core.runs.worker import run_stored
+    from softmax_core.runs.run_driver import run_stored
 
     torch.set_num_threads(threads)
     store = _stores.get(store_url) or _stores.setdefault(store_url, RunStore(store_url))

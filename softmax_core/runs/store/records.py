@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
-import torch
 
-from softmax_core.book.metrics import Verdict, judge_book_checks
+from softmax_core.book.verdict import Verdict, judge_book_checks
 from softmax_core.config import TrainConfig
 from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
 from softmax_core.status import RunStatus
+
+if TYPE_CHECKING:  # torch is loaded only by a reader of tensors: listing runs needs none
+    import torch
 
 
 @dataclass(frozen=True)
@@ -180,4 +182,6 @@ def _to_bytes(tensor: torch.Tensor, dtype: str) -> bytes:
 
 
 def _from_bytes(blob: bytes, dtype: str, shape: tuple[int, ...]) -> torch.Tensor:
+    import torch
+
     return torch.from_numpy(np.frombuffer(blob, dtype=dtype).astype(dtype[1:]).reshape(shape))

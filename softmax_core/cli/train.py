@@ -1,0 +1,151 @@
+"""``python -m softmax_core train``: one fit, printed as a live per-epoch table and the book's verdict (or,
+with ``--json``, one JSON object per line). With ``--store`` the run is also recorded, trained the one
+way a stored run trains (``run_driver``); with ``--executor`` it is handed to that executor and printed
+from what the worker stores (``run_follower``). Loaded only for the commands that train, so that
+``runs``, ``teacher-link`` and the rest never import torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Optional, TextIO
+
+from softmax_core.book.data import DataError, load_fashion_mnist
+from softmax_core.book.train import Callback, EpochReport, FitResult, FitStart, fit
+from softmax_core.cli.common import CommandLineError, make_cli_executor
+from softmax_core.config import TrainConfig, describe_config, preset_config, settings
+from softmax_core.runs.run_driver import claim, train_claimed
+from softmax_core.runs.run_follower import follow_run
+from softmax_core.runs.store import RunStore, StoreError, open_default_store
+from softmax_core.status import RunStatus
+
+EXIT_OK, EXIT_RUN_FAILED = 0, 1
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The preset (or the book's defaults) with every given flag applied; raises ConfigError."""
+    base = preset_config(args.preset) if args.preset else TrainConfig()
+    changes = {name: getattr(args, name) for name in settings()}
+    return base.replace(**{k: v for k, v in changes.items() if v is not None})
+
+
+class TablePrinter(Callback):
+    """Prints one row per epoch as it ends, then the outcome and the verdict."""
+
+    def __init__(self, out: TextIO):
+        self.out, self.validation = out, False
+
+    def on_fit_start(self, start: FitStart) -> None:
+        settings = ", ".join(f"{k}={v}" for k, v in start.config.to_dict().items())
+        self.validation = start.config.validation
+        self._print(f"training on {start.device}: {settings}")
+        val_header = f"  {'val acc':>7}" if self.validation else ""
+        self._print(f"{'epoch':>5}  {'train loss':>10}  {'train acc':>9}{val_header}  {'test acc':>8}  {'seconds':>7}")
+
+    def on_epoch_end(self, report: EpochReport) -> None:
+        val = f"  {report.val_acc:>7.4f}" if self.validation else ""
+        self._print(f"{report.epoch:>5}  {report.train_loss:>10.4f}  {report.train_acc:>9.4f}{val}  "
+                    f"{report.test_acc:>8.4f}  {report.seconds:>7.2f}")
+
+    def on_fit_end(self, result: FitResult) -> None:
+        self._print(result.message)
+        if result.verdict:
+            for check in result.verdict.checks:
+                self._print(f"  [{'pass' if check.passed else 'FAIL'}] {check.name}: {check.text}")
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.out, flush=True)
+
+
+class JsonLinesPrinter(Callback):
+    """One JSON object per epoch (``epoch``, ``train_loss``, ``train_acc``, ``test_acc``, ...), then the end."""
+
+    def __init__(self, out: TextIO):
+        self.out = out
+
+    def on_epoch_end(self, report: EpochReport) -> None:
+        self._emit({"event": "epoch", "epoch": report.epoch, "step": report.step,
+                    "train_loss": report.train_loss, "train_acc": report.train_acc,
+                    "test_acc": report.test_acc, "val_acc": report.val_acc, "seconds": report.seconds})
+
+    def on_fit_end(self, result: FitResult) -> None:
+        self._emit(result_summary(result))
+
+    def _emit(self, record: dict) -> None:
+        print(json.dumps(record), file=self.out, flush=True)
+
+
+def result_summary(result: FitResult) -> dict:
+    """A JSON-ready summary of how a run ended."""
+    final = result.final
+    return {
+        "event": "end", "status": result.status, "message": result.message,
+        "seconds": result.seconds, "diverged_step": result.diverged_step,
+        "final": None if final is None else {
+            "train_loss": final.train_loss, "train_acc": final.train_acc, "test_acc": final.test_acc},
+        "verdict": result.verdict.to_dict() if result.verdict else None,
+    }
+
+
+def run_train(args: argparse.Namespace, out: TextIO) -> int:
+    config = config_from_args(args)
+    printer = JsonLinesPrinter(out) if args.json else TablePrinter(out)
+    if args.executor:
+        return _train_through_executor(args.executor, config, args.name, printer, args.data_dir)
+    try:
+        data = load_fashion_mnist(args.data_dir, progress=_download_progress_printer())
+    except DataError as error:
+        raise CommandLineError(str(error)) from None
+    if not args.store:
+        return _exit_code(fit(config, data, [printer]))
+    store, run_id = _claim_stored_run(config, args.name)
+    # the one way a stored run trains: heartbeat, Cancel on a page, any failure recorded as the run's end
+    return _exit_code(train_claimed(store, run_id, lambda: data, [printer]))
+
+
+def _train_through_executor(name: str, config: TrainConfig, run_name: str, printer: Callback,
+                            data_dir: Optional[str]) -> int:
+    """Submit the run to the executor, print it from the store as its worker records it."""
+    from softmax_core.runs.jobs import JobRunner
+
+    store = open_default_store()
+    runner = JobRunner(store, make_cli_executor(name, store.url, data_dir, workers=1))
+    try:
+        run_id = runner.submit(config, run_name)
+        print(f"run {run_id} queued on the {name} executor, recorded in {store.url}", file=sys.stderr)
+        try:
+            return _exit_code(follow_run(store, run_id, [printer]))
+        except KeyboardInterrupt:
+            runner.cancel(run_id)
+            runner.wait(run_id, timeout=10)
+            raise
+    finally:
+        runner.shutdown(cancel_running=True)
+
+
+def _claim_stored_run(config: TrainConfig, name: str) -> tuple[RunStore, int]:
+    store = open_default_store()
+    run_id = store.create_run(config, name or describe_config(config))
+    if not claim(store, run_id):
+        raise StoreError(f"run {run_id} was taken or cancelled before this process could claim it")
+    print(f"recording as run {run_id} in {store.url}", file=sys.stderr)
+    return store, run_id
+
+
+def _exit_code(result: FitResult) -> int:
+    return EXIT_OK if result.status == RunStatus.FINISHED else EXIT_RUN_FAILED
+
+
+def _exit_code(result: FitResult) -> int:
+    return EXIT_OK if result.status == RunStatus.FINISHED else EXIT_RUN_FAILED
+
+
+def _download_progress_printer():
+    def report(name: str, done: int, total: Optional[int]) -> None:
+        share = f"{100 * done / total:5.1f}%" if total else f"{done} bytes"
+        print(f"\rdownloading {name}: {share}", end="", file=sys.stderr, flush=True)
+    return report
+
+
