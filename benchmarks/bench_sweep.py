@@ -1,26 +1,28 @@
-"""What a sweep costs: a 4 x 4 grid (batch size x learning rate) x 2 seeds x 5 epochs through the job runner
-and its worker processes, against the same 32 runs' bare ``fit`` time divided over the cores, measured in
-one run; and whether the Compare page still opens within 1.5 s while the sweep trains.
+"""What a sweep costs, packed and unpacked, side by side in one run.
 
-1. Bare: each of the 32 configs through ``fit`` in this process, one torch thread (as each worker has),
-   one after another; the sum divided by the cores is the ideal wall time of the sweep.
-2. Sweep: the same 32 runs submitted as one sweep (``sweeps.submit_sweep``) to a ``JobRunner`` with one
-   worker per core, from the first submit to the last run's end in the store.
-3. Compare while it trains: the real server (``streamlit run app.py``) over the same database, and
-   Debian's Chromium opening /compare five times while a second, identical sweep trains, against five
-   times with nothing training.
+1. The engine: K cells of one batch size (K learning rates) through ``fit_many`` against the same K
+   through ``fit`` one after another, one torch thread, for K = 1, 2, 4, 8, 16: where packing stops paying.
+2. The 16-run sweep (lr 0.03, 0.1, 0.3, 1 x batch 64, 256 x 2 seeds x 5 epochs) through the job runner and
+   one worker per core, packed and with ``--no-pack``, each as its span in the store (first start to last
+   end), against the same 16 runs as separate ``fit`` calls divided over the cores.
+3. Runs per second of unpacked 1-epoch runs through the runner, against bare ``fit``, idle and beside a
+   CPU-bound neighbour (a process spinning on every core).
+4. The 64-run grid (8 lr x 4 batch x 2 seeds, 10 epochs): wall time from the submit to the last end,
+   packed and unpacked.
+5. Compare opened while a packed sweep trains, against idle (the real server and Debian's Chromium).
 
-    python benchmarks/bench_sweep.py            # about 3 minutes on 2 cores; needs chromium and the data
+    python benchmarks/bench_sweep.py                 # about 8 minutes on 2 cores; needs chromium and the data
+    python benchmarks/bench_sweep.py --quick         # parts 1 and 2 only
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -32,40 +34,133 @@ os.environ["SOFTMAX_LAB_DATA"] = DATA_DIR
 
 from softmax_core.analysis.sweeps import SweepSpec, submit_sweep  # noqa: E402
 from softmax_core.book.data import load_fashion_mnist  # noqa: E402
+from softmax_core.book.packed import fit_many  # noqa: E402
 from softmax_core.book.train import fit  # noqa: E402
 from softmax_core.config import TrainConfig  # noqa: E402
 from softmax_core.runs.executors.local import LocalExecutor, available_cores  # noqa: E402
 from softmax_core.runs.jobs import JobRunner  # noqa: E402
-from softmax_core.runs.store import RunStore  # noqa: E402
+from softmax_core.runs.store import RunRequest, RunStore  # noqa: E402
 from softmax_core.status import RunStatus  # noqa: E402
 
-SPEC = SweepSpec(TrainConfig(epochs=5, device="cpu"),
-                 {"batch_size": (64, 128, 256, 512), "lr": (0.03, 0.1, 0.3, 1.0)}, seeds=2)
+SWEEP_16 = SweepSpec(TrainConfig(epochs=5, device="cpu"), {"lr": (0.03, 0.1, 0.3, 1.0), "batch_size": (64, 256)},
+                     seeds=2)
+GRID_64 = SweepSpec(TrainConfig(epochs=10, device="cpu"),
+                    {"lr": (0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 1.0), "batch_size": (64, 128, 256, 512)}, seeds=2)
+PACK_SIZES = (1, 2, 4, 8, 16)
+LRS_16 = tuple(0.01 * 1.35 ** i for i in range(16))
 
 
-def bare_seconds() -> float:
-    """The sweep's runs through fit() alone, one thread, one after another."""
+def one_thread_data():
     import torch
 
     torch.set_num_threads(1)
-    data = load_fashion_mnist(DATA_DIR, download=False)
-    fit(TrainConfig(epochs=1, device="cpu"), data)  # warm-up
+    return load_fashion_mnist(DATA_DIR, download=False)
+
+
+def engine_curve(data, epochs: int = 2) -> list[tuple[int, float, float]]:
+    """(K, seconds of K separate fits, seconds of one fit_many of the K) for each pack size."""
+    rows = []
+    for k in PACK_SIZES:
+        configs = [TrainConfig(epochs=epochs, lr=lr, batch_size=256, device="cpu") for lr in LRS_16[:k]]
+        started = time.perf_counter()
+        for config in configs:
+            fit(config, data)
+        alone = time.perf_counter() - started
+        started = time.perf_counter()
+        fit_many(configs, data)
+        rows.append((k, alone, time.perf_counter() - started))
+    return rows
+
+
+def bare_seconds(data, spec: SweepSpec) -> float:
+    """The sweep's runs through fit() alone, one thread, one after another."""
     started = time.perf_counter()
-    for _, config in SPEC.configs():
+    for _, config in spec.configs():
         fit(config, data)
     return time.perf_counter() - started
 
 
-def sweep_seconds(runner: JobRunner) -> tuple[float, list[int]]:
+def store_span(store: RunStore, run_ids: list[int]) -> float:
+    """From the first run's start to the last one's end, as the store recorded them."""
+    runs = store.get_runs(run_ids)
+    if {run.status for run in runs} != {RunStatus.FINISHED}:
+        raise SystemExit(f"the sweep's runs ended {sorted({run.status.value for run in runs})}")
+    return max(run.ended_at for run in runs) - min(run.started_at for run in runs)
+
+
+def through_the_runner(spec: SweepSpec, pack: bool, folder: str) -> tuple[float, float]:
+    """(span in the store, wall time from the submit) of the sweep on a fresh runner, one worker per core."""
+    store = RunStore(f"sqlite:///{folder}/sweep-{pack}-{spec.size}.db")
+    runner = JobRunner(store, LocalExecutor(store.url, workers=available_cores(), threads_per_worker=1), pack=pack)
+    try:
+        runner.submit_many([RunRequest(TrainConfig(epochs=1, batch_size=1024), "warm-up")])
+        runner.wait(1)  # the workers are up and have the data
+        started = time.perf_counter()
+        _, run_ids = submit_sweep(runner.submit_many, spec)
+        for run_id in run_ids:
+            runner.wait(run_id)
+        return store_span(store, run_ids), time.perf_counter() - started
+    finally:
+        runner.shutdown()
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+def runs_per_second(data, folder: str, count: int = 12) -> dict:
+    """Unpacked 1-epoch runs (batch 1024) through the runner, idle and beside a CPU-bound neighbour,
+    against bare fit."""
+    config = TrainConfig(epochs=1, batch_size=1024, device="cpu")
     started = time.perf_counter()
-    _, run_ids = submit_sweep(runner.submit_many, SPEC)
-    for run_id in run_ids:
-        runner.wait(run_id)
-    elapsed = time.perf_counter() - started
-    statuses = {run.status for run in runner.store.get_runs(run_ids)}
-    if statuses != {RunStatus.FINISHED}:
-        raise SystemExit(f"the sweep's runs ended {statuses}")
-    return elapsed, run_ids
+    for seed in range(count):
+        fit(config.replace(seed=seed), data)
+    bare = count / (time.perf_counter() - started) * available_cores()
+    measured = {"bare fit, over the cores": bare}
+    for label, neighbours in (("the runner, idle", 0), ("the runner, beside a busy neighbour", available_cores())):
+        spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(neighbours)]
+        for spinner in spinners:
+            spinner.start()
+        try:
+            spec = SweepSpec(config, {"lr": tuple(round(0.05 + 0.01 * i, 2) for i in range(count))})
+            span, _ = through_the_runner(spec, pack=False, folder=folder)
+            measured[label] = count / span
+        finally:
+            for spinner in spinners:
+                spinner.kill()
+    return measured
+
+
+def compare_while_sweeping(folder: str, trials: int) -> tuple[list[float], list[float]]:
+    """Open Compare ``trials`` times idle, then while a packed 64-run grid trains."""
+    from bench_page import start_server
+    from e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    store = RunStore(f"sqlite:///{folder}/compare.db")
+    ids = store.create_runs([RunRequest(TrainConfig(epochs=1), f"shown {i}") for i in range(3)])
+    for run_id in ids:
+        store.end_run(run_id, RunStatus.CANCELLED, "a row to show")
+    process, url = start_server(store.url, DATA_DIR)
+    runner = JobRunner(store, LocalExecutor(store.url, workers=available_cores(), threads_per_worker=1))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            open_compare(page, url, ids)  # warm-up: Plotly's bundle, the first script run
+            idle = [open_compare(page, url, ids) for _ in range(trials)]
+            _, run_ids = submit_sweep(runner.submit_many, GRID_64)
+            time.sleep(3)
+            busy = []
+            for _ in range(trials):
+                busy.append(open_compare(page, url, ids))
+                time.sleep(1)
+        finally:
+            browser.close()
+            process.terminate()
+            runner.shutdown(cancel_running=True)
+    return idle, busy
 
 
 def open_compare(page, url: str, run_ids: list[int]) -> float:
@@ -76,56 +171,37 @@ def open_compare(page, url: str, run_ids: list[int]) -> float:
     return time.perf_counter() - started
 
 
-def compare_while_sweeping(runner: JobRunner, page, url: str, seen: list[int], trials: int) -> list[float]:
-    """Open Compare ``trials`` times, 2 s apart, while a sweep trains in the background."""
-    done = threading.Event()
-    worker = threading.Thread(target=lambda: (sweep_seconds(runner), done.set()), daemon=True)
-    worker.start()
-    time.sleep(3)  # the sweep's workers are busy by now
-    times = []
-    for _ in range(trials):
-        if done.is_set():
-            break
-        times.append(open_compare(page, url, seen))
-        time.sleep(2)
-    worker.join()
-    return times
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="the engine's curve and the 16-run sweep only")
     parser.add_argument("--trials", type=int, default=5)
     args = parser.parse_args()
-    from bench_page import start_server
-    from e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-    from playwright.sync_api import sync_playwright
-
-    cores = available_cores()
-    bare = bare_seconds()
-    with tempfile.TemporaryDirectory() as folder, sync_playwright() as playwright:
-        store = RunStore(f"sqlite:///{folder}/runs.db")
-        runner = JobRunner(store, LocalExecutor(store.url, workers=cores, threads_per_worker=1))
-        sweep, run_ids = sweep_seconds(runner)
-        process, url = start_server(store.url, DATA_DIR)
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            open_compare(page, url, run_ids)  # warm-up: Plotly's bundle, the first script run
-            idle = [open_compare(page, url, run_ids) for _ in range(args.trials)]
-            busy = compare_while_sweeping(runner, page, url, run_ids, args.trials)
-        finally:
-            browser.close()
-            process.terminate()
-            runner.shutdown()
-    ideal = bare / cores
-    print(f"{SPEC.size} runs ({' x '.join(str(len(v)) for v in SPEC.axes.values())} cells x {SPEC.seeds} seeds, "
-          f"{SPEC.base.epochs} epochs) on {cores} cores")
-    print(f"bare fit, one thread, one after another: {bare:.1f} s; divided over {cores} cores: {ideal:.1f} s")
-    print(f"the sweep through the job runner ({cores} workers): {sweep:.1f} s: ratio {sweep / ideal:.3f} "
-          "(target at most 1.25)")
-    print(f"open Compare, idle: median {statistics.median(idle):.2f} s (max {max(idle):.2f})")
-    print(f"open Compare while a sweep trains: median {statistics.median(busy):.2f} s (max {max(busy):.2f}; "
-          f"{len(busy)} opens; target within 1.5 s)")
+    cores, data = available_cores(), one_thread_data()
+    fit(TrainConfig(epochs=1, device="cpu"), data)  # warm-up
+    print(f"{cores} cores, one torch thread per run")
+    print("\n1. the engine: K cells of batch 256, 2 epochs, alone one after another vs one pack")
+    for k, alone, packed in engine_curve(data):
+        print(f"   K = {k:>2}: alone {alone:6.2f} s, packed {packed:6.2f} s: {alone / packed:5.2f}x")
+    with tempfile.TemporaryDirectory() as folder:
+        ideal = bare_seconds(data, SWEEP_16) / cores
+        print(f"\n2. the 16-run sweep: separate fit calls over {cores} cores {ideal:.2f} s")
+        for pack in (False, True):
+            span, _ = through_the_runner(SWEEP_16, pack, folder)
+            print(f"   {'packed' if pack else '--no-pack'}: span in the store {span:.2f} s: {ideal / span:.2f}x "
+                  "the separate runs")
+        if args.quick:
+            return
+        print("\n3. unpacked 1-epoch runs (batch 1024) per second")
+        for label, rate in runs_per_second(data, folder).items():
+            print(f"   {label}: {rate:.2f} runs/s")
+        print(f"\n4. the 64-run grid ({GRID_64.base.epochs} epochs), from the submit to the last end")
+        for pack in (False, True):
+            _, wall = through_the_runner(GRID_64, pack, folder)
+            print(f"   {'packed' if pack else '--no-pack'}: {wall:.1f} s")
+        idle, busy = compare_while_sweeping(folder, args.trials)
+        print(f"\n5. open Compare: idle median {statistics.median(idle):.2f} s; while the 64-run grid trains packed "
+              f"median {statistics.median(busy):.2f} s: ratio {statistics.median(busy) / statistics.median(idle):.2f}"
+              " (target at most 1.25)")
 
 
 if __name__ == "__main__":

@@ -131,15 +131,19 @@ def test_a_real_2x2_grid_shows_the_stored_metrics_and_reads_what_they_say(runner
     assert "the linear-scaling rule says 4x" in reading[2]
 
 
-def test_cancelling_a_sweep_ends_every_queued_and_running_run(runner):
+def test_cancelling_one_cell_of_a_packed_sweep_and_then_the_sweep(runner):
     jobs = runner()
     spec = SweepSpec(TrainConfig(epochs=200, batch_size=1), {"lr": (0.01, 0.03, 0.1), "momentum": (0.0, 0.5)})
     _, run_ids = submit_sweep(jobs.submit_many, spec)
     store = jobs.store
-    wait_for(lambda: sum(store.get_run(i).last_step > 0 for i in run_ids) == 2, what="two runs training")
-    statuses = [store.get_run(i).status for i in run_ids]
-    assert statuses.count(RunStatus.RUNNING) == 2 and statuses.count(RunStatus.QUEUED) == 4
-    assert cancel_sweep(jobs.cancel, run_ids) == 6
+    wait_for(lambda: all(store.get_run(i).last_step > 0 for i in run_ids), what="the six cells training")
+    assert {(run.status, run.pack_size) for run in store.get_runs(run_ids)} == {(RunStatus.RUNNING, 6)}, "one pack"
+    assert jobs.cancel(run_ids[0]) and jobs.wait(run_ids[0], timeout=5)
+    steps = {run.id: run.last_step for run in store.get_runs(run_ids[1:])}
+    wait_for(lambda: all(run.last_step > steps[run.id] for run in store.get_runs(run_ids[1:])),
+             what="the other cells to go on")
+    assert store.get_run(run_ids[0]).status == RunStatus.CANCELLED
+    assert cancel_sweep(jobs.cancel, run_ids) == 5
     for run_id in run_ids:
         assert jobs.wait(run_id, timeout=5)
     assert {store.get_run(i).status for i in run_ids} == {RunStatus.CANCELLED}

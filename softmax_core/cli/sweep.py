@@ -46,6 +46,9 @@ def add_sweep_parser(commands) -> None:
     sweep.add_argument("--preset", choices=sorted(PRESETS), help="the base config: one of the book's runs")
     sweep.add_argument("--validation", action=argparse.BooleanOptionalAction, help=settings()["validation"].help)
     add_common_flags(sweep, "one JSON object per finished run, then a summary")
+    sweep.add_argument("--no-pack", action="store_true",
+                       help="train every run alone (by default the cells that differ only in lr, weight decay "
+                            "and momentum train together as one pack, with the same numbers)")
 
 
 def spec_from_args(args: argparse.Namespace) -> SweepSpec:
@@ -73,7 +76,8 @@ def run_sweep(args: argparse.Namespace, out: TextIO) -> int:
     spec = spec_from_args(args)
     spec.check_size(int(os.environ.get(MAX_RUNS_ENV_VAR, DEFAULT_MAX_RUNS)))
     store = open_default_store()
-    runner = JobRunner(store, make_cli_executor(args.executor or executor_name(), store.url, args.data_dir))
+    runner = JobRunner(store, make_cli_executor(args.executor or executor_name(), store.url, args.data_dir),
+                       pack=not args.no_pack)
     try:
         sweep_id, run_ids = submit_sweep(runner.submit_many, spec)
         print(f"sweep {sweep_id}: {spec.size} runs queued, recorded in {store.url}", file=sys.stderr)

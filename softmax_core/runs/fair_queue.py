@@ -46,6 +46,19 @@ class FairQueue:
         if not runs:
             del self._by_owner[owner]
 
+    def take_pack(self, limit: int, pack_of: dict[int, Hashable], first: int | None = None) -> list[int]:
+        """The next run in turn (or ``first``) and up to ``limit - 1`` more waiting runs of its owner that
+        share its pack key (``pack_of``; a run without one trains alone), oldest first: one unit of work
+        for a worker. The turn is used once; each run still counts as a run against its owner's limit."""
+        first = self.peek() if first is None else first
+        key = pack_of.get(first)
+        mates = [] if key is None else [run_id for run_id in self._by_owner[self._owner_of[first]]
+                                        if run_id != first and pack_of.get(run_id) == key][:max(0, limit - 1)]
+        self.take(first)
+        for run_id in mates:
+            self.remove(run_id)
+        return [first, *mates]
+
     def __contains__(self, run_id: object) -> bool:
         return run_id in self._owner_of
 

@@ -2,7 +2,9 @@
 truth about them in the store; it never trains in the server's process.
 
 ``submit_many`` records runs as ``queued`` (all or none, within a student's limit) and returns their ids
-at once; the executor (by default ``local``: worker processes on this machine) trains them. ``cancel``
+at once; the executor (by default ``local``: worker processes on this machine) trains them. The runs of
+one submission (a sweep, a lesson's group) whose configs differ only in lr, weight decay and momentum
+carry a pack key, and the executor trains up to ``pack_limit()`` of them as one pack (``fit_many``). ``cancel``
 raises a run's cancel flag in the store, or ends it at once while it still waits in this runner's queue.
 Who may start or cancel what is the classroom policy's to decide, before it calls these.
 
@@ -14,14 +16,16 @@ worker or machine that went away. One instance is shared by every browser sessio
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Optional
 
+from softmax_core.book.packed import pack_key
 from softmax_core.config import TrainConfig, describe_config
-from softmax_core.runs.executors import Executor, WorkerInfo, make_executor
+from softmax_core.runs.executors import Executor, WorkerInfo, make_executor, pack_limit
 from softmax_core.runs.run_driver import HEARTBEAT_SECONDS
 from softmax_core.runs.store import RunRequest, RunStore, StoreError
 from softmax_core.status import RunStatus
@@ -34,11 +38,13 @@ WAIT_POLL_SECONDS = 0.05
 class JobRunner:
     """Submit, cancel and wait for runs that an executor trains; recovers what a dead holder left."""
 
-    def __init__(self, store: RunStore, executor: Optional[Executor] = None, stale_seconds: float = STALE_SECONDS):
-        self.store, self.stale_seconds = store, stale_seconds
+    def __init__(self, store: RunStore, executor: Optional[Executor] = None, stale_seconds: float = STALE_SECONDS,
+                 pack: bool = True):
+        self.store, self.stale_seconds, self.pack = store, stale_seconds, pack
         self.recovered = store.interrupt_stale_runs(stale_seconds)
         self.executor = executor or make_executor(store.url)
         self._submitted: list[int] = []
+        self._groups = itertools.count()
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._liveness = threading.Thread(target=self._keep_runs_alive, name="softmax-lab-liveness", daemon=True)
@@ -60,9 +66,18 @@ class JobRunner:
         run_ids = self.store.create_runs(named, owner_id=owner_id, max_active=max_active)
         with self._lock:
             self._submitted.extend(run_ids)
-        for run_id in run_ids:
-            self.executor.submit(run_id, owner_id)
+        group = next(self._groups)
+        for run_id, request in zip(run_ids, named, strict=True):
+            self.executor.submit(run_id, owner_id, pack=self._pack_of(group, request.config, len(named)))
         return run_ids
+
+    def _pack_of(self, group: int, config: TrainConfig, size: int) -> Hashable | None:
+        """The runs of one submission (a sweep, a lesson's group) that may train as one pack share this key:
+        the submission and what their configs share (``packed.pack_key``); None trains the run alone."""
+        if not self.pack or size < 2 or pack_limit() < 2:
+            return None
+        key = pack_key(config)
+        return None if key is None else (group, key)
 
     def cancel(self, run_id: int) -> bool:
         """Stop a queued or running run; False if it has already ended (or doesn't exist). Who may ask is

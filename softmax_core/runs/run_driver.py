@@ -34,13 +34,18 @@ load_local_data: DataSource = functools.partial(load_fashion_mnist, download=Fal
 
 
 class RunHeartbeat:
-    """A thread that, while one run trains, keeps its heartbeat fresh and turns its cancel flag into
-    ``stop`` (an Event the training loop checks between steps)."""
+    """A thread that, while runs train (one, or a pack), keeps their heartbeats fresh and turns each run's
+    cancel flag into its ``stop`` Event (which the training loop checks between steps); one query a poll
+    for the whole pack."""
 
-    def __init__(self, store: RunStore, run_id: int, stop: threading.Event):
-        self.store, self.run_id, self.stop = store, run_id, stop
+    def __init__(self, store: RunStore, run_ids: int | Sequence[int],
+                 stops: threading.Event | Sequence[threading.Event]):
+        self.store = store
+        self.run_ids = [run_ids] if isinstance(run_ids, int) else list(run_ids)
+        self.stops = dict(zip(self.run_ids, [stops] if isinstance(stops, threading.Event) else stops, strict=True))
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"softmax-lab-heartbeat-{run_id}", daemon=True)
+        self._thread = threading.Thread(target=self._beat, name=f"softmax-lab-heartbeat-{self.run_ids[0]}",
+                                        daemon=True)
 
     def __enter__(self) -> RunHeartbeat:
         self._thread.start()
@@ -55,13 +60,13 @@ class RunHeartbeat:
         poll = 0
         while not self._done.wait(CANCEL_POLL_SECONDS):
             try:
-                if self.store.cancel_requested(self.run_id):
-                    self.stop.set()
+                for run_id in self.store.cancel_flags(self.run_ids):
+                    self.stops[run_id].set()
                 poll += 1
                 if poll % polls_per_beat == 0:
-                    self.store.beat([self.run_id])
+                    self.store.beat(self.run_ids)
             except Exception:  # noqa: BLE001 - a database hiccup must not end the run; the next poll retries
-                log.warning("run %s's heartbeat: the store did not answer", self.run_id, exc_info=True)
+                log.warning("runs %s's heartbeat: the store did not answer", self.run_ids, exc_info=True)
 
 
 def claim(store: RunStore, run_id: int, node: str | None = None) -> bool:
@@ -102,6 +107,48 @@ def train_claimed(store: RunStore, run_id: int, data_source: DataSource,
         except Exception as error:
             _record_end(store, recorder, run_id, RunStatus.FAILED, f"{type(error).__name__}: {error}")
             raise
+
+
+def run_pack(store: RunStore, run_ids: Sequence[int], data_source: DataSource = load_local_data,
+             node: str | None = None) -> list[int]:
+    """What a worker does with a pack: claim each run (those taken or cancelled meanwhile drop out) and
+    train the rest as one (``fit_many``), each recorded as its own run; a failure is recorded, never
+    raised. Returns the runs it trained."""
+    claimed = [run_id for run_id in run_ids if claim(store, run_id, node)]
+    try:
+        if len(claimed) == 1:
+            train_claimed(store, claimed[0], data_source)
+        elif claimed:
+            train_claimed_pack(store, claimed, data_source)
+    except Exception:  # noqa: BLE001 - recorded as each run's failure by train_claimed(_pack)
+        log.exception("the pack %s failed", claimed)
+    return claimed
+
+
+def train_claimed_pack(store: RunStore, run_ids: Sequence[int], data_source: DataSource) -> list[FitResult]:
+    """Train runs this process holds as one pack, each recorded as its own run with its pack noted.
+    Any exception is recorded as every run's failure, Ctrl-C as their cancel, and then raised."""
+    from softmax_core.book.packed import fit_many  # only a worker that trains a pack needs it
+
+    configs = [run.config for run in store.get_runs(run_ids)]
+    stops = [threading.Event() for _ in run_ids]
+    recorders = [RecordingCallback(store, run_id) for run_id in run_ids]
+    store.record_pack(run_ids)
+    with RunHeartbeat(store, run_ids, stops):
+        try:
+            return fit_many(configs, data_source(), [[recorder] for recorder in recorders], stops)
+        except KeyboardInterrupt:
+            _record_ends(store, recorders, run_ids, RunStatus.CANCELLED, "interrupted from the keyboard")
+            raise
+        except Exception as error:
+            _record_ends(store, recorders, run_ids, RunStatus.FAILED, f"{type(error).__name__}: {error}")
+            raise
+
+
+def _record_ends(store: RunStore, recorders: Sequence[RecordingCallback], run_ids: Sequence[int],
+                 status: RunStatus, why: str) -> None:
+    for recorder, run_id in zip(recorders, run_ids, strict=True):
+        _record_end(store, recorder, run_id, status, why)
 
 
 def _record_end(store: RunStore, recorder: RecordingCallback, run_id: int, status: RunStatus, why: str) -> None:

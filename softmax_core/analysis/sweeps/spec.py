@@ -138,8 +138,9 @@ def training_images(config: TrainConfig) -> int:
 
 
 def seconds_per_step(runs: Iterable[RunRecord], fallback: float = FALLBACK_SECONDS_PER_STEP) -> float:
-    """Measured on finished runs (a server's recent ones): their training time per step, the median."""
-    samples = [(run.ended_at - run.started_at) / run.total_steps for run in runs
+    """Measured on finished runs (a server's recent ones): their training time per step, the median. A
+    run trained in a pack of K shared its time with K - 1 others, so it counts a K-th of it."""
+    samples = [(run.ended_at - run.started_at) / run.total_steps / (run.pack_size or 1) for run in runs
                if run.status == RunStatus.FINISHED and run.total_steps and run.started_at and run.ended_at]
     return statistics.median(samples) if samples else fallback
 

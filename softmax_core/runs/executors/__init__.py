@@ -15,6 +15,8 @@ from typing import Protocol
 
 EXECUTOR_ENV_VAR = "SOFTMAX_LAB_EXECUTOR"
 EXECUTORS = ("local", "ray")
+PACK_ENV_VAR = "SOFTMAX_LAB_PACK_SIZE"
+DEFAULT_PACK_SIZE = 16  # the largest pack a worker trains at once: benchmarks/bench_sweep.py measured it
 
 
 @dataclass(frozen=True)
@@ -41,8 +43,9 @@ class NodeInfo:
 class Executor(Protocol):
     """What JobRunner needs of an executor."""
 
-    def submit(self, run_id: int, owner=None) -> None:
-        """Have a worker train this queued run (returns at once); waiting runs take turns by owner."""
+    def submit(self, run_id: int, owner=None, pack=None) -> None:
+        """Have a worker train this queued run (returns at once); waiting runs take turns by owner, and
+        runs with the same ``pack`` key may train together as one pack."""
 
     def withdraw(self, run_id: int) -> bool:
         """Take back a run no worker has started; True if it was still waiting here."""
@@ -61,6 +64,15 @@ class Executor(Protocol):
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop the workers (what they train ends through the store's cancel flag first)."""
+
+
+def pack_limit() -> int:
+    """How many runs of one sweep or group a worker may train as one pack: $SOFTMAX_LAB_PACK_SIZE, else 16
+    (1: every run alone, as ``sweep --no-pack`` asks)."""
+    value = os.environ.get(PACK_ENV_VAR, str(DEFAULT_PACK_SIZE))
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{PACK_ENV_VAR}={value!r} must be a whole number of runs, 1 or more")
+    return int(value)
 
 
 def executor_name() -> str:

@@ -32,10 +32,10 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
-from softmax_core.runs.executors import NodeInfo, WorkerInfo
+from softmax_core.runs.executors import NodeInfo, WorkerInfo, pack_limit
 from softmax_core.runs.executors.zygote import ForkedWorker, fork_worker
 from softmax_core.runs.fair_queue import FairQueue
-from softmax_core.runs.run_driver import DataSource, load_local_data, run_stored
+from softmax_core.runs.run_driver import DataSource, load_local_data, run_pack
 from softmax_core.runs.store import RunStore
 from softmax_core.status import RunStatus
 
@@ -78,11 +78,15 @@ class _Slot:
     conn: Connection
     started: float = field(default_factory=time.monotonic)
     ready: bool = False
-    run_id: int | None = None
+    run_ids: list[int] = field(default_factory=list)  # what it trains now: one run, or a pack
+
+    @property
+    def run_id(self) -> int | None:
+        return self.run_ids[0] if self.run_ids else None
 
     @property
     def state(self) -> str:
-        return "starting" if not self.ready else ("training" if self.run_id else "idle")
+        return "starting" if not self.ready else ("training" if self.run_ids else "idle")
 
 
 class LocalExecutor:
@@ -95,6 +99,8 @@ class LocalExecutor:
         self.threads_per_worker = threads_per_worker or max(1, available_cores() // self.worker_count)
         self._worker_args = (store_url, data_source, self.threads_per_worker, warm_data)
         self._pending = FairQueue()  # round-robin between the runs' owners
+        self._pack_of: dict[int, object] = {}  # a waiting run's pack key: runs with the same one train as one
+        self.pack_size = pack_limit()
         self._slots: list[_Slot] = []
         self._restart_at: dict[int, float] = {}
         self._lock = threading.Lock()
@@ -106,15 +112,18 @@ class LocalExecutor:
 
     # --- the Executor seam -------------------------------------------------------------------------------
 
-    def submit(self, run_id: int, owner=None) -> None:
+    def submit(self, run_id: int, owner=None, pack=None) -> None:
         with self._lock:
             self._pending.append(run_id, owner)
+            if pack is not None:
+                self._pack_of[run_id] = pack
         self._wake()
 
     def withdraw(self, run_id: int) -> bool:
         with self._lock:
             if run_id in self._pending:
                 self._pending.remove(run_id)
+                self._pack_of.pop(run_id, None)
                 return True
         return False
 
@@ -176,15 +185,17 @@ class LocalExecutor:
         with self._lock:
             slot.ready = True
             if message[0] == "done":
-                slot.run_id = None
+                slot.run_ids = []
 
     def _dispatch(self) -> None:
         with self._lock:
             for slot in self._slots:
-                if slot.ready and slot.run_id is None and self._pending:
-                    slot.run_id = self._pending.popleft()
+                if slot.ready and not slot.run_ids and self._pending:
+                    slot.run_ids = self._pending.take_pack(self.pack_size, self._pack_of)
+                    for run_id in slot.run_ids:
+                        self._pack_of.pop(run_id, None)
                     try:
-                        slot.conn.send(slot.run_id)
+                        slot.conn.send(slot.run_ids)
                     except OSError:
                         pass  # it died just now: its channel says so next, and the run is ended there
 
@@ -202,9 +213,9 @@ class LocalExecutor:
             delay = 0.0 if slot.ready else RESTART_DELAY_SECONDS
             self._restart_at[slot.index] = time.monotonic() + delay
         message = describe_worker_death(slot.process.pid, slot.process.returncode)
-        log.error("%s%s", message, f" while training run {slot.run_id}" if slot.run_id else "")
-        if slot.run_id is not None:
-            self.store.end_run(slot.run_id, RunStatus.FAILED, f"{message}; the points so far are kept")
+        log.error("%s%s", message, f" while training runs {slot.run_ids}" if slot.run_ids else "")
+        for run_id in slot.run_ids:
+            self.store.end_run(run_id, RunStatus.FAILED, f"{message}; the points so far are kept")
         slot.conn.close()
 
     def _restart_due_workers(self) -> None:
@@ -289,7 +300,8 @@ def forked_worker_main(channel_fd: int) -> None:
 
 def worker_main(conn: Connection, parent_pid: int, store_url: str, data_source: DataSource, threads: int,
                 warm_data: bool) -> None:
-    """A worker's life (in its own process): set up once, then train each run id it is sent until None."""
+    """A worker's life (in its own process): set up once, then train what it is sent (a list of run ids:
+    one run, or a pack) until None."""
     _exit_with_parent(parent_pid)
     os.nice(WORKER_NICENESS)
     import torch
@@ -301,13 +313,13 @@ def worker_main(conn: Connection, parent_pid: int, store_url: str, data_source: 
     conn.send(("ready",))
     while True:
         try:
-            run_id = conn.recv()
+            run_ids = conn.recv()
         except (EOFError, OSError, KeyboardInterrupt):
             return
-        if run_id is None:
+        if run_ids is None:
             return
-        run_stored(store, run_id, data_source)
-        conn.send(("done", run_id))
+        run_pack(store, run_ids, data_source)
+        conn.send(("done", run_ids))
 
 
 def _load_quietly(data_source: DataSource) -> None:

@@ -9,9 +9,9 @@ the Python requirements and the database's address, but no checkout and no copy 
 The runs wait here, in this executor's own queue, and go to Ray only as the cluster has room for them
 (its CPUs, one each by default, plus one run sent ahead per node; its GPUs for cuda runs), so that a
 run still waiting can be taken back at once, and its heartbeat is kept by the runner. A Ray task trains
-exactly as a local worker does (``run_driver.run_stored``): everything else goes through the store. Retries
-are off, since a retried run would write its points twice: a run whose node was lost ends
-``interrupted``, with its points kept.
+a run, or a pack of runs, exactly as a local worker does (``run_driver.run_pack``): everything else
+goes through the store. Retries are off, since a retried run would write its points twice: a run whose
+node was lost ends ``interrupted``, with its points kept.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 
 import softmax_core
 from softmax_core.book.data import FashionMNISTData, load_decoded_arrays, resolve_data_dir
-from softmax_core.runs.executors import NodeInfo, WorkerInfo
+from softmax_core.runs.executors import NodeInfo, WorkerInfo, pack_limit
 from softmax_core.runs.executors.ray_plan import Waiting, plan
 from softmax_core.runs.fair_queue import FairQueue
 from softmax_core.runs.store import RunStore
@@ -87,11 +87,15 @@ def describe_ray_nodes(ray) -> list[NodeInfo]:
 
 @dataclass
 class _Task:
-    """One run handed to Ray."""
+    """One run, or one pack of runs, handed to Ray as one task."""
 
-    run_id: int
+    run_ids: list[int]
     ref: object  # ray.ObjectRef of train_ray_task's result
     gpus: int
+
+    @property
+    def run_id(self) -> int:
+        return self.run_ids[0]
 
 
 class RayExecutor:
@@ -105,7 +109,9 @@ class RayExecutor:
         self._remote = self.ray.remote(max_retries=0, retry_exceptions=False)(train_ray_task)
         self._arrays_source, self._data_ref = arrays_source, None
         self._pending = FairQueue()  # round-robin between the runs' owners
-        self._tasks: dict[int, _Task] = {}
+        self._pack_of: dict[int, object] = {}  # a waiting run's pack key: runs with the same one go as one task
+        self.pack_size = pack_limit()
+        self._tasks: dict[int, _Task] = {}  # by the first run of each task
         self._unclaimed: set[int] = set()  # handed to Ray, not yet claimed by a task (the runner's to beat)
         self._lost: dict[int, tuple[float, Exception]] = {}  # run -> (when to stop waiting for Ray's word, error)
         self._nodes_at = float("-inf")
@@ -118,22 +124,27 @@ class RayExecutor:
 
     # --- the Executor seam ---------------------------------------------------------------------------
 
-    def submit(self, run_id: int, owner=None) -> None:
+    def submit(self, run_id: int, owner=None, pack=None) -> None:
         with self._lock:
             self._pending.append(run_id, owner)
+            if pack is not None:
+                self._pack_of[run_id] = pack
         self._wake.set()
 
     def withdraw(self, run_id: int) -> bool:
         with self._lock:
             if run_id in self._pending:
                 self._pending.remove(run_id)
+                self._pack_of.pop(run_id, None)
                 return True
-            task = self._tasks.get(run_id)
+            task = next((task for task in self._tasks.values() if run_id in task.run_ids), None)
         # Its cancel flag is already up, so no task can claim it from now on: if the store still has it
-        # queued, its Ray task never trained, and is dropped (a claimed one stops through the flag).
+        # queued, it never trained (a claimed one stops through the flag). A lone run's task is dropped;
+        # a pack's task goes on with its other runs, and skips this one, which the runner ends now.
         if task is None or self.store.get_run(run_id).status != RunStatus.QUEUED:
             return False
-        self.ray.cancel(task.ref, force=False)
+        if len(task.run_ids) == 1:
+            self.ray.cancel(task.ref, force=False)
         return True
 
     def held_run_ids(self) -> list[int]:
@@ -194,7 +205,7 @@ class RayExecutor:
             task = refs[ref]
             with self._lock:
                 self._tasks.pop(task.run_id, None)
-                self._unclaimed.discard(task.run_id)
+                self._unclaimed.difference_update(task.run_ids)
             self._settle(task)
 
     def _settle(self, task: _Task) -> None:
@@ -207,7 +218,8 @@ class RayExecutor:
         except self.ray.exceptions.RayError as error:
             # Its worker process died. Whether its node went with it, Ray may learn a little later.
             with self._lock:
-                self._lost[task.run_id] = (time.monotonic() + NODE_VERDICT_SECONDS, error)
+                for run_id in task.run_ids:
+                    self._lost[run_id] = (time.monotonic() + NODE_VERDICT_SECONDS, error)
 
     def _judge_lost_tasks(self) -> None:
         """A run whose task died ends interrupted if its node is gone, failed if the node lives on."""
@@ -261,7 +273,13 @@ class RayExecutor:
                 self._discard_pending(run_id)
             self.store.end_run(run_id, RunStatus.FAILED, why)
         for run_id, gpus in decided.send:
-            self._start_task(run_id, gpus)
+            with self._lock:  # with the waiting runs it packs with (a pack is one task, counted once)
+                run_ids = self._pending.take_pack(self.pack_size, self._pack_of, first=run_id) \
+                    if run_id in self._pending else []
+                for packed in run_ids:
+                    self._pack_of.pop(packed, None)
+            if run_ids:
+                self._start_task(run_ids, gpus)
 
     def _alive_nodes(self) -> list[NodeInfo]:
         """The cluster's live nodes, asked of Ray at most every REFRESH_SECONDS (the watcher loops often,
@@ -272,19 +290,19 @@ class RayExecutor:
                 self._nodes, self._nodes_at = [node for node in self.nodes() if node.alive], now
             return self._nodes
 
-    def _start_task(self, run_id: int, gpus: int) -> None:
+    def _start_task(self, run_ids: list[int], gpus: int) -> None:
+        """Send one task (a run, or a pack) to Ray; the runs are already off the queue."""
         try:
             data = [self._shipped_data()]  # in a list, so the task gets the reference and caches by it
-        except Exception as error:  # noqa: BLE001 - e.g. the files aren't here yet: this run says why
-            with self._lock:
-                self._discard_pending(run_id)
-            self.store.end_run(run_id, RunStatus.FAILED, f"{type(error).__name__}: {error}")
+        except Exception as error:  # noqa: BLE001 - e.g. the files aren't here yet: these runs say why
+            for run_id in run_ids:
+                self.store.end_run(run_id, RunStatus.FAILED, f"{type(error).__name__}: {error}")
             return
-        ref = self._remote.options(num_cpus=self.cpus, num_gpus=gpus).remote(self.store_url, run_id, data, self.cpus)
+        ref = self._remote.options(num_cpus=self.cpus, num_gpus=gpus).remote(self.store_url, run_ids, data,
+                                                                              self.cpus)
         with self._lock:
-            self._discard_pending(run_id)
-            self._tasks[run_id] = _Task(run_id, ref, gpus)
-            self._unclaimed.add(run_id)
+            self._tasks[run_ids[0]] = _Task(run_ids, ref, gpus)
+            self._unclaimed.update(run_ids)
 
     def _discard_pending(self, run_id: int) -> None:
         """Take the run off the queue as handed out (if a cancel hasn't taken it back meanwhile)."""
@@ -305,17 +323,18 @@ _stores: dict[str, RunStore] = {}
 _data: dict[str, FashionMNISTData] = {}
 
 
-def train_ray_task(store_url: str, run_id: int, data: list, threads: int) -> bool:
-    """One run, as a Ray task: claim it and train it (``run_driver.run_stored``), on this node's data copy."""
+def train_ray_task(store_url: str, run_ids: list[int], data: list, threads: int) -> list[int]:
+    """One run or one pack, as a Ray task: claim and train them (``run_driver.run_pack``), on this node's
+    data copy; the runs it trained."""
     import ray
     import torch
 
-    from softmax_core.runs.run_driver import run_stored
+    from softmax_core.runs.run_driver import run_pack
 
     torch.set_num_threads(threads)
     store = _stores.get(store_url) or _stores.setdefault(store_url, RunStore(store_url))
     node = ray.get_runtime_context().get_node_id()
-    return run_stored(store, run_id, lambda: _data_from(data[0]), node=node)
+    return run_pack(store, run_ids, lambda: _data_from(data[0]), node=node)
 
 
 def _data_from(ref) -> FashionMNISTData:

@@ -53,6 +53,8 @@ class RunRecord:
     shared: bool = False  # shared to the class board
     final_val_acc: Optional[float] = None  # on the validation split, if the run held one out
     test_accuracy_shown: bool = True  # False: read in a scope that hides test accuracy (before the reveal)
+    pack_lead: Optional[int] = None  # trained in a pack: the pack's first run, and how many it held
+    pack_size: Optional[int] = None
 
     @property
     def held_out_acc(self) -> Optional[float]:
@@ -74,7 +76,10 @@ class RunRecord:
         if not self.host:
             return ""
         where = f"{self.host}" + (f", Ray node {self.node[:8]}" if self.node else "")
-        return f"{self.device or 'cpu'} on {where}, process {self.pid}" if self.pid else where
+        if not self.pid:
+            return where
+        pack = f", in a pack of {self.pack_size} with run {self.pack_lead}" if (self.pack_size or 0) > 1 else ""
+        return f"{self.device or 'cpu'} on {where}, process {self.pid}{pack}"
 
     def to_dict(self) -> dict[str, Any]:
         values = {k: v for k, v in vars(self).items() if k not in ("config", "verdict", "status")}
@@ -141,6 +146,7 @@ def run_record(row, test_accuracy: bool = True) -> RunRecord:
         cancel_requested=bool(values["cancel_requested"]), host=values["host"], pid=values["pid"],
         node=values["node"], device=values["device"], owner_id=values["owner_id"],
         shared=bool(values["shared"]), final_val_acc=values["final_val_acc"],
+        pack_lead=values["pack_lead"], pack_size=values["pack_size"],
     )
     return record if test_accuracy else _judged_on_validation(record)
 

@@ -112,6 +112,18 @@ class RunStore:
                         host=host, pid=pid, node=node))
             return claimed.rowcount == 1
 
+    def record_pack(self, run_ids: Sequence[int]) -> None:
+        """These runs train as one pack (``fit_many``): each records the pack's first run and its size."""
+        with self.database.writing() as conn:
+            conn.execute(runs_table.update().where(runs_table.c.id.in_(list(run_ids)))
+                         .values(pack_lead=min(run_ids), pack_size=len(run_ids)))
+
+    def cancel_flags(self, run_ids: Iterable[int]) -> set[int]:
+        """Which of these runs someone asked to stop (one query for a whole pack's stop checks)."""
+        query = sa.select(runs_table.c.id).where(runs_table.c.id.in_(list(run_ids)), runs_table.c.cancel_requested)
+        with self.database.reading() as conn:
+            return set(conn.execute(query).scalars())
+
     def record_schedule(self, run_id: int, steps_per_epoch: int, total_steps: int, device: str) -> None:
         """What fit() announced at its start: the steps it will take, and on which device."""
         self._update_run(run_id, steps_per_epoch=steps_per_epoch, total_steps=total_steps, device=device)

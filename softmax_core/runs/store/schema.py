@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 APP_ID = "softmax-lab"
-SCHEMA_VERSION = 4  # also written to meta.schema_version, so that an older release refuses this database
+SCHEMA_VERSION = 5  # also written to meta.schema_version, so that an older release refuses this database
 
 metadata = sa.MetaData()
 meta_table = sa.Table(
@@ -45,6 +45,8 @@ runs_table = sa.Table(
     sa.Column("pid", sa.Integer),
     sa.Column("node", sa.String(64)),  # the Ray node, when it trained on Ray
     sa.Column("device", sa.String(32)),  # cpu, cuda:0, ...
+    sa.Column("pack_lead", sa.Integer),  # trained in a pack (fit_many): the pack's first run ...
+    sa.Column("pack_size", sa.Integer),  # ... and how many runs it held
     sa.Column("owner_id", sa.Integer, sa.ForeignKey("students.id", name="fk_runs_owner", ondelete="SET NULL"),
               index=True),  # the student, in classroom mode
     sa.Column("shared", sa.Boolean, nullable=False, server_default=sa.false()),  # on the class board

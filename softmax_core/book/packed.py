@@ -1,0 +1,284 @@
+"""fit_many(): runs that differ only in their learning rate, weight decay and momentum, trained as one
+stacked model, each with exactly the numbers it has alone.
+
+Cells that share a batch size and a seed share everything else: the same initial weights, the same
+batch order, the same gathered batch. Their K weight matrices are stacked as one ``K x 10 x 784``
+tensor: one shuffle, one gather and one transposed copy of the batch per step for all of them (read
+from the whole training set once, then hot in the cache), each cell's two small products, then one
+softmax and one SGD step over all the cells (each its own lr, weight decay and momentum, as
+``torch.optim.SGD`` defines them).
+
+Exactly, not nearly: the dynamics at the learning rates a sweep tries (0.3 and up) amplify a last-bit
+difference to 0.03 in the weights within one epoch (measured: the same run on 1 and on 2 threads). One
+``10K x 784`` product for all the cells would be faster, but a wider product makes the BLAS library sum
+in another order. So each cell's products are its own calls, the softmax, sums and updates work on each
+cell alone, and ``fit()`` trains a lone SGD run as a pack of one: a cell's numbers are the same bits
+whatever it is packed with. Each cell reports to its own callbacks; a cell whose loss goes non-finite ends
+``diverged`` at its own step and one whose stop is set ends ``cancelled``, while the others go on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from softmax_core.book.data import FashionMNISTData
+from softmax_core.book.metrics import confusion_matrix
+from softmax_core.book.model import build_concise_model
+from softmax_core.book.schedule import EpochSchedule
+from softmax_core.book.train import (
+    EVAL_CHUNK,
+    ORDER_SEED_OFFSET,
+    Callback,
+    EpochReport,
+    FitResult,
+    FitStart,
+    StepReport,
+    StopSignal,
+    _as_predicate,
+    _result_of,
+    _Stopped,
+    resolve_device,
+    send_event,
+)
+from softmax_core.config import TrainConfig
+from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
+from softmax_core.status import RunStatus
+
+PACKABLE_FIELDS = ("lr", "weight_decay", "momentum")
+
+
+class PackError(ValueError):
+    """These configs can't train as one pack; the message says which fields differ, or what can't pack."""
+
+
+def pack_key(config: TrainConfig) -> TrainConfig | None:
+    """What a config shares with every config it can pack with (its packable fields set aside); None if
+    it can't pack at all (Adam and the scratch implementation train another way)."""
+    if config.optimizer != "sgd" or config.implementation != "concise":
+        return None
+    return config.replace(lr=0.1, weight_decay=0.0, momentum=0.0)
+
+
+def check_packable(configs: Sequence[TrainConfig]) -> None:
+    """PackError unless every config can pack and they differ only in lr, weight decay and momentum."""
+    if not configs:
+        raise PackError("a pack needs at least one config")
+    for config in configs:
+        if pack_key(config) is None:
+            raise PackError(f"only the concise implementation with sgd packs, not {config.implementation} "
+                            f"with {config.optimizer}")
+    first = configs[0].to_dict()
+    for config in configs[1:]:
+        differing = [name for name, value in config.to_dict().items()
+                     if value != first[name] and name not in PACKABLE_FIELDS]
+        if differing:
+            raise PackError(f"configs in a pack may differ only in {', '.join(PACKABLE_FIELDS)}; "
+                            f"these differ in {', '.join(differing)}")
+
+
+@dataclass
+class _Cell:
+    """One run of the pack: its config, callbacks and stop check, its epochs so far, and how it ended."""
+
+    index: int
+    config: TrainConfig
+    callbacks: Sequence[Callback]
+    should_stop: Callable[[], bool]
+    epochs: list = field(default_factory=list)
+    stopped: _Stopped | None = None
+    result: FitResult | None = None  # set (and on_fit_end sent) the moment the cell ends
+
+    @property
+    def going(self) -> bool:
+        return self.stopped is None
+
+
+class StackedSGD:
+    """K softmax regressions (section 3.7's model) stacked as one ``K x 10 x 784`` weight tensor, each
+    trained by SGD with its own lr, weight decay and momentum."""
+
+    def __init__(self, configs: Sequence[TrainConfig], device: torch.device):
+        first, self.k = configs[0], len(configs)
+        model = build_concise_model(first.init_std, torch.Generator().manual_seed(first.seed))  # as fit() draws
+        self.weight = model[1].weight.detach().to(device).expand(self.k, NUM_CLASSES, NUM_FEATURES).clone()
+        self.bias = model[1].bias.detach().to(device).expand(self.k, NUM_CLASSES).clone()
+        per_cell = lambda name: torch.tensor([float(getattr(c, name)) for c in configs], device=device)  # noqa: E731
+        self.lr, self.decay, self.momentum = per_cell("lr"), per_cell("weight_decay"), per_cell("momentum")
+        # a cell with none adds exact zeros, so a cell's bits never depend on what it is packed with
+        self.uses_decay, self.uses_momentum = bool(self.decay.any()), bool(self.momentum.any())
+        self.weight_buffer, self.bias_buffer = torch.zeros_like(self.weight), torch.zeros_like(self.bias)
+        self.minus_ones = torch.full((self.k, 1, first.batch_size), -1.0, device=device)
+
+    def logits_t(self, images_t: torch.Tensor) -> torch.Tensor:
+        """(K, 10, n): every cell's logits, transposed, each from its own ``W_k X^T + b_k`` product (the
+        same call alone or packed, so the same bits; and faster than ``X W^T``, whose output is 10 wide)."""
+        out = torch.empty(self.k, NUM_CLASSES, images_t.shape[1], device=images_t.device)
+        for k in range(self.k):
+            torch.addmm(self.bias[k].unsqueeze(1), self.weight[k], images_t, out=out[k])
+        return out
+
+    @torch.no_grad()
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One SGD step of every cell; returns each cell's (sum of losses, number correct), before the step."""
+        n = len(labels)
+        logits = self.logits_t(images.t().contiguous())
+        log_probs = F.log_softmax(logits, dim=1)  # what nn.CrossEntropyLoss computes inside
+        picked = labels.view(1, 1, n).expand(self.k, 1, n)
+        loss_sums = log_probs.gather(1, picked).squeeze(1).sum(1).neg_()
+        correct = (logits.argmax(1) == labels.view(1, n)).sum(1)
+        grad_logits = log_probs.exp_()  # softmax; minus the one-hot labels below
+        grad_logits.scatter_add_(1, picked, self.minus_ones[:, :, :n])
+        weight_grad = torch.empty_like(self.weight)
+        for k in range(self.k):
+            torch.mm(grad_logits[k], images, out=weight_grad[k])
+        self._step(self.weight, weight_grad.div_(n), self.weight_buffer, (self.k, 1, 1))  # the mean loss's
+        self._step(self.bias, grad_logits.sum(2).div_(n), self.bias_buffer, (self.k, 1))  # gradient
+        return loss_sums, correct
+
+    def _step(self, param: torch.Tensor, grad: torch.Tensor, buffer: torch.Tensor, shape: tuple) -> None:
+        """torch.optim.SGD's update, per cell: d = grad + wd * param; buf = momentum * buf + d (d itself
+        at the first step, where buf is still zero); param -= lr * buf."""
+        if self.uses_decay:
+            grad = grad + param * self.decay.view(shape)
+        if self.uses_momentum:
+            grad = buffer.mul_(self.momentum.view(shape)).add_(grad)
+        param.sub_(grad * self.lr.view(shape))
+
+    def cell_weights(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The cell's ten class templates (10, 784) and its bias, detached on the CPU."""
+        return (self.weight[index].detach().to("cpu", torch.float32).clone(),
+                self.bias[index].detach().to("cpu", torch.float32).clone())
+
+    @torch.no_grad()
+    def predictions(self, images: torch.Tensor) -> torch.Tensor:
+        """(K, N): every cell's predicted class for each image, in fit()'s evaluation chunks (each chunk
+        transposed once for all the cells)."""
+        return torch.cat([self.logits_t(chunk.t().contiguous()).argmax(1) for chunk in images.split(EVAL_CHUNK)],
+                         dim=1)
+
+
+def fit_many(configs: Sequence[TrainConfig], data: FashionMNISTData,
+             callbacks: Sequence[Sequence[Callback]] | None = None,
+             stops: Sequence[StopSignal] | None = None) -> list[FitResult]:
+    """Train the configs as one pack (PackError unless they differ only in lr, weight decay and momentum);
+    cell ``i`` reports to ``callbacks[i]`` and stops on ``stops[i]``. Each cell's FitResult, in order."""
+    check_packable(configs)
+    started = time.perf_counter()
+    first = configs[0]
+    device = resolve_device(first.device)
+    data = data.to(device)
+    callbacks = callbacks or [()] * len(configs)
+    stops = stops or [None] * len(configs)
+    cells = [_Cell(i, config, callbacks[i], _as_predicate(stops[i])) for i, config in enumerate(configs)]
+    split = data.validation_split() if first.validation else None
+    num_train = len(split.train_rows) if split else len(data.train_labels)
+    schedule = EpochSchedule(num_train, first.batch_size, first.reports_per_epoch)
+    for cell in cells:
+        send_event(cell.callbacks, "on_fit_start",
+                   FitStart(cell.config, schedule.steps, schedule.steps * first.epochs, str(device)))
+    loop = _PackedLoop(StackedSGD(configs, device), data, schedule, split, cells,
+                       torch.Generator().manual_seed(first.seed + ORDER_SEED_OFFSET), started)
+    for epoch in range(1, first.epochs + 1):
+        if not any(cell.going for cell in cells):
+            break
+        loop.run(epoch)
+    for cell in cells:
+        if cell.result is None:
+            loop.finish(cell)
+    return [cell.result for cell in cells]
+
+
+class _PackedLoop:
+    """fit()'s epoch loop for a pack: one shuffle and one gathered batch per step for every cell."""
+
+    def __init__(self, model: StackedSGD, data: FashionMNISTData, schedule: EpochSchedule, split,
+                 cells: list[_Cell], order_generator: torch.Generator, started: float):
+        self.model, self.data, self.schedule, self.split, self.cells = model, data, schedule, split, cells
+        self.order_generator, self.started = order_generator, started
+        self.report_after = set(schedule.report_after())
+        device = data.train_labels.device
+        self.loss_sums = torch.zeros(model.k, schedule.steps, device=device)  # a cell's row is contiguous
+        self.correct = torch.zeros(model.k, schedule.steps, dtype=torch.long, device=device)
+
+    def run(self, epoch: int) -> None:
+        started = time.perf_counter()
+        steps, batch = self.schedule.steps, self.schedule.batch_size
+        order = torch.randperm(self.schedule.num_examples, generator=self.order_generator)
+        order = order.to(self.data.train_labels.device)
+        if self.split is not None:  # shuffle the training rows only; the validation rows stay out
+            order = self.split.train_rows.index_select(0, order)
+        window_start = 0
+        for i in range(steps):
+            self._stop_cancelled(epoch, i)
+            if not any(cell.going for cell in self.cells):
+                return
+            rows = order[i * batch:(i + 1) * batch]
+            images = self.data.train_images.index_select(0, rows)
+            labels = self.data.train_labels.index_select(0, rows)
+            self.loss_sums[:, i], self.correct[:, i] = self.model.train_step(images, labels)
+            if i + 1 in self.report_after:
+                for cell in self.cells:
+                    if cell.going:
+                        cell.stopped = self._report_window(cell, epoch, window_start, i + 1)
+                        if cell.stopped:  # diverged: it ends now, the others go on
+                            self.finish(cell)
+                window_start = i + 1
+        self._epoch_reports(epoch, time.perf_counter() - started)
+
+    def finish(self, cell: _Cell) -> None:
+        """The cell's end, told at once (a cancelled or diverged cell doesn't wait for the pack)."""
+        cell.result = _result_of(cell.stopped, tuple(cell.epochs), cell.config, time.perf_counter() - self.started)
+        send_event(cell.callbacks, "on_fit_end", cell.result)
+
+    def _stop_cancelled(self, epoch: int, i: int) -> None:
+        steps = self.schedule.steps
+        for cell in self.cells:
+            if cell.going and cell.should_stop():
+                cell.stopped = _Stopped(RunStatus.CANCELLED, (epoch - 1) * steps + i, epoch - 1 + i / steps)
+                self.finish(cell)
+
+    def _report_window(self, cell: _Cell, epoch: int, start: int, end: int) -> _Stopped | None:
+        """Send the cell a StepReport over steps [start, end) of this epoch, or say where its loss blew up."""
+        steps = self.schedule.steps
+        window_losses = self.loss_sums[cell.index, start:end]
+        finite = torch.isfinite(window_losses)
+        if not bool(finite.all()):
+            bad = start + int((~finite).nonzero()[0])
+            return _Stopped(RunStatus.DIVERGED, (epoch - 1) * steps + bad + 1, epoch - 1 + (bad + 1) / steps)
+        examples = self.schedule.examples_in(start, end)
+        send_event(cell.callbacks, "on_step", StepReport(
+            step=(epoch - 1) * steps + end, epoch=epoch - 1 + end / steps,
+            train_loss=float(window_losses.sum()) / examples,
+            train_acc=int(self.correct[cell.index, start:end].sum()) / examples))
+        return None
+
+    def _epoch_reports(self, epoch: int, train_seconds: float) -> None:
+        started = time.perf_counter()
+        test_predicted = self.model.predictions(self.data.test_images)
+        val_predicted = self.model.predictions(self.split.images) if self.split is not None else None
+        batch_sizes = torch.tensor([self.schedule.examples_in(i, i + 1) for i in range(self.schedule.steps)])
+        seconds = train_seconds + time.perf_counter() - started
+        for cell in [cell for cell in self.cells if cell.going]:
+            report = self._epoch_report(cell, epoch, test_predicted[cell.index], seconds, batch_sizes,
+                                        None if val_predicted is None else val_predicted[cell.index])
+            cell.epochs.append(report)
+            send_event(cell.callbacks, "on_epoch_end", report)
+
+    def _epoch_report(self, cell: _Cell, epoch: int, predicted: torch.Tensor, seconds: float,
+                      batch_sizes: torch.Tensor, val_predicted: torch.Tensor | None) -> EpochReport:
+        n, labels = self.schedule.num_examples, self.data.test_labels
+        weights, bias = self.model.cell_weights(cell.index)
+        return EpochReport(
+            epoch=epoch, step=epoch * self.schedule.steps,
+            train_loss=float(self.loss_sums[cell.index].sum()) / n,
+            train_acc=int(self.correct[cell.index].sum()) / n,
+            test_acc=int((predicted == labels).sum()) / len(labels), seconds=seconds, weights=weights, bias=bias,
+            confusion=confusion_matrix(predicted.cpu(), labels.cpu()),
+            step_losses=tuple((self.loss_sums[cell.index].cpu() / batch_sizes).tolist()),
+            val_acc=None if val_predicted is None else
+            int((val_predicted == self.split.labels).sum()) / len(self.split.labels))
