@@ -3,18 +3,18 @@ stacked model, each with exactly the numbers it has alone.
 
 Cells that share a batch size and a seed share everything else: the same initial weights, the same
 batch order, the same gathered batch. Their K weight matrices are stacked as one ``K x 10 x 784``
-tensor: one shuffle, one gather and one transposed copy of the batch per step for all of them (read
-from the whole training set once, then hot in the cache), each cell's two small products, then one
-softmax and one SGD step over all the cells (each its own lr, weight decay and momentum, as
-``torch.optim.SGD`` defines them).
+tensor: one shuffle and one gather per step for all of them (the batch read from the whole training set
+once, then hot in the cache), one softmax over all the cells' logits, and each cell's own products and
+SGD step (its lr, weight decay and momentum, as ``torch.optim.SGD`` defines them).
 
 Exactly, not nearly: the dynamics at the learning rates a sweep tries (0.3 and up) amplify a last-bit
 difference to 0.03 in the weights within one epoch (measured: the same run on 1 and on 2 threads). One
 ``10K x 784`` product for all the cells would be faster, but a wider product makes the BLAS library sum
 in another order. So each cell's products are its own calls, the softmax, sums and updates work on each
-cell alone, and ``fit()`` trains a lone SGD run as a pack of one: a cell's numbers are the same bits
-whatever it is packed with. Each cell reports to its own callbacks; a cell whose loss goes non-finite ends
-``diverged`` at its own step and one whose stop is set ends ``cancelled``, while the others go on.
+cell alone, each in the very form ``ConciseTrainer`` uses for a lone run: a cell's numbers are the same
+bits as its separate ``fit``, whatever it is packed with. Each cell reports to its own callbacks; a cell
+whose loss goes non-finite ends ``diverged`` at its own step and one whose stop is set ends
+``cancelled``, while the others go on.
 """
 
 from __future__ import annotations
@@ -100,54 +100,66 @@ class _Cell:
 
 class StackedSGD:
     """K softmax regressions (section 3.7's model) stacked as one ``K x 10 x 784`` weight tensor, each
-    trained by SGD with its own lr, weight decay and momentum."""
+    trained by SGD with its own lr, weight decay and momentum, with exactly ``ConciseTrainer``'s
+    operations for each cell."""
 
     def __init__(self, configs: Sequence[TrainConfig], device: torch.device):
         first, self.k = configs[0], len(configs)
         model = build_concise_model(first.init_std, torch.Generator().manual_seed(first.seed))  # as fit() draws
         self.weight = model[1].weight.detach().to(device).expand(self.k, NUM_CLASSES, NUM_FEATURES).clone()
         self.bias = model[1].bias.detach().to(device).expand(self.k, NUM_CLASSES).clone()
-        per_cell = lambda name: torch.tensor([float(getattr(c, name)) for c in configs], device=device)  # noqa: E731
-        self.lr, self.decay, self.momentum = per_cell("lr"), per_cell("weight_decay"), per_cell("momentum")
-        # a cell with none adds exact zeros, so a cell's bits never depend on what it is packed with
-        self.uses_decay, self.uses_momentum = bool(self.decay.any()), bool(self.momentum.any())
-        self.weight_buffer, self.bias_buffer = torch.zeros_like(self.weight), torch.zeros_like(self.bias)
-        self.minus_ones = torch.full((self.k, 1, first.batch_size), -1.0, device=device)
+        self.configs = list(configs)
+        self.plain = [c.momentum == 0 and c.weight_decay == 0 for c in configs]  # the book's plain SGD
+        self.buffers: dict[tuple[int, int], torch.Tensor] = {}  # (cell, 0 weight | 1 bias): momentum buffers
+        self.minus_ones = torch.full((self.k, first.batch_size, 1), -1.0, device=device)
 
-    def logits_t(self, images_t: torch.Tensor) -> torch.Tensor:
-        """(K, 10, n): every cell's logits, transposed, each from its own ``W_k X^T + b_k`` product (the
-        same call alone or packed, so the same bits; and faster than ``X W^T``, whose output is 10 wide)."""
-        out = torch.empty(self.k, NUM_CLASSES, images_t.shape[1], device=images_t.device)
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """(K, n, 10): every cell's logits, each from its own ``X W_k^T + b_k`` (nn.Linear's product)."""
+        out = torch.empty(self.k, len(images), NUM_CLASSES, device=images.device)
         for k in range(self.k):
-            torch.addmm(self.bias[k].unsqueeze(1), self.weight[k], images_t, out=out[k])
+            torch.addmm(self.bias[k], images, self.weight[k].t(), out=out[k])
         return out
 
     @torch.no_grad()
     def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One SGD step of every cell; returns each cell's (sum of losses, number correct), before the step."""
         n = len(labels)
-        logits = self.logits_t(images.t().contiguous())
-        log_probs = F.log_softmax(logits, dim=1)  # what nn.CrossEntropyLoss computes inside
-        picked = labels.view(1, 1, n).expand(self.k, 1, n)
-        loss_sums = log_probs.gather(1, picked).squeeze(1).sum(1).neg_()
-        correct = (logits.argmax(1) == labels.view(1, n)).sum(1)
+        logits = self.logits(images)
+        log_probs = F.log_softmax(logits, dim=2)  # what nn.CrossEntropyLoss computes inside
+        picked = labels.view(1, n, 1).expand(self.k, n, 1)
+        loss_sums = log_probs.gather(2, picked).squeeze(2).sum(1).neg_()
+        correct = (logits.argmax(2) == labels.view(1, n)).sum(1)
         grad_logits = log_probs.exp_()  # softmax; minus the one-hot labels below
-        grad_logits.scatter_add_(1, picked, self.minus_ones[:, :, :n])
-        weight_grad = torch.empty_like(self.weight)
+        grad_logits.scatter_add_(2, picked, self.minus_ones[:, :n])
         for k in range(self.k):
-            torch.mm(grad_logits[k], images, out=weight_grad[k])
-        self._step(self.weight, weight_grad.div_(n), self.weight_buffer, (self.k, 1, 1))  # the mean loss's
-        self._step(self.bias, grad_logits.sum(2).div_(n), self.bias_buffer, (self.k, 1))  # gradient
+            self._update(k, grad_logits[k], images)
         return loss_sums, correct
 
-    def _step(self, param: torch.Tensor, grad: torch.Tensor, buffer: torch.Tensor, shape: tuple) -> None:
-        """torch.optim.SGD's update, per cell: d = grad + wd * param; buf = momentum * buf + d (d itself
-        at the first step, where buf is still zero); param -= lr * buf."""
-        if self.uses_decay:
-            grad = grad + param * self.decay.view(shape)
-        if self.uses_momentum:
-            grad = buffer.mul_(self.momentum.view(shape)).add_(grad)
-        param.sub_(grad * self.lr.view(shape))
+    def _update(self, k: int, grad_logits: torch.Tensor, images: torch.Tensor) -> None:
+        """Cell k's step, as ConciseTrainer takes it: plain SGD fused into the gradient's product
+        (``W -= lr/n * G^T X``), else the mean gradient and torch.optim.SGD's update."""
+        n, lr = len(images), self.configs[k].lr
+        if self.plain[k]:
+            self.weight[k].addmm_(grad_logits.t(), images, alpha=-lr / n)
+            self.bias[k].add_(grad_logits.sum(0), alpha=-lr / n)
+            return
+        mean_grad = grad_logits.div(n)
+        self._sgd(k, 0, self.weight[k], torch.mm(mean_grad.t(), images))
+        self._sgd(k, 1, self.bias[k], torch.sum(mean_grad, dim=0))
+
+    def _sgd(self, k: int, which: int, param: torch.Tensor, grad: torch.Tensor) -> None:
+        """torch.optim.SGD's single-tensor step, for one cell's weight or bias."""
+        config = self.configs[k]
+        if config.weight_decay:
+            grad = grad.add(param, alpha=config.weight_decay)
+        if config.momentum:
+            buffer = self.buffers.get((k, which))
+            if buffer is None:
+                buffer = self.buffers[(k, which)] = torch.clone(grad).detach()
+            else:
+                buffer.mul_(config.momentum).add_(grad)
+            grad = buffer
+        param.add_(grad, alpha=-config.lr)
 
     def cell_weights(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The cell's ten class templates (10, 784) and its bias, detached on the CPU."""
@@ -156,10 +168,8 @@ class StackedSGD:
 
     @torch.no_grad()
     def predictions(self, images: torch.Tensor) -> torch.Tensor:
-        """(K, N): every cell's predicted class for each image, in fit()'s evaluation chunks (each chunk
-        transposed once for all the cells)."""
-        return torch.cat([self.logits_t(chunk.t().contiguous()).argmax(1) for chunk in images.split(EVAL_CHUNK)],
-                         dim=1)
+        """(K, N): every cell's predicted class for each image, in fit()'s evaluation chunks."""
+        return torch.cat([self.logits(chunk).argmax(2) for chunk in images.split(EVAL_CHUNK)], dim=1)
 
 
 def fit_many(configs: Sequence[TrainConfig], data: FashionMNISTData,

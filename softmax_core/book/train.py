@@ -157,17 +157,24 @@ def build_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
 
 
 class ConciseTrainer:
-    """Section 3.7: nn.Linear + cross-entropy, with the exact analytic gradient put in ``.grad`` and
-    ``torch.optim`` doing the update. fit() trains Adam with it; SGD runs train as a pack of one
-    (``packed.StackedSGD``), whose numbers are the same bits in any pack.
+    """Section 3.7: nn.Linear + cross-entropy, with the exact analytic gradient.
+
+    Plain SGD (the book's setting) is fused into the gradient's matrix product:
+    ``W -= lr/n * (softmax - onehot)^T X`` in one ``addmm_``. With momentum, weight decay or Adam the
+    gradient goes into ``.grad`` and ``torch.optim`` does the update. ``packed.StackedSGD`` takes the
+    very same steps for each cell of a pack, so a packed run has this one's numbers, bit for bit.
     """
 
     def __init__(self, config: TrainConfig, generator: torch.Generator, device: torch.device):
         self.model = build_concise_model(config.init_std, generator).to(device)
         self.linear = self.model[1]
-        for parameter in self.model.parameters():
-            parameter.grad = torch.zeros_like(parameter)
-        self.optimizer = build_optimizer(config, self.model.parameters())
+        self.lr = config.lr
+        self.plain_sgd = config.optimizer == "sgd" and config.momentum == 0 and config.weight_decay == 0
+        self.optimizer = None
+        if not self.plain_sgd:
+            for parameter in self.model.parameters():
+                parameter.grad = torch.zeros_like(parameter)
+            self.optimizer = build_optimizer(config, self.model.parameters())
         self.minus_ones = torch.full((config.batch_size, 1), -1.0, device=device)
 
     @torch.no_grad()
@@ -180,10 +187,14 @@ class ConciseTrainer:
         correct = count_correct(logits, labels)
         grad_logits = log_probs.exp_()  # softmax; minus the one-hot labels below
         grad_logits.scatter_add_(1, labels.unsqueeze(1), self.minus_ones[:n])
-        grad_logits.div_(n)  # the book's l.mean().backward()
-        torch.mm(grad_logits.t(), images, out=self.linear.weight.grad)
-        torch.sum(grad_logits, dim=0, out=self.linear.bias.grad)
-        self.optimizer.step()
+        if self.plain_sgd:  # the book's l.mean().backward(); updater.step(), fused
+            self.linear.weight.addmm_(grad_logits.t(), images, alpha=-self.lr / n)
+            self.linear.bias.add_(grad_logits.sum(0), alpha=-self.lr / n)
+        else:
+            grad_logits.div_(n)
+            torch.mm(grad_logits.t(), images, out=self.linear.weight.grad)
+            torch.sum(grad_logits, dim=0, out=self.linear.bias.grad)
+            self.optimizer.step()
         return loss_sum, correct
 
     @torch.no_grad()
@@ -248,10 +259,6 @@ def fit(config: TrainConfig, data: FashionMNISTData, callbacks: Sequence[Callbac
         stop: StopSignal = None) -> FitResult:
     """Train softmax regression as ``config`` says, sending events to ``callbacks``; never raises on a
     diverged or stopped run (its status says so)."""
-    if config.implementation == "concise" and config.optimizer == "sgd":
-        from softmax_core.book.packed import fit_many  # below this module: a lone SGD run is a pack of one
-
-        return fit_many([config], data, [callbacks], [stop])[0]
     started = time.perf_counter()
     device = resolve_device(config.device)
     data = data.to(device)
