@@ -10,6 +10,8 @@
 4. The 64-run grid (8 lr x 4 batch x 2 seeds, 10 epochs): wall time from the submit to the last end,
    packed and unpacked.
 5. Compare opened while a packed sweep trains, against idle (the real server and Debian's Chromium).
+6. A fresh server, clicked as soon as Start appears: the first point's delay, over 5 fresh starts
+   (``bench_classroom.first_point_on_fresh_servers``).
 
     python benchmarks/bench_sweep.py                 # about 8 minutes on 2 cores; needs chromium and the data
     python benchmarks/bench_sweep.py --quick         # parts 1 and 2 only
@@ -163,6 +165,19 @@ def compare_while_sweeping(folder: str, trials: int) -> tuple[list[float], list[
     return idle, busy
 
 
+def fresh_server_first_points(starts: int) -> list[float]:
+    from bench_classroom import first_point_on_fresh_servers
+    from e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            return first_point_on_fresh_servers(browser, DATA_DIR, starts)
+        finally:
+            browser.close()
+
+
 def open_compare(page, url: str, run_ids: list[int]) -> float:
     started = time.perf_counter()
     page.goto(f"{url}/compare?runs={','.join(map(str, run_ids[:3]))}")
@@ -202,6 +217,9 @@ def main() -> None:
         print(f"\n5. open Compare: idle median {statistics.median(idle):.2f} s; while the 64-run grid trains packed "
               f"median {statistics.median(busy):.2f} s: ratio {statistics.median(busy) / statistics.median(idle):.2f}"
               " (target at most 1.25)")
+        delays = fresh_server_first_points(args.trials)
+        print(f"\n6. a fresh server, clicked at first paint: first point median {statistics.median(delays):.2f} s "
+              f"({', '.join(f'{d:.2f}' for d in delays)}; target at most 1.0 s)")
 
 
 if __name__ == "__main__":
