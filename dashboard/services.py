@@ -2,7 +2,7 @@
 CurveCache, and the classroom's settings, policy and door, made once per process and used by every
 session and thread.
 
-They belong to the server's lifespan (``server.py``), never to ``st.cache_resource``: Streamlit lets any
+They belong to the server's lifespan (``server.py``), never to Streamlit's resource cache: Streamlit lets any
 browser clear every cache on the server (the websocket's ``clear_cache`` message needs no login), and a
 cleared runner would be rebuilt with a second pool of workers while the first lives on. A plain module
 object is out of that message's reach. Pages run under AppTest have no lifespan, so the first page run
