@@ -340,6 +340,18 @@ def test_fair_queue_takes_turns_between_owners():
     assert [plain.popleft() for _ in range(3)] == [7, 8, 9], "without owners: first in, first out"
 
 
+def test_a_pack_is_one_turn_of_one_owners_runs_that_share_a_key():
+    queue = FairQueue()
+    for run_id, owner, pack in [(1, "ada", "a"), (2, "ada", "a"), (3, "bob", "b"), (4, "ada", "a"), (5, "ada", None),
+                                (6, "ada", "a"), (7, "ada", "a")]:
+        queue.append(run_id, owner, pack)
+    assert queue.take_pack(3) == [1, 2, 4], "up to the limit, oldest first, one turn"
+    assert queue.take_pack(3) == [3], "then Bob's turn"
+    assert queue.take_pack(3) == [5], "a run without a key trains alone"
+    queue.remove(6)
+    assert queue.take_pack(3) == [7] and not queue
+
+
 def test_the_validation_split_is_disjoint_fixed_and_a_sixth_of_the_training_set():
     data = make_tiny_data(num_train=600)
     split = data.validation_split()

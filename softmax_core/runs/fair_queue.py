@@ -16,10 +16,13 @@ class FairQueue:
     def __init__(self):
         self._by_owner: collections.OrderedDict[Hashable, collections.deque[int]] = collections.OrderedDict()
         self._owner_of: dict[int, Hashable] = {}
+        self._pack_of: dict[int, Hashable] = {}  # runs with the same pack key may be handed out as one
 
-    def append(self, run_id: int, owner: Hashable = None) -> None:
+    def append(self, run_id: int, owner: Hashable = None, pack: Hashable = None) -> None:
         self._by_owner.setdefault(owner, collections.deque()).append(run_id)
         self._owner_of[run_id] = owner
+        if pack is not None:
+            self._pack_of[run_id] = pack
 
     def popleft(self) -> int:
         """The oldest run of the owner whose turn it is; that owner then goes to the back of the line."""
@@ -40,20 +43,21 @@ class FairQueue:
         return next(iter(self._by_owner.values()))[0]
 
     def remove(self, run_id: int) -> None:
+        self._pack_of.pop(run_id, None)
         owner = self._owner_of.pop(run_id)
         runs = self._by_owner[owner]
         runs.remove(run_id)
         if not runs:
             del self._by_owner[owner]
 
-    def take_pack(self, limit: int, pack_of: dict[int, Hashable], first: int | None = None) -> list[int]:
+    def take_pack(self, limit: int, first: int | None = None) -> list[int]:
         """The next run in turn (or ``first``) and up to ``limit - 1`` more waiting runs of its owner that
-        share its pack key (``pack_of``; a run without one trains alone), oldest first: one unit of work
-        for a worker. The turn is used once; each run still counts as a run against its owner's limit."""
+        share its pack key (a run without one trains alone), oldest first: one unit of work for a worker.
+        The turn is used once; each run still counts as a run against its owner's limit."""
         first = self.peek() if first is None else first
-        key = pack_of.get(first)
+        key = self._pack_of.get(first)
         mates = [] if key is None else [run_id for run_id in self._by_owner[self._owner_of[first]]
-                                        if run_id != first and pack_of.get(run_id) == key][:max(0, limit - 1)]
+                                        if run_id != first and self._pack_of.get(run_id) == key][:max(0, limit - 1)]
         self.take(first)
         for run_id in mates:
             self.remove(run_id)

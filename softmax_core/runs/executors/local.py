@@ -99,7 +99,6 @@ class LocalExecutor:
         self.threads_per_worker = threads_per_worker or max(1, available_cores() // self.worker_count)
         self._worker_args = (store_url, data_source, self.threads_per_worker, warm_data)
         self._pending = FairQueue()  # round-robin between the runs' owners
-        self._pack_of: dict[int, object] = {}  # a waiting run's pack key: runs with the same one train as one
         self.pack_size = pack_limit()
         self._slots: list[_Slot] = []
         self._restart_at: dict[int, float] = {}
@@ -114,16 +113,13 @@ class LocalExecutor:
 
     def submit(self, run_id: int, owner=None, pack=None) -> None:
         with self._lock:
-            self._pending.append(run_id, owner)
-            if pack is not None:
-                self._pack_of[run_id] = pack
+            self._pending.append(run_id, owner, pack)
         self._wake()
 
     def withdraw(self, run_id: int) -> bool:
         with self._lock:
             if run_id in self._pending:
                 self._pending.remove(run_id)
-                self._pack_of.pop(run_id, None)
                 return True
         return False
 
@@ -191,9 +187,7 @@ class LocalExecutor:
         with self._lock:
             for slot in self._slots:
                 if slot.ready and not slot.run_ids and self._pending:
-                    slot.run_ids = self._pending.take_pack(self.pack_size, self._pack_of)
-                    for run_id in slot.run_ids:
-                        self._pack_of.pop(run_id, None)
+                    slot.run_ids = self._pending.take_pack(self.pack_size)
                     try:
                         slot.conn.send(slot.run_ids)
                     except OSError:

@@ -109,7 +109,6 @@ class RayExecutor:
         self._remote = self.ray.remote(max_retries=0, retry_exceptions=False)(train_ray_task)
         self._arrays_source, self._data_ref = arrays_source, None
         self._pending = FairQueue()  # round-robin between the runs' owners
-        self._pack_of: dict[int, object] = {}  # a waiting run's pack key: runs with the same one go as one task
         self.pack_size = pack_limit()
         self._tasks: dict[int, _Task] = {}  # by the first run of each task
         self._unclaimed: set[int] = set()  # handed to Ray, not yet claimed by a task (the runner's to beat)
@@ -126,16 +125,13 @@ class RayExecutor:
 
     def submit(self, run_id: int, owner=None, pack=None) -> None:
         with self._lock:
-            self._pending.append(run_id, owner)
-            if pack is not None:
-                self._pack_of[run_id] = pack
+            self._pending.append(run_id, owner, pack)
         self._wake.set()
 
     def withdraw(self, run_id: int) -> bool:
         with self._lock:
             if run_id in self._pending:
                 self._pending.remove(run_id)
-                self._pack_of.pop(run_id, None)
                 return True
             task = next((task for task in self._tasks.values() if run_id in task.run_ids), None)
         # Its cancel flag is already up, so no task can claim it from now on: if the store still has it
@@ -274,10 +270,7 @@ class RayExecutor:
             self.store.end_run(run_id, RunStatus.FAILED, why)
         for run_id, gpus in decided.send:
             with self._lock:  # with the waiting runs it packs with (a pack is one task, counted once)
-                run_ids = self._pending.take_pack(self.pack_size, self._pack_of, first=run_id) \
-                    if run_id in self._pending else []
-                for packed in run_ids:
-                    self._pack_of.pop(packed, None)
+                run_ids = self._pending.take_pack(self.pack_size, first=run_id) if run_id in self._pending else []
             if run_ids:
                 self._start_task(run_ids, gpus)
 
