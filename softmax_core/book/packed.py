@@ -37,13 +37,14 @@ from softmax_core.book.train import (
     EpochReport,
     FitResult,
     FitStart,
-    StepReport,
     StopSignal,
     _as_predicate,
     _result_of,
     _Stopped,
+    epoch_order,
     resolve_device,
     send_event,
+    window_outcome,
 )
 from softmax_core.config import TrainConfig
 from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
@@ -218,10 +219,7 @@ class _PackedLoop:
     def run(self, epoch: int) -> None:
         started = time.perf_counter()
         steps, batch = self.schedule.steps, self.schedule.batch_size
-        order = torch.randperm(self.schedule.num_examples, generator=self.order_generator)
-        order = order.to(self.data.train_labels.device)
-        if self.split is not None:  # shuffle the training rows only; the validation rows stay out
-            order = self.split.train_rows.index_select(0, order)
+        order = epoch_order(self.schedule, self.order_generator, self.data.train_labels.device, self.split)
         window_start = 0
         for i in range(steps):
             self._stop_cancelled(epoch, i)
@@ -254,17 +252,11 @@ class _PackedLoop:
 
     def _report_window(self, cell: _Cell, epoch: int, start: int, end: int) -> _Stopped | None:
         """Send the cell a StepReport over steps [start, end) of this epoch, or say where its loss blew up."""
-        steps = self.schedule.steps
-        window_losses = self.loss_sums[cell.index, start:end]
-        finite = torch.isfinite(window_losses)
-        if not bool(finite.all()):
-            bad = start + int((~finite).nonzero()[0])
-            return _Stopped(RunStatus.DIVERGED, (epoch - 1) * steps + bad + 1, epoch - 1 + (bad + 1) / steps)
-        examples = self.schedule.examples_in(start, end)
-        send_event(cell.callbacks, "on_step", StepReport(
-            step=(epoch - 1) * steps + end, epoch=epoch - 1 + end / steps,
-            train_loss=float(window_losses.sum()) / examples,
-            train_acc=int(self.correct[cell.index, start:end].sum()) / examples))
+        outcome = window_outcome(self.schedule, epoch, start, end, self.loss_sums[cell.index],
+                                 self.correct[cell.index])
+        if isinstance(outcome, _Stopped):
+            return outcome
+        send_event(cell.callbacks, "on_step", outcome)
         return None
 
     def _epoch_reports(self, epoch: int, train_seconds: float) -> None:

@@ -311,10 +311,7 @@ class _EpochLoop:
         started = time.perf_counter()
         steps, batch = self.schedule.steps, self.schedule.batch_size
         first_step_of_epoch = (epoch - 1) * steps
-        order = torch.randperm(self.schedule.num_examples, generator=self.order_generator)
-        order = order.to(self.data.train_labels.device)
-        if self.split is not None:  # shuffle the training rows only; the validation rows stay out
-            order = self.split.train_rows.index_select(0, order)
+        order = epoch_order(self.schedule, self.order_generator, self.data.train_labels.device, self.split)
         window_start = 0
         for i in range(steps):
             if self.should_stop():
@@ -333,19 +330,10 @@ class _EpochLoop:
 
     def _report_window(self, epoch: int, start: int, end: int) -> _Stopped | None:
         """Send a StepReport over steps [start, end) of this epoch, or say where the loss blew up."""
-        steps = self.schedule.steps
-        window_losses = self.loss_sums[start:end]
-        finite = torch.isfinite(window_losses)
-        if not bool(finite.all()):
-            bad = start + int((~finite).nonzero()[0])
-            return _Stopped(DIVERGED, (epoch - 1) * steps + bad + 1, epoch - 1 + (bad + 1) / steps)
-        examples = self.schedule.examples_in(start, end)
-        self.events.call("on_step", StepReport(
-            step=(epoch - 1) * steps + end,
-            epoch=epoch - 1 + end / steps,
-            train_loss=float(window_losses.sum()) / examples,
-            train_acc=int(self.correct[start:end].sum()) / examples,
-        ))
+        outcome = window_outcome(self.schedule, epoch, start, end, self.loss_sums, self.correct)
+        if isinstance(outcome, _Stopped):
+            return outcome
+        self.events.call("on_step", outcome)
         return None
 
     def _epoch_report(self, epoch: int, train_seconds: float) -> EpochReport:
@@ -373,6 +361,29 @@ class _EpochLoop:
         if self.split is None:
             return None
         return evaluate(self.trainer.logits, self.split.images, self.split.labels)[0]
+
+
+def epoch_order(schedule: EpochSchedule, generator: torch.Generator, device: torch.device,
+                split: ValidationSplit | None) -> torch.Tensor:
+    """An epoch's fresh shuffle of the training rows (a validation split's rows stay out)."""
+    order = torch.randperm(schedule.num_examples, generator=generator).to(device)
+    return split.train_rows.index_select(0, order) if split is not None else order
+
+
+def window_outcome(schedule: EpochSchedule, epoch: int, start: int, end: int, loss_sums: torch.Tensor,
+                   correct: torch.Tensor) -> StepReport | _Stopped:
+    """Steps [start, end) of an epoch (one run's per-step loss sums and correct counts): their StepReport,
+    or where the loss first went non-finite."""
+    steps = schedule.steps
+    window_losses = loss_sums[start:end]
+    finite = torch.isfinite(window_losses)
+    if not bool(finite.all()):
+        bad = start + int((~finite).nonzero()[0])
+        return _Stopped(DIVERGED, (epoch - 1) * steps + bad + 1, epoch - 1 + (bad + 1) / steps)
+    examples = schedule.examples_in(start, end)
+    return StepReport(step=(epoch - 1) * steps + end, epoch=epoch - 1 + end / steps,
+                      train_loss=float(window_losses.sum()) / examples,
+                      train_acc=int(correct[start:end].sum()) / examples)
 
 
 def _as_predicate(stop: StopSignal) -> Callable[[], bool]:
