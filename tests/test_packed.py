@@ -10,6 +10,7 @@ import torch
 from workloads import TinyData, make_tiny_data
 
 from softmax_core.book.packed import PackError, check_packable, fit_many
+from softmax_core.book.stacked import StackedSoftmaxSGD
 from softmax_core.book.train import Callback, fit
 from softmax_core.config import TrainConfig
 from softmax_core.runs.executors.local import LocalExecutor
@@ -55,8 +56,20 @@ SWEEP_CELLS = [TrainConfig(epochs=3, batch_size=256, lr=lr, momentum=momentum, w
                                            (0.1, 0.9, 0.0), (0.3, 0.5, 1e-3))]
 
 
-def test_every_cell_equals_its_separate_run_on_the_real_data(fashion_mnist):
-    packed = fit_many(SWEEP_CELLS, fashion_mnist)
+@pytest.fixture
+def one_thread():
+    """One torch thread, as a sweep's worker trains (where this machine's stacked products are exact)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("per_cell_products", [False, True], ids=["stacked products", "a product per cell"])
+def test_every_cell_equals_its_separate_run_on_the_real_data(fashion_mnist, one_thread, per_cell_products):
+    stack = StackedSoftmaxSGD(SWEEP_CELLS, torch.device("cpu"), (256, 96), (10_000,), per_cell_products)
+    assert stack.products_are_per_cell == per_cell_products, "on one thread here, the stacked products are exact"
+    packed = fit_many(SWEEP_CELLS, fashion_mnist, per_cell_products=per_cell_products)
     for cell, result in zip(SWEEP_CELLS, packed, strict=True):
         assert_same_run(result, fit(cell, fashion_mnist))
 
@@ -107,6 +120,8 @@ def test_the_runner_trains_a_sweeps_cells_as_packs_each_an_ordinary_run(tmp_path
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
     runner = JobRunner(store, LocalExecutor(store.url, workers=1, threads_per_worker=1, data_source=TinyData()))
     try:
+        warm_up = runner.submit_many([RunRequest(TrainConfig(epochs=1, batch_size=100), "warm-up")])
+        assert runner.wait(warm_up[0], 60)  # the worker is idle, waiting: it must not take a sweep's first run alone
         cells = [TrainConfig(epochs=2, batch_size=100, lr=lr, seed=seed) for seed in (0, 1) for lr in (0.1, 0.3)]
         ids = runner.submit_many([RunRequest(config, f"cell {i}") for i, config in enumerate(cells)])
         alone = runner.submit_many([RunRequest(cells[0], "alone")])  # a submission of one trains alone

@@ -119,10 +119,10 @@ def test_fit_computes_exactly_the_books_metrics_and_updates(tiny_data, changes):
     assert torch.allclose(result.final.bias, model[1].bias.detach(), atol=1e-6)
 
 
-def test_analytic_gradient_equals_autograd():
+def test_adams_analytic_gradient_equals_autograd():
     generator = torch.Generator().manual_seed(1)
     images, labels = torch.rand(32, 784, generator=generator), torch.randint(0, 10, (32,), generator=generator)
-    trainer = ConciseTrainer(TrainConfig(init_std=0.5, momentum=0.5), torch.Generator().manual_seed(0),
+    trainer = ConciseTrainer(TrainConfig(init_std=0.5, optimizer="adam"), torch.Generator().manual_seed(0),
                              torch.device("cpu"))
     reference = build_concise_model(0.5, torch.Generator().manual_seed(0))
     nn.CrossEntropyLoss()(reference(images), labels).backward()

@@ -2,19 +2,17 @@
 stacked model, each with exactly the numbers it has alone.
 
 Cells that share a batch size and a seed share everything else: the same initial weights, the same
-batch order, the same gathered batch. Their K weight matrices are stacked as one ``K x 10 x 784``
-tensor: one shuffle and one gather per step for all of them (the batch read from the whole training set
-once, then hot in the cache), one softmax over all the cells' logits, and each cell's own products and
-SGD step (its lr, weight decay and momentum, as ``torch.optim.SGD`` defines them).
+batch order, the same gathered batch. They train as one ``stacked.StackedSoftmaxSGD``: one shuffle and
+one gather per step for all of them, one ``(10K) x 784`` product for all their logits and one for all
+their gradients, and each cell's own softmax, loss and SGD step (its lr, weight decay and momentum).
 
 Exactly, not nearly: the dynamics at the learning rates a sweep tries (0.3 and up) amplify a last-bit
-difference to 0.03 in the weights within one epoch (measured: the same run on 1 and on 2 threads). One
-``10K x 784`` product for all the cells would be faster, but a wider product makes the BLAS library sum
-in another order. So each cell's products are its own calls, the softmax, sums and updates work on each
-cell alone, each in the very form ``ConciseTrainer`` uses for a lone run: a cell's numbers are the same
-bits as its separate ``fit``, whatever it is packed with. Each cell reports to its own callbacks; a cell
-whose loss goes non-finite ends ``diverged`` at its own step and one whose stop is set ends
-``cancelled``, while the others go on.
+difference to 0.03 in the weights within one epoch (measured: the same run on 1 and on 2 threads). So a
+lone run is itself a stack of one, and the stack uses its wide products only where they were seen to
+sum every cell's outputs as its lone products do (else one product per cell): a cell's numbers are the
+same bits as its separate ``fit``, whatever it is packed with. Each cell reports to its own callbacks; a
+cell whose loss goes non-finite ends ``diverged`` at its own step and one whose stop is set ends
+``cancelled``, at once, while the others go on (and the stack stops training the ended cell).
 """
 
 from __future__ import annotations
@@ -24,14 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 
 from softmax_core.book.data import FashionMNISTData
 from softmax_core.book.metrics import confusion_matrix
-from softmax_core.book.model import build_concise_model
 from softmax_core.book.schedule import EpochSchedule
+from softmax_core.book.stacked import StackedSoftmaxSGD, stacks
 from softmax_core.book.train import (
-    EVAL_CHUNK,
     ORDER_SEED_OFFSET,
     Callback,
     EpochReport,
@@ -47,7 +43,6 @@ from softmax_core.book.train import (
     window_outcome,
 )
 from softmax_core.config import TrainConfig
-from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
 from softmax_core.status import RunStatus
 
 PACKABLE_FIELDS = ("lr", "weight_decay", "momentum")
@@ -60,7 +55,7 @@ class PackError(ValueError):
 def pack_key(config: TrainConfig) -> TrainConfig | None:
     """What a config shares with every config it can pack with (its packable fields set aside); None if
     it can't pack at all (Adam and the scratch implementation train another way)."""
-    if config.optimizer != "sgd" or config.implementation != "concise":
+    if not stacks(config):
         return None
     return config.replace(lr=0.1, weight_decay=0.0, momentum=0.0)
 
@@ -99,85 +94,12 @@ class _Cell:
         return self.stopped is None
 
 
-class StackedSGD:
-    """K softmax regressions (section 3.7's model) stacked as one ``K x 10 x 784`` weight tensor, each
-    trained by SGD with its own lr, weight decay and momentum, with exactly ``ConciseTrainer``'s
-    operations for each cell."""
-
-    def __init__(self, configs: Sequence[TrainConfig], device: torch.device):
-        first, self.k = configs[0], len(configs)
-        model = build_concise_model(first.init_std, torch.Generator().manual_seed(first.seed))  # as fit() draws
-        self.weight = model[1].weight.detach().to(device).expand(self.k, NUM_CLASSES, NUM_FEATURES).clone()
-        self.bias = model[1].bias.detach().to(device).expand(self.k, NUM_CLASSES).clone()
-        self.configs = list(configs)
-        self.plain = [c.momentum == 0 and c.weight_decay == 0 for c in configs]  # the book's plain SGD
-        self.buffers: dict[tuple[int, int], torch.Tensor] = {}  # (cell, 0 weight | 1 bias): momentum buffers
-        self.minus_ones = torch.full((self.k, first.batch_size, 1), -1.0, device=device)
-
-    def logits(self, images: torch.Tensor) -> torch.Tensor:
-        """(K, n, 10): every cell's logits, each from its own ``X W_k^T + b_k`` (nn.Linear's product)."""
-        out = torch.empty(self.k, len(images), NUM_CLASSES, device=images.device)
-        for k in range(self.k):
-            torch.addmm(self.bias[k], images, self.weight[k].t(), out=out[k])
-        return out
-
-    @torch.no_grad()
-    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One SGD step of every cell; returns each cell's (sum of losses, number correct), before the step."""
-        n = len(labels)
-        logits = self.logits(images)
-        log_probs = F.log_softmax(logits, dim=2)  # what nn.CrossEntropyLoss computes inside
-        picked = labels.view(1, n, 1).expand(self.k, n, 1)
-        loss_sums = log_probs.gather(2, picked).squeeze(2).sum(1).neg_()
-        correct = (logits.argmax(2) == labels.view(1, n)).sum(1)
-        grad_logits = log_probs.exp_()  # softmax; minus the one-hot labels below
-        grad_logits.scatter_add_(2, picked, self.minus_ones[:, :n])
-        for k in range(self.k):
-            self._update(k, grad_logits[k], images)
-        return loss_sums, correct
-
-    def _update(self, k: int, grad_logits: torch.Tensor, images: torch.Tensor) -> None:
-        """Cell k's step, as ConciseTrainer takes it: plain SGD fused into the gradient's product
-        (``W -= lr/n * G^T X``), else the mean gradient and torch.optim.SGD's update."""
-        n, lr = len(images), self.configs[k].lr
-        if self.plain[k]:
-            self.weight[k].addmm_(grad_logits.t(), images, alpha=-lr / n)
-            self.bias[k].add_(grad_logits.sum(0), alpha=-lr / n)
-            return
-        mean_grad = grad_logits.div(n)
-        self._sgd(k, 0, self.weight[k], torch.mm(mean_grad.t(), images))
-        self._sgd(k, 1, self.bias[k], torch.sum(mean_grad, dim=0))
-
-    def _sgd(self, k: int, which: int, param: torch.Tensor, grad: torch.Tensor) -> None:
-        """torch.optim.SGD's single-tensor step, for one cell's weight or bias."""
-        config = self.configs[k]
-        if config.weight_decay:
-            grad = grad.add(param, alpha=config.weight_decay)
-        if config.momentum:
-            buffer = self.buffers.get((k, which))
-            if buffer is None:
-                buffer = self.buffers[(k, which)] = torch.clone(grad).detach()
-            else:
-                buffer.mul_(config.momentum).add_(grad)
-            grad = buffer
-        param.add_(grad, alpha=-config.lr)
-
-    def cell_weights(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The cell's ten class templates (10, 784) and its bias, detached on the CPU."""
-        return (self.weight[index].detach().to("cpu", torch.float32).clone(),
-                self.bias[index].detach().to("cpu", torch.float32).clone())
-
-    @torch.no_grad()
-    def predictions(self, images: torch.Tensor) -> torch.Tensor:
-        """(K, N): every cell's predicted class for each image, in fit()'s evaluation chunks."""
-        return torch.cat([self.logits(chunk).argmax(2) for chunk in images.split(EVAL_CHUNK)], dim=1)
-
-
 def fit_many(configs: Sequence[TrainConfig], data: FashionMNISTData,
              callbacks: Sequence[Sequence[Callback]] | None = None,
-             stops: Sequence[StopSignal] | None = None) -> list[FitResult]:
+             stops: Sequence[StopSignal] | None = None, per_cell_products: bool = False) -> list[FitResult]:
     """Train the configs as one pack (PackError unless they differ only in lr, weight decay and momentum);
-    cell ``i`` reports to ``callbacks[i]`` and stops on ``stops[i]``. Each cell's FitResult, in order."""
+    cell ``i`` reports to ``callbacks[i]`` and stops on ``stops[i]``. Each cell's FitResult, in order.
+    ``per_cell_products`` keeps one matrix product per cell even where the stacked ones are exact."""
     check_packable(configs)
     started = time.perf_counter()
     first = configs[0]
@@ -192,7 +114,9 @@ def fit_many(configs: Sequence[TrainConfig], data: FashionMNISTData,
     for cell in cells:
         send_event(cell.callbacks, "on_fit_start",
                    FitStart(cell.config, schedule.steps, schedule.steps * first.epochs, str(device)))
-    loop = _PackedLoop(StackedSGD(configs, device), data, schedule, split, cells,
+    eval_sizes = [len(data.test_labels)] + ([len(split.labels)] if split is not None else [])
+    model = StackedSoftmaxSGD(configs, device, schedule.batch_sizes(), eval_sizes, per_cell_products)
+    loop = _PackedLoop(model, data, schedule, split, cells,
                        torch.Generator().manual_seed(first.seed + ORDER_SEED_OFFSET), started)
     for epoch in range(1, first.epochs + 1):
         if not any(cell.going for cell in cells):
@@ -200,21 +124,22 @@ def fit_many(configs: Sequence[TrainConfig], data: FashionMNISTData,
         loop.run(epoch)
     for cell in cells:
         if cell.result is None:
-            loop.finish(cell)
+            loop.finish(cell, pack_goes_on=False)
     return [cell.result for cell in cells]
 
 
 class _PackedLoop:
     """fit()'s epoch loop for a pack: one shuffle and one gathered batch per step for every cell."""
 
-    def __init__(self, model: StackedSGD, data: FashionMNISTData, schedule: EpochSchedule, split,
+    def __init__(self, model: StackedSoftmaxSGD, data: FashionMNISTData, schedule: EpochSchedule, split,
                  cells: list[_Cell], order_generator: torch.Generator, started: float):
         self.model, self.data, self.schedule, self.split, self.cells = model, data, schedule, split, cells
         self.order_generator, self.started = order_generator, started
         self.report_after = set(schedule.report_after())
         device = data.train_labels.device
-        self.loss_sums = torch.zeros(model.k, schedule.steps, device=device)  # a cell's row is contiguous
-        self.correct = torch.zeros(model.k, schedule.steps, dtype=torch.long, device=device)
+        self.loss_sums = torch.zeros(len(cells), schedule.steps, device=device)  # a cell's row is contiguous
+        self.correct = torch.zeros(len(cells), schedule.steps, dtype=torch.long, device=device)
+        self.rows = self._trained_rows()
 
     def run(self, epoch: int) -> None:
         started = time.perf_counter()
@@ -228,7 +153,7 @@ class _PackedLoop:
             rows = order[i * batch:(i + 1) * batch]
             images = self.data.train_images.index_select(0, rows)
             labels = self.data.train_labels.index_select(0, rows)
-            self.loss_sums[:, i], self.correct[:, i] = self.model.train_step(images, labels)
+            self.loss_sums[self.rows, i], self.correct[self.rows, i] = self.model.train_step(images, labels)
             if i + 1 in self.report_after:
                 for cell in self.cells:
                     if cell.going:
@@ -238,9 +163,20 @@ class _PackedLoop:
                 window_start = i + 1
         self._epoch_reports(epoch, time.perf_counter() - started)
 
-    def finish(self, cell: _Cell) -> None:
-        """The cell's end, told at once (a cancelled or diverged cell doesn't wait for the pack)."""
+    def _trained_rows(self) -> torch.Tensor | slice:
+        """The loss and count rows of the cells the model still trains, in the model's order."""
+        cells = self.model.cells
+        if cells == list(range(len(cells))):
+            return slice(0, len(cells))
+        return torch.tensor(cells, device=self.loss_sums.device)
+
+    def finish(self, cell: _Cell, pack_goes_on: bool = True) -> None:
+        """The cell's end, told at once (a cancelled or diverged cell doesn't wait for the pack, nor does
+        the pack train it any further)."""
         cell.result = _result_of(cell.stopped, tuple(cell.epochs), cell.config, time.perf_counter() - self.started)
+        if pack_goes_on and any(other.going for other in self.cells):
+            self.model.drop([cell.index])
+            self.rows = self._trained_rows()
         send_event(cell.callbacks, "on_fit_end", cell.result)
 
     def _stop_cancelled(self, epoch: int, i: int) -> None:
@@ -261,8 +197,8 @@ class _PackedLoop:
 
     def _epoch_reports(self, epoch: int, train_seconds: float) -> None:
         started = time.perf_counter()
-        test_predicted = self.model.predictions(self.data.test_images)
-        val_predicted = self.model.predictions(self.split.images) if self.split is not None else None
+        test_predicted = self._by_cell(self.model.predictions(self.data.test_images))
+        val_predicted = self._by_cell(self.model.predictions(self.split.images)) if self.split is not None else None
         batch_sizes = torch.tensor([self.schedule.examples_in(i, i + 1) for i in range(self.schedule.steps)])
         seconds = train_seconds + time.perf_counter() - started
         for cell in [cell for cell in self.cells if cell.going]:
@@ -270,6 +206,9 @@ class _PackedLoop:
                                         None if val_predicted is None else val_predicted[cell.index])
             cell.epochs.append(report)
             send_event(cell.callbacks, "on_epoch_end", report)
+
+    def _by_cell(self, predicted: torch.Tensor) -> dict[int, torch.Tensor]:
+        return dict(zip(self.model.cells, predicted, strict=True))
 
     def _epoch_report(self, cell: _Cell, epoch: int, predicted: torch.Tensor, seconds: float,
                       batch_sizes: torch.Tensor, val_predicted: torch.Tensor | None) -> EpochReport:

@@ -6,9 +6,10 @@ the epoch. What is faster than the book: the whole data set lives in memory tens
 one ``index_select`` (no DataLoader, no per-image transform); losses and accuracies are summed on the
 device and read once per report, not once per step; and the ``concise`` model's backward pass is
 written out analytically, since for softmax regression it is exact and short:
-``d mean(CE) / d logits = (softmax(logits) - onehot(y)) / batch``; plain SGD is fused into that
-gradient's matrix product, other optimizers are ``torch.optim``'s. The ``scratch`` model keeps
-autograd and the book's hand-written SGD, as in 3.6.
+``d mean(CE) / d logits = (softmax(logits) - onehot(y)) / batch``. With SGD the model is a stack of
+one (``stacked.py``, the step a packed run's every cell takes too), plain SGD fused into the gradient's
+matrix product; Adam is ``torch.optim``'s. The ``scratch`` model keeps autograd and the book's
+hand-written SGD, as in 3.6.
 
 The loop never prints or plots. It emits events to callbacks: ``on_fit_start``, ``on_step`` (about
 ``reports_per_epoch`` times an epoch), ``on_epoch_end``, ``on_fit_end``. It checks the stop signal
@@ -36,12 +37,12 @@ from softmax_core.book.model import (
     naive_softmax,
 )
 from softmax_core.book.schedule import EpochSchedule
+from softmax_core.book.stacked import EVAL_CHUNK, StackedSoftmaxSGD, stacks
 from softmax_core.config import ConfigError, TrainConfig
 from softmax_core.status import RunStatus
 
 FINISHED, DIVERGED, CANCELLED = RunStatus.FINISHED, RunStatus.DIVERGED, RunStatus.CANCELLED
 ORDER_SEED_OFFSET = 1_000_003  # the shuffling generator's seed: seed + this, apart from the init's
-EVAL_CHUNK = 8192
 
 StopSignal = Union[threading.Event, Callable[[], bool], None]
 
@@ -156,25 +157,35 @@ def build_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
                            weight_decay=config.weight_decay)
 
 
-class ConciseTrainer:
-    """Section 3.7: nn.Linear + cross-entropy, with the exact analytic gradient.
+class StackedTrainer:
+    """Section 3.7 with SGD (the book's setting): a stack of one cell (``stacked.StackedSoftmaxSGD``),
+    the very step a packed cell takes, so a lone run is the reference every packed cell reproduces."""
 
-    Plain SGD (the book's setting) is fused into the gradient's matrix product:
-    ``W -= lr/n * (softmax - onehot)^T X`` in one ``addmm_``. With momentum, weight decay or Adam the
-    gradient goes into ``.grad`` and ``torch.optim`` does the update. ``packed.StackedSGD`` takes the
-    very same steps for each cell of a pack, so a packed run has this one's numbers, bit for bit.
-    """
+    def __init__(self, config: TrainConfig, device: torch.device):
+        self.stack = StackedSoftmaxSGD([config], device)
+
+    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One update; returns (sum of the batch's losses, number correct), both before the update."""
+        loss_sums, correct = self.stack.train_step(images, labels)
+        return loss_sums[0], correct[0]
+
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        return self.stack.predictions(images)[0]
+
+    def weights_and_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.stack.cell_weights(0)
+
+
+class ConciseTrainer:
+    """Section 3.7's nn.Linear and cross-entropy with another optimizer than SGD (Adam): the exact
+    analytic gradient ``(softmax - onehot) / n`` goes into ``.grad`` and ``torch.optim`` does the update."""
 
     def __init__(self, config: TrainConfig, generator: torch.Generator, device: torch.device):
         self.model = build_concise_model(config.init_std, generator).to(device)
         self.linear = self.model[1]
-        self.lr = config.lr
-        self.plain_sgd = config.optimizer == "sgd" and config.momentum == 0 and config.weight_decay == 0
-        self.optimizer = None
-        if not self.plain_sgd:
-            for parameter in self.model.parameters():
-                parameter.grad = torch.zeros_like(parameter)
-            self.optimizer = build_optimizer(config, self.model.parameters())
+        for parameter in self.model.parameters():
+            parameter.grad = torch.zeros_like(parameter)
+        self.optimizer = build_optimizer(config, self.model.parameters())
         self.minus_ones = torch.full((config.batch_size, 1), -1.0, device=device)
 
     @torch.no_grad()
@@ -187,19 +198,15 @@ class ConciseTrainer:
         correct = count_correct(logits, labels)
         grad_logits = log_probs.exp_()  # softmax; minus the one-hot labels below
         grad_logits.scatter_add_(1, labels.unsqueeze(1), self.minus_ones[:n])
-        if self.plain_sgd:  # the book's l.mean().backward(); updater.step(), fused
-            self.linear.weight.addmm_(grad_logits.t(), images, alpha=-self.lr / n)
-            self.linear.bias.add_(grad_logits.sum(0), alpha=-self.lr / n)
-        else:
-            grad_logits.div_(n)
-            torch.mm(grad_logits.t(), images, out=self.linear.weight.grad)
-            torch.sum(grad_logits, dim=0, out=self.linear.bias.grad)
-            self.optimizer.step()
+        grad_logits.div_(n)
+        torch.mm(grad_logits.t(), images, out=self.linear.weight.grad)
+        torch.sum(grad_logits, dim=0, out=self.linear.bias.grad)
+        self.optimizer.step()
         return loss_sum, correct
 
     @torch.no_grad()
-    def logits(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model(images)
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        return arg_max_classes(self.model, images)
 
     def weights_and_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
         return class_templates(self.model), self.linear.bias.detach().cpu().clone()
@@ -234,23 +241,31 @@ class ScratchTrainer:
             parameter.grad.zero_()
 
     @torch.no_grad()
-    def logits(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model(images)
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        return arg_max_classes(self.model, images)
 
     def weights_and_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
         return class_templates(self.model), self.model.b.detach().cpu().clone()
 
 
 def build_trainer(config: TrainConfig, generator: torch.Generator, device: torch.device):
-    """The trainer of the config's implementation (concise or scratch)."""
+    """The trainer of the config's implementation and optimizer: a stack of one for concise SGD, else
+    ConciseTrainer (Adam) or ScratchTrainer."""
+    if stacks(config):
+        return StackedTrainer(config, device)
     trainer_class = ScratchTrainer if config.implementation == "scratch" else ConciseTrainer
     return trainer_class(config, generator, device)
 
 
-def evaluate(logits_of: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
+def arg_max_classes(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """The model's predicted class for each image, in ``EVAL_CHUNK`` chunks."""
+    return torch.cat([model(chunk).argmax(1) for chunk in images.split(EVAL_CHUNK)])
+
+
+def evaluate(predict: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
              labels: torch.Tensor) -> tuple[float, torch.Tensor]:
-    """Accuracy and confusion matrix of a model (given as its logits function) on a data set, in order."""
-    predicted = torch.cat([logits_of(chunk).argmax(1) for chunk in images.split(EVAL_CHUNK)])
+    """Accuracy and confusion matrix of a model (given as its predicted classes) on a data set, in order."""
+    predicted = predict(images)
     correct = int((predicted == labels).sum())
     return correct / len(labels), confusion_matrix(predicted.cpu(), labels.cpu())
 
@@ -339,7 +354,7 @@ class _EpochLoop:
     def _epoch_report(self, epoch: int, train_seconds: float) -> EpochReport:
         started = time.perf_counter()
         n = self.schedule.num_examples
-        test_acc, confusion = evaluate(self.trainer.logits, self.data.test_images, self.data.test_labels)
+        test_acc, confusion = evaluate(self.trainer.predict, self.data.test_images, self.data.test_labels)
         val_acc = self._validation_accuracy()
         weights, bias = self.trainer.weights_and_bias()
         batch_sizes = torch.tensor([self.schedule.examples_in(i, i + 1) for i in range(self.schedule.steps)])
@@ -360,7 +375,7 @@ class _EpochLoop:
     def _validation_accuracy(self) -> float | None:
         if self.split is None:
             return None
-        return evaluate(self.trainer.logits, self.split.images, self.split.labels)[0]
+        return evaluate(self.trainer.predict, self.split.images, self.split.labels)[0]
 
 
 def epoch_order(schedule: EpochSchedule, generator: torch.Generator, device: torch.device,
