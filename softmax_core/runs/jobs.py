@@ -25,7 +25,7 @@ from typing import Optional
 
 from softmax_core.book.packed import pack_key
 from softmax_core.config import TrainConfig, describe_config
-from softmax_core.runs.executors import Executor, WorkerInfo, make_executor, pack_limit
+from softmax_core.runs.executors import Executor, Submission, WorkerInfo, make_executor, pack_limit
 from softmax_core.runs.run_driver import HEARTBEAT_SECONDS
 from softmax_core.runs.store import RunRequest, RunStore, StoreError
 from softmax_core.status import RunStatus
@@ -67,8 +67,8 @@ class JobRunner:
         with self._lock:
             self._submitted.extend(run_ids)
         group = next(self._groups)
-        for run_id, request in zip(run_ids, named, strict=True):
-            self.executor.submit(run_id, owner_id, pack=self._pack_of(group, request.config, len(named)))
+        self.executor.submit([Submission(run_id, owner_id, self._pack_of(group, request.config, len(named)))
+                              for run_id, request in zip(run_ids, named, strict=True)])
         return run_ids
 
     def _pack_of(self, group: int, config: TrainConfig, size: int) -> Hashable | None:

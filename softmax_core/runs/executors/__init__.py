@@ -10,6 +10,7 @@ to a Ray cluster, as one task. ``$SOFTMAX_LAB_EXECUTOR`` chooses.
 from __future__ import annotations
 
 import os
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -40,12 +41,22 @@ class NodeInfo:
     alive: bool = True
 
 
+@dataclass(frozen=True)
+class Submission:
+    """A queued run handed to an executor: whose it is (for taking turns) and its pack key (None: alone)."""
+
+    run_id: int
+    owner: Hashable | None = None
+    pack: Hashable | None = None
+
+
 class Executor(Protocol):
     """What JobRunner needs of an executor."""
 
-    def submit(self, run_id: int, owner=None, pack=None) -> None:
-        """Have a worker train this queued run (returns at once); waiting runs take turns by owner, and
-        runs with the same ``pack`` key may train together as one pack."""
+    def submit(self, runs: Sequence[Submission]) -> None:
+        """Have workers train these queued runs (returns at once). They wait as one: no worker sees the
+        first before the last is queued, so a sweep's packs are whole. Waiting runs take turns by owner,
+        and runs with the same ``pack`` key may train together as one pack."""
 
     def withdraw(self, run_id: int) -> bool:
         """Take back a run no worker has started; True if it was still waiting here."""

@@ -29,10 +29,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
-from softmax_core.runs.executors import NodeInfo, WorkerInfo, pack_limit
+from softmax_core.runs.executors import NodeInfo, Submission, WorkerInfo, pack_limit
 from softmax_core.runs.executors.zygote import ForkedWorker, fork_worker
 from softmax_core.runs.fair_queue import FairQueue
 from softmax_core.runs.run_driver import DataSource, load_local_data, run_pack
@@ -111,9 +112,10 @@ class LocalExecutor:
 
     # --- the Executor seam -------------------------------------------------------------------------------
 
-    def submit(self, run_id: int, owner=None, pack=None) -> None:
+    def submit(self, runs: Sequence[Submission]) -> None:
         with self._lock:
-            self._pending.append(run_id, owner, pack)
+            for run in runs:
+                self._pending.append(run.run_id, run.owner, run.pack)
         self._wake()
 
     def withdraw(self, run_id: int) -> bool:

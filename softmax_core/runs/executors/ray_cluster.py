@@ -20,7 +20,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +28,7 @@ import numpy as np
 
 import softmax_core
 from softmax_core.book.data import FashionMNISTData, load_decoded_arrays, resolve_data_dir
-from softmax_core.runs.executors import NodeInfo, WorkerInfo, pack_limit
+from softmax_core.runs.executors import NodeInfo, Submission, WorkerInfo, pack_limit
 from softmax_core.runs.executors.ray_plan import Waiting, plan
 from softmax_core.runs.fair_queue import FairQueue
 from softmax_core.runs.store import RunStore
@@ -123,9 +123,10 @@ class RayExecutor:
 
     # --- the Executor seam ---------------------------------------------------------------------------
 
-    def submit(self, run_id: int, owner=None, pack=None) -> None:
+    def submit(self, runs: Sequence[Submission]) -> None:
         with self._lock:
-            self._pending.append(run_id, owner, pack)
+            for run in runs:
+                self._pending.append(run.run_id, run.owner, run.pack)
         self._wake.set()
 
     def withdraw(self, run_id: int) -> bool:
