@@ -78,13 +78,19 @@ def test_a_recorded_run_reads_back_exactly_what_fit_emitted(store, tiny_data):
 
 def test_the_writer_batches_points(store, tiny_data, monkeypatch):
     transactions = []
-    original = store.add_points
-    monkeypatch.setattr(store, "add_points", lambda *a, **k: (transactions.append(a), original(*a, **k)))
+    original = store.record_progress
+    monkeypatch.setattr(store, "record_progress", lambda *a, **k: (transactions.append(a), original(*a, **k)))
     run_id = store.create_run(TrainConfig(), "batched")
-    fit(TrainConfig(epochs=2, batch_size=10, reports_per_epoch=50), tiny_data,
-        [RecordingCallback(store, run_id, flush_seconds=60)])
+    assert store.claim_run(run_id, "here", 1)
+    result = fit(TrainConfig(epochs=2, batch_size=10, reports_per_epoch=50), tiny_data,
+                 [RecordingCallback(store, run_id, flush_seconds=60)])
     assert len(store.read_points(run_id)) == 100
-    assert len(transactions) == 3  # the first point at once, then one per epoch end; not one per point
+    # the schedule with the first point, then epoch 1, then epoch 2 with the end: not one per point
+    # (nor one each for the schedule and the end)
+    assert len(transactions) == 3
+    run = store.get_run(run_id)
+    assert (run.status, run.total_steps, run.final_test_acc) == (result.status, 120, result.final.test_acc)
+    assert [epoch.epoch for epoch in store.read_epochs(run_id)] == [1, 2]
 
 
 def test_runs_list_newest_first_and_filter_by_status(store):

@@ -162,9 +162,24 @@ class RunStore:
 
     def add_points(self, run_id: int, points: Iterable, epoch=None) -> None:
         """Append progress points, and optionally an epoch's record, in one transaction."""
+        self.record_progress(run_id, points, epoch)
+
+    def finish_run(self, run_id: int, result) -> None:
+        """Record how fit() ended: status, final metrics, verdict."""
+        self.record_progress(run_id, (), result=result)
+
+    def record_progress(self, run_id: int, points: Iterable = (), epoch=None, schedule=None, result=None) -> None:
+        """What a trainer has to say since it last wrote, in one transaction: the schedule fit() announced,
+        progress points, an epoch's record, how the run ended (each optional). A run's store costs a
+        transaction per flush, not one per kind of news. (``schedule`` is fit()'s FitStart, ``result`` its
+        FitResult.)"""
         rows = [{"run_id": run_id, "step": p.step, "epoch": p.epoch, "train_loss": p.train_loss,
                  "train_acc": p.train_acc} for p in points]
         with self.database.writing() as conn:
+            if schedule is not None:
+                conn.execute(runs_table.update().where(runs_table.c.id == run_id).values(
+                    steps_per_epoch=schedule.steps_per_epoch, total_steps=schedule.total_steps,
+                    device=schedule.device))
             if rows:
                 conn.execute(points_table.insert(), rows)
             if epoch is not None:
@@ -172,20 +187,9 @@ class RunStore:
                 conn.execute(points_table.update()
                              .where(points_table.c.run_id == run_id, points_table.c.step == epoch.step)
                              .values(test_acc=epoch.test_acc, val_acc=getattr(epoch, "val_acc", None)))
-
-    def finish_run(self, run_id: int, result) -> None:
-        """Record how fit() ended: status, final metrics, verdict."""
-        final = result.final
-        self._update_run(
-            run_id, status=RunStatus(result.status).value, ended_at=self.database.now(),
-            error=None if result.status == RunStatus.FINISHED else result.message,
-            final_train_loss=final.train_loss if final else None,
-            final_train_acc=final.train_acc if final else None,
-            final_test_acc=final.test_acc if final else None,
-            final_val_acc=getattr(final, "val_acc", None) if final else None,
-            verdict=result.verdict.to_dict() if result.verdict else None,
-            diverged_step=result.diverged_step, diverged_epoch=result.diverged_epoch,
-        )
+            if result is not None:
+                conn.execute(runs_table.update().where(runs_table.c.id == run_id)
+                             .values(**_ending(result, self.database.now())))
 
     def interrupt_stale_runs(self, max_age: float) -> list[int]:
         """Active runs whose heartbeat is older than ``max_age`` seconds become 'interrupted' (points kept)."""
@@ -319,6 +323,21 @@ class RunStore:
     def _update_run(self, run_id: int, **values: Any) -> None:
         with self.database.writing() as conn:
             conn.execute(runs_table.update().where(runs_table.c.id == run_id).values(**values))
+
+
+def _ending(result, now: sa.ColumnElement) -> dict[str, Any]:
+    """A FitResult as the run row's columns: status, end time, final metrics, verdict."""
+    final = result.final
+    return dict(
+        status=RunStatus(result.status).value, ended_at=now,
+        error=None if result.status == RunStatus.FINISHED else result.message,
+        final_train_loss=final.train_loss if final else None,
+        final_train_acc=final.train_acc if final else None,
+        final_test_acc=final.test_acc if final else None,
+        final_val_acc=getattr(final, "val_acc", None) if final else None,
+        verdict=result.verdict.to_dict() if result.verdict else None,
+        diverged_step=result.diverged_step, diverged_epoch=result.diverged_epoch,
+    )
 
 
 class ScopedRuns:
