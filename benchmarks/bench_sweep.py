@@ -1,12 +1,14 @@
 """What a sweep costs, packed and unpacked, side by side in one run.
 
 1. The engine: K cells of one batch size (K learning rates) through ``fit_many`` against the same K
-   through ``fit`` one after another, one torch thread, for K = 1, 2, 4, 8, 16: where packing stops paying.
+   through ``fit`` one after another, one torch thread, for K = 1 to 32: where packing stops paying (a
+   pack's time includes its one-time check that the stacked products are exact at its shapes).
 2. The 16-run sweep (lr 0.03, 0.1, 0.3, 1 x batch 64, 256 x 2 seeds x 5 epochs) through the job runner and
    one worker per core, packed and with ``--no-pack``, each as its span in the store (first start to last
    end), against the same 16 runs as separate ``fit`` calls divided over the cores.
-3. Runs per second of unpacked 1-epoch runs through the runner, against bare ``fit``, idle and beside a
-   CPU-bound neighbour (a process spinning on every core).
+3. Runs per second of unpacked 1-epoch runs through the runner, against bare ``fit`` (one process per
+   core at the workers' priority), idle and beside a CPU-bound neighbour (a process spinning on every
+   core), each pair side by side.
 4. The 64-run grid (8 lr x 4 batch x 2 seeds, 10 epochs): wall time from the submit to the last end,
    packed and unpacked.
 5. Compare opened while a packed sweep trains, against idle (the real server and Debian's Chromium).
@@ -39,7 +41,7 @@ from softmax_core.book.data import load_fashion_mnist  # noqa: E402
 from softmax_core.book.packed import fit_many  # noqa: E402
 from softmax_core.book.train import fit  # noqa: E402
 from softmax_core.config import TrainConfig  # noqa: E402
-from softmax_core.runs.executors.local import LocalExecutor, available_cores  # noqa: E402
+from softmax_core.runs.executors.local import WORKER_NICENESS, LocalExecutor, available_cores  # noqa: E402
 from softmax_core.runs.jobs import JobRunner  # noqa: E402
 from softmax_core.runs.store import RunRequest, RunStore  # noqa: E402
 from softmax_core.status import RunStatus  # noqa: E402
@@ -48,8 +50,8 @@ SWEEP_16 = SweepSpec(TrainConfig(epochs=5, device="cpu"), {"lr": (0.03, 0.1, 0.3
                      seeds=2)
 GRID_64 = SweepSpec(TrainConfig(epochs=10, device="cpu"),
                     {"lr": (0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 1.0), "batch_size": (64, 128, 256, 512)}, seeds=2)
-PACK_SIZES = (1, 2, 4, 8, 16)
-LRS_16 = tuple(0.01 * 1.35 ** i for i in range(16))
+PACK_SIZES = (1, 2, 4, 8, 16, 32)  # 32: past the default pack limit, to show whether it is the right one
+LRS_32 = tuple(0.01 * 1.15 ** i for i in range(32))
 
 
 def one_thread_data():
@@ -63,7 +65,7 @@ def engine_curve(data, epochs: int = 2) -> list[tuple[int, float, float]]:
     """(K, seconds of K separate fits, seconds of one fit_many of the K) for each pack size."""
     rows = []
     for k in PACK_SIZES:
-        configs = [TrainConfig(epochs=epochs, lr=lr, batch_size=256, device="cpu") for lr in LRS_16[:k]]
+        configs = [TrainConfig(epochs=epochs, lr=lr, batch_size=256, device="cpu") for lr in LRS_32[:k]]
         started = time.perf_counter()
         for config in configs:
             fit(config, data)
@@ -111,23 +113,50 @@ def _spin() -> None:
         pass
 
 
-def runs_per_second(data, folder: str, count: int = 12) -> dict:
-    """Unpacked 1-epoch runs (batch 1024) through the runner, idle and beside a CPU-bound neighbour,
-    against bare fit."""
-    config = TrainConfig(epochs=1, batch_size=1024, device="cpu")
+def _bare_fits(config, count: int, seconds) -> None:
+    """``count`` runs through bare fit in this process, at the workers' priority: their seconds go to
+    ``seconds`` (a multiprocessing queue)."""
+    import torch
+
+    os.nice(WORKER_NICENESS)
+    torch.set_num_threads(1)
+    data = load_fashion_mnist(DATA_DIR, download=False)
+    fit(config, data)  # warm-up
     started = time.perf_counter()
     for seed in range(count):
         fit(config.replace(seed=seed), data)
-    bare = count / (time.perf_counter() - started) * available_cores()
-    measured = {"bare fit, over the cores": bare}
-    for label, neighbours in (("the runner, idle", 0), ("the runner, beside a busy neighbour", available_cores())):
+    seconds.put(time.perf_counter() - started)
+
+
+def bare_rate(config, count: int) -> float:
+    """Runs per second of bare fit, one process per core at the workers' priority, side by side."""
+    seconds = multiprocessing.Queue()
+    per_core = max(1, count // available_cores())
+    workers = [multiprocessing.Process(target=_bare_fits, args=(config, per_core, seconds))
+               for _ in range(available_cores())]
+    for worker in workers:
+        worker.start()
+    spans = [seconds.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    return per_core * len(workers) / max(spans)
+
+
+def runs_per_second(folder: str, count: int = 12) -> dict:
+    """Unpacked 1-epoch runs (batch 1024) through the runner against bare fit (one process per core at
+    the workers' priority), idle and beside a CPU-bound neighbour (a process spinning on every core, at
+    the normal priority, as a test suite would)."""
+    config = TrainConfig(epochs=1, batch_size=1024, device="cpu")
+    measured = {}
+    for place, neighbours in (("idle", 0), ("beside a busy neighbour", available_cores())):
         spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(neighbours)]
         for spinner in spinners:
             spinner.start()
         try:
+            bare = bare_rate(config, count)
             spec = SweepSpec(config, {"lr": tuple(round(0.05 + 0.01 * i, 2) for i in range(count))})
             span, _ = through_the_runner(spec, pack=False, folder=folder)
-            measured[label] = count / span
+            measured[place] = (bare, count / span)
         finally:
             for spinner in spinners:
                 spinner.kill()
@@ -206,9 +235,10 @@ def main() -> None:
                   "the separate runs")
         if args.quick:
             return
-        print("\n3. unpacked 1-epoch runs (batch 1024) per second")
-        for label, rate in runs_per_second(data, folder).items():
-            print(f"   {label}: {rate:.2f} runs/s")
+        print("\n3. unpacked 1-epoch runs (batch 1024) per second, bare fit and through the runner")
+        for place, (bare, runner) in runs_per_second(folder).items():
+            print(f"   {place}: bare fit {bare:.2f} runs/s, the runner {runner:.2f} runs/s: "
+                  f"{runner / bare:.2f} of bare")
         print(f"\n4. the 64-run grid ({GRID_64.base.epochs} epochs), from the submit to the last end")
         for pack in (False, True):
             _, wall = through_the_runner(GRID_64, pack, folder)
