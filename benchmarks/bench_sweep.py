@@ -1,5 +1,6 @@
 """What a sweep costs, packed and unpacked, side by side in one run.
 
+0. The matrix library's speed at the widths a pack uses (one thread): what packing can gain at most.
 1. The engine: K cells of one batch size (K learning rates) through ``fit_many`` against the same K
    through ``fit`` one after another, one torch thread, for K = 1 to 32: where packing stops paying (a
    pack's time includes its one-time check that the stacked products are exact at its shapes).
@@ -73,6 +74,23 @@ def engine_curve(data, epochs: int = 2) -> list[tuple[int, float, float]]:
         started = time.perf_counter()
         fit_many(configs, data)
         rows.append((k, alone, time.perf_counter() - started))
+    return rows
+
+
+def product_throughput(widths=(1, 4, 8, 16, 32), batch: int = 256, repeats: int = 300) -> list[tuple[int, float]]:
+    """(K, GMAC/s) of the forward product of K stacked cells, ``(10K x 784) @ (784 x batch)``, on one
+    thread: how much faster a wider product runs per cell, which bounds what packing can gain."""
+    import torch
+
+    images = torch.rand(batch, 784)
+    rows = []
+    for k in widths:
+        weights = torch.rand(10 * k, 784)
+        torch.mm(weights, images.t())
+        started = time.perf_counter()
+        for _ in range(repeats):
+            torch.mm(weights, images.t())
+        rows.append((k, 10 * k * 784 * batch * repeats / (time.perf_counter() - started) / 1e9))
     return rows
 
 
@@ -223,6 +241,9 @@ def main() -> None:
     cores, data = available_cores(), one_thread_data()
     fit(TrainConfig(epochs=1, device="cpu"), data)  # warm-up
     print(f"{cores} cores, one torch thread per run")
+    print("\n0. the matrix library on one thread: a pack's forward product, (10K x 784) @ (784 x 256)")
+    for k, rate in product_throughput():
+        print(f"   K = {k:>2}: {rate:5.1f} GMAC/s")
     print("\n1. the engine: K cells of batch 256, 2 epochs, alone one after another vs one pack")
     for k, alone, packed in engine_curve(data):
         print(f"   K = {k:>2}: alone {alone:6.2f} s, packed {packed:6.2f} s: {alone / packed:5.2f}x")
