@@ -56,15 +56,6 @@ SWEEP_CELLS = [TrainConfig(epochs=3, batch_size=256, lr=lr, momentum=momentum, w
                                            (0.1, 0.9, 0.0), (0.3, 0.5, 1e-3))]
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread, as a sweep's worker trains (where this machine's stacked products are exact)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("per_cell_products", [False, True], ids=["stacked products", "a product per cell"])
 def test_every_cell_equals_its_separate_run_on_the_real_data(fashion_mnist, one_thread, per_cell_products):
     stack = StackedSoftmaxSGD(SWEEP_CELLS, torch.device("cpu"), (256, 96), (10_000,), per_cell_products)

@@ -21,14 +21,6 @@ def batch(size: int, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.rand(size, 784, generator=generator), torch.randint(0, 10, (size,), generator=generator)
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("config", CELLS, ids=lambda c: f"lr {c.lr} momentum {c.momentum} decay {c.weight_decay}")
 def test_two_steps_of_a_cell_are_autograds_gradient_and_torch_optims_sgd(config):
     stack = StackedSoftmaxSGD(CELLS, CPU)
