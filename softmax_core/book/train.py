@@ -149,14 +149,6 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build_optimizer(config: TrainConfig, parameters) -> torch.optim.Optimizer:
-    """torch.optim's SGD or Adam with the config's lr, momentum and weight decay."""
-    if config.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
-    return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum,
-                           weight_decay=config.weight_decay)
-
-
 class StackedTrainer:
     """Section 3.7 with SGD (the book's setting): a stack of one cell (``stacked.StackedSoftmaxSGD``),
     the very step a packed cell takes, so a lone run is the reference every packed cell reproduces."""
@@ -185,7 +177,7 @@ class ConciseTrainer:
         self.linear = self.model[1]
         for parameter in self.model.parameters():
             parameter.grad = torch.zeros_like(parameter)
-        self.optimizer = build_optimizer(config, self.model.parameters())
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.minus_ones = torch.full((config.batch_size, 1), -1.0, device=device)
 
     @torch.no_grad()
