@@ -1,20 +1,24 @@
 """Section 3.7's softmax regression trained by SGD, as a stack of K models ("cells") that share each
 batch: the one training step of every ``concise`` SGD run, alone (K = 1) or packed (``packed.fit_many``).
 
-The layout is class-major: a block of k cells keeps its weights as one ``(k*10) x 784`` matrix, so one
-product ``W X^T`` gives every cell's logits as ``(k, 10, n)`` and one product ``G X`` every cell's
-gradient. Everything else works along the classes or along each cell's own row: the softmax and the
+The layout is class-major: a block of k cells keeps its weights as one ``(k, 10, 784)`` tensor, so one
+batched product ``W X^T`` gives every cell's logits as ``(k, 10, n)`` and one batched product ``G X``
+every cell's gradient, against the one gathered batch (a broadcast view, read from cache by every
+cell). Everything else works along the classes or along each cell's own row: the softmax and the
 log-softmax (per cell and sample, over its ten classes), the loss and the correct counts (per cell, over
 its samples), the predicted class, the bias and the update. So a cell's numbers come out the same whatever
-it is stacked with, provided the matrix library sums each output the same way at any width. On one
-thread on the CPU the libraries here do (at every batch and evaluation shape tried);
-elsewhere they may not. A pack therefore checks, once per shape on this device and thread count, that
-the stacked step gives each cell the very bits of its step alone, and falls back to one product per
-cell where it does not (``products_are_per_cell``). A lone run (K = 1) is the reference: the exact
-numbers a packed cell must reproduce.
+it is stacked with, provided the matrix library sums each output the same way at any width. Batched
+products (``bmm``) are chosen for that: each cell's product is its own ``10 x 784`` problem, the shape a
+lone run computes. One wide ``(10k) x 784`` product does the same arithmetic, but the library sums its
+outputs in another order from width to width (measured here with torch 2.14 on one thread: a lone
+cell's logits differ in the last bit from its row of every wide product, k = 2 to 32, at every batch
+size), where ``bmm`` gave each cell its lone bits at every k and shape tried. A pack still checks, once
+per shape on this device and thread count, that the stacked step gives each cell the very bits of its
+step alone, and falls back to one product per cell where it does not (``products_are_per_cell``). A
+lone run (K = 1) is the reference: the exact numbers a packed cell must reproduce.
 
 Plain SGD (the book's setting) is fused into the gradient's product: each cell's ``softmax - onehot``
-is scaled by its ``-lr / n`` and ``W += G X`` in one ``addmm_``. Cells with momentum or weight decay
+is scaled by its ``-lr / n`` and ``W += G X`` in one ``baddbmm_``. Cells with momentum or weight decay
 get the mean gradient and ``torch.optim.SGD``'s update, cell by cell.
 """
 
@@ -45,6 +49,11 @@ def predicted_classes(logits: torch.Tensor) -> torch.Tensor:
     maximum): ``max``'s indices, which walk a middle axis vectorized, where argmax's do not (about 14x
     faster at 16 cells x 256 images)."""
     return logits.max(1).indices
+
+
+def _shared(matrix: torch.Tensor, k: int) -> torch.Tensor:
+    """The one matrix every cell of a block multiplies by, as a batch of k (a view: nothing is copied)."""
+    return matrix.unsqueeze(0).expand(k, *matrix.shape)
 
 
 @dataclass
@@ -84,9 +93,7 @@ class _Block:
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """(k, 10, n): every cell's ``W_c x + b_c`` for each image."""
-        k, n = self.size, len(images)
-        logits = torch.mm(self.weight.view(k * NUM_CLASSES, NUM_FEATURES), images.t()).view(k, NUM_CLASSES, n)
-        return logits.add_(self.bias.unsqueeze(2))
+        return torch.bmm(self.weight, _shared(images.t(), self.size)).add_(self.bias.unsqueeze(2))
 
     def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One SGD step of every cell on this batch; each cell's (sum of losses, number correct), before it."""
@@ -106,15 +113,15 @@ class _Block:
     def _fused_sgd(self, grad: torch.Tensor, images: torch.Tensor) -> None:
         """The book's ``W -= lr * mean gradient``, fused: ``G`` scaled by each cell's ``-lr/n``, then
         ``W += G X`` in one product."""
-        k, n = self.size, len(images)
+        n = len(images)
         grad.mul_(self._constant("steps", n, lambda: [[[-config.lr / n]] for config in self.configs]))
         self.bias.add_(grad.sum(2))
-        self.weight.view(k * NUM_CLASSES, NUM_FEATURES).addmm_(grad.view(k * NUM_CLASSES, n), images)
+        self.weight.baddbmm_(grad, _shared(images, self.size))
 
     def _optim_sgd(self, mean_grad: torch.Tensor, images: torch.Tensor) -> None:
         """The mean gradient in one product, then each cell's ``torch.optim.SGD`` step."""
-        k, n = self.size, len(images)
-        weight_grads = torch.mm(mean_grad.view(k * NUM_CLASSES, n), images).view(k, NUM_CLASSES, NUM_FEATURES)
+        k = self.size
+        weight_grads = torch.bmm(mean_grad, _shared(images, k))
         bias_grads = mean_grad.sum(2)
         for row in range(k):
             self._sgd(row, 0, self.weight[row], weight_grads[row])
