@@ -1,6 +1,7 @@
 """What a sweep costs, packed and unpacked, side by side in one run.
 
-0. The matrix library's speed at the widths a pack uses (one thread): what packing can gain at most.
+0. The matrix library's speed at the widths a pack uses (one thread; its logits and update products):
+   what packing can gain at most.
 1. The engine: K cells of one batch size (K learning rates) through ``fit_many`` against the same K
    through ``fit`` one after another, one torch thread, for K = 1 to 32: where packing stops paying (a
    pack's time includes its one-time check that the stacked products are exact at its shapes).
@@ -78,19 +79,24 @@ def engine_curve(data, epochs: int = 2) -> list[tuple[int, float, float]]:
 
 
 def product_throughput(widths=(1, 4, 8, 16, 32), batch: int = 256, repeats: int = 300) -> list[tuple[int, float]]:
-    """(K, GMAC/s) of the forward product of K stacked cells, ``(10K x 784) @ (784 x batch)``, on one
-    thread: how much faster a wider product runs per cell, which bounds what packing can gain."""
+    """(K, GMAC/s) of a pack's two products on one thread, as ``stacked._Block`` runs them: the logits
+    ``bmm(W, X^T)`` and the update ``W += G X`` (``baddbmm_``), K cells against one shared batch. How much
+    cheaper a cell's products get in a wider pack bounds what packing can gain."""
     import torch
+
+    from softmax_core.book.stacked import _shared
 
     images = torch.rand(batch, 784)
     rows = []
     for k in widths:
-        weights = torch.rand(10 * k, 784)
-        torch.mm(weights, images.t())
-        started = time.perf_counter()
-        for _ in range(repeats):
-            torch.mm(weights, images.t())
-        rows.append((k, 10 * k * 784 * batch * repeats / (time.perf_counter() - started) / 1e9))
+        weights, grads = torch.rand(k, 10, 784), torch.rand(k, 10, batch).mul_(1e-6)
+        started = None
+        for repeat in range(repeats + 10):
+            if repeat == 10:  # warmed up
+                started = time.perf_counter()
+            torch.bmm(weights, _shared(images.t(), k))
+            weights.baddbmm_(grads, _shared(images, k))
+        rows.append((k, 2 * 10 * k * 784 * batch * repeats / (time.perf_counter() - started) / 1e9))
     return rows
 
 
@@ -241,7 +247,7 @@ def main() -> None:
     cores, data = available_cores(), one_thread_data()
     fit(TrainConfig(epochs=1, device="cpu"), data)  # warm-up
     print(f"{cores} cores, one torch thread per run")
-    print("\n0. the matrix library on one thread: a pack's forward product, (10K x 784) @ (784 x 256)")
+    print("\n0. the matrix library on one thread: a pack's two batched products, K x (10 x 784) by the batch of 256")
     for k, rate in product_throughput():
         print(f"   K = {k:>2}: {rate:5.1f} GMAC/s")
     print("\n1. the engine: K cells of batch 256, 2 epochs, alone one after another vs one pack")
