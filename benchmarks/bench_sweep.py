@@ -188,7 +188,9 @@ def runs_per_second(folder: str, count: int = 12) -> dict:
 
 
 def compare_while_sweeping(folder: str, trials: int) -> tuple[list[float], list[float]]:
-    """Open Compare ``trials`` times idle, then while a packed 64-run grid trains."""
+    """Open Compare ``trials`` times idle, then ``trials`` times while packed 64-run grids train (a second
+    grid queued behind the first, so that every trial falls inside training: checked), then ``trials``
+    times idle again: (idle before and after, busy)."""
     from bench_page import start_server
     from e2e.conftest import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
@@ -205,12 +207,16 @@ def compare_while_sweeping(folder: str, trials: int) -> tuple[list[float], list[
             page = browser.new_page()
             open_compare(page, url, ids)  # warm-up: Plotly's bundle, the first script run
             idle = [open_compare(page, url, ids) for _ in range(trials)]
-            _, run_ids = submit_sweep(runner.submit_many, GRID_64)
+            grid_ids = [run_id for _ in range(2) for run_id in submit_sweep(runner.submit_many, GRID_64)[1]]
             time.sleep(3)
             busy = []
             for _ in range(trials):
                 busy.append(open_compare(page, url, ids))
+                if not any(run.status == RunStatus.RUNNING for run in store.get_runs(grid_ids)):
+                    raise SystemExit("the grids ended before the trials did: the busy times were not all busy")
                 time.sleep(1)
+            runner.shutdown(cancel_running=True)
+            idle += [open_compare(page, url, ids) for _ in range(trials)]
         finally:
             browser.close()
             process.terminate()

@@ -6,8 +6,8 @@ milliseconds, not the two seconds of a fresh interpreter's torch import. It is g
 channel, and never imports the parent's ``__main__``: under Streamlit that is the page script itself,
 which ``multiprocessing``'s spawn would re-run in every worker (streamlit#4788). Where ``os.fork`` is
 missing, each worker is a fresh interpreter started the same way. A worker sets its own torch threads
-(the cores split between the workers), loads the data once, reports ``ready``, then trains one run at a
-time as ``run_driver.run_stored`` does.
+(the cores split between the workers), loads the data once, reports ``ready``, then trains one unit at a
+time (one run or a pack, ``run_driver.run_pack``) at nice +5, below the server's pages.
 
 A supervisor thread in the server's process holds the queue, hands a run to an idle worker over that
 worker's own channel, and watches every channel, which ends when its worker's process does: a worker
@@ -298,8 +298,8 @@ def worker_main(conn: Connection, parent_pid: int, store_url: str, data_source: 
                 warm_data: bool) -> None:
     """A worker's life (in its own process): set up once, then train what it is sent (a list of run ids:
     one run, or a pack) until None."""
+    os.nice(WORKER_NICENESS)  # first: on Linux it sets the calling thread's, which later threads inherit
     _exit_with_parent(parent_pid)
-    os.nice(WORKER_NICENESS)
     import torch
 
     torch.set_num_threads(threads)
