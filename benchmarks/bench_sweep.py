@@ -13,7 +13,8 @@
    core), each pair side by side.
 4. The 64-run grid (8 lr x 4 batch x 2 seeds, 10 epochs): wall time from the submit to the last end,
    packed and unpacked.
-5. Compare opened while a packed sweep trains, against idle (the real server and Debian's Chromium).
+5. Compare opened while packed sweeps train (two 64-run grids, one queued behind the other), against idle
+   before and after (the real server and Debian's Chromium).
 6. A fresh server, clicked as soon as Start appears: the first point's delay, over 5 fresh starts
    (``bench_classroom.first_point_on_fresh_servers``).
 
@@ -277,7 +278,7 @@ def main() -> None:
             _, wall = through_the_runner(GRID_64, pack, folder)
             print(f"   {'packed' if pack else '--no-pack'}: {wall:.1f} s")
         idle, busy = compare_while_sweeping(folder, args.trials)
-        print(f"\n5. open Compare: idle median {statistics.median(idle):.2f} s; while the 64-run grid trains packed "
+        print(f"\n5. open Compare: idle median {statistics.median(idle):.2f} s; while two 64-run grids train packed "
               f"median {statistics.median(busy):.2f} s: ratio {statistics.median(busy) / statistics.median(idle):.2f}"
               " (target at most 1.25)")
         delays = fresh_server_first_points(args.trials)

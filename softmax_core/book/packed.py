@@ -3,13 +3,13 @@ stacked model, each with exactly the numbers it has alone.
 
 Cells that share a batch size and a seed share everything else: the same initial weights, the same
 batch order, the same gathered batch. They train as one ``stacked.StackedSoftmaxSGD``: one shuffle and
-one gather per step for all of them, one ``(10K) x 784`` product for all their logits and one for all
-their gradients, and each cell's own softmax, loss and SGD step (its lr, weight decay and momentum).
+one gather per step for all of them, one batched product for all their logits and one for all their
+gradients, and each cell's own softmax, loss and SGD step (its lr, weight decay and momentum).
 
 Exactly, not nearly: the dynamics at the learning rates a sweep tries (0.3 and up) amplify a last-bit
 difference to 0.03 in the weights within one epoch (measured: the same run on 1 and on 2 threads). So a
-lone run is itself a stack of one, and the stack uses its wide products only where they were seen to
-sum every cell's outputs as its lone products do (else one product per cell): a cell's numbers are the
+lone run is itself a stack of one, and the stack uses its batched products only where they were seen
+to sum every cell's outputs as its lone products do (else one product per cell): a cell's numbers are the
 same bits as its separate ``fit``, whatever it is packed with. Each cell reports to its own callbacks; a
 cell whose loss goes non-finite ends ``diverged`` at its own step and one whose stop is set ends
 ``cancelled``, at once, while the others go on (and the stack stops training the ended cell).
