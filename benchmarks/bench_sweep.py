@@ -20,6 +20,8 @@
 
     python benchmarks/bench_sweep.py                 # about 8 minutes on 2 cores; needs chromium and the data
     python benchmarks/bench_sweep.py --quick         # parts 1 and 2 only
+    python benchmarks/bench_sweep.py --parts 5       # any parts, here Compare under the grids only
+    python benchmarks/bench_sweep.py --parts 5 --spinners idle   # Compare beside spinners at SCHED_IDLE
 """
 
 from __future__ import annotations
@@ -133,7 +135,12 @@ def through_the_runner(spec: SweepSpec, pack: bool, folder: str) -> tuple[float,
         runner.shutdown()
 
 
-def _spin() -> None:
+def _spin(priority: str = "0") -> None:
+    """Spin on a core at a nice value, or "idle": at SCHED_IDLE, which runs only when nothing else wants it."""
+    if priority == "idle":
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    else:
+        os.nice(int(priority))
     while True:
         pass
 
@@ -188,11 +195,12 @@ def runs_per_second(folder: str, count: int = 12) -> dict:
     return measured
 
 
-def compare_while_sweeping(folder: str, trials: int) -> tuple[list[float], list[float]]:
+def compare_while_sweeping(folder: str, trials: int, spinners: str | None = None) -> tuple[list, list]:
     """Open Compare ``trials`` times idle, then ``trials`` times while packed 64-run grids train (a second
     grid queued behind the first, so that every trial falls inside training: checked), then ``trials``
-    times idle again: (idle before and after, busy)."""
-    from bench_page import start_server
+    times idle again: (idle before and after, busy). With ``spinners`` (a nice value or "idle"), one
+    process spinning on each core at that priority stands in for the grids: what the scheduler can do."""
+    from bench_page import CompareTimer, start_server
     from e2e.conftest import CHROMIUM, CHROMIUM_ARGS
     from playwright.sync_api import sync_playwright
 
@@ -205,19 +213,26 @@ def compare_while_sweeping(folder: str, trials: int) -> tuple[list[float], list[
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page()
-            open_compare(page, url, ids)  # warm-up: Plotly's bundle, the first script run
-            idle = [open_compare(page, url, ids) for _ in range(trials)]
-            grid_ids = [run_id for _ in range(2) for run_id in submit_sweep(runner.submit_many, GRID_64)[1]]
+            compare, shown = CompareTimer(browser.new_page()), f"?runs={','.join(map(str, ids))}"
+            compare.open(url, shown)  # warm-up: Plotly's bundle, the first script run
+            idle = [compare.open(url, shown) for _ in range(trials)]
+            if spinners is None:
+                grid_ids = [run_id for _ in range(2) for run_id in submit_sweep(runner.submit_many, GRID_64)[1]]
+            else:
+                neighbours = [multiprocessing.Process(target=_spin, args=(spinners,)) for _ in range(available_cores())]
+                for neighbour in neighbours:
+                    neighbour.start()
             time.sleep(3)
             busy = []
             for _ in range(trials):
-                busy.append(open_compare(page, url, ids))
-                if not any(run.status == RunStatus.RUNNING for run in store.get_runs(grid_ids)):
+                busy.append(compare.open(url, shown))
+                if spinners is None and not any(run.status == RunStatus.RUNNING for run in store.get_runs(grid_ids)):
                     raise SystemExit("the grids ended before the trials did: the busy times were not all busy")
                 time.sleep(1)
             runner.shutdown(cancel_running=True)
-            idle += [open_compare(page, url, ids) for _ in range(trials)]
+            for neighbour in neighbours if spinners is not None else ():
+                neighbour.kill()
+            idle += [compare.open(url, shown) for _ in range(trials)]
         finally:
             browser.close()
             process.terminate()
@@ -238,52 +253,77 @@ def fresh_server_first_points(starts: int) -> list[float]:
             browser.close()
 
 
-def open_compare(page, url: str, run_ids: list[int]) -> float:
-    started = time.perf_counter()
-    page.goto(f"{url}/compare?runs={','.join(map(str, run_ids[:3]))}")
-    page.get_by_text("Runs to overlay").wait_for(timeout=30_000)
-    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
-    return time.perf_counter() - started
+def print_products() -> None:
+    print("\n0. the matrix library on one thread: a pack's two batched products, K x (10 x 784) by the batch of 256")
+    for k, rate in product_throughput():
+        print(f"   K = {k:>2}: {rate:5.1f} GMAC/s")
+
+
+def print_engine_curve(data) -> None:
+    print("\n1. the engine: K cells of batch 256, 2 epochs, alone one after another vs one pack")
+    for k, alone, packed in engine_curve(data):
+        print(f"   K = {k:>2}: alone {alone:6.2f} s, packed {packed:6.2f} s: {alone / packed:5.2f}x")
+
+
+def print_sweep_16(data, folder: str, cores: int) -> None:
+    ideal = bare_seconds(data, SWEEP_16) / cores
+    print(f"\n2. the 16-run sweep: separate fit calls over {cores} cores {ideal:.2f} s")
+    for pack in (False, True):
+        span, _ = through_the_runner(SWEEP_16, pack, folder)
+        print(f"   {'packed' if pack else '--no-pack'}: span in the store {span:.2f} s: {ideal / span:.2f}x "
+              "the separate runs")
+
+
+def print_runs_per_second(folder: str) -> None:
+    print("\n3. unpacked 1-epoch runs (batch 1024) per second, bare fit and through the runner")
+    for place, (bare, runner) in runs_per_second(folder).items():
+        print(f"   {place}: bare fit {bare:.2f} runs/s, the runner {runner:.2f} runs/s: {runner / bare:.2f} of bare")
+
+
+def print_grid_64(folder: str) -> None:
+    print(f"\n4. the 64-run grid ({GRID_64.base.epochs} epochs), from the submit to the last end")
+    for pack in (False, True):
+        _, wall = through_the_runner(GRID_64, pack, folder)
+        print(f"   {'packed' if pack else '--no-pack'}: {wall:.1f} s")
+
+
+def print_compare(folder: str, trials: int, spinners: str | None) -> None:
+    from bench_page import compare_lines
+
+    idle, busy = compare_while_sweeping(folder, trials, spinners)
+    beside = "two 64-run grids train packed" if spinners is None else f"a spinner at {spinners} runs on each core"
+    print(f"\n5. open Compare idle ({2 * trials} times: before and after) and while {beside} ({trials} times); "
+          "target: at most 1.25 times idle")
+    for line in compare_lines(idle, busy, "busy"):
+        print(line)
+
+
+def print_fresh_starts(starts: int) -> None:
+    delays = fresh_server_first_points(starts)
+    print(f"\n6. a fresh server, clicked at first paint: first point median {statistics.median(delays):.2f} s "
+          f"({', '.join(f'{d:.2f}' for d in delays)}; target at most 1.0 s)")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="the engine's curve and the 16-run sweep only")
-    parser.add_argument("--trials", type=int, default=5)
+    parser.add_argument("--parts", default="0123456", help="which parts to run, e.g. 5 or 12 (default: all)")
+    parser.add_argument("--trials", type=int, default=9, help="Compare's openings in each state (part 5)")
+    parser.add_argument("--starts", type=int, default=5, help="fresh servers (part 6)")
+    parser.add_argument("--spinners", metavar="NICE", help='part 5 beside one spinner per core at this nice value '
+                        '(or "idle": SCHED_IDLE) in place of the grids')
     args = parser.parse_args()
+    parts = "12" if args.quick else args.parts
     cores, data = available_cores(), one_thread_data()
     fit(TrainConfig(epochs=1, device="cpu"), data)  # warm-up
     print(f"{cores} cores, one torch thread per run")
-    print("\n0. the matrix library on one thread: a pack's two batched products, K x (10 x 784) by the batch of 256")
-    for k, rate in product_throughput():
-        print(f"   K = {k:>2}: {rate:5.1f} GMAC/s")
-    print("\n1. the engine: K cells of batch 256, 2 epochs, alone one after another vs one pack")
-    for k, alone, packed in engine_curve(data):
-        print(f"   K = {k:>2}: alone {alone:6.2f} s, packed {packed:6.2f} s: {alone / packed:5.2f}x")
     with tempfile.TemporaryDirectory() as folder:
-        ideal = bare_seconds(data, SWEEP_16) / cores
-        print(f"\n2. the 16-run sweep: separate fit calls over {cores} cores {ideal:.2f} s")
-        for pack in (False, True):
-            span, _ = through_the_runner(SWEEP_16, pack, folder)
-            print(f"   {'packed' if pack else '--no-pack'}: span in the store {span:.2f} s: {ideal / span:.2f}x "
-                  "the separate runs")
-        if args.quick:
-            return
-        print("\n3. unpacked 1-epoch runs (batch 1024) per second, bare fit and through the runner")
-        for place, (bare, runner) in runs_per_second(folder).items():
-            print(f"   {place}: bare fit {bare:.2f} runs/s, the runner {runner:.2f} runs/s: "
-                  f"{runner / bare:.2f} of bare")
-        print(f"\n4. the 64-run grid ({GRID_64.base.epochs} epochs), from the submit to the last end")
-        for pack in (False, True):
-            _, wall = through_the_runner(GRID_64, pack, folder)
-            print(f"   {'packed' if pack else '--no-pack'}: {wall:.1f} s")
-        idle, busy = compare_while_sweeping(folder, args.trials)
-        print(f"\n5. open Compare: idle median {statistics.median(idle):.2f} s; while two 64-run grids train packed "
-              f"median {statistics.median(busy):.2f} s: ratio {statistics.median(busy) / statistics.median(idle):.2f}"
-              " (target at most 1.25)")
-        delays = fresh_server_first_points(args.trials)
-        print(f"\n6. a fresh server, clicked at first paint: first point median {statistics.median(delays):.2f} s "
-              f"({', '.join(f'{d:.2f}' for d in delays)}; target at most 1.0 s)")
+        steps = {"0": print_products, "1": lambda: print_engine_curve(data),
+                 "2": lambda: print_sweep_16(data, folder, cores), "3": lambda: print_runs_per_second(folder),
+                 "4": lambda: print_grid_64(folder), "5": lambda: print_compare(folder, args.trials, args.spinners),
+                 "6": lambda: print_fresh_starts(args.starts)}
+        for part in parts:
+            steps[part]()
 
 
 if __name__ == "__main__":
