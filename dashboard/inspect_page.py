@@ -27,7 +27,8 @@ from softmax_core.book.metrics import per_class_accuracy
 from softmax_core.runs.store import EpochRecord, RunRecord
 
 GALLERY_SIZE = 12
-LIVE_POLL_SECONDS = 1.0  # an active run's end shows within a second of the store's saying so
+LIVE_POLL_SECONDS = 1.0  # an active run's templates, matrix and slider are redrawn every second
+STATUS_POLL_SECONDS = 0.5  # its status line is one cheap query: its end shows within half a second
 
 
 @st.cache_data(show_spinner="finding the most confidently wrong held-out images", max_entries=32)
@@ -135,9 +136,13 @@ def render_takeaways(run: RunRecord) -> None:
         st.code(reproduction_script(run.config), language="python")
 
 
-def render_run(run: RunRecord) -> None:
-    """Everything Inspect shows of the run as it stands now."""
+def render_status_line(run: RunRecord) -> None:
+    """The run's name and status (queued, running, finished, failed, cancelled), with the error if it ended in one."""
     st.markdown(f"**#{run.id} {as_text(run.name)}**: {status_markdown(run)}")
+
+
+def render_run(run: RunRecord) -> None:
+    """Everything Inspect shows of the run as it stands now, below its status line."""
     if run.placement:
         st.caption(f"Trained on {as_text(run.placement)}")
     render_verdict(run)
@@ -153,8 +158,21 @@ def render_run(run: RunRecord) -> None:
 
 
 def render_live_run(run_id: int) -> None:
-    """The run, redrawn every second while it is active; once it ends, the page reruns once and stops polling."""
+    """The run while it is active: its status line checked every half second (the moment it ends, the page
+    reruns once and stops polling), the rest redrawn every second."""
     active = reader().get_run(run_id).is_active
+
+    @st.fragment(run_every=STATUS_POLL_SECONDS if active else None)
+    @shown_as_message
+    def status_line() -> None:
+        try:
+            run = reader().get_run(run_id)
+        except KeyError:
+            st.warning(f"Run #{run_id} can no longer be shown here: taken back by its owner, or deleted.")
+            return
+        render_status_line(run)
+        if run.is_active != active:
+            st.rerun()
 
     @st.fragment(run_every=LIVE_POLL_SECONDS if active else None)
     @shown_as_message
@@ -162,12 +180,10 @@ def render_live_run(run_id: int) -> None:
         try:
             run = reader().get_run(run_id)
         except KeyError:
-            st.warning(f"Run #{run_id} can no longer be shown here: taken back by its owner, or deleted.")
-            return
+            return  # the status line says so
         render_run(run)
-        if run.is_active != active:
-            st.rerun()
 
+    status_line()
     live()
 
 
