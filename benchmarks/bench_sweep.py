@@ -93,7 +93,7 @@ def product_throughput(widths=(1, 4, 8, 16, 32), batch: int = 256, repeats: int 
     cheaper a cell's products get in a wider pack bounds what packing can gain."""
     import torch
 
-    from softmax_core.book.stacked import _shared
+    from softmax_core.book.stacked import broadcast_to_cells
 
     images = torch.rand(batch, 784)
     rows = []
@@ -103,8 +103,8 @@ def product_throughput(widths=(1, 4, 8, 16, 32), batch: int = 256, repeats: int 
         for repeat in range(repeats + 10):
             if repeat == 10:  # warmed up
                 started = time.perf_counter()
-            torch.bmm(weights, _shared(images.t(), k))
-            weights.baddbmm_(grads, _shared(images, k))
+            torch.bmm(weights, broadcast_to_cells(images.t(), k))
+            weights.baddbmm_(grads, broadcast_to_cells(images, k))
         rows.append((k, 2 * 10 * k * 784 * batch * repeats / (time.perf_counter() - started) / 1e9))
     return rows
 

@@ -51,7 +51,7 @@ def predicted_classes(logits: torch.Tensor) -> torch.Tensor:
     return logits.max(1).indices
 
 
-def _shared(matrix: torch.Tensor, k: int) -> torch.Tensor:
+def broadcast_to_cells(matrix: torch.Tensor, k: int) -> torch.Tensor:
     """The one matrix every cell of a block multiplies by, as a batch of k (a view: nothing is copied)."""
     return matrix.unsqueeze(0).expand(k, *matrix.shape)
 
@@ -93,7 +93,7 @@ class _Block:
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """(k, 10, n): every cell's ``W_c x + b_c`` for each image."""
-        return torch.bmm(self.weight, _shared(images.t(), self.size)).add_(self.bias.unsqueeze(2))
+        return torch.bmm(self.weight, broadcast_to_cells(images.t(), self.size)).add_(self.bias.unsqueeze(2))
 
     def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One SGD step of every cell on this batch; each cell's (sum of losses, number correct), before it."""
@@ -116,12 +116,12 @@ class _Block:
         n = len(images)
         grad.mul_(self._constant("steps", n, lambda: [[[-config.lr / n]] for config in self.configs]))
         self.bias.add_(grad.sum(2))
-        self.weight.baddbmm_(grad, _shared(images, self.size))
+        self.weight.baddbmm_(grad, broadcast_to_cells(images, self.size))
 
     def _optim_sgd(self, mean_grad: torch.Tensor, images: torch.Tensor) -> None:
         """The mean gradient in one product, then each cell's ``torch.optim.SGD`` step."""
         k = self.size
-        weight_grads = torch.bmm(mean_grad, _shared(images, k))
+        weight_grads = torch.bmm(mean_grad, broadcast_to_cells(images, k))
         bias_grads = mean_grad.sum(2)
         for row in range(k):
             self._sgd(row, 0, self.weight[row], weight_grads[row])
