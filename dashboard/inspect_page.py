@@ -52,9 +52,10 @@ def run_key(run: RunRecord) -> tuple:
 
 def choose_run() -> int:
     runs = [run for run in reader().list_runs() if run.last_step > 0]
+    say_if_taken_back()
     refuse_hidden(runs_from_url("run"), runs)
     if not runs:
-        st.info("No run has finished an epoch yet: start one on the Train page.")
+        st.info("No run you can see here has finished an epoch yet: start one on the Train page.")
         st.stop()
     ids = [run.id for run in runs]
     wanted = runs_from_url("run")
@@ -157,6 +158,28 @@ def render_run(run: RunRecord) -> None:
     render_takeaways(run)
 
 
+def forget_taken_back_run(run_id: int) -> None:
+    """Drop a run this session may no longer see from the address and the picker; the next run of the
+    page says why (``say_if_taken_back``)."""
+    st.session_state["inspect_taken_back"] = run_id
+    st.session_state.pop("inspect_run", None)
+    st.query_params.pop("run", None)
+
+
+def say_if_taken_back() -> None:
+    if "inspect_taken_back" in st.session_state:
+        run_id = st.session_state.pop("inspect_taken_back")
+        st.warning(f"Run #{run_id} can no longer be shown here: taken back by its owner, or deleted.")
+
+
+def run_if_still_there(run_id: int) -> RunRecord | None:
+    """The run as the store holds it now, or None once it was taken back by its owner or deleted."""
+    try:
+        return reader().get_run(run_id)
+    except KeyError:
+        return None
+
+
 def render_live_run(run_id: int) -> None:
     """The run while it is active: its status line checked every half second (the moment it ends, the page
     reruns once and stops polling), the rest redrawn every second."""
@@ -165,11 +188,10 @@ def render_live_run(run_id: int) -> None:
     @st.fragment(run_every=STATUS_POLL_SECONDS if active else None)
     @shown_as_message
     def status_line() -> None:
-        try:
-            run = reader().get_run(run_id)
-        except KeyError:
-            st.warning(f"Run #{run_id} can no longer be shown here: taken back by its owner, or deleted.")
-            return
+        run = run_if_still_there(run_id)
+        if run is None:
+            forget_taken_back_run(run_id)
+            st.rerun()  # the whole page, so that nothing of the run stays on it, its name in the picker too
         render_status_line(run)
         if run.is_active != active:
             st.rerun()
@@ -177,11 +199,9 @@ def render_live_run(run_id: int) -> None:
     @st.fragment(run_every=LIVE_POLL_SECONDS if active else None)
     @shown_as_message
     def live() -> None:
-        try:
-            run = reader().get_run(run_id)
-        except KeyError:
-            return  # the status line says so
-        render_run(run)
+        run = run_if_still_there(run_id)
+        if run is not None:  # else the status line says so
+            render_run(run)
 
     status_line()
     live()
