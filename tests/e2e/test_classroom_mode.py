@@ -7,6 +7,7 @@ mode draws the board without the sidebar."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from polling import wait_for
@@ -19,8 +20,10 @@ pytestmark = pytest.mark.e2e
 CLASS_CODE, TEACHER_PASSWORD = "FM-101", "teach me softmax"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def class_server(tmp_path_factory, real_data_dir):
+    """A fresh class for each test: its own database, so that one test's joins never count against the
+    next test's (three new names per address, then a wait)."""
     folder = tmp_path_factory.mktemp("e2e-class")
     env = {"SOFTMAX_LAB_CLASS_CODE": CLASS_CODE, "SOFTMAX_LAB_TEACHER_PASSWORD": hash_password(TEACHER_PASSWORD)}
     server = Server(f"sqlite:///{folder}/runs.db", real_data_dir, folder / "streamlit.log", env=env).start()
@@ -142,3 +145,33 @@ def log_in_as_teacher(page, url: str, wrong_first: bool = False) -> None:
     password.fill(TEACHER_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.get_by_text("Join the class").wait_for(state="detached")
+
+
+def test_a_run_taken_back_while_a_classmate_inspects_it_leaves_their_screen(new_page, class_server):
+    """Eve watches Dana's shared run train on Inspect; Dana switches Share off: within a few seconds Eve's
+    page says so, and the run's templates, matrix, numbers and name go from her screen and its address."""
+    store = RunStore(class_server.db_url)
+    dana, eve = new_page(), new_page()
+    join(dana, class_server.url, "Dana")
+    run_id = start_long_run(dana)
+    dana.get_by_text("Share").first.click()
+    wait_for(lambda: store.get_run(run_id).shared, timeout=10, what="Dana's run to be shared")
+    join(eve, class_server.url, "Eve")
+    eve.goto(f"{class_server.url}/inspect?run={run_id}")
+    eve.get_by_text("Take it with you").wait_for(timeout=60_000)  # the whole run drawn, and polled since
+    assert "confusion matrix" in body_text(eve).lower() and "epochs 300" in body_text(eve)
+
+    dana.get_by_text("Share").first.click()
+    wait_for(lambda: not store.get_run(run_id).shared, timeout=10, what="Dana's run to be unshared")
+    taken_back = time.monotonic()
+    eve.get_by_text(f"Run #{run_id} can no longer be shown here").wait_for(timeout=15_000)
+    # Measured 0.4-3.7 s on 2 cores while the run trains and both pages redraw: the status line's
+    # half-second poll waits behind the frontend's redraw of the last templates and matrix.
+    assert time.monotonic() - taken_back <= 6.0
+    wait_for(lambda: "Class templates" not in body_text(eve), timeout=5, what="the templates to leave the page")
+    body = body_text(eve)
+    assert "confusion matrix" not in body.lower() and "Take it with you" not in body
+    assert "epochs 300" not in body, "the run's name leaves the run picker too"
+    assert f"run={run_id}" not in eve.url
+    save_screenshot(eve, "class-inspect-taken-back")
+    store.request_cancel(run_id)
