@@ -18,11 +18,15 @@
    before and after (the real server and Debian's Chromium).
 6. A fresh server, clicked as soon as Start appears: the first point's delay, over 5 fresh starts
    (``bench_classroom.first_point_on_fresh_servers``).
+7. A pack across seeds, probed and not built: one step of K cells that each gather their own batch (as
+   cells of different seeds would) against the step of K cells sharing one batch (as packs do) and
+   against K lone steps, with the same operations as ``stacked._Block``'s plain step, on one thread.
 
     python benchmarks/bench_sweep.py                 # about 8 minutes on 2 cores; needs chromium and the data
     python benchmarks/bench_sweep.py --quick         # parts 1 and 2 only
     python benchmarks/bench_sweep.py --parts 5       # any parts, here Compare under the grids only
     python benchmarks/bench_sweep.py --parts 5 --spinners idle   # Compare beside spinners at SCHED_IDLE
+    python benchmarks/bench_sweep.py --parts 7       # the probe of packs across seeds (about 10 s)
 """
 
 from __future__ import annotations
@@ -107,6 +111,44 @@ def product_throughput(widths=(1, 4, 8, 16, 32), batch: int = 256, repeats: int 
             weights.baddbmm_(grads, broadcast_to_cells(images, k))
         rows.append((k, 2 * 10 * k * 784 * batch * repeats / (time.perf_counter() - started) / 1e9))
     return rows
+
+
+def _plain_step(weight, bias, images, labels, steps) -> None:
+    """``stacked._Block``'s plain SGD step for (1 or k, n, 784) images: one batch shared, or one a cell."""
+    import torch
+    import torch.nn.functional as F
+
+    k, n = weight.shape[0], labels.shape[-1]
+    batches = images.expand(k, n, images.shape[2])
+    logits = torch.bmm(weight, batches.transpose(1, 2)).add_(bias.unsqueeze(2))
+    picked = labels.view(-1, 1, n).expand(k, 1, n)
+    F.log_softmax(logits, dim=1).gather(1, picked).sum((1, 2))
+    (logits.max(1).indices == picked.squeeze(1)).sum(1)
+    grad = F.softmax(logits, dim=1)
+    grad.scatter_add_(1, picked, torch.full((k, 1, n), -1.0)).mul_(steps)
+    bias.add_(grad.sum(2))
+    weight.baddbmm_(grad, batches)
+
+
+def step_microseconds(data, k: int, batch: int, own_batches: bool, steps: int = 200) -> float:
+    """The median time of one training step of k cells (part 7), each batch gathered from the real
+    training set by a permutation: one for all cells, or one per cell."""
+    import torch
+
+    weight, bias = torch.zeros(k, 10, 784), torch.zeros(k, 10)
+    lrs = torch.full((k, 1, 1), -0.1 / batch)
+    orders = [torch.randperm(len(data.train_labels)) for _ in range(k if own_batches else 1)]
+    times = []
+    for step in range(steps + 20):
+        started = time.perf_counter()
+        start = (step * batch) % (len(data.train_labels) - batch)
+        rows = torch.stack([order[start:start + batch] for order in orders])
+        images = data.train_images.index_select(0, rows.view(-1)).view(len(orders), batch, -1)
+        _plain_step(weight, bias, images, data.train_labels.index_select(0, rows.view(-1)).view(len(orders), batch),
+                    lrs)
+        if step >= 20:  # warmed up
+            times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e6
 
 
 def bare_seconds(data, spec: SweepSpec) -> float:
@@ -331,10 +373,22 @@ def print_fresh_starts(starts: int) -> None:
           f"({', '.join(f'{d:.2f}' for d in delays)}; target at most 1.0 s)")
 
 
+def print_cross_seed_probe(data) -> None:
+    print("\n7. a pack across seeds (not built): one step of K cells, each its own batch or one shared, "
+          "against K lone steps")
+    for batch in (64, 256):
+        lone = step_microseconds(data, 1, batch, False)
+        print(f"   batch {batch}: a lone step {lone:.0f} us")
+        for k in (4, 8):
+            shared, own = step_microseconds(data, k, batch, False), step_microseconds(data, k, batch, True)
+            print(f"   K = {k}: one shared batch {shared:.0f} us ({k * lone / shared:.2f}x of {k} lone steps), "
+                  f"a batch a cell {own:.0f} us ({k * lone / own:.2f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="the engine's curve and the 16-run sweep only")
-    parser.add_argument("--parts", default="0123456", help="which parts to run, e.g. 5 or 12 (default: all)")
+    parser.add_argument("--parts", default="01234567", help="which parts to run, e.g. 5 or 12 (default: all)")
     parser.add_argument("--trials", type=int, default=9, help="Compare's openings in each state (part 5)")
     parser.add_argument("--starts", type=int, default=5, help="fresh servers (part 6)")
     parser.add_argument("--spinners", metavar="NICE", help='part 5 beside one spinner per core at this nice value '
@@ -348,7 +402,7 @@ def main() -> None:
         steps = {"0": print_products, "1": lambda: print_engine_curve(data),
                  "2": lambda: print_sweep_16(data, folder, cores), "3": lambda: print_runs_per_second(folder),
                  "4": lambda: print_grid_64(folder), "5": lambda: print_compare(folder, args.trials, args.spinners),
-                 "6": lambda: print_fresh_starts(args.starts)}
+                 "6": lambda: print_fresh_starts(args.starts), "7": lambda: print_cross_seed_probe(data)}
         for part in parts:
             steps[part]()
 
