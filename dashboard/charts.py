@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from softmax_core.analysis.sweeps import HeatCell
@@ -34,6 +35,8 @@ METRIC_STYLES = {  # metric -> (axis, dash, label)
     "val_acc": ("accuracy", "dashdot", "val acc"),
 }
 MAX_POINTS_PER_SERIES = 400
+HEAT_COLOURS = "Viridis"  # the sweep's cells
+WHITE, NEAR_BLACK = "rgb(255, 255, 255)", "rgb(26, 26, 26)"  # the numbers written on them
 
 
 @dataclass
@@ -214,7 +217,9 @@ def build_band_figure(epochs: Sequence[float], bands: dict[str, tuple[Sequence[f
 def build_sweep_figure(cells: Sequence[HeatCell], x_title: str, y_title: str, metric_title: str,
                        log_x: bool = False, log_y: bool = False, height: int = 460) -> go.Figure:
     """The sweep's grid as square cells coloured by the metric (mean over seeds, ± std and n on hover); the
-    cells inside the book's ``train_loss < 0.5`` are outlined, drawing that boundary over the grid."""
+    cells inside the book's ``train_loss < 0.5`` are outlined, drawing that boundary over the grid. Each
+    finished cell's value is written on it in white or near-black, whichever reads better on its colour,
+    as an annotation: a click selects a cell, and selection would dim the other cells' trace text."""
     done = [cell for cell in cells if cell.mean is not None]
     waiting = [cell for cell in cells if cell.mean is None]
     size = max(24, min(90, 520 // max(1, len({c.x for c in cells}), len({c.y for c in cells}))))
@@ -223,23 +228,55 @@ def build_sweep_figure(cells: Sequence[HeatCell], x_title: str, y_title: str, me
     figure.update_layout(height=height, margin={"l": 70, "r": 30, "t": 30, "b": 60}, uirevision="sweep",
                          plot_bgcolor="white", clickmode="event+select", showlegend=True,
                          legend={"orientation": "h", "y": -0.2})
-    for update, log, values, title in ((figure.update_xaxes, log_x, {c.x for c in cells}, x_title),
-                                       (figure.update_yaxes, log_y, {c.y for c in cells}, y_title)):
-        ticks = sorted(values)
+    x_ticks, y_ticks = sorted({c.x for c in cells}), sorted({c.y for c in cells})
+    for update, log, ticks, title in ((figure.update_xaxes, log_x, x_ticks, x_title),
+                                      (figure.update_yaxes, log_y, y_ticks, y_title)):
         update(title=title, type="log" if log else "category", showgrid=False,
-               **({"tickvals": ticks, "ticktext": [f"{v:g}" for v in ticks]} if log else {}))
+               **({"tickvals": ticks, "ticktext": [f"{v:g}" for v in ticks]} if log else
+                  {"categoryorder": "array", "categoryarray": ticks}))
     figure.update_traces(selected={"marker": {"opacity": 1.0}}, unselected={"marker": {"opacity": 0.9}})
+    figure.update_layout(annotations=[
+        {"x": _axis_position(cell.x, log_x, x_ticks), "y": _axis_position(cell.y, log_y, y_ticks), "xref": "x",
+         "yref": "y", "text": f"{cell.mean:.3f}", "showarrow": False, "font": {"color": colour, "size": 12}}
+        for cell, colour in zip(done, label_colours([cell.mean for cell in done]))])
     return figure
+
+
+def _axis_position(value, log: bool, ticks: Sequence) -> float:
+    """Where an annotation sits on a log axis (the value's log10) or a category axis (its tick's index)."""
+    return math.log10(value) if log else ticks.index(value)
+
+
+def _relative_luminance(rgb: str) -> float:
+    """WCAG's relative luminance of an 'rgb(r, g, b)' colour."""
+    channels = [int(part) / 255 for part in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    """WCAG's contrast ratio of two 'rgb(r, g, b)' colours, from 1 (none) to 21 (black on white)."""
+    light, dark = sorted((_relative_luminance(first), _relative_luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def label_colours(values: Sequence[float], colorscale: str = HEAT_COLOURS) -> list[str]:
+    """For a number written on each cell: white or near-black, whichever stands out more from the cell's
+    colour (the colour scale stretched from the smallest value to the largest, as the markers are)."""
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    spread = (high - low) or 1.0
+    cells = sample_colorscale(colorscale, [(value - low) / spread for value in values])
+    return [max((WHITE, NEAR_BLACK), key=lambda text: contrast_ratio(text, cell)) for cell in cells]
 
 
 def _heat_trace(cells: Sequence[HeatCell], metric_title: str, size: int) -> go.Scatter | None:
     if not cells:
         return None
     return go.Scatter(
-        x=[c.x for c in cells], y=[c.y for c in cells], mode="markers+text", name=metric_title,
-        text=[f"{c.mean:.3f}" for c in cells], textfont={"color": "white", "size": 12},
+        x=[c.x for c in cells], y=[c.y for c in cells], mode="markers", name=metric_title,
         customdata=[[c.key, c.std, c.n] for c in cells],
-        marker={"symbol": "square", "size": size, "color": [c.mean for c in cells], "colorscale": "Viridis",
+        marker={"symbol": "square", "size": size, "color": [c.mean for c in cells], "colorscale": HEAT_COLOURS,
+                "cmin": min(c.mean for c in cells), "cmax": max(c.mean for c in cells),
                 "showscale": True, "colorbar": {"title": {"text": metric_title, "side": "right"}}},
         hovertemplate=f"{metric_title} %{{marker.color:.4f}} ± %{{customdata[1]:.4f}}<br>n = %{{customdata[2]}}"
                       "<br>%{x}, %{y}<extra></extra>")

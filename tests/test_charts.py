@@ -2,17 +2,22 @@
 
 import numpy as np
 import pytest
+from plotly.colors import sample_colorscale
 
 from dashboard.charts import (
+    HEAT_COLOURS,
     RunCurves,
     build_band_figure,
     build_confusion_figure,
     build_curves_figure,
     build_per_class_figure,
+    build_sweep_figure,
     build_templates_figure,
+    contrast_ratio,
     safe_label,
     thin,
 )
+from softmax_core.analysis.sweeps.grid import HeatCell
 from softmax_core.book.data import CLASS_NAMES
 
 
@@ -92,3 +97,33 @@ def test_parallel_coordinates_put_log_spaced_fields_on_a_log_scale():
     assert [d.label for d in dims] == ["log10 lr", "momentum", "final train loss"]
     assert list(dims[0].values) == pytest.approx([-2.0, -1.0, 0.0]) and list(dims[1].values) == [0.0, 0.5, 0.9]
     assert list(figure.data[0].line.color) == [0.6, 0.45, 0.9]
+
+
+def sweep_cells(means: dict[tuple[float, float], float | None]) -> list[HeatCell]:
+    return [HeatCell(x, y, mean, 0.0 if mean is not None else None, 1 if mean is not None else 0, 0,
+                     mean is not None and mean < 0.5, key) for key, ((x, y), mean) in enumerate(means.items())]
+
+
+def test_every_sweep_cell_shows_its_value_in_a_colour_that_reads_on_it():
+    """Viridis runs from dark purple to yellow: white on its upper half is unreadable (contrast 1.3 at the
+    top), so the numbers switch to near-black there. They are annotations, which a click's selection of
+    one cell cannot dim, at the cell's place on a log or a category axis."""
+    means = {(64, 0.03): 0.92, (64, 0.3): 0.51, (256, 0.03): 0.71, (256, 0.3): 0.45, (1024, 0.03): None,
+             (1024, 0.3): 0.60}
+    for log in (True, False):
+        figure = build_sweep_figure(sweep_cells(means), "batch", "lr", "final train loss", log_x=log, log_y=log)
+        heat = figure.data[0]
+        assert heat.mode == "markers", "no trace text, which a selection would dim"
+        labels = {(a.x, a.y): a for a in figure.layout.annotations}
+        done = {key: mean for key, mean in means.items() if mean is not None}
+        xs, ys = sorted({x for x, _ in means}), sorted({y for _, y in means})
+        where = ({(x, y): (np.log10(x), np.log10(y)) for x, y in done} if log else
+                 {(x, y): (xs.index(x), ys.index(y)) for x, y in done})
+        assert {labels[where[key]].text for key in done} == {f"{mean:.3f}" for mean in done.values()}
+        assert len(labels) == len(done)
+        low, high = min(done.values()), max(done.values())
+        for key, mean in done.items():
+            cell_colour = sample_colorscale(HEAT_COLOURS, [(mean - low) / (high - low)])[0]
+            assert contrast_ratio(labels[where[key]].font.color, cell_colour) >= 4.0, (key, mean)
+        if not log:
+            assert list(figure.layout.xaxis.categoryarray) == xs, "the axis keeps its order as cells finish"

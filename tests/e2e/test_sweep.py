@@ -31,6 +31,11 @@ def test_a_2x2_sweep_fills_four_cells_and_a_click_shows_the_cells_curves(page, s
     page.get_by_text("The runs of the cell").wait_for()
     page.wait_for_function("""() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(plot =>
         (plot.data || []).some(t => (t.name || '').includes('sweep') && (t.name || '').endsWith('test acc')))""")
+    labels = page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot .annotation-text'))
+        .filter(e => /^\\d\\.\\d{3}$/.test(e.textContent))
+        .map(e => [e.textContent, getComputedStyle(e).fillOpacity, getComputedStyle(e).opacity])""")
+    assert len(labels) == 4 and all(fill == "1" and opacity == "1" for _, fill, opacity in labels), (
+        "after the click every cell still shows its number at full strength", labels)
     save_screenshot(page, "sweep")
     page.reload()
     page.wait_for_function(FILLED_CELLS_JS, timeout=30_000)
