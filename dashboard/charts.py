@@ -274,12 +274,18 @@ def _heat_trace(cells: Sequence[HeatCell], metric_title: str, size: int) -> go.S
         return None
     return go.Scatter(
         x=[c.x for c in cells], y=[c.y for c in cells], mode="markers", name=metric_title,
-        customdata=[[c.key, c.std, c.n] for c in cells],
+        customdata=[[c.key, _spread_text(c)] for c in cells],
         marker={"symbol": "square", "size": size, "color": [c.mean for c in cells], "colorscale": HEAT_COLOURS,
                 "cmin": min(c.mean for c in cells), "cmax": max(c.mean for c in cells),
                 "showscale": True, "colorbar": {"title": {"text": metric_title, "side": "right"}}},
-        hovertemplate=f"{metric_title} %{{marker.color:.4f}} ± %{{customdata[1]:.4f}}<br>n = %{{customdata[2]}}"
-                      "<br>%{x}, %{y}<extra></extra>")
+        hovertemplate=f"{metric_title} %{{marker.color:.4f}}%{{customdata[1]}}<br>%{{x}}, %{{y}}<extra></extra>")
+
+
+def _spread_text(cell: HeatCell) -> str:
+    """What the hover says of the seeds: their spread, or that one seed has none to show."""
+    if cell.n > 1 and cell.std is not None:
+        return f" ± {cell.std:.4f}<br>over {cell.n} seeds"
+    return "<br>one seed: no spread to show"
 
 
 def _waiting_trace(cells: Sequence[HeatCell], size: int) -> go.Scatter | None:
@@ -287,7 +293,7 @@ def _waiting_trace(cells: Sequence[HeatCell], size: int) -> go.Scatter | None:
         return None
     return go.Scatter(
         x=[c.x for c in cells], y=[c.y for c in cells], mode="markers+text", name="training…",
-        text=["…" if c.running else "–" for c in cells], customdata=[[c.key, None, 0] for c in cells],
+        text=["…" if c.running else "–" for c in cells], customdata=[[c.key, ""] for c in cells],
         marker={"symbol": "square", "size": size, "color": "#E0E0E0"},
         hovertemplate="%{x}, %{y}: no finished run yet<extra></extra>")
 

@@ -127,3 +127,11 @@ def test_every_sweep_cell_shows_its_value_in_a_colour_that_reads_on_it():
             assert contrast_ratio(labels[where[key]].font.color, cell_colour) >= 4.0, (key, mean)
         if not log:
             assert list(figure.layout.xaxis.categoryarray) == xs, "the axis keeps its order as cells finish"
+
+
+def test_a_sweep_cells_hover_gives_the_seeds_spread_or_says_one_seed_has_none():
+    one, two = (HeatCell(64, 0.1, 0.45, 0.0, 1, 0, True, 0), HeatCell(256, 0.1, 0.52, 0.0123, 2, 0, False, 1))
+    heat = build_sweep_figure([one, two], "batch", "lr", "final train loss").data[0]
+    spreads = {key: text for key, text in heat.customdata}
+    assert spreads[0] == "<br>one seed: no spread to show" and spreads[1] == " ± 0.0123<br>over 2 seeds"
+    assert "%{customdata[1]}" in heat.hovertemplate
