@@ -278,6 +278,7 @@ def compare_while_sweeping(folder: str, trials: int, spinners: str | None = None
         store.end_run(run_id, RunStatus.CANCELLED, "a row to show")
     process, url = start_server(store.url, DATA_DIR)
     runner = JobRunner(store, LocalExecutor(store.url, workers=available_cores(), threads_per_worker=1))
+    neighbours: list[multiprocessing.Process] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -287,7 +288,8 @@ def compare_while_sweeping(folder: str, trials: int, spinners: str | None = None
             if spinners is None:
                 grid_ids = [run_id for _ in range(2) for run_id in submit_sweep(runner.submit_many, GRID_64)[1]]
             else:
-                neighbours = [multiprocessing.Process(target=_spin, args=(spinners,)) for _ in range(available_cores())]
+                neighbours = [multiprocessing.Process(target=_spin, args=(spinners,), daemon=True)
+                              for _ in range(available_cores())]
                 for neighbour in neighbours:
                     neighbour.start()
             time.sleep(3)
@@ -297,15 +299,21 @@ def compare_while_sweeping(folder: str, trials: int, spinners: str | None = None
                 if spinners is None and not any(run.status == RunStatus.RUNNING for run in store.get_runs(grid_ids)):
                     raise SystemExit("the grids ended before the trials did: the busy times were not all busy")
                 time.sleep(1)
-            runner.shutdown(cancel_running=True)
-            for neighbour in neighbours if spinners is not None else ():
-                neighbour.kill()
+            _end_load(runner, neighbours)
             idle += [compare.open(url, shown) for _ in range(trials)]
-        finally:
+        finally:  # on a failure too: no grid keeps training and no spinner keeps spinning after the benchmark
             browser.close()
             process.terminate()
-            runner.shutdown(cancel_running=True)
+            _end_load(runner, neighbours)
     return idle, busy
+
+
+def _end_load(runner: JobRunner, neighbours: list[multiprocessing.Process]) -> None:
+    """Stop what Compare was timed under: the runner's grids (cancelled) and the spinners. Safe to call
+    again: a runner shut down and a process killed stay so."""
+    runner.shutdown(cancel_running=True)
+    for neighbour in neighbours:
+        neighbour.kill()
 
 
 def fresh_server_first_points(starts: int) -> list[float]:
