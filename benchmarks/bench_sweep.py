@@ -21,12 +21,18 @@
 7. A pack across seeds, probed and not built: one step of K cells that each gather their own batch (as
    cells of different seeds would) against the step of K cells sharing one batch (as packs do) and
    against K lone steps, with the same operations as ``stacked._Block``'s plain step, on one thread.
+8. The ceiling on this machine for the 16-run sweep's packs: what its packs of 4 could gain over lone
+   runs at most if every cell cost only its own two products (its share of the pack's batched products)
+   and everything else in a step (the gather, the softmax, the loss, the update's small operations) were
+   paid once for the pack, against the same steps of ``_plain_step`` as measured. Training steps only:
+   evaluation and the store can only lower it.
 
     python benchmarks/bench_sweep.py                 # about 8 minutes on 2 cores; needs chromium and the data
     python benchmarks/bench_sweep.py --quick         # parts 1 and 2 only
     python benchmarks/bench_sweep.py --parts 5       # any parts, here Compare under the grids only
     python benchmarks/bench_sweep.py --parts 5 --spinners idle   # Compare beside spinners at SCHED_IDLE
     python benchmarks/bench_sweep.py --parts 7       # the probe of packs across seeds (about 10 s)
+    python benchmarks/bench_sweep.py --parts 8       # the 16-run sweep's ceiling on this machine (a few seconds)
 """
 
 from __future__ import annotations
@@ -48,8 +54,10 @@ DATA_DIR = os.environ.get("SOFTMAX_LAB_DATA", str(REPO_ROOT.parent / "shared" / 
 os.environ["SOFTMAX_LAB_DATA"] = DATA_DIR
 
 from softmax_core.analysis.sweeps import SweepSpec, submit_sweep  # noqa: E402
+from softmax_core.analysis.sweeps.spec import training_images  # noqa: E402
 from softmax_core.book.data import load_fashion_mnist  # noqa: E402
 from softmax_core.book.packed import fit_many  # noqa: E402
+from softmax_core.book.schedule import EpochSchedule  # noqa: E402
 from softmax_core.book.train import fit  # noqa: E402
 from softmax_core.config import TrainConfig  # noqa: E402
 from softmax_core.runs.executors import PACK_ENV_VAR  # noqa: E402
@@ -66,6 +74,7 @@ PACK_SIZES = (1, 2, 4, 8, 16, 32)  # 32: past the default pack limit, to show wh
 # The sweep's packs hold 4 cells at most (its 4 learning rates share each batch size and seed), so limits
 # of 8 and 16 pack it as 4 does: their rows show the noise. Part 1 shows K up to 32 cells of one pack.
 SWEEP_PACK_SIZES = (2, 4, 8, 16)
+CEILING_STEPS = 800  # part 8 subtracts medians measured apart: more steps than part 7 keep the difference steady
 LRS_32 = tuple(0.01 * 1.15 ** i for i in range(32))
 
 
@@ -149,6 +158,52 @@ def step_microseconds(data, k: int, batch: int, own_batches: bool, steps: int = 
         if step >= 20:  # warmed up
             times.append(time.perf_counter() - started)
     return statistics.median(times) * 1e6
+
+
+def products_microseconds(k: int, batch: int, repeats: int = 300) -> float:
+    """The median time of a pack's two products for k cells at this batch size, on one thread (as
+    ``product_throughput``, per call)."""
+    import torch
+
+    from softmax_core.book.stacked import broadcast_to_cells
+
+    images = torch.rand(batch, 784)
+    weights, grads = torch.rand(k, 10, 784), torch.rand(k, 10, batch).mul_(1e-6)
+    times = []
+    for repeat in range(repeats + 10):
+        started = time.perf_counter()
+        torch.bmm(weights, broadcast_to_cells(images.t(), k))
+        weights.baddbmm_(grads, broadcast_to_cells(images, k))
+        if repeat >= 10:  # warmed up
+            times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e6
+
+
+def pack_groups(spec: SweepSpec) -> dict[tuple[int, int], tuple[int, int]]:
+    """The packs a sweep makes, (batch size, seed) -> (cells, training steps of each cell): cells pack
+    when they share a batch size and a seed (``packed.pack_key``)."""
+    groups: dict[tuple[int, int], tuple[int, int]] = {}
+    for _, config in spec.configs():
+        cells, _ = groups.get((config.batch_size, config.seed), (0, 0))
+        steps = config.epochs * EpochSchedule(training_images(config), config.batch_size, 1).steps
+        groups[(config.batch_size, config.seed)] = (cells + 1, steps)
+    return groups
+
+
+def sweep_ceiling(data, spec: SweepSpec = SWEEP_16) -> tuple[dict[int, dict[str, float]], float, float]:
+    """Per batch size, a lone step, the measured pack step and its floor (the lone step's non-product
+    part once, plus every cell's share of the pack's products), in microseconds; then the sweep's gain
+    over lone runs as measured on those steps and at that floor (training steps only)."""
+    groups, rows = pack_groups(spec), {}
+    for batch, k in sorted({(batch, cells) for (batch, _), (cells, _) in groups.items()}):
+        lone = step_microseconds(data, 1, batch, False, CEILING_STEPS)
+        rows[batch] = {"cells": k, "lone": lone, "pack": step_microseconds(data, k, batch, False, CEILING_STEPS),
+                       "floor": lone - products_microseconds(1, batch, CEILING_STEPS)
+                       + products_microseconds(k, batch, CEILING_STEPS)}
+    lone_total = sum(cells * steps * rows[batch]["lone"] for (batch, _), (cells, steps) in groups.items())
+    measured = sum(steps * rows[batch]["pack"] for (batch, _), (_, steps) in groups.items())
+    floor = sum(steps * rows[batch]["floor"] for (batch, _), (_, steps) in groups.items())
+    return rows, lone_total / measured, lone_total / floor
 
 
 def bare_seconds(data, spec: SweepSpec) -> float:
@@ -393,10 +448,21 @@ def print_cross_seed_probe(data) -> None:
                   f"a batch a cell {own:.0f} us ({k * lone / own:.2f}x)")
 
 
+def print_sweep_ceiling(data) -> None:
+    print("\n8. the 16-run sweep's ceiling here: its packs if each further cell cost only its own products")
+    rows, measured, ceiling = sweep_ceiling(data)
+    for batch, row in rows.items():
+        print(f"   batch {batch}: a lone step {row['lone']:.0f} us; a pack of {row['cells']} {row['pack']:.0f} us "
+              f"({row['cells'] * row['lone'] / row['pack']:.2f}x), at best {row['floor']:.0f} us "
+              f"({row['cells'] * row['lone'] / row['floor']:.2f}x)")
+    print(f"   the sweep's training steps, packed against lone: {measured:.2f}x as measured, at most {ceiling:.2f}x "
+          "(target 3x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="the engine's curve and the 16-run sweep only")
-    parser.add_argument("--parts", default="01234567", help="which parts to run, e.g. 5 or 12 (default: all)")
+    parser.add_argument("--parts", default="012345678", help="which parts to run, e.g. 5 or 12 (default: all)")
     parser.add_argument("--trials", type=int, default=9, help="Compare's openings in each state (part 5)")
     parser.add_argument("--starts", type=int, default=5, help="fresh servers (part 6)")
     parser.add_argument("--spinners", metavar="NICE", help='part 5 beside one spinner per core at this nice value '
@@ -410,7 +476,8 @@ def main() -> None:
         steps = {"0": print_products, "1": lambda: print_engine_curve(data),
                  "2": lambda: print_sweep_16(data, folder, cores), "3": lambda: print_runs_per_second(folder),
                  "4": lambda: print_grid_64(folder), "5": lambda: print_compare(folder, args.trials, args.spinners),
-                 "6": lambda: print_fresh_starts(args.starts), "7": lambda: print_cross_seed_probe(data)}
+                 "6": lambda: print_fresh_starts(args.starts), "7": lambda: print_cross_seed_probe(data),
+                 "8": lambda: print_sweep_ceiling(data)}
         for part in parts:
             steps[part]()
 
