@@ -56,7 +56,7 @@ os.environ["SOFTMAX_LAB_DATA"] = DATA_DIR
 from softmax_core.analysis.sweeps import SweepSpec, submit_sweep  # noqa: E402
 from softmax_core.analysis.sweeps.spec import training_images  # noqa: E402
 from softmax_core.book.data import load_fashion_mnist  # noqa: E402
-from softmax_core.book.packed import fit_many  # noqa: E402
+from softmax_core.book.packed import fit_many, pack_key  # noqa: E402
 from softmax_core.book.schedule import EpochSchedule  # noqa: E402
 from softmax_core.book.train import fit  # noqa: E402
 from softmax_core.config import TrainConfig  # noqa: E402
@@ -100,26 +100,34 @@ def engine_curve(data, epochs: int = 2) -> list[tuple[int, float, float]]:
     return rows
 
 
-def product_throughput(widths=(1, 4, 8, 16, 32), batch: int = 256, repeats: int = 300) -> list[tuple[int, float]]:
-    """(K, GMAC/s) of a pack's two products on one thread, as ``stacked._Block`` runs them: the logits
-    ``bmm(W, X^T)`` and the update ``W += G X`` (``baddbmm_``), K cells against one shared batch. How much
-    cheaper a cell's products get in a wider pack bounds what packing can gain."""
+def _product_seconds(k: int, batch: int, repeats: int) -> list[float]:
+    """Each call's time of a pack's two products on one thread, as ``stacked._Block`` runs them: the
+    logits ``bmm(W, X^T)`` and the update ``W += G X`` (``baddbmm_``), k cells against one shared batch."""
     import torch
 
     from softmax_core.book.stacked import broadcast_to_cells
 
     images = torch.rand(batch, 784)
-    rows = []
-    for k in widths:
-        weights, grads = torch.rand(k, 10, 784), torch.rand(k, 10, batch).mul_(1e-6)
-        started = None
-        for repeat in range(repeats + 10):
-            if repeat == 10:  # warmed up
-                started = time.perf_counter()
-            torch.bmm(weights, broadcast_to_cells(images.t(), k))
-            weights.baddbmm_(grads, broadcast_to_cells(images, k))
-        rows.append((k, 2 * 10 * k * 784 * batch * repeats / (time.perf_counter() - started) / 1e9))
-    return rows
+    weights, grads = torch.rand(k, 10, 784), torch.rand(k, 10, batch).mul_(1e-6)
+    times = []
+    for repeat in range(repeats + 10):
+        started = time.perf_counter()
+        torch.bmm(weights, broadcast_to_cells(images.t(), k))
+        weights.baddbmm_(grads, broadcast_to_cells(images, k))
+        if repeat >= 10:  # warmed up
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def product_throughput(widths=(1, 4, 8, 16, 32), batch: int = 256, repeats: int = 300) -> list[tuple[int, float]]:
+    """(K, GMAC/s) of a pack's two products for K cells. How much cheaper a cell's products get in a
+    wider pack bounds what packing can gain."""
+    return [(k, 2 * 10 * k * 784 * batch * repeats / sum(_product_seconds(k, batch, repeats)) / 1e9) for k in widths]
+
+
+def products_microseconds(k: int, batch: int, repeats: int = 300) -> float:
+    """The median time of one call of a pack's two products for k cells at this batch size."""
+    return statistics.median(_product_seconds(k, batch, repeats)) * 1e6
 
 
 def _plain_step(weight, bias, images, labels, steps) -> None:
@@ -160,34 +168,12 @@ def step_microseconds(data, k: int, batch: int, own_batches: bool, steps: int = 
     return statistics.median(times) * 1e6
 
 
-def products_microseconds(k: int, batch: int, repeats: int = 300) -> float:
-    """The median time of a pack's two products for k cells at this batch size, on one thread (as
-    ``product_throughput``, per call)."""
-    import torch
-
-    from softmax_core.book.stacked import broadcast_to_cells
-
-    images = torch.rand(batch, 784)
-    weights, grads = torch.rand(k, 10, 784), torch.rand(k, 10, batch).mul_(1e-6)
-    times = []
-    for repeat in range(repeats + 10):
-        started = time.perf_counter()
-        torch.bmm(weights, broadcast_to_cells(images.t(), k))
-        weights.baddbmm_(grads, broadcast_to_cells(images, k))
-        if repeat >= 10:  # warmed up
-            times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1e6
-
-
-def pack_groups(spec: SweepSpec) -> dict[tuple[int, int], tuple[int, int]]:
-    """The packs a sweep makes, (batch size, seed) -> (cells, training steps of each cell): cells pack
-    when they share a batch size and a seed (``packed.pack_key``)."""
-    groups: dict[tuple[int, int], tuple[int, int]] = {}
-    for _, config in spec.configs():
-        cells, _ = groups.get((config.batch_size, config.seed), (0, 0))
-        steps = config.epochs * EpochSchedule(training_images(config), config.batch_size, 1).steps
-        groups[(config.batch_size, config.seed)] = (cells + 1, steps)
-    return groups
+def pack_groups(spec: SweepSpec) -> list[tuple[int, int, int]]:
+    """The packs a sweep makes (cells that share a ``packed.pack_key``), each as (batch size, cells,
+    training steps of each cell)."""
+    keys = [pack_key(config) for _, config in spec.configs()]
+    return [(key.batch_size, keys.count(key), key.epochs * EpochSchedule(training_images(key), key.batch_size, 1).steps)
+            for key in dict.fromkeys(keys)]
 
 
 def sweep_ceiling(data, spec: SweepSpec = SWEEP_16) -> tuple[dict[int, dict[str, float]], float, float]:
@@ -195,14 +181,14 @@ def sweep_ceiling(data, spec: SweepSpec = SWEEP_16) -> tuple[dict[int, dict[str,
     part once, plus every cell's share of the pack's products), in microseconds; then the sweep's gain
     over lone runs as measured on those steps and at that floor (training steps only)."""
     groups, rows = pack_groups(spec), {}
-    for batch, k in sorted({(batch, cells) for (batch, _), (cells, _) in groups.items()}):
+    for batch, k in sorted({(batch, cells) for batch, cells, _ in groups}):
         lone = step_microseconds(data, 1, batch, False, CEILING_STEPS)
         rows[batch] = {"cells": k, "lone": lone, "pack": step_microseconds(data, k, batch, False, CEILING_STEPS),
                        "floor": lone - products_microseconds(1, batch, CEILING_STEPS)
                        + products_microseconds(k, batch, CEILING_STEPS)}
-    lone_total = sum(cells * steps * rows[batch]["lone"] for (batch, _), (cells, steps) in groups.items())
-    measured = sum(steps * rows[batch]["pack"] for (batch, _), (_, steps) in groups.items())
-    floor = sum(steps * rows[batch]["floor"] for (batch, _), (_, steps) in groups.items())
+    lone_total = sum(cells * steps * rows[batch]["lone"] for batch, cells, steps in groups)
+    measured = sum(steps * rows[batch]["pack"] for batch, _, steps in groups)
+    floor = sum(steps * rows[batch]["floor"] for batch, _, steps in groups)
     return rows, lone_total / measured, lone_total / floor
 
 
@@ -214,11 +200,12 @@ def bare_seconds(data, spec: SweepSpec) -> float:
     return time.perf_counter() - started
 
 
-def _fits_at_a_barrier(configs, barrier, seconds) -> None:
-    """These runs through bare fit in this process, one thread, from the moment every process is ready:
-    their seconds go to ``seconds`` (a multiprocessing queue)."""
+def _fits_at_a_barrier(configs, niceness: int, barrier, seconds) -> None:
+    """These runs through bare fit in this process, one thread, at this niceness, from the moment every
+    process is ready: their seconds go to ``seconds`` (a multiprocessing queue)."""
     import torch
 
+    os.nice(niceness)
     torch.set_num_threads(1)
     data = load_fashion_mnist(DATA_DIR, download=False)
     fit(configs[0].replace(epochs=1), data)  # warm-up
@@ -229,20 +216,26 @@ def _fits_at_a_barrier(configs, barrier, seconds) -> None:
     seconds.put(time.perf_counter() - started)
 
 
-def bare_side_by_side_seconds(spec: SweepSpec, cores: int) -> float:
-    """The sweep's runs through fit() in one process per core at once, each process an equal share of
-    every kind of run (dealt in turn): the wall time until the last process ends. Unlike the one-process
-    time divided by the cores, this pays what the cores share (the L3 cache, the memory bus)."""
-    configs = [config for _, config in spec.configs()]
-    barrier, seconds = multiprocessing.Barrier(cores), multiprocessing.Queue()
-    workers = [multiprocessing.Process(target=_fits_at_a_barrier, args=(configs[core::cores], barrier, seconds))
-               for core in range(cores)]
+def side_by_side_seconds(config_lists: list[list[TrainConfig]], niceness: int = 0) -> float:
+    """Each list of runs through bare fit in a process of its own, all at once: the wall time until the
+    last process ends."""
+    barrier, seconds = multiprocessing.Barrier(len(config_lists)), multiprocessing.Queue()
+    workers = [multiprocessing.Process(target=_fits_at_a_barrier, args=(configs, niceness, barrier, seconds))
+               for configs in config_lists]
     for worker in workers:
         worker.start()
     spans = [seconds.get() for _ in workers]
     for worker in workers:
         worker.join()
     return max(spans)
+
+
+def bare_side_by_side_seconds(spec: SweepSpec, cores: int) -> float:
+    """The sweep's runs through fit() in one process per core at once, each process an equal share of
+    every kind of run (dealt in turn). Unlike the one-process time divided by the cores, this pays what
+    the cores share (the L3 cache, the memory bus)."""
+    configs = [config for _, config in spec.configs()]
+    return side_by_side_seconds([configs[core::cores] for core in range(cores)])
 
 
 def store_span(store: RunStore, run_ids: list[int]) -> float:
@@ -299,33 +292,11 @@ def _spin(priority: str = "0") -> None:
         pass
 
 
-def _bare_fits(config, count: int, seconds) -> None:
-    """``count`` runs through bare fit in this process, at the workers' priority: their seconds go to
-    ``seconds`` (a multiprocessing queue)."""
-    import torch
-
-    os.nice(WORKER_NICENESS)
-    torch.set_num_threads(1)
-    data = load_fashion_mnist(DATA_DIR, download=False)
-    fit(config, data)  # warm-up
-    started = time.perf_counter()
-    for seed in range(count):
-        fit(config.replace(seed=seed), data)
-    seconds.put(time.perf_counter() - started)
-
-
 def bare_rate(config, count: int) -> float:
     """Runs per second of bare fit, one process per core at the workers' priority, side by side."""
-    seconds = multiprocessing.Queue()
     per_core = max(1, count // available_cores())
-    workers = [multiprocessing.Process(target=_bare_fits, args=(config, per_core, seconds))
-               for _ in range(available_cores())]
-    for worker in workers:
-        worker.start()
-    spans = [seconds.get() for _ in workers]
-    for worker in workers:
-        worker.join()
-    return per_core * len(workers) / max(spans)
+    runs = [config.replace(seed=seed) for seed in range(per_core)]
+    return per_core * available_cores() / side_by_side_seconds([runs] * available_cores(), WORKER_NICENESS)
 
 
 def runs_per_second(folder: str, count: int = 12) -> dict:
