@@ -1,11 +1,13 @@
-"""The pages' entry (``app.py`` serves it): page config, presenting mode, classroom mode's gate, the
-navigation between the pages in ``dashboard/`` (which share the server's services: ``services.py``),
-and a last safety net so that an unexpected error is shown as a message, never as a traceback.
+"""The pages' entry (``app.py`` serves it): page config, presenting mode, what the gatekeeper says of this
+session's traffic (slowed down, or paused: too many tabs), classroom mode's gate, the navigation between
+the pages in ``dashboard/`` (which share the server's services: ``services.py``), and a last safety net
+so that an unexpected error is shown as a message, never as a traceback.
 """
 
 import streamlit as st
 
 from dashboard.classroom_gate import classroom_on, identity, require_identity, resolve_identity
+from dashboard.gatekeeper import TICKET_HEADER, is_parked, traffic_notice
 from dashboard.render import presenting, shown_as_message, start_presenting_mode
 from dashboard.services import services
 from softmax_core.runs.store import StoreError
@@ -13,6 +15,11 @@ from softmax_core.runs.store import StoreError
 st.set_page_config(page_title="Softmax Lab", page_icon=":material/query_stats:", layout="wide",
                    initial_sidebar_state="collapsed" if presenting() else "auto")
 start_presenting_mode()
+ticket = st.context.headers.get(TICKET_HEADER)
+if notice := traffic_notice(ticket):
+    st.warning(notice, icon=":material/speed:")
+    if is_parked(ticket):
+        st.stop()  # a paused tab costs the server nothing more than saying why
 try:
     services()  # started by the server's lifespan; here only under AppTest
 except StoreError as error:

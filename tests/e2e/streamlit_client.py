@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,26 +19,60 @@ from websockets.sync.client import connect
 class ScriptedClient:
     """One websocket session on a Streamlit server: rerun the page script, clear every cache."""
 
-    def __init__(self, url: str, host: str | None = None):
+    def __init__(self, url: str, host: str | None = None, source: str | None = None,
+                 headers: dict[str, str] | None = None, tls: ssl.SSLContext | None = None):
         """Connect to the server at ``url``; with ``host``, under that name (the Host header a page
-        served from another name sends, as after DNS rebinding), over a socket to the real address."""
+        served from another name sends, as after DNS rebinding), over a socket to the real address;
+        with ``source``, from that local address (127.0.0.2, ...: another computer of the class);
+        ``headers`` are sent with the handshake (Origin, Cookie, X-Forwarded-For); ``tls`` for https."""
         server = urlsplit(url)
-        sock = socket.create_connection((server.hostname, server.port), timeout=10) if host else None
-        address = f"ws://{host or server.netloc}/_stcore/stream"
+        sock = None
+        if host or source:
+            sock = socket.create_connection((server.hostname, server.port), timeout=10,
+                                            source_address=(source, 0) if source else None)
+        scheme = "wss" if server.scheme == "https" else "ws"
+        address = f"{scheme}://{host or server.netloc}/_stcore/stream"
+        secure = {"ssl": tls, "server_hostname": server.hostname} if scheme == "wss" else {}
         self._open = contextlib.ExitStack()
-        self.socket = self._open.enter_context(
-            connect(address, sock=sock, subprotocols=["streamlit"], open_timeout=10, max_size=None))
+        self.socket = self._open.enter_context(connect(address, sock=sock, subprotocols=["streamlit"],
+                                                       additional_headers=headers, open_timeout=10, close_timeout=1,
+                                                       max_size=None,
+                                                       **secure))
+        self.texts: list[str] = []  # the alerts and markdown of the last finished script run
 
-    def rerun(self, query: str = "", timeout: float = 60.0) -> None:
-        """Ask for a script run (as a page load does) and wait until it has finished."""
-        self._send(BackMsg(rerun_script=ClientState(query_string=query)))
+    def rerun(self, query: str = "", timeout: float = 60.0) -> float:
+        """Ask for a script run (as a page load does), wait until it has finished, and return the round
+        trip in seconds; ``texts`` then holds what it showed."""
+        started = time.perf_counter()
+        self.ask_rerun(query)
+        self.texts = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            message = ForwardMsg()
-            message.ParseFromString(self.socket.recv(timeout=max(0.1, deadline - time.monotonic())))
-            if message.WhichOneof("type") == "script_finished":
-                return
+            if self.read_until_finished(max(0.1, deadline - time.monotonic())):
+                return time.perf_counter() - started
         raise TimeoutError("the script run did not finish")
+
+    def ask_rerun(self, query: str = "") -> None:
+        """Ask for a script run without waiting for it (a flood does that)."""
+        self._send(BackMsg(rerun_script=ClientState(query_string=query)))
+
+    def read_until_finished(self, timeout: float) -> bool:
+        """Read what the server sends for up to ``timeout`` seconds; True once a script run finished."""
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                data = self.socket.recv(timeout=left)
+            except TimeoutError:
+                return False
+            message = ForwardMsg()
+            message.ParseFromString(data)
+            kind = message.WhichOneof("type")
+            if kind == "script_finished":
+                return True
+            if kind == "delta" and message.delta.WhichOneof("type") == "new_element":
+                element = message.delta.new_element
+                self.texts.append(element.alert.body or element.markdown.body or element.heading.body)
+        return False
 
     def clear_cache(self) -> None:
         """The message behind the menu's 'Clear cache': it empties every st.cache_* on the server."""
