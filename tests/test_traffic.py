@@ -110,6 +110,13 @@ def test_sessions_without_a_student_count_by_address(clock):
     assert not budget.open_session("", "10.0.0.8").parked
 
 
+def test_the_servers_own_machine_has_no_address_budget(clock):
+    """The person at the server is trusted; a student on it still has their own budget."""
+    budget = TrafficBudget(TrafficLimits(sessions_per_student=2, sessions_per_address=2), clock=clock)
+    assert not any(budget.open_session("", "127.0.0.1").parked for _ in range(10))
+    assert [budget.open_session("eve", "127.0.0.1").parked for _ in range(3)] == [False, False, True]
+
+
 def test_a_parked_session_is_rationed(clock):
     budget = TrafficBudget(TrafficLimits(sessions_per_student=1), clock=clock)
     budget.open_session("eve", "10.0.0.6")

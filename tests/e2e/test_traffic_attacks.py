@@ -105,9 +105,9 @@ def test_a_flooding_student_is_slowed_down_and_a_classmate_is_not(class_server):
         for client in sessions:
             client.close()
     assert max(busy) < max(3.0, 10 * statistics.median(idle)), f"the classmate waited: idle {idle}, busy {busy}"
-    # 16 sessions asked for 640 reruns; the student's budget is 20 at once and 3 a second, and the
-    # 8 parked sessions get one every 5 s: about 50 in all
-    assert sum(finished) <= 80, f"the flood got {sum(finished)} reruns done"
+    # 16 sessions asked for 640 reruns in 8 s; the student's budget is 30 at once and 4 a second (62), and
+    # the 8 parked sessions get 2 at once and one every 5 s (29): about 91 in all
+    assert sum(finished) <= 100, f"the flood got {sum(finished)} reruns done"
     assert sum(TOO_MANY_TABS in text for text in parked_texts) == 8, "the parked tabs say why"
     assert any(SLOWED_DOWN in text for text in parked_texts), "the slowed-down tabs say why"
     assert SLOWED_DOWN not in " ".join(classmate.texts)
