@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
 from websockets.sync.client import connect
 
 
@@ -26,6 +27,7 @@ class ScriptedClient:
         with ``source``, from that local address (127.0.0.2, ...: another computer of the class);
         ``headers`` are sent with the handshake (Origin, Cookie, X-Forwarded-For); ``tls`` for https."""
         server = urlsplit(url)
+        self.headers = headers or {}
         sock = None
         if host or source:
             sock = socket.create_connection((server.hostname, server.port), timeout=10,
@@ -36,6 +38,7 @@ class ScriptedClient:
         self._open = contextlib.ExitStack()
         self.socket = self._open.enter_context(connect(address, sock=sock, subprotocols=["streamlit"],
                                                        additional_headers=headers, open_timeout=10, close_timeout=1,
+                                                       ping_interval=None,
                                                        max_size=None,
                                                        **secure))
         self.texts: list[str] = []  # the alerts and markdown of the last finished script run
@@ -112,3 +115,57 @@ def child_processes(pid: int) -> list[int]:
         if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
             children.append(int(stat.parent.name))
     return children
+
+
+class BrowserLikeClient(ScriptedClient):
+    """A scripted client that behaves as the page in a browser does: it loads the page, remembers the
+    widgets it was sent (by label), clicks and types through their ids, and reruns each live fragment at
+    the interval the server asked for (``auto_rerun``)."""
+
+    def __init__(self, url: str, **client):
+        super().__init__(url, **client)
+        self.widgets: dict[str, object] = {}  # label -> the widget's proto (its id, form, type)
+        self.fragments: dict[str, float] = {}  # fragment id -> seconds between its reruns
+        self.page_hash = ""
+
+    def load(self, query: str = "", timeout: float = 60.0) -> float:
+        return self._run(ClientState(query_string=query), timeout)
+
+    def click(self, label: str, values: dict[str, float] | None = None, timeout: float = 60.0) -> float:
+        """Press the button (or form submit) ``label``, with number inputs set by label first."""
+        states = [WidgetState(id=self.widgets[label].id, trigger_value=True)]
+        for name, value in (values or {}).items():
+            widget = self.widgets[name]
+            is_int = getattr(widget, "data_type", 0) == type(widget).INT
+            states.append(WidgetState(id=widget.id, **({"int_value": int(value)} if is_int else
+                                                       {"double_value": float(value)})))
+        return self._run(ClientState(page_script_hash=self.page_hash,
+                                     widget_states=WidgetStates(widgets=states)), timeout)
+
+    def rerun_fragment(self, fragment_id: str, timeout: float = 60.0) -> float:
+        return self._run(ClientState(page_script_hash=self.page_hash, fragment_id=fragment_id,
+                                     is_auto_rerun=True), timeout)
+
+    def _run(self, state: ClientState, timeout: float) -> float:
+        started = time.perf_counter()
+        self._send(BackMsg(rerun_script=state))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = ForwardMsg()
+            message.ParseFromString(self.socket.recv(timeout=max(0.1, deadline - time.monotonic())))
+            self._remember(message)
+            if message.WhichOneof("type") == "script_finished":
+                return time.perf_counter() - started
+        raise TimeoutError("the script run did not finish")
+
+    def _remember(self, message: ForwardMsg) -> None:
+        kind = message.WhichOneof("type")
+        if kind == "new_session":
+            self.page_hash = message.new_session.page_script_hash
+        elif kind == "auto_rerun":
+            self.fragments[message.auto_rerun.fragment_id] = message.auto_rerun.interval
+        elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":
+            element = message.delta.new_element
+            widget = getattr(element, element.WhichOneof("type") or "empty", None)
+            if getattr(widget, "label", "") and getattr(widget, "id", ""):
+                self.widgets[widget.label] = widget
