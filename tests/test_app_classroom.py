@@ -85,7 +85,7 @@ def test_the_join_screen_refuses_a_wrong_code_and_a_taken_name_and_keeps_the_tok
     assert "student" not in app.query_params, "a copied or projected address bar carries nobody's identity"
     assert app.sidebar.checkbox(key="form_validation").value, "classroom runs hold out a validation split"
     other = join(open_app(), CODE, "ada")
-    assert errors(other) == ["The name ada is taken in this class: choose another."]
+    assert errors(other) == ["The name ada is taken in this class, or looks just like one that is: choose another."]
 
 
 def test_a_sign_in_link_is_consumed_and_another_students_link_asks_before_switching():
