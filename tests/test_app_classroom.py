@@ -13,6 +13,7 @@ from conftest import REPO_ROOT
 from streamlit.testing.v1 import AppTest
 
 from softmax_core.classroom.auth import hash_password, make_teacher_link, new_token, token_digest
+from softmax_core.classroom.names import canonical_name
 
 APP = str(REPO_ROOT / "dashboard" / "main.py")
 CODE, PASSWORD = "FM-101", "teach"
@@ -70,7 +71,7 @@ def signed_in_as(app: AppTest) -> str:
 
 def student_token(name: str) -> str:
     token = new_token()
-    store().classroom.add_student(name, token_digest(token))
+    store().classroom.add_student(name, token_digest(token), name_key=canonical_name(name))
     return token
 
 
@@ -84,7 +85,7 @@ def test_the_join_screen_refuses_a_wrong_code_and_a_taken_name_and_keeps_the_tok
     assert "student" not in app.query_params, "a copied or projected address bar carries nobody's identity"
     assert app.sidebar.checkbox(key="form_validation").value, "classroom runs hold out a validation split"
     other = join(open_app(), CODE, "ada")
-    assert errors(other) == ["The name ada is taken in this class: choose another."]
+    assert errors(other) == ["The name ada is taken in this class, or looks just like one that is: choose another."]
 
 
 def test_a_sign_in_link_is_consumed_and_another_students_link_asks_before_switching():
@@ -112,7 +113,7 @@ def test_start_past_the_limit_is_refused_with_the_numbers():
         "Can't start: you have 1 runs queued or training; this class allows 1 at once: wait for one to end, "
         "or cancel one"]
     assert len(store().list_runs()) == 1
-    assert store().list_runs()[0].owner_id == store().classroom.student_named("Bob").id
+    assert store().list_runs()[0].owner_id == store().classroom.student_named(canonical_name("Bob")).id
 
 
 def log_in(app: AppTest, password: str) -> AppTest:
@@ -151,7 +152,7 @@ def finished_run_of(name: str) -> tuple[str, int]:
     from softmax_core.runs.store import RunRequest
 
     token = student_token(name)
-    student = store().classroom.student_named(name)
+    student = store().classroom.student_named(canonical_name(name))
     [run_id] = get_policy().start(Identity(student.id, name), [RunRequest(TrainConfig(epochs=1), "mine")])
     assert get_runner().wait(run_id, timeout=120)
     return token, run_id
@@ -179,7 +180,7 @@ def test_the_teacher_removes_a_student_from_the_board():
     token, run_id = finished_run_of("Mallory")
     teacher = open_app({"teacher_link": make_teacher_link(store().classroom)})
     teacher.switch_page("board_page.py").run()
-    mallory = store().classroom.student_named("Mallory")
+    mallory = store().classroom.student_named(canonical_name("Mallory"))
     teacher.button(key=f"remove_student_{mallory.id}").click().run()
     assert not teacher.exception and store().classroom.list_students() == []
     gone = open_app({"student": token})

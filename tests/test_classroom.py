@@ -27,6 +27,7 @@ from softmax_core.classroom.auth import (
     verify_password,
 )
 from softmax_core.classroom.board import CHALLENGES, Challenge, rank_board, read_reveal
+from softmax_core.classroom.names import canonical_name
 from softmax_core.classroom.policy import REVEALED, ClassPolicy, Identity
 from softmax_core.config import ConfigError, TrainConfig
 from softmax_core.dataset_sizes import TRAIN_SET_SIZE, VALIDATION_SIZE
@@ -53,6 +54,11 @@ def test_a_password_hash_is_salted_and_checks_only_its_password():
 def door_on(url: str, **limits) -> ClassDoor:
     """A fresh door (as a restarted server would make) on the database at ``url``."""
     return ClassDoor(ClassroomSettings("FM-2026", PASSWORD_HASH, **limits), RunStore(url).classroom)
+
+
+def new_student(store: RunStore, name: str) -> int:
+    """A student added straight to the store, keyed as the door keys them."""
+    return store.classroom.add_student(name, token_digest(new_token()), name_key=canonical_name(name))
 
 
 def outcome(attempt) -> str:
@@ -180,7 +186,7 @@ def class_of(store_url: str, runner: JobRunner | None = None, max_active_runs: i
     """A store, a policy over it, and two students Ada and Bob."""
     store = RunStore(store_url)
     policy = ClassPolicy(ClassroomSettings("FM-2026", PASSWORD_HASH, max_active_runs), store, runner)
-    ada, bob = (Identity(store.classroom.add_student(name, token_digest(new_token())), name) for name in ("Ada", "Bob"))
+    ada, bob = (Identity(new_student(store, name), name) for name in ("Ada", "Bob"))
     return store, policy, ada, bob
 
 
@@ -397,7 +403,7 @@ def finished_run(store, owner_id, val_acc, test_acc, epochs=5, batch_size=256, v
 
 def test_the_board_ranks_each_students_best_admitted_run_by_validation_accuracy(tmp_path):
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
-    ada, bob, cy = (store.classroom.add_student(name, token_digest(new_token())) for name in ("Ada", "Bob", "Cy"))
+    ada, bob, cy = (new_student(store, name) for name in ("Ada", "Bob", "Cy"))
     runs = [finished_run(store, ada, 0.80, 0.83), finished_run(store, ada, 0.84, 0.81),
             finished_run(store, bob, 0.82, 0.82), finished_run(store, bob, 0.95, 0.90, epochs=10),
             finished_run(store, cy, 0.99, 0.99, validation=False)]
@@ -422,9 +428,9 @@ def test_the_board_ranks_each_students_best_admitted_run_by_validation_accuracy(
 def test_runs_remember_their_owner_and_sharing_and_names_are_one_per_class(tmp_path):
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
     classroom = store.classroom
-    ada = classroom.add_student("Ada", token_digest("token-a"))
+    ada = classroom.add_student("Ada", token_digest("token-a"), name_key=canonical_name("Ada"))
     with pytest.raises(KeyError, match="taken"):
-        classroom.add_student("ada", token_digest("token-b"))
+        classroom.add_student("ada", token_digest("token-b"), name_key=canonical_name("ada"))
     assert classroom.student_by_token(token_digest("token-a")).name == "Ada"
     assert classroom.student_by_token(token_digest("forged")) is None
     run_id = store.create_run(TrainConfig(), "mine", owner_id=ada)
@@ -434,3 +440,67 @@ def test_runs_remember_their_owner_and_sharing_and_names_are_one_per_class(tmp_p
     classroom.set_class_state("challenge", "best-any")
     classroom.set_class_state("challenge", "best-5-epochs")
     assert classroom.class_state() == {"challenge": "best-5-epochs"}
+
+
+LOOKALIKES = {  # the issue's names that look like a classmate's or the teacher's, each a different trick
+    "Cyrillic A": "\u0410lice",
+    "Greek Alpha": "\u0391lice",
+    "a combining grapheme joiner inside": "Al\u034fice",
+    "a variation selector after": "Alice\ufe0f",
+    "a Hangul filler inside": "Al\u3164ice",
+    "a zero-width space inside": "Al\u200bice",
+    "full-width letters": "\uff21\uff4c\uff49\uff43\uff45",
+    "capitals": "ALICE",
+    "Zo\u00eb decomposed": "Zoe\u0308",
+    "Cyrillic e": "t\u0435acher",
+    "full-width teacher": "\uff54\uff45\uff41\uff43\uff48\uff45\uff52",
+    "Cyrillic e in the teacher": "The t\u0435acher",
+    "a Hangul filler alone": "\u3164",
+    "a blank Braille pattern alone": "\u2800",
+}
+THE_NAMES_THEMSELVES = ["Alice", "Zo\u00eb", "teacher"]
+HONEST_NAMES = ["Alicia", "Zoe", "\u738b\u5c0f\u660e", "\u0418\u0432\u0430\u043d", "Ali Ce", "Teachers' pet"]
+
+
+def test_a_name_that_only_looks_like_a_classmates_or_the_teachers_is_refused(tmp_path):
+    """The issue's attack: on main 12 of these 14 lookalikes joined a class that has Alice and Zoë (three
+    'Alice' rows on the projected board, and a 'teacher'). Honest different names still join; "Zoe"
+    without the diaeresis is a different name (the dots show, and both are real names)."""
+    door = door_on(f"sqlite:///{tmp_path}/runs.db", max_students=100)
+    for number, name in enumerate(["Alice", "Zo\u00eb"]):
+        door.join("FM-2026", name, f"10.0.2.{number}")
+    joined = {}
+    for number, (trick, name) in enumerate([*LOOKALIKES.items(), *((n, n) for n in THE_NAMES_THEMSELVES)]):
+        try:
+            door.join("FM-2026", name, f"10.0.3.{number}")
+            joined[trick] = name
+        except NotAllowed:
+            raise
+        except ClassroomError:
+            pass
+    assert joined == {}, f"{len(joined)} of {len(LOOKALIKES)} lookalikes (and the names themselves) joined: {joined}"
+    for number, name in enumerate(HONEST_NAMES):
+        assert door.join("FM-2026", name, f"10.0.4.{number}")[0].name == name
+    assert [s.name for s in door.classes.list_students()] == ["Alice", "Zo\u00eb", *HONEST_NAMES]
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("\u3164", "display name: it is blank once its invisible characters are taken out"),
+    ("\u2800", "display name: it needs at least one letter or digit"),
+    (" \u2800 \u3164 ", "display name: it needs at least one letter or digit"),
+    ("-_-", "display name: it needs at least one letter or digit"),
+    ("Al\u200bice", r"display name: no invisible or control characters \(U\+200B\)"),
+    ("t\u0435acher!", "display name: .* is kept for the teacher"),
+    ("\uff34\uff48\uff45 \uff54\uff45\uff41\uff43\uff48\uff45\uff52", "display name: .* is kept for the teacher"),
+])
+def test_a_refused_name_says_why(name, message):
+    with pytest.raises(ClassroomError, match=message):
+        clean_display_name(name)
+
+
+def test_the_refusal_of_a_lookalike_names_the_name_as_typed(tmp_path):
+    door = door_on(f"sqlite:///{tmp_path}/runs.db")
+    door.join("FM-2026", "Alice", "10.0.2.1")
+    with pytest.raises(ClassroomError, match="The name \u0410lice is taken in this class, or looks just like one"):
+        door.join("FM-2026", "\u0410lice", "10.0.2.2")
+    assert clean_display_name("  Al\u034fice ") == "Al\u034fice", "the shown name stays as typed, trimmed"

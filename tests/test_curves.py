@@ -61,7 +61,7 @@ def test_the_cache_is_bounded(tmp_path):
 
 def test_a_students_curves_before_the_reveal_hold_no_test_accuracy_even_after_the_teachers_read(tmp_path):
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
-    student = store.classroom.add_student("Ada", "digest")
+    student = store.classroom.add_student("Ada", "digest", name_key="ada")
     config = TrainConfig(epochs=2, batch_size=100, validation=True)
     run_id = store.create_run(config, "hers", owner_id=student)
     fit(config, make_tiny_data(), [RecordingCallback(store, run_id, flush_seconds=0)])

@@ -30,7 +30,7 @@ FINISHED, INTERRUPTED, QUEUED, RUNNING, CANCELLED, FAILED = (
 SCHEMA_V1_SQL = Path(__file__).parent / "data" / "schema_v1.sql"
 V1_EPOCH_COLUMNS = ("run_id, epoch, step, train_loss, train_acc, test_acc, seconds, weights, bias, confusion, "
                     "step_losses")
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 
 @pytest.fixture
@@ -234,6 +234,46 @@ def test_an_upgraded_database_says_its_version_where_the_first_release_looks(sto
     with store.engine.connect() as conn:
         version = conn.execute(sa.text("SELECT value FROM meta WHERE key='schema_version'")).scalar()
     assert int(version) == SCHEMA_VERSION and SCHEMA_VERSION > 1
+
+
+def write_schema_5_class(url: str, names: list[str]) -> None:
+    """A class as schema 5 kept it: students keyed by their lower-cased name (what main did), so that
+    lookalikes of one name each got a key of their own."""
+    from alembic import command
+    from alembic.config import Config
+
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0005")
+        for number, name in enumerate(names):
+            conn.execute(sa.text("INSERT INTO students (name, name_key, token_digest, joined_at) "
+                                 "VALUES (:name, :key, :digest, :at)"),
+                         {"name": name, "key": name.lower(), "digest": f"{number:064d}", "at": 1000.0 + number})
+    engine.dispose()
+
+
+def test_students_whose_names_now_collide_keep_their_places_through_the_upgrade(store_url):
+    """Schema 6 keys names by their canonical form: two old students whose names are now one name both
+    stay (the older keeps the key, the later gets '#<id>'), and the upgrade never fails on them."""
+    from softmax_core.classroom.names import canonical_name
+
+    lookalikes = ["Alice", "\u0410lice", "Al\u034fice", "Zo\u00eb", "Zoe\u0308", "alice#2", "\u0418\u0432\u0430\u043d",
+                  "m" * 40]
+    write_schema_5_class(store_url, lookalikes)
+    store = RunStore(store_url)
+    with store.engine.connect() as conn:
+        keys = dict(conn.execute(sa.text("SELECT name, name_key FROM students ORDER BY id")).all())
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
+    assert keys == {"Alice": "alice", "\u0410lice": "alice#2", "Al\u034fice": "alice#3",
+                    "Zo\u00eb": "zo\u00eb", "Zoe\u0308": "zo\u00eb#5", "alice#2": "alice#2#6",
+                    "\u0418\u0432\u0430\u043d": "\u1d0e\u0299a\u029c", "m" * 40: "rn" * 40}
+    assert [s.name for s in store.classroom.list_students()] == lookalikes, "nobody was lost"
+    assert store.classroom.student_named(canonical_name("ALICE")).name == "Alice", "the older one has the name"
+    with pytest.raises(KeyError, match="taken"):
+        store.classroom.add_student("\u0410lice", "new digest", name_key=canonical_name("\u0410lice"))
 
 
 def test_reopening_keeps_every_field_point_and_epoch(store_url):

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from softmax_core.classroom.names import canonical_name, has_letter_or_digit
 from softmax_core.runs.store import ClassFull, ClassStore, GuardRule, StudentRecord
 
 CLASS_CODE_ENV_VAR = "SOFTMAX_LAB_CLASS_CODE"
@@ -33,6 +34,9 @@ DEFAULT_MAX_STUDENTS = 60
 TOKEN_BYTES = 32  # 256 bits
 NAME_MAX_LENGTH = 40
 RESERVED_NAMES = {"teacher", "the teacher"}
+_RESERVED_KEYS = {canonical_name(reserved) for reserved in RESERVED_NAMES}  # what looks like them is theirs too
+_RESERVED_EDGES = " .!:-_"  # "teacher!" is the teacher's as well
+NAME_KEY_MAX_LENGTH = 255  # students.name_key; a compatibility character can spell out to 18 (U+FDFA)
 TEACHER_SESSION_SECONDS = 12 * 3600
 TEACHER_LINK_SECONDS = 600
 SECTION = "classroom"
@@ -95,8 +99,8 @@ def token_digest(token: str) -> str:
 
 
 def clean_display_name(name: str) -> str:
-    """A display name as given, trimmed; ClassroomError if empty, too long, reserved, or holding invisible
-    or direction-changing characters (which could make one name look like another)."""
+    """A display name as given, trimmed; ClassroomError if blank, too long, without a letter or digit,
+    holding invisible or direction-changing characters, or (in its canonical form) the teacher's."""
     cleaned = " ".join(name.split())
     if not cleaned:
         raise ClassroomError("display name: type the name your class will see")
@@ -105,7 +109,15 @@ def clean_display_name(name: str) -> str:
     hidden = sorted({f"U+{ord(c):04X}" for c in cleaned if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs")})
     if hidden:
         raise ClassroomError(f"display name: no invisible or control characters ({', '.join(hidden)})")
-    if cleaned.casefold().strip(" .!:-_") in RESERVED_NAMES:
+    key = canonical_name(cleaned)
+    if not key:
+        raise ClassroomError("display name: it is blank once its invisible characters are taken out; "
+                             "type the name your class will see")
+    if not has_letter_or_digit(cleaned):
+        raise ClassroomError("display name: it needs at least one letter or digit, so that the class can read it")
+    if len(key) > NAME_KEY_MAX_LENGTH:
+        raise ClassroomError("display name: too long once its characters are spelled out; choose a shorter one")
+    if key.strip(_RESERVED_EDGES) in _RESERVED_KEYS:
         raise ClassroomError(f"display name: {cleaned!r} is kept for the teacher; choose another")
     return cleaned
 
@@ -196,9 +208,11 @@ class ClassDoor:
         self._wait_or_refuse(self.classes.take_try(_keys("join", JOINS, address)), "new names from this computer")
         token = new_token()
         try:
-            student_id = self.classes.add_student(name, token_digest(token), address, self.settings.max_students)
+            student_id = self.classes.add_student(name, token_digest(token), address, self.settings.max_students,
+                                                  name_key=canonical_name(name))
         except KeyError:
-            raise ClassroomError(f"The name {name} is taken in this class: choose another.") from None
+            raise ClassroomError(f"The name {name} is taken in this class, or looks just like one that is: "
+                                 "choose another.") from None
         except ClassFull as error:
             raise ClassroomError(str(error)) from None
         return StudentRecord(student_id, name, 0.0, address), token

@@ -13,6 +13,7 @@ from polling import wait_for
 from websockets.exceptions import InvalidHandshake
 
 from softmax_core.classroom.auth import hash_password, make_teacher_link
+from softmax_core.classroom.names import canonical_name
 from softmax_core.runs.executors.local import default_worker_count
 from softmax_core.runs.store import RunStore
 
@@ -153,3 +154,32 @@ def test_hostile_names_render_as_text_on_every_page(class_server, new_page):
     assert_inert(teacher, teacher_hits, "the board", [HOSTILE_NAME])
     assert HOSTILE_NAME in plot_text(teacher), "the board's legend names the student as text"
     save_screenshot(teacher, "attack-board")
+
+
+def join_as(page, url: str, name: str) -> None:
+    page.goto(url)
+    page.get_by_role("textbox", name="Class code").fill(CLASS_CODE)
+    page.get_by_role("textbox", name="Your display name").fill(name)
+    page.get_by_role("button", name="Join").click()
+
+
+def test_a_name_that_only_looks_like_a_classmates_is_refused_and_the_board_shows_one(class_server, new_page):
+    """The issue's attack: with Alice in the class, 'Аlice' (a Cyrillic А) joined too, and the projected
+    board showed two Alices. Now the second browser is told why, and the teacher's list has one Alice."""
+    alice, mallory = new_page(), new_page()
+    join_as(alice, class_server.url, "Alice")
+    alice.get_by_text("Signed in as").wait_for()
+    join_as(mallory, class_server.url, "\u0410lice")
+    mallory.get_by_text(re.compile("is taken in this class|Signed in as")).first.wait_for()
+    assert "Signed in as" not in body_text(mallory), "the lookalike got in"
+    assert "The name \u0410lice is taken in this class, or looks just like one that is" in body_text(mallory)
+
+    teacher = new_page()
+    teacher.goto(f"{class_server.url}/board?teacher_link={make_teacher_link(RunStore(class_server.db_url).classroom)}")
+    teacher.get_by_text("Students (").click()
+    teacher.get_by_role("button", name="Remove").first.wait_for()
+    shown = [text.replace("\u2060", "") for text in teacher.locator(
+        '[data-testid="stExpander"] [data-testid="stMarkdownContainer"]').all_inner_texts()]
+    assert [name for name in shown if canonical_name(name) == canonical_name("Alice")] == ["Alice"], shown
+    assert teacher.get_by_role("button", name="Remove").count() == 1
+    save_screenshot(teacher, "attack-lookalike-name")

@@ -59,15 +59,17 @@ class ClassStore:
 
     # --- students ------------------------------------------------------------------------------------
 
-    def add_student(self, name: str, token_digest: str, joined_from: str = "", max_students: int | None = None) -> int:
-        """Record a student; KeyError if the name (in any case) is taken, ClassFull past ``max_students``."""
+    def add_student(self, name: str, token_digest: str, joined_from: str = "", max_students: int | None = None, *,
+                    name_key: str) -> int:
+        """Record a student; KeyError if ``name_key`` (the name's canonical form, which the caller computes:
+        the classroom's names module owns the rule) is taken, ClassFull past ``max_students``."""
         with self.database.writing() as conn:
             self.database.serialize(conn, "lock:roster")
-            if conn.execute(sa.select(students_table.c.id).where(students_table.c.name_key == name.lower())).first():
+            if conn.execute(sa.select(students_table.c.id).where(students_table.c.name_key == name_key)).first():
                 raise KeyError(f"the name {name!r} is taken in this class")
             if max_students is not None and self._student_count(conn) >= max_students:
                 raise ClassFull(f"this class is full ({max_students} students); ask your teacher")
-            row = {"name": name, "name_key": name.lower(), "token_digest": token_digest,
+            row = {"name": name, "name_key": name_key, "token_digest": token_digest,
                    "joined_at": self.database.now(), "joined_from": joined_from[:64]}
             return int(conn.execute(students_table.insert().values(**row)).inserted_primary_key[0])
 
@@ -81,8 +83,9 @@ class ClassStore:
         return self._one_student(sa.and_(students_table.c.token_digest == token_digest,
                                          students_table.c.removed_at.is_(None)))
 
-    def student_named(self, name: str) -> StudentRecord | None:
-        return self._one_student(students_table.c.name_key == name.lower())
+    def student_named(self, name_key: str) -> StudentRecord | None:
+        """The student (removed or not) whose name has this canonical form (``canonical_name``)."""
+        return self._one_student(students_table.c.name_key == name_key)
 
     def list_students(self) -> list[StudentRecord]:
         """The students in the class (not the removed ones), in the order they joined."""

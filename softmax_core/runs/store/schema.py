@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 APP_ID = "softmax-lab"
-SCHEMA_VERSION = 5  # also written to meta.schema_version, so that an older release refuses this database
+SCHEMA_VERSION = 6  # also written to meta.schema_version, so that an older release refuses this database
 
 metadata = sa.MetaData()
 meta_table = sa.Table(
@@ -83,7 +83,7 @@ students_table = sa.Table(
     "students", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(64), nullable=False),
-    sa.Column("name_key", sa.String(64), nullable=False, unique=True),  # lower-cased: one name per class
+    sa.Column("name_key", sa.String(255), nullable=False, unique=True),  # canonical_name: one name per class
     sa.Column("token_digest", sa.String(64), nullable=False, unique=True),
     sa.Column("joined_at", sa.Float, nullable=False),
     sa.Column("removed_at", sa.Float),  # removed by the teacher: their token no longer signs anyone in
