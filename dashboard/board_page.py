@@ -140,11 +140,18 @@ def render_door_settings(policy) -> None:
     button.button("Set class size", key="board_set_class_size", on_click=set_class_size)
 
 
+def list_names(students: list[StudentRecord]) -> None:
+    """One line per student: their name (as text) and where they joined from."""
+    st.markdown("\n".join(f"- {as_text(s.name)}, joined from {as_text(s.joined_from or 'unknown')}"
+                           for s in students))
+
+
 def render_waiting(waiting: list[StudentRecord], size: int) -> None:
-    st.markdown(f"**Waiting to be let in ({len(waiting)}**, at most {WAITING_ROOM_FACTOR * size})")
+    st.markdown(f"**Waiting to be let in: {len(waiting)}** (the room holds at most {WAITING_ROOM_FACTOR * size})")
     if not waiting:
         st.caption("Nobody is waiting.")
         return
+    list_names(waiting)
     pick_students("Let in", "board_waiting_pick", waiting)
     admit, everyone, refuse = st.columns(3)
     admit.button("Let the chosen in", key="board_admit", on_click=admit_chosen, type="primary")
@@ -154,12 +161,11 @@ def render_waiting(waiting: list[StudentRecord], size: int) -> None:
 
 
 def render_admitted(students: list[StudentRecord], size: int) -> None:
-    st.markdown(f"**In the class ({len(students)} of {size})**")
+    st.markdown(f"**In the class: {len(students)}** of {size}")
     if not students:
         st.caption("Nobody has joined yet.")
         return
-    st.table(pd.DataFrame({"student": [as_text(s.name) for s in students],
-                           "joined from": [as_text(s.joined_from or "unknown") for s in students]}))
+    list_names(students)
     pick_students("Remove from the class", "board_remove_pick", students)
     st.button("Remove the chosen", key="board_remove", on_click=remove_chosen,
               help="Ends their sign-in on every device, stops their runs and takes them off the board.")
