@@ -71,7 +71,7 @@ def weak_code_warning(code: str) -> str:
         return ""
     return (f"The class code is weak (about {bits:.0f} bits; at least {STRONG_CODE_BITS:.0f} are needed): "
             f"whoever tries enough codes from many computers can join. Make a strong one with "
-            f"'softmax-lab class-code' on the server and set it as the class's code.")
+            f"'python -m softmax_core class-code' on the server and set it as the class's code.")
 
 
 def guesses_per_address(rule: GuardRule, seconds: float) -> int:
