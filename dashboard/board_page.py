@@ -1,8 +1,9 @@
 """Class board (classroom mode): each student's best shared run on the class's challenge, ranked by
 validation accuracy, with the top runs' curves and each entry's settings. The teacher sets the challenge,
 reveals test accuracy (then the board shows how the ranking moves, and why: ``board.read_reveal``), and
-sees the class's students, any of whom they can remove. It refreshes itself, so it can stay on the
-projector (``?present=1``).
+keeps the door: sees joins as they happen, lets waiting students in (with the waiting room on), refuses
+them, removes several students at once and sets the class size (the policy decides; this page asks).
+All of it refreshes itself, so it can stay on the projector (``?present=1``, without the door's list).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import streamlit as st
 
 from dashboard.charts import build_curves_figure, run_traces
 from dashboard.classroom_gate import identity, reader
-from dashboard.render import shown_as_message
+from dashboard.render import presenting, shown_as_message
 from dashboard.services import get_curve_cache, get_policy, get_store, open_store_or_stop
 from dashboard.text import as_text
-from softmax_core.classroom.auth import ClassroomError
+from softmax_core.classroom.auth import MOST_STUDENTS_ALLOWED, WAITING_ROOM_FACTOR, ClassroomError
 from softmax_core.classroom.board import CHALLENGES, DEFAULT_CHALLENGE, BoardEntry, rank_board, read_reveal
+from softmax_core.classroom.class_code import weak_code_warning
 from softmax_core.classroom.policy import REVEALED
+from softmax_core.runs.store import StudentRecord
 
 TOP_CURVES = 5
 REFRESH_SECONDS = 3.0
@@ -77,28 +80,113 @@ def render_top_curves(entries: list[BoardEntry], revealed: bool) -> None:
                     key="board_curves", width="stretch")
 
 
-def remove_student(student_id: int, name: str) -> None:
+def act_on_class(action, *args, done: str = "") -> None:
+    """Ask the policy to do a teacher's action; its refusal (or ``done``, with the result) is shown."""
     try:
-        stopped = get_policy().remove_student(identity(), student_id)
+        result = action(identity(), *args)
     except ClassroomError as error:
         st.session_state["board_refusal"] = str(error)
         return
-    st.toast(as_text(f"{name} is out of the class; {stopped} of their runs stopped."))
+    if done:
+        st.toast(as_text(done.format(result=result if not isinstance(result, list) else len(result))))
 
 
-def render_students() -> None:
-    """The teacher's list of the class: who joined, from where, and Remove (their token and runs end)."""
-    students = get_store().classroom.list_students()
-    with st.expander(f"Students ({len(students)})"):
-        if not students:
-            st.caption("Nobody has joined yet.")
-        for student in students:
-            name, where, action = st.columns([3, 2, 1])
-            name.markdown(as_text(student.name))
-            where.caption(as_text(f"joined from {student.joined_from or 'unknown'}"))
-            action.button("Remove", key=f"remove_student_{student.id}", on_click=remove_student,
-                          args=(student.id, student.name),
-                          help="Ends their sign-in on every device, stops their runs and takes them off the board.")
+def admit_chosen() -> None:
+    act_on_class(get_policy().admit, st.session_state.pop("board_waiting_pick", []), done="{result} let in.")
+
+
+def admit_all() -> None:
+    waiting = [student.id for student in get_store().classroom.list_students(waiting=True)]
+    act_on_class(get_policy().admit, waiting, done="{result} let in.")
+
+
+def refuse_all_waiting() -> None:
+    act_on_class(get_policy().refuse_waiting, done="{result} sent away from the waiting room.")
+
+
+def remove_chosen() -> None:
+    act_on_class(get_policy().remove_students, st.session_state.pop("board_remove_pick", []),
+                 done="Removed; {result} of their runs stopped.")
+
+
+def set_waiting_room() -> None:
+    act_on_class(get_policy().set_waiting_room, st.session_state["board_waiting_room"])
+
+
+def set_class_size() -> None:
+    size = int(st.session_state["board_class_size"])
+    act_on_class(get_policy().set_class_size, size, done=f"The class now takes {size} students.")
+
+
+def keep_known(key: str, options: list[int]) -> None:
+    """Drop from a multiselect's choice the students who are gone (its options changed under it)."""
+    if key in st.session_state:
+        st.session_state[key] = [student_id for student_id in st.session_state[key] if student_id in options]
+
+
+def pick_students(label: str, key: str, students: list[StudentRecord]) -> None:
+    names = {student.id: f"{student.name} (from {student.joined_from or 'unknown'})" for student in students}
+    keep_known(key, list(names))
+    st.multiselect(label, list(names), format_func=names.get, key=key, placeholder="choose students")
+
+
+def render_door_settings(policy) -> None:
+    """The waiting room's switch and the class size (the teacher's; stored in the class's state)."""
+    left, right, button = st.columns([2, 1, 1], vertical_alignment="bottom")
+    left.toggle("Waiting room: new joins wait until you let them in", value=policy.waiting_room_on(),
+                key="board_waiting_room", on_change=set_waiting_room)
+    right.number_input("Class size", min_value=1, max_value=MOST_STUDENTS_ALLOWED, value=policy.class_size(),
+                       step=1, key="board_class_size")
+    button.button("Set class size", key="board_set_class_size", on_click=set_class_size)
+
+
+def list_names(students: list[StudentRecord]) -> None:
+    """One line per student: their name (as text) and where they joined from."""
+    st.markdown("\n".join(f"- {as_text(s.name)}, joined from {as_text(s.joined_from or 'unknown')}"
+                           for s in students))
+
+
+def render_waiting(waiting: list[StudentRecord], size: int) -> None:
+    st.markdown(f"**Waiting to be let in: {len(waiting)}** (the room holds at most {WAITING_ROOM_FACTOR * size})")
+    if not waiting:
+        st.caption("Nobody is waiting.")
+        return
+    list_names(waiting)
+    pick_students("Let in", "board_waiting_pick", waiting)
+    admit, everyone, refuse = st.columns(3)
+    admit.button("Let the chosen in", key="board_admit", on_click=admit_chosen, type="primary")
+    everyone.button("Let everyone in", key="board_admit_all", on_click=admit_all)
+    refuse.button("Refuse all waiting", key="board_refuse_all", on_click=refuse_all_waiting,
+                  help="Sends everyone in the waiting room away; their names are free again.")
+
+
+def render_admitted(students: list[StudentRecord], size: int) -> None:
+    st.markdown(f"**In the class: {len(students)}** of {size}")
+    if not students:
+        st.caption("Nobody has joined yet.")
+        return
+    list_names(students)
+    pick_students("Remove from the class", "board_remove_pick", students)
+    st.button("Remove the chosen", key="board_remove", on_click=remove_chosen,
+              help="Ends their sign-in on every device, stops their runs and takes them off the board.")
+
+
+def render_students(code: str) -> None:
+    """The teacher's view of the door, redrawn with the board: who waits, who is in, and what to do."""
+    policy, store = get_policy(), get_store()
+    waiting, admitted = store.classroom.list_students(waiting=True), store.classroom.list_students(waiting=False)
+    if presenting():  # on the projector: no addresses, no controls
+        if waiting:
+            st.caption(f"{len(waiting)} waiting to be let in: open the board without presenting mode.")
+        return
+    if warning := weak_code_warning(code):
+        st.warning(warning)
+    with st.container(border=True):
+        st.subheader(f"Students ({len(admitted)})")
+        render_door_settings(policy)
+        size = policy.class_size()
+        render_waiting(waiting, size)
+        render_admitted(admitted, size)
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -109,6 +197,7 @@ def render_board() -> None:
     if "board_refusal" in st.session_state:
         st.error(st.session_state.pop("board_refusal"))
     if is_teacher():
+        render_students(get_policy().settings.code)
         render_teacher_controls(state)
     challenge = CHALLENGES[state.get("challenge", DEFAULT_CHALLENGE)]
     revealed = bool(state.get(REVEALED))
@@ -131,8 +220,6 @@ def render_board() -> None:
 
 def main() -> None:
     st.title("Class board")
-    if is_teacher():
-        render_students()
     render_board()
 
 

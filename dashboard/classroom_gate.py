@@ -27,6 +27,7 @@ from dashboard.browser_cookie import (
 )
 from dashboard.services import get_policy, services
 from dashboard.text import as_text
+from dashboard.waiting_room import stop_while_waiting
 from softmax_core.classroom.auth import TEACHER_SESSION_SECONDS, ClassDoor, ClassroomError
 from softmax_core.classroom.policy import Identity
 from softmax_core.runs.store import RunRecord, ScopedRuns
@@ -179,6 +180,7 @@ def require_identity(refusal: str = "") -> None:
     ask_before_switching(door)
     render_who_am_i(door, identity())
     sync_browser_cookies()
+    stop_while_waiting(identity())  # the waiting room: nothing else until the teacher lets them in
 
 
 def ask_before_switching(door: ClassDoor) -> None:

@@ -11,6 +11,7 @@ starts them there; ``stop_services`` ends them (the lifespan's exit, and the tes
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ import streamlit as st
 
 from dashboard.curves import CurveCache, LessonRunCache
 from softmax_core.classroom.auth import ClassDoor, ClassroomError, ClassroomSettings, load_classroom_settings
+from softmax_core.classroom.class_code import weak_code_warning
 from softmax_core.classroom.policy import ClassPolicy
 from softmax_core.runs.jobs import JobRunner
 from softmax_core.runs.store import RunStore, StoreError
@@ -95,9 +97,12 @@ def _read_classroom_settings() -> tuple[ClassroomSettings | None, str]:
     except Exception:  # noqa: BLE001 - no or unreadable secrets.toml: only the environment counts
         secrets = {}
     try:
-        return load_classroom_settings(secrets), ""
+        settings = load_classroom_settings(secrets)
     except ClassroomError as error:
         return None, str(error)
+    if settings and (warning := weak_code_warning(settings.code)):
+        logging.getLogger("softmax_lab").warning(warning)  # the board tells the teacher too
+    return settings, ""
 
 
 def open_store_or_stop() -> RunStore:

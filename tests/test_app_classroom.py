@@ -176,12 +176,52 @@ def test_before_the_reveal_a_student_sees_validation_accuracy_where_test_accurac
     assert "test acc" in app.dataframe[0].value.columns.tolist(), "after the reveal, the test set"
 
 
-def test_the_teacher_removes_a_student_from_the_board():
-    token, run_id = finished_run_of("Mallory")
+def teachers_board() -> AppTest:
     teacher = open_app({"teacher_link": make_teacher_link(store().classroom)})
     teacher.switch_page("board_page.py").run()
+    assert not teacher.exception, teacher.exception
+    return teacher
+
+
+def test_the_teacher_removes_a_student_from_the_board():
+    token, run_id = finished_run_of("Mallory")
+    teacher = teachers_board()
     mallory = store().classroom.student_named(canonical_name("Mallory"))
-    teacher.button(key=f"remove_student_{mallory.id}").click().run()
+    teacher.multiselect(key="board_remove_pick").select(mallory.id).run()
+    teacher.button(key="board_remove").click().run()
     assert not teacher.exception and store().classroom.list_students() == []
     gone = open_app({"student": token})
     assert [t.value for t in gone.title] == ["Join the class"], "their link and cookie sign nobody in"
+
+
+def test_the_teacher_turns_the_waiting_room_on_lets_a_join_in_and_removes_two_at_once():
+    """With the waiting room on, a new join waits (its page says so, and it can't start a run) until the
+    teacher lets them in from the board; the board removes two students with one button and sets the
+    class size, which overrides the configured one."""
+    ada, bob = student_token("Ada"), student_token("Bob")
+    teacher = teachers_board()
+    assert any(s.value == "Students (2)" for s in teacher.subheader)
+    teacher.toggle(key="board_waiting_room").set_value(True).run()
+    cy = join(open_app(), CODE, "Cy")
+    assert any("You are waiting for your teacher to let you in." in i.value for i in cy.info)
+    assert "FormSubmitter:train_form-Start" not in [b.key for b in cy.sidebar.button], "no page but the wait"
+    teacher.run()
+    waiting = store().classroom.student_named(canonical_name("Cy"))
+    assert waiting.waiting and any(s.value == "Students (2)" for s in teacher.subheader)
+    teacher.multiselect(key="board_waiting_pick").select(waiting.id).run()
+    teacher.button(key="board_admit").click().run()
+    assert not store().classroom.student_named(canonical_name("Cy")).waiting
+    cy.run()
+    assert [t.value for t in cy.title] == ["Softmax regression on Fashion-MNIST"], "in, once let in"
+    assert any(s.value == "Students (3)" for s in teacher.subheader)
+    pick = teacher.multiselect(key="board_remove_pick")
+    pick.select(store().classroom.student_named(canonical_name("Ada")).id).select(store().classroom.student_named(canonical_name("Bob")).id).run()
+    teacher.button(key="board_remove").click().run()
+    assert [student.name for student in store().classroom.list_students()] == ["Cy"]
+    assert [t.value for t in open_app({"student": ada}).title] == ["Join the class"]
+    assert [t.value for t in open_app({"student": bob}).title] == ["Join the class"]
+    teacher.number_input(key="board_class_size").set_value(80).run()
+    teacher.button(key="board_set_class_size").click().run()
+    from dashboard.services import get_policy
+
+    assert get_policy().class_size() == 80 and store().classroom.class_state()["class_size"] == 80

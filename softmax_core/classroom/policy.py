@@ -7,6 +7,9 @@ a scripted websocket client): hiding a button is only a courtesy.
 - A student sees their own runs and the shared ones, and may start, cancel and share only their own;
   their runs hold out the validation split (the board ranks on it). Until the teacher's reveal, they
   see validation accuracy where test accuracy would be: the store's queries leave it out (ReadScope).
+- A student in the waiting room (the teacher's switch on the board) may do nothing and see nothing
+  until the teacher lets them in; waiting students don't count toward the class size.
+- Only the teacher lets students in, removes them, refuses the waiting ones and sets the class size.
 - Someone who has not joined may do nothing.
 """
 
@@ -15,10 +18,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from softmax_core.classroom.auth import ClassroomSettings, NotAllowed
+from softmax_core.classroom.auth import (
+    CLASS_SIZE,
+    MOST_STUDENTS_ALLOWED,
+    WAITING_ROOM,
+    ClassroomError,
+    ClassroomSettings,
+    NotAllowed,
+    class_size,
+)
 from softmax_core.config import TrainConfig
 from softmax_core.runs.jobs import JobRunner
-from softmax_core.runs.store import EVERYTHING, NOTHING, ReadScope, RunRecord, RunRequest, RunStore, ScopedRuns
+from softmax_core.runs.store import (
+    EVERYTHING,
+    NOTHING,
+    ClassFull,
+    ReadScope,
+    RunRecord,
+    RunRequest,
+    RunStore,
+    ScopedRuns,
+)
 
 REVEALED = "revealed"  # the class state's key for the teacher's reveal of test accuracy
 
@@ -55,7 +75,7 @@ class ClassPolicy:
         """What ``who`` may read, as the store applies it in SQL."""
         if not self.classroom or (who is not None and who.is_teacher):
             return EVERYTHING
-        if who is None or who.student_id is None:
+        if who is None or who.student_id is None or self.is_waiting(who):
             return NOTHING
         return ReadScope.of_student(who.student_id, test_accuracy=self.revealed())
 
@@ -80,6 +100,8 @@ class ClassPolicy:
         recorded in one transaction (RunLimitReached); someone who hasn't joined is NotAllowed."""
         if self.classroom and who is None:
             raise NotAllowed("join the class first")
+        if self.is_waiting(who):
+            raise NotAllowed("you are waiting for your teacher to let you in")
         if not self._is_student(who):
             return self._runner().submit_many(requests)
         prepared = [RunRequest(self.prepare(who, r.config), r.name, r.tags) for r in requests]
@@ -122,6 +144,55 @@ class ClassPolicy:
         self._check_teacher(who, "remove a student")
         active = self.store.classroom.remove_student(student_id)
         return sum(self._runner().cancel(run_id) for run_id in active)
+
+    def remove_students(self, who: Identity | None, student_ids: Sequence[int]) -> int:
+        """Take several students out at once; returns how many of their runs were stopped."""
+        self._check_teacher(who, "remove a student")
+        active = self.store.classroom.remove_students(student_ids)
+        return sum(self._runner().cancel(run_id) for run_id in active)
+
+    # --- the door: the waiting room and the class size ----------------------------------------------------
+
+    def is_waiting(self, who: Identity | None) -> bool:
+        """Whether ``who`` is a student still in the waiting room (asked of the store, so that an
+        admission shows at once and no page's copy of the identity can skip the wait)."""
+        if not self._is_student(who):
+            return False
+        student = self.store.classroom.student_by_id(who.student_id)
+        return student is not None and student.waiting
+
+    def waiting_room_on(self) -> bool:
+        return bool(self.store.classroom.class_state().get(WAITING_ROOM))
+
+    def set_waiting_room(self, who: Identity | None, on: bool) -> None:
+        """While on, new joins wait until the teacher lets them in (those waiting stay so when it goes off)."""
+        self.set_class_state(who, WAITING_ROOM, bool(on))
+
+    def class_size(self) -> int:
+        """How many students may be let in: the teacher's number, else the configured max_students."""
+        return class_size(self.settings, self.store.classroom.class_state()) if self.classroom else 0
+
+    def set_class_size(self, who: Identity | None, size: int) -> None:
+        """The teacher's class size (never below 1 nor above the most allowed); it overrides the settings."""
+        self._check_teacher(who, "change the class size")
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MOST_STUDENTS_ALLOWED:
+            raise ClassroomError(f"the class size must be a whole number from 1 to {MOST_STUDENTS_ALLOWED}, "
+                                 f"got {size!r}")
+        self.store.classroom.set_class_state(CLASS_SIZE, size)
+
+    def admit(self, who: Identity | None, student_ids: Sequence[int]) -> list[int]:
+        """Let waiting students in, all or none (ClassroomError if the class has no room for them all);
+        returns the ids let in."""
+        self._check_teacher(who, "let students in")
+        try:
+            return self.store.classroom.admit_students(student_ids, self.class_size())
+        except ClassFull as error:
+            raise ClassroomError(str(error)) from None
+
+    def refuse_waiting(self, who: Identity | None) -> int:
+        """Send everyone in the waiting room away (their names are free again); returns how many."""
+        self._check_teacher(who, "refuse students")
+        return self.store.classroom.drop_waiting()
 
     def _check_teacher(self, who: Identity | None, what: str) -> None:
         if self.classroom and not (who is not None and who.is_teacher):

@@ -5,6 +5,7 @@ one JSON object per line); with ``--store`` it is also recorded in the run store
 local|ray`` it is recorded and handed to that executor instead, and the same table is printed from what
 the worker stores (``following``). ``sweep`` trains a grid (``sweep_cli``). ``runs`` lists the stored
 runs; ``workers`` says what an executor sees: its machines, their CPUs and GPUs, and the runs going;
+``class-code`` prints a new, hard-to-guess class code (words and digits, 42 bits);
 ``teacher-password`` hashes the password that turns on the teacher's controls in classroom mode, and
 ``teacher-link`` prints a one-time link that signs the teacher in (for the person at the server). Bad
 input and missing data end with a one-line message and exit code 2, never a traceback; a finished run
@@ -53,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--store", action="store_true", help=f"record the run in the run store (${DB_ENV_VAR})")
     train.add_argument("--name", default="", help="the run's name in the store")
     commands.add_parser("teacher-password", help="hash a teacher's password for .streamlit/secrets.toml")
+    code = commands.add_parser("class-code", help="a new class code: readable words and digits, hard to guess")
+    code.add_argument("--words", type=int, default=4, choices=range(3, 9), metavar="N",
+                      help="how many words (3-8; default %(default)s)")
     link = commands.add_parser("teacher-link", help="a one-time link (10 minutes) that signs the teacher in, "
                                                     "for the person at the server: it works even while "
                                                     "password guesses are blocked")
@@ -108,6 +112,19 @@ def run_teacher_password(args: argparse.Namespace, out: TextIO) -> int:
         raise CommandLineError(str(error)) from None
     print("# in .streamlit/secrets.toml (keep this file out of version control):", file=out)
     print(f'[classroom]\ncode = "choose-a-class-code"\nteacher_password_hash = "{hashed}"', file=out)
+    return EXIT_OK
+
+
+def run_class_code(args: argparse.Namespace, out: TextIO) -> int:
+    """Print a new random class code, its entropy, and how long guessing it at the door would take."""
+    from softmax_core.classroom.auth import CODE_TRIES
+    from softmax_core.classroom.class_code import generate_class_code, generated_code_bits, years_to_guess
+
+    bits, rule = generated_code_bits(args.words), CODE_TRIES["address"]
+    print(generate_class_code(args.words), file=out)
+    print(f"({bits:.0f} bits; with 1000 addresses guessing at the door's pace, about "
+          f"{years_to_guess(bits, 1000, rule):,.0f} years to find it on average)", file=sys.stderr)
+    print("set it as code in .streamlit/secrets.toml's [classroom], or in $SOFTMAX_LAB_CLASS_CODE", file=sys.stderr)
     return EXIT_OK
 
 
@@ -181,7 +198,7 @@ def _command(name: str):
 
         return run_sweep
     return {"runs": run_list, "workers": run_workers, "teacher-password": run_teacher_password,
-            "teacher-link": run_teacher_link}[name]
+            "teacher-link": run_teacher_link, "class-code": run_class_code}[name]
 
 
 def _silence_closed_stdout(out: TextIO) -> None:

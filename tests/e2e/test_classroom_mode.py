@@ -14,7 +14,8 @@ from polling import wait_for
 
 from softmax_core.classroom.auth import hash_password
 from softmax_core.runs.store import RunStore
-from tests.e2e.conftest import Server, body_text, save_screenshot
+
+from .conftest import Server, body_text, save_screenshot
 
 pytestmark = pytest.mark.e2e
 CLASS_CODE, TEACHER_PASSWORD = "FM-101", "teach me softmax"
@@ -175,3 +176,49 @@ def test_a_run_taken_back_while_a_classmate_inspects_it_leaves_their_screen(new_
     assert f"run={run_id}" not in eve.url
     save_screenshot(eve, "class-inspect-taken-back")
     store.request_cancel(run_id)
+
+
+REFRESH_SECONDS = 3.0  # dashboard/board_page.py's (importing the page would run it)
+
+
+def choose_in(page, label: str, name: str) -> None:
+    """Pick the student ``name`` in the multiselect labelled ``label`` (a dropdown of 'name (from where)')."""
+    page.locator('[data-testid="stMultiSelect"]').filter(has_text=label).locator("input").click()
+    page.get_by_role("option", name=re.compile(f"^{re.escape(name)} \\(from ")).click()
+    page.keyboard.press("Escape")
+
+
+def test_the_board_shows_joins_as_they_happen_lets_them_in_and_removes_two_at_once(new_page, class_server):
+    """The teacher's board, left open, shows each join within its refresh period (on main the list was
+    drawn outside the refreshing part: 'Students (0)' stayed); with the waiting room on, a join waits,
+    its page moving on by itself once the teacher lets it in; one button removes two students."""
+    store = RunStore(class_server.db_url)
+    teacher, ada, bob = new_page(), new_page(), new_page()
+    log_in_as_teacher(teacher, f"{class_server.url}/board")
+    teacher.get_by_text("Students (0)").wait_for()
+    join(ada, class_server.url, "Ada")
+    joined = time.monotonic()
+    teacher.get_by_text("Students (1)").wait_for(timeout=(REFRESH_SECONDS + 10) * 1000)
+    teacher.get_by_text("Ada, joined from").wait_for(timeout=5_000)
+    assert time.monotonic() - joined <= REFRESH_SECONDS + 5, "within one refresh, without a reload"
+
+    teacher.get_by_text("Waiting room: new joins wait until you let them in").click()
+    wait_for(lambda: store.classroom.class_state().get("waiting_room"), timeout=10, what="the waiting room on")
+    join(bob, class_server.url, "Bob")
+    bob.get_by_text("You are waiting for your teacher to let you in.").wait_for()
+    assert bob.get_by_role("button", name="Start").count() == 0
+    teacher.get_by_text("Waiting to be let in: 1").wait_for(timeout=(REFRESH_SECONDS + 10) * 1000)
+    save_screenshot(teacher, "class-board-waiting")
+    choose_in(teacher, "Let in", "Bob")
+    teacher.get_by_role("button", name="Let the chosen in").click()
+    teacher.get_by_text("Students (2)").wait_for()
+    bob.get_by_role("button", name="Start").wait_for(timeout=15_000)  # his page moved on by itself
+    assert "waiting for your teacher" not in body_text(bob)
+
+    choose_in(teacher, "Remove from the class", "Ada")
+    choose_in(teacher, "Remove from the class", "Bob")
+    teacher.get_by_role("button", name="Remove the chosen").click()
+    teacher.get_by_text("Students (0)").wait_for()
+    assert store.classroom.list_students() == []
+    ada.reload()
+    ada.get_by_text("Join the class").wait_for()

@@ -1,4 +1,5 @@
-"""ClassStore: the class's own records beside its runs: students, the class's state (challenge, reveal),
+"""ClassStore: the class's own records beside its runs: students (admitted, or in the waiting room until
+the teacher lets them in), the class's state (challenge, reveal),
 guards that count tries (of the teacher's password, the class code, joins) and passes (the teacher's
 sessions and one-time sign-in links). In the database, so that no browser can reset them, every
 process of a server sees the same ones, and a restart keeps them.
@@ -59,38 +60,78 @@ class ClassStore:
 
     # --- students ------------------------------------------------------------------------------------
 
-    def add_student(self, name: str, token_digest: str, joined_from: str = "", max_students: int | None = None, *,
-                    name_key: str) -> int:
-        """Record a student; KeyError if ``name_key`` (the name's canonical form, which the caller computes:
-        the classroom's names module owns the rule) is taken, ClassFull past ``max_students``."""
+    def add_student(self, name: str, token_digest: str, joined_from: str = "", max_students: int | None = None,
+                    waiting: bool = False, max_waiting: int | None = None, *, name_key: str) -> int:
+        """Record a student, admitted at once or (``waiting``) in the waiting room; KeyError if ``name_key``
+        (the name's canonical form, which the caller computes: the classroom's names module owns the rule) is
+        taken, ClassFull past ``max_students`` admitted or ``max_waiting`` waiting."""
         with self.database.writing() as conn:
             self.database.serialize(conn, "lock:roster")
             if conn.execute(sa.select(students_table.c.id).where(students_table.c.name_key == name_key)).first():
                 raise KeyError(f"the name {name!r} is taken in this class")
-            if max_students is not None and self._student_count(conn) >= max_students:
+            if waiting and max_waiting is not None and self._student_count(conn, waiting=True) >= max_waiting:
+                raise ClassFull(f"the waiting room is full ({max_waiting} waiting); ask your teacher to let "
+                                "people in")
+            if not waiting and max_students is not None and self._student_count(conn) >= max_students:
                 raise ClassFull(f"this class is full ({max_students} students); ask your teacher")
-            row = {"name": name, "name_key": name_key, "token_digest": token_digest,
-                   "joined_at": self.database.now(), "joined_from": joined_from[:64]}
+            now = self.database.now()
+            row = {"name": name, "name_key": name_key, "token_digest": token_digest, "joined_at": now,
+                   "joined_from": joined_from[:64], "admitted_at": None if waiting else now}
             return int(conn.execute(students_table.insert().values(**row)).inserted_primary_key[0])
 
     @staticmethod
-    def _student_count(conn) -> int:
-        query = sa.select(sa.func.count()).select_from(students_table).where(students_table.c.removed_at.is_(None))
+    def _student_count(conn, waiting: bool = False) -> int:
+        """Students in the class: the admitted ones, or (``waiting``) those in the waiting room."""
+        admitted = students_table.c.admitted_at
+        query = sa.select(sa.func.count()).select_from(students_table).where(
+            students_table.c.removed_at.is_(None), admitted.is_(None) if waiting else admitted.is_not(None))
         return int(conn.execute(query).scalar())
+
+    def admit_students(self, student_ids, max_students: int) -> list[int]:
+        """Let waiting students in, all or none: ClassFull if they would take the class past
+        ``max_students``; returns the ids let in (those still waiting; others are left as they are)."""
+        with self.database.writing() as conn:
+            self.database.serialize(conn, "lock:roster")
+            waiting = list(conn.execute(sa.select(students_table.c.id).where(
+                students_table.c.id.in_(list(student_ids)), students_table.c.removed_at.is_(None),
+                students_table.c.admitted_at.is_(None))).scalars())
+            room = max_students - self._student_count(conn)
+            if len(waiting) > room:
+                raise ClassFull(f"the class has room for {max(room, 0)} more of its {max_students}, and "
+                                f"{len(waiting)} were chosen: raise the class size first")
+            conn.execute(students_table.update().where(students_table.c.id.in_(waiting)).values(
+                admitted_at=self.database.now()))
+            return waiting
 
     def student_by_token(self, token_digest: str) -> StudentRecord | None:
         """The student this token signs in, unless they were removed."""
         return self._one_student(sa.and_(students_table.c.token_digest == token_digest,
                                          students_table.c.removed_at.is_(None)))
 
+    def student_by_id(self, student_id: int) -> StudentRecord | None:
+        """The student with this id, unless they were removed."""
+        return self._one_student(sa.and_(students_table.c.id == student_id, students_table.c.removed_at.is_(None)))
+
+    def drop_waiting(self) -> int:
+        """Forget everyone still in the waiting room (they never had runs; their names are free again);
+        returns how many."""
+        with self.database.writing() as conn:
+            self.database.serialize(conn, "lock:roster")
+            waiting = sa.and_(students_table.c.admitted_at.is_(None), students_table.c.removed_at.is_(None))
+            return conn.execute(students_table.delete().where(waiting)).rowcount
+
     def student_named(self, name_key: str) -> StudentRecord | None:
         """The student (removed or not) whose name has this canonical form (``canonical_name``)."""
         return self._one_student(students_table.c.name_key == name_key)
 
-    def list_students(self) -> list[StudentRecord]:
-        """The students in the class (not the removed ones), in the order they joined."""
+    def list_students(self, waiting: bool | None = None) -> list[StudentRecord]:
+        """The students in the class (not the removed ones), in the order they joined: all of them, or
+        only those waiting (``waiting=True``) or only those admitted (``waiting=False``)."""
         query = (sa.select(*self._student_columns()).where(students_table.c.removed_at.is_(None))
                  .order_by(students_table.c.id))
+        if waiting is not None:
+            admitted = students_table.c.admitted_at
+            query = query.where(admitted.is_(None) if waiting else admitted.is_not(None))
         with self.database.reading() as conn:
             return [StudentRecord(*row) for row in conn.execute(query)]
 
@@ -105,13 +146,18 @@ class ClassStore:
     def remove_student(self, student_id: int) -> list[int]:
         """Take a student out of the class: their token signs nobody in any more and their runs are no
         longer shared; returns their runs still queued or training (for the caller to cancel)."""
-        dead_token = f"removed:{student_id}:{secrets.token_hex(8)}"  # unique, and no token hashes to it
+        return self.remove_students([student_id])
+
+    def remove_students(self, student_ids) -> list[int]:
+        """Take several students out at once (one transaction); returns their runs still going."""
+        ids = list(student_ids)
         with self.database.writing() as conn:
-            conn.execute(students_table.update().where(students_table.c.id == student_id).values(
-                removed_at=self.database.now(), token_digest=dead_token))
-            conn.execute(runs_table.update().where(runs_table.c.owner_id == student_id).values(shared=False))
-            active = sa.select(runs_table.c.id).where(runs_table.c.owner_id == student_id,
-                                                      runs_table.c.status.in_(_ACTIVE))
+            for student_id in ids:
+                dead_token = f"removed:{student_id}:{secrets.token_hex(8)}"  # unique, and no token hashes to it
+                conn.execute(students_table.update().where(students_table.c.id == student_id).values(
+                    removed_at=self.database.now(), token_digest=dead_token))
+            conn.execute(runs_table.update().where(runs_table.c.owner_id.in_(ids)).values(shared=False))
+            active = sa.select(runs_table.c.id).where(runs_table.c.owner_id.in_(ids), runs_table.c.status.in_(_ACTIVE))
             return list(conn.execute(active).scalars())
 
     def _one_student(self, condition) -> StudentRecord | None:
@@ -121,7 +167,8 @@ class ClassStore:
 
     @staticmethod
     def _student_columns() -> list:
-        return [students_table.c.id, students_table.c.name, students_table.c.joined_at, students_table.c.joined_from]
+        columns = students_table.c
+        return [columns.id, columns.name, columns.joined_at, columns.joined_from, columns.admitted_at]
 
     # --- the class's state -----------------------------------------------------------------------------
 

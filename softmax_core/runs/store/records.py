@@ -95,6 +95,12 @@ class StudentRecord:
     name: str
     joined_at: float
     joined_from: Optional[str] = None  # the address they joined from ('local': this machine)
+    admitted_at: Optional[float] = None  # when the teacher let them in; None: still waiting
+
+    @property
+    def waiting(self) -> bool:
+        """In the waiting room: may not start runs or see the class's, and doesn't count toward its size."""
+        return self.admitted_at is None
 
 
 @dataclass(frozen=True)

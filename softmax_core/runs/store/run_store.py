@@ -81,9 +81,12 @@ class RunStore:
             return [self._insert_run(conn, request, owner_id) for request in requests]
 
     def _check_room(self, conn, owner_id: int, max_active: int | None, count: int) -> None:
-        removed = conn.execute(sa.select(students_table.c.removed_at).where(students_table.c.id == owner_id)).first()
-        if removed is None or removed[0] is not None:
+        student = conn.execute(sa.select(students_table.c.removed_at, students_table.c.admitted_at).where(
+            students_table.c.id == owner_id)).first()
+        if student is None or student.removed_at is not None:
             raise RunLimitReached("you are no longer in this class: join again with the class code")
+        if student.admitted_at is None:  # checked here too, so a removal or admission racing a Start is seen
+            raise RunLimitReached("you are waiting for your teacher to let you in")
         if max_active is None:
             return
         active = int(conn.execute(sa.select(sa.func.count()).select_from(runs_table).where(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 APP_ID = "softmax-lab"
-SCHEMA_VERSION = 6  # also written to meta.schema_version, so that an older release refuses this database
+SCHEMA_VERSION = 7  # also written to meta.schema_version, so that an older release refuses this database
 
 metadata = sa.MetaData()
 meta_table = sa.Table(
@@ -88,6 +88,7 @@ students_table = sa.Table(
     sa.Column("joined_at", sa.Float, nullable=False),
     sa.Column("removed_at", sa.Float),  # removed by the teacher: their token no longer signs anyone in
     sa.Column("joined_from", sa.String(64)),  # the address they joined from ('local' on this machine)
+    sa.Column("admitted_at", sa.Float),  # when the teacher let them in; NULL: still in the waiting room
 )
 guards_table = sa.Table(  # tries counted per key (the teacher's password, the class code, joins)
     "guards", metadata,
