@@ -1,5 +1,6 @@
 """Classroom mode's core: the teacher's password hash, the door (class code, joins, the teacher's login
-and console link) whose tries are counted in the store, students' tokens and names, the settings that
+and console link) whose tries are counted in the store, one-time passes traded for one token per device,
+students' names, the settings that
 turn it on and fail closed, the policy that decides who sees, starts, cancels and shares each run (and
 the store's SQL that obeys it), round-robin fairness between students, the validation split, and the
 class board's ranking and its reading on reveal. The store's tests run on SQLite and PostgreSQL."""
@@ -13,6 +14,7 @@ from workloads import TinyData, make_tiny_data
 
 from softmax_core.book.train import fit
 from softmax_core.classroom.auth import (
+    SIGN_IN_LINK_SECONDS,
     ClassDoor,
     ClassroomError,
     ClassroomSettings,
@@ -89,7 +91,7 @@ def test_a_restart_keeps_the_count_and_one_guessing_address_does_not_lock_the_te
     restarted = door_on(store_url)  # a new server process on the same database
     with pytest.raises(NotAllowed, match=r"too many tries of the teacher password: try again in \d+ s"):
         restarted.teacher_logs_in(PASSWORD, "10.0.0.7")  # even the right password waits, from that address
-    assert restarted.is_teacher_session(restarted.teacher_logs_in(PASSWORD, "10.0.0.2")), \
+    assert restarted.is_teacher_session(restarted.sign_in(restarted.teacher_logs_in(PASSWORD, "10.0.0.2")).token), \
         "the teacher's own computer is not blocked by a student's guesses"
 
 
@@ -100,10 +102,10 @@ def test_the_console_link_lets_the_teacher_in_when_every_address_is_blocked(stor
     with pytest.raises(NotAllowed):
         door.teacher_logs_in(PASSWORD, "10.0.0.2")
     link = make_teacher_link(RunStore(store_url).classroom)  # what `python -m softmax_core teacher-link` does
-    session = door.teacher_from_link(link)
+    session = door.sign_in(link).token
     assert door.is_teacher_session(session) and not door.is_teacher_session(new_token())
     with pytest.raises(ClassroomError, match="used already or has expired"):
-        door.teacher_from_link(link)
+        door.sign_in(link)
     door.end_teacher_session(session)
     assert not door.is_teacher_session(session), "signing out ends the session on the server"
 
@@ -114,7 +116,8 @@ def test_class_code_guesses_and_new_names_per_address_are_limited(store_url):
     assert results == ["wrong"] * 10 + ["refused unchecked"], "the code can't be guessed without limit"
     joined = [door.join(" fm-2026 ", name, "10.0.0.5") for name in ("Ada", "Bob", "Cy")]
     assert [student.name for student, _ in joined] == ["Ada", "Bob", "Cy"]
-    assert door.student_for(joined[0][1]).name == "Ada" and door.student_for(new_token()) is None
+    assert door.student_for(door.sign_in(joined[0][1]).token).name == "Ada" and door.student_for(new_token()) is None
+    assert door.student_for(joined[1][1]) is None, "a join's pass is no device token"
     with pytest.raises(NotAllowed, match="too many new names from this computer"):
         door.join("FM-2026", "Ada2", "10.0.0.5")
     with pytest.raises(ClassroomError, match="The name ada is taken"):
@@ -180,7 +183,7 @@ def class_of(store_url: str, runner: JobRunner | None = None, max_active_runs: i
     """A store, a policy over it, and two students Ada and Bob."""
     store = RunStore(store_url)
     policy = ClassPolicy(ClassroomSettings("FM-2026", PASSWORD_HASH, max_active_runs), store, runner)
-    ada, bob = (Identity(store.classroom.add_student(name, token_digest(new_token())), name) for name in ("Ada", "Bob"))
+    ada, bob = (Identity(store.classroom.add_student(name), name) for name in ("Ada", "Bob"))
     return store, policy, ada, bob
 
 
@@ -298,7 +301,8 @@ def test_removing_a_student_ends_their_token_their_runs_and_their_place_on_the_b
     try:
         door = ClassDoor(ClassroomSettings("FM-2026", PASSWORD_HASH), store.classroom)
         policy = ClassPolicy(door.settings, store, runner)
-        student, token = door.join("FM-2026", "Mallory", "10.0.0.3")
+        student, pass_ = door.join("FM-2026", "Mallory", "10.0.0.3")
+        token, link = door.sign_in(pass_).token, door.student_pass(student.id)
         mallory = Identity(student.id, student.name)
         shared = ended_run(store, mallory.student_id, shared=True)
         going = policy.start(mallory, [RunRequest(TrainConfig(epochs=200, batch_size=1), "hog")])
@@ -307,20 +311,45 @@ def test_removing_a_student_ends_their_token_their_runs_and_their_place_on_the_b
         assert policy.remove_student(Identity.teacher(), mallory.student_id) == 1
         assert runner.wait(going[0], timeout=30) and store.get_run(going[0]).status == "cancelled"
         assert door.student_for(token) is None, "their token signs nobody in, on any device"
+        with pytest.raises(ClassroomError, match="used already or has expired"):
+            door.sign_in(link)
         assert not store.get_run(shared).shared and store.classroom.list_students() == []
         with pytest.raises(RunLimitReached, match="no longer in this class"):
             policy.start(mallory, [RunRequest(TrainConfig(), "after")])
         with pytest.raises(NotAllowed):
-            door.new_token_for(mallory.student_id)
+            door.student_pass(mallory.student_id)
+        with pytest.raises(NotAllowed):
+            door.sign_out_everywhere_else(token)
     finally:
         runner.shutdown(timeout=15)
 
 
-def test_signing_out_everywhere_gives_a_new_token_and_the_old_one_dies(store_url):
+def age_passes(store: RunStore, seconds: float) -> None:
+    """Every pass as it will be ``seconds`` from now (the database's clock decides expiry)."""
+    from softmax_core.runs.store.schema import passes_table
+
+    with store.engine.begin() as conn:
+        conn.execute(passes_table.update().values(expires_at=passes_table.c.expires_at - seconds))
+
+
+def test_a_sign_in_link_works_once_and_briefly_and_gives_each_browser_its_own_token(store_url):
     door = door_on(store_url)
-    student, old = door.join("FM-2026", "Ada", "10.0.0.5")
-    new = door.new_token_for(student.id)
-    assert door.student_for(old) is None and door.student_for(new).id == student.id
+    student, join_pass = door.join("FM-2026", "Ada", "10.0.0.5")
+    first = door.sign_in(join_pass).token
+    link = door.student_pass(student.id)
+    second = door.sign_in(link)
+    assert second.student.name == "Ada" and second.token not in (first, link), "the link is no token"
+    with pytest.raises(ClassroomError, match="used already or has expired"):
+        door.sign_in(link)  # a second browser, or the history of a shared lab PC
+    assert {door.student_for(first).id, door.student_for(second.token).id} == {student.id}
+    stale = door.student_pass(student.id)
+    age_passes(RunStore(store_url), SIGN_IN_LINK_SECONDS + 1)
+    with pytest.raises(ClassroomError, match="used already or has expired"):
+        door.sign_in(stale)
+    assert door.sign_out_everywhere_else(first) == 1
+    assert door.student_for(second.token) is None and door.student_for(first).id == student.id
+    door.sign_out_device(first)
+    assert door.student_for(first) is None
 
 
 def test_fair_queue_takes_turns_between_owners():
@@ -397,7 +426,7 @@ def finished_run(store, owner_id, val_acc, test_acc, epochs=5, batch_size=256, v
 
 def test_the_board_ranks_each_students_best_admitted_run_by_validation_accuracy(tmp_path):
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
-    ada, bob, cy = (store.classroom.add_student(name, token_digest(new_token())) for name in ("Ada", "Bob", "Cy"))
+    ada, bob, cy = (store.classroom.add_student(name) for name in ("Ada", "Bob", "Cy"))
     runs = [finished_run(store, ada, 0.80, 0.83), finished_run(store, ada, 0.84, 0.81),
             finished_run(store, bob, 0.82, 0.82), finished_run(store, bob, 0.95, 0.90, epochs=10),
             finished_run(store, cy, 0.99, 0.99, validation=False)]
@@ -422,11 +451,12 @@ def test_the_board_ranks_each_students_best_admitted_run_by_validation_accuracy(
 def test_runs_remember_their_owner_and_sharing_and_names_are_one_per_class(tmp_path):
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
     classroom = store.classroom
-    ada = classroom.add_student("Ada", token_digest("token-a"))
+    ada = classroom.add_student("Ada")
     with pytest.raises(KeyError, match="taken"):
-        classroom.add_student("ada", token_digest("token-b"))
-    assert classroom.student_by_token(token_digest("token-a")).name == "Ada"
-    assert classroom.student_by_token(token_digest("forged")) is None
+        classroom.add_student("ada")
+    assert classroom.add_device(ada, token_digest("token-a"))
+    assert classroom.student_by_device(token_digest("token-a")).name == "Ada"
+    assert classroom.student_by_device(token_digest("forged")) is None
     run_id = store.create_run(TrainConfig(), "mine", owner_id=ada)
     assert store.get_run(run_id).owner_id == ada and not store.get_run(run_id).shared
     store.set_shared(run_id, True)

@@ -148,7 +148,8 @@ def test_hostile_names_render_as_text_on_every_page(class_server, new_page):
 
     teacher = new_page()
     teacher_hits = watch_requests(teacher)
-    teacher.goto(f"{class_server.url}/board?teacher_link={make_teacher_link(RunStore(class_server.db_url).classroom)}")
+    link = make_teacher_link(RunStore(class_server.db_url).classroom)
+    teacher.goto(f"{class_server.url}/auth/sign-in?pass={link}&next=/board")
     teacher.locator('[data-testid="stTable"]').wait_for()
     assert_inert(teacher, teacher_hits, "the board", [HOSTILE_NAME])
     assert HOSTILE_NAME in plot_text(teacher), "the board's legend names the student as text"

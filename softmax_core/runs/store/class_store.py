@@ -1,7 +1,7 @@
-"""ClassStore: the class's own records beside its runs: students, the class's state (challenge, reveal),
-guards that count tries (of the teacher's password, the class code, joins) and passes (the teacher's
-sessions and one-time sign-in links). In the database, so that no browser can reset them, every
-process of a server sees the same ones, and a restart keeps them.
+"""ClassStore: the class's own records beside its runs: students and their devices (one token per browser),
+the class's state (challenge, reveal), guards that count tries (of the teacher's password, the class
+code, joins) and passes (the teacher's sessions and one-time sign-in passes). In the database, so that
+no browser can reset them, every process of a server sees the same ones, and a restart keeps them.
 
 Every count-then-write step holds a lock to its end (``Database.serialize``), so that parallel sessions
 can't each slip past a limit between the count and the write.
@@ -9,7 +9,6 @@ can't each slip past a limit between the count and the write.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from softmax_core.runs.store.database import Database
 from softmax_core.runs.store.records import StudentRecord
 from softmax_core.runs.store.schema import (
     class_state_table,
+    devices_table,
     guards_table,
     passes_table,
     runs_table,
@@ -59,7 +59,7 @@ class ClassStore:
 
     # --- students ------------------------------------------------------------------------------------
 
-    def add_student(self, name: str, token_digest: str, joined_from: str = "", max_students: int | None = None) -> int:
+    def add_student(self, name: str, joined_from: str = "", max_students: int | None = None) -> int:
         """Record a student; KeyError if the name (in any case) is taken, ClassFull past ``max_students``."""
         with self.database.writing() as conn:
             self.database.serialize(conn, "lock:roster")
@@ -67,8 +67,8 @@ class ClassStore:
                 raise KeyError(f"the name {name!r} is taken in this class")
             if max_students is not None and self._student_count(conn) >= max_students:
                 raise ClassFull(f"this class is full ({max_students} students); ask your teacher")
-            row = {"name": name, "name_key": name.lower(), "token_digest": token_digest,
-                   "joined_at": self.database.now(), "joined_from": joined_from[:64]}
+            row = {"name": name, "name_key": name.lower(), "joined_at": self.database.now(),
+                   "joined_from": joined_from[:64]}
             return int(conn.execute(students_table.insert().values(**row)).inserted_primary_key[0])
 
     @staticmethod
@@ -76,10 +76,14 @@ class ClassStore:
         query = sa.select(sa.func.count()).select_from(students_table).where(students_table.c.removed_at.is_(None))
         return int(conn.execute(query).scalar())
 
-    def student_by_token(self, token_digest: str) -> StudentRecord | None:
-        """The student this token signs in, unless they were removed."""
-        return self._one_student(sa.and_(students_table.c.token_digest == token_digest,
-                                         students_table.c.removed_at.is_(None)))
+    def student_by_device(self, digest: str) -> StudentRecord | None:
+        """The student this device's token signs in, unless they were removed."""
+        query = (sa.select(*self._student_columns())
+                 .join(devices_table, devices_table.c.student_id == students_table.c.id)
+                 .where(devices_table.c.digest == digest, students_table.c.removed_at.is_(None)))
+        with self.database.reading() as conn:
+            row = conn.execute(query).first()
+        return StudentRecord(*row) if row else None
 
     def student_named(self, name: str) -> StudentRecord | None:
         return self._one_student(students_table.c.name_key == name.lower())
@@ -91,21 +95,37 @@ class ClassStore:
         with self.database.reading() as conn:
             return [StudentRecord(*row) for row in conn.execute(query)]
 
-    def rotate_token(self, student_id: int, new_digest: str) -> bool:
-        """Give a student a new token: every link and browser holding the old one is signed out."""
+    def add_device(self, student_id: int, digest: str) -> bool:
+        """Sign one more browser in as this student; False if they were removed (then nothing is added)."""
         with self.database.writing() as conn:
-            updated = conn.execute(students_table.update().where(
-                students_table.c.id == student_id, students_table.c.removed_at.is_(None)).values(
-                token_digest=new_digest))
-            return updated.rowcount == 1
+            in_class = conn.execute(sa.select(students_table.c.id).where(
+                students_table.c.id == student_id, students_table.c.removed_at.is_(None))).first()
+            if in_class is not None:
+                conn.execute(devices_table.insert().values(digest=digest, student_id=student_id,
+                                                           created_at=self.database.now()))
+            return in_class is not None
+
+    def drop_device(self, digest: str) -> None:
+        with self.database.writing() as conn:
+            conn.execute(devices_table.delete().where(devices_table.c.digest == digest))
+
+    def drop_devices(self, student_id: int, keep: str = "") -> int:
+        """Sign a student out on every device but ``keep`` (a digest), and spend their unused sign-in passes;
+        how many devices were signed out."""
+        with self.database.writing() as conn:
+            conn.execute(passes_table.delete().where(passes_table.c.student_id == student_id))
+            return conn.execute(devices_table.delete().where(
+                devices_table.c.student_id == student_id, devices_table.c.digest != keep)).rowcount
 
     def remove_student(self, student_id: int) -> list[int]:
-        """Take a student out of the class: their token signs nobody in any more and their runs are no
-        longer shared; returns their runs still queued or training (for the caller to cancel)."""
-        dead_token = f"removed:{student_id}:{secrets.token_hex(8)}"  # unique, and no token hashes to it
+        """Take a student out of the class: none of their devices or passes signs anybody in any more and
+        their runs are no longer shared; returns their runs still queued or training (for the caller to
+        cancel)."""
         with self.database.writing() as conn:
             conn.execute(students_table.update().where(students_table.c.id == student_id).values(
-                removed_at=self.database.now(), token_digest=dead_token))
+                removed_at=self.database.now()))
+            conn.execute(devices_table.delete().where(devices_table.c.student_id == student_id))
+            conn.execute(passes_table.delete().where(passes_table.c.student_id == student_id))
             conn.execute(runs_table.update().where(runs_table.c.owner_id == student_id).values(shared=False))
             active = sa.select(runs_table.c.id).where(runs_table.c.owner_id == student_id,
                                                       runs_table.c.status.in_(_ACTIVE))
@@ -170,22 +190,41 @@ class ClassStore:
 
     # --- passes: the teacher's sessions and one-time links ----------------------------------------------
 
-    def add_pass(self, digest: str, role: str, seconds: float, single_use: bool = False) -> None:
+    def add_pass(self, digest: str, role: str, seconds: float, single_use: bool = False,
+                 student_id: int | None = None) -> None:
         with self.database.writing() as conn:
             conn.execute(passes_table.delete().where(passes_table.c.expires_at < self.database.now()))
             conn.execute(passes_table.insert().values(digest=digest, role=role, single_use=single_use,
-                                                      expires_at=self.database.now() + seconds))
+                                                      expires_at=self.database.now() + seconds,
+                                                      student_id=student_id))
 
     def use_pass(self, digest: str, role: str) -> bool:
         """Whether this pass is valid for the role now; a single-use pass is spent by the asking."""
-        valid = sa.and_(passes_table.c.digest == digest, passes_table.c.role == role,
-                        passes_table.c.expires_at > self.database.now())
+        return self.spend_pass(digest, (role,)) is not None
+
+    def peek_pass(self, digest: str, roles: tuple[str, ...]) -> tuple[str, int | None] | None:
+        """(role, student id) of a valid pass of one of these roles, without spending it; None if none."""
         with self.database.reading() as conn:
-            found = conn.execute(sa.select(passes_table.c.single_use).where(valid)).first()
+            found = conn.execute(sa.select(passes_table.c.role, passes_table.c.student_id)
+                                 .where(self._valid_pass(digest, roles))).first()
+        return (found.role, found.student_id) if found else None
+
+    def spend_pass(self, digest: str, roles: tuple[str, ...]) -> tuple[str, int | None] | None:
+        """(role, student id) of a valid pass of one of these roles, spent if it is single-use (of two
+        sessions racing for it, one wins); None if there is no such pass."""
+        valid = self._valid_pass(digest, roles)
+        with self.database.reading() as conn:
+            found = conn.execute(sa.select(passes_table.c.role, passes_table.c.student_id,
+                                           passes_table.c.single_use).where(valid)).first()
         if found is None or not found.single_use:
-            return found is not None
-        with self.database.writing() as conn:  # spent once: of two sessions racing for it, one wins
-            return conn.execute(passes_table.delete().where(valid)).rowcount == 1
+            return (found.role, found.student_id) if found else None
+        with self.database.writing() as conn:
+            spent = conn.execute(passes_table.delete().where(valid)).rowcount == 1
+        return (found.role, found.student_id) if spent else None
+
+    def _valid_pass(self, digest: str, roles: tuple[str, ...]):
+        return sa.and_(passes_table.c.digest == digest, passes_table.c.role.in_(roles),
+                       passes_table.c.expires_at > self.database.now())
 
     def drop_pass(self, digest: str) -> None:
         with self.database.writing() as conn:
