@@ -163,11 +163,10 @@ def refusal_page(message: str, next_path: str, status: int = 400) -> HTMLRespons
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-                        f"<meta name='referrer' content='no-referrer'></head>"
+    return HTMLResponse(f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
                         f"<body style='font-family:sans-serif;max-width:40em;margin:3em auto'>"
                         f"<h1>{title}</h1>{body}</body></html>", status_code=status,
-                        headers={"Cache-Control": "no-store"})
+                        headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin"})
 
 
 def _door() -> ClassDoor | None:

