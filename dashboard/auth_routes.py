@@ -49,7 +49,8 @@ class Visit:
 def safe_next(target: str) -> str:
     """``target`` if it is a path of this site ('/board?runs=3'), else '/': never another host, scheme,
     protocol-relative '//host' or a backslash trick, and never back into these routes."""
-    parts = urlsplit(target or "/")
+    target = target or "/"
+    parts = urlsplit(target)
     if (parts.scheme or parts.netloc or not parts.path.startswith("/") or target.startswith("//")
             or "\\" in target or any(ord(c) < 0x20 for c in target) or parts.path.startswith("/auth/")):
         return "/"

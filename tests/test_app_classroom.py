@@ -148,6 +148,17 @@ def test_an_old_token_link_is_refused_and_signing_out_goes_through_the_route():
     assert [t.value for t in signed_in_app(ada).title] == ["Join the class"], "this browser's token died"
 
 
+def test_a_cookie_written_by_an_earlier_releases_page_is_traded_once_for_the_routes():
+    old = student_token("Ada")  # kept where page scripts could read it (the cookie was written by one)
+    app = open_app(cookies={"softmax_lab_student": old})
+    assert app.session_state[SENT][0] == SIGN_IN_PATH, "the browser goes to the route for an HttpOnly cookie"
+    follow(app)
+    assert "Ada" in signed_in_as(app) and app.session_state[JAR][DEVICE_COOKIE] != old
+    again = open_app(cookies={"softmax_lab_student": old})
+    assert [t.value for t in again.title] == ["Join the class"] and SENT not in again.session_state, \
+        "the readable token died in the trade"
+
+
 def test_start_past_the_limit_is_refused_with_the_numbers():
     app = signed_in_app(student_token("Bob"))
     app.sidebar.number_input(key="form_epochs").set_value(300)

@@ -327,3 +327,29 @@ def test_eight_processes_writing_at_once_lose_no_point(store_url):
         assert [p.step for p in points] == list(range(1, POINTS_PER_WRITER + 1))
         assert all(p.train_loss == writer + p.step / 1000 for p in points), "each point is the one its writer wrote"
     assert not store.interrupt_stale_runs(8.0)
+
+
+def test_schema_6_keeps_each_students_one_token_as_their_first_device(tmp_path):
+    """A class on schema 5 kept one token per student (in every browser and link of theirs): after the
+    upgrade it still signs that student in, as one device of theirs, and a removed student's signs nobody in."""
+    from alembic import command
+    from alembic.config import Config
+
+    from softmax_core.classroom.auth import new_token, token_digest
+
+    url, ada, gone = f"sqlite:///{tmp_path}/class.db", new_token(), new_token()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0005")
+        conn.execute(sa.text("INSERT INTO students (name, name_key, token_digest, joined_at, removed_at) VALUES "
+                             "('Ada', 'ada', :ada, 1.0, NULL), ('Mallory', 'mallory', :gone, 2.0, 3.0)"),
+                     {"ada": token_digest(ada), "gone": token_digest(gone)})
+    engine.dispose()
+    classroom = RunStore(url).classroom
+    assert classroom.student_by_device(token_digest(ada)).name == "Ada"
+    assert classroom.student_by_device(token_digest(gone)) is None
+    assert classroom.drop_devices(classroom.student_named("Ada").id) == 1, "it is a device like any other"
+    assert classroom.student_by_device(token_digest(ada)) is None
