@@ -152,5 +152,7 @@ def test_hostile_names_render_as_text_on_every_page(class_server, new_page):
     teacher.goto(f"{class_server.url}/auth/sign-in?pass={link}&next=/board")
     teacher.locator('[data-testid="stTable"]').wait_for()
     assert_inert(teacher, teacher_hits, "the board", [HOSTILE_NAME])
-    assert HOSTILE_NAME in plot_text(teacher), "the board's legend names the student as text"
+    wait_for(lambda: HOSTILE_NAME in plot_text(teacher), timeout=15,  # Plotly draws after the table
+             what="the board's legend to name the student as text")
+    assert live_links_and_images(teacher) == [] and teacher_hits == [], "the drawn legend links and fetches nothing"
     save_screenshot(teacher, "attack-board")
