@@ -5,7 +5,7 @@ another port of the same machine, can read a token.
 - ``POST /auth/sign-in`` (``pass``, ``next``): what the page sends the browser to right after a join or
   the teacher's password, with a one-time pass from the core (``ClassDoor.sign_in``) in the form body.
 - ``GET /auth/sign-in?pass=...&next=...``: a one-time link (a student's "another device" link, the
-  teacher's console link). A browser signed in as someone else is asked first.
+  teacher's console link). A browser signed in as someone else is asked first (staying spends the link).
 - ``POST /auth/sign-out`` (``next``): this browser's device (or teacher's session) dies and the cookie goes.
 
 Each spends the pass, sets the cookie and answers 303 to ``next`` (a path of this site, checked), so
@@ -44,6 +44,7 @@ class Visit:
     next_path: str
     device: str
     teacher: str
+    stay: bool = False  # asked whether to switch, the person chose to stay
 
 
 def safe_next(target: str) -> str:
@@ -62,7 +63,7 @@ async def read_visit(request: Request) -> Visit:
     fields = {**dict(request.query_params), **fields}
     cookies = request.cookies
     return Visit(fields.get("pass", ""), safe_next(fields.get("next", "/")), cookies.get(DEVICE_COOKIE, ""),
-                 cookies.get(TEACHER_COOKIE, ""))
+                 cookies.get(TEACHER_COOKIE, ""), bool(fields.get("stay")))
 
 
 def from_this_origin(request: Request) -> bool:
@@ -76,7 +77,13 @@ def from_this_origin(request: Request) -> bool:
 async def sign_in_by_form(request: Request) -> Response:
     if not from_this_origin(request):
         return refusal_page("A page of another site tried to sign this browser in.", "/", 403)
-    return await sign_in(request, await read_visit(request))
+    visit = await read_visit(request)
+    if visit.stay:  # the link is spent all the same, so that the history's copy of it is worth nothing
+        door = await run_in_threadpool(_door)
+        if door is not None:
+            await run_in_threadpool(door.drop_pass, visit.pass_token)
+        return RedirectResponse(visit.next_path, status_code=303)
+    return await sign_in(request, visit)
 
 
 async def sign_in_by_link(request: Request) -> Response:
@@ -151,9 +158,9 @@ def ask_before_switching(visit: Visit, current: str, holder: str) -> HTMLRespons
     body = (f"<p>This link signs in as <b>{html.escape(holder)}</b>, but this browser is signed in as "
             f"<b>{html.escape(current)}</b>. Whoever has someone's link acts as them.</p>"
             f"<form method='post' action='{SIGN_IN_PATH}'>{fields}"
-            f"<button type='submit' id='switch_go'>Switch to {html.escape(holder)}</button></form>"
-            f"<p><a id='switch_stay' href='{html.escape(visit.next_path, quote=True)}'>"
-            f"Stay signed in as {html.escape(current)}</a></p>")
+            f"<button type='submit' id='switch_go'>Switch to {html.escape(holder)}</button> "
+            f"<button type='submit' id='switch_stay' name='stay' value='1'>Stay signed in as "
+            f"{html.escape(current)}</button></form>")
     return _page("Switch who is signed in?", body)
 
 

@@ -273,6 +273,11 @@ class ClassDoor:
             raise ClassroomError("This link's student is no longer in this class.")
         return SignIn(token, self.student_for(token))
 
+    def drop_pass(self, pass_token: str) -> None:
+        """Spend a one-time pass without signing anyone in (asked whether to switch, the person stayed)."""
+        if pass_token:
+            self.classes.drop_pass(token_digest(pass_token))
+
     def student_for(self, token: str) -> StudentRecord | None:
         """The student a device token signs in (None for an unknown, signed-out or removed one)."""
         return self.classes.student_by_device(token_digest(token)) if token else None
