@@ -59,10 +59,11 @@ class Class:
 
     def student(self, name: str, address: str) -> BrowserLikeClient:
         """A student joined from ``address``, connected as their browser would be, on Train."""
-        from dashboard.browser_cookie import STUDENT_COOKIE
+        from dashboard.auth_routes import DEVICE_COOKIE
 
-        _, token = self.door.join(CLASS_CODE, name, address)
-        client = BrowserLikeClient(self.server.url, source=address, headers={"Cookie": f"{STUDENT_COOKIE}={token}"})
+        _, handoff = self.door.join(CLASS_CODE, name, address)
+        cookie = f"{DEVICE_COOKIE}={self.door.sign_in(handoff).token}"
+        client = BrowserLikeClient(self.server.url, source=address, headers={"Cookie": cookie})
         client.load()
         return client
 

@@ -2,37 +2,33 @@
 this session acts as, and signing out.
 
 Without a class code configured, ``identity()`` is None everywhere and the app is the single-user app.
-With one, every page first passes ``require_identity``. A student's token is kept in this browser's
-cookie, never left in the address bar, so a copied or projected link signs nobody in; a sign-in link
-for another device (``?student=...``) is handed out only on request, and a link that would switch this
-browser to someone else asks first. The teacher signs in with the password (in a form, never a URL) or
-a one-time link from the server's console (``?teacher_link=...``), and stays signed in on that browser
-through a session cookie. Every check that matters is made again in the core (``ClassPolicy``,
-``ClassDoor``); this module only asks.
+With one, every page first passes ``require_identity``. Who a browser is comes from the cookie that only
+the server's routes write (``auth_routes.py``: HttpOnly, so no page script ever holds a token); the page
+reads it when the browser connects. Joining, the teacher's password and signing out each end by sending
+the browser to a route with a one-time pass in a form's body, never in a URL. A sign-in link for another
+device is a one-time pass too (``/auth/sign-in?pass=...``), made on request, spent by its first use; the
+route asks before it switches a browser signed in as someone else. Every check that matters is made
+again in the core (``ClassPolicy``, ``ClassDoor``); this module only asks.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from dashboard.browser_cookie import (
-    MONTH_SECONDS,
-    STUDENT_COOKIE,
-    TEACHER_COOKIE,
-    forget_in_browser,
-    read_cookie,
-    remember_in_browser,
-)
+from dashboard.auth_routes import DEVICE_COOKIE, LEGACY_COOKIES, SIGN_IN_PATH, SIGN_OUT_PATH, TEACHER_COOKIE
+from dashboard.browser_cookie import LINK_PARAMS, read_cookie, send_browser_to
 from dashboard.services import get_policy, services
 from dashboard.text import as_text
 from dashboard.waiting_room import stop_while_waiting
-from softmax_core.classroom.auth import TEACHER_SESSION_SECONDS, ClassDoor, ClassroomError
+from softmax_core.classroom.auth import SIGN_IN_LINK_SECONDS, ClassDoor, ClassroomError
 from softmax_core.classroom.policy import Identity
 from softmax_core.runs.store import RunRecord, ScopedRuns
 
-TOKEN_PARAM, TEACHER_LINK_PARAM = "student", "teacher_link"
+TOKEN_PARAM, TEACHER_LINK_PARAM = LINK_PARAMS
+OLD_LINK = ("This kind of sign-in link no longer works: on a browser where you are signed in, open "
+            "\"Sign out, or sign in elsewhere\" and make a new one.")
 
 
 def classroom_on() -> bool:
@@ -76,90 +72,47 @@ def client_address() -> str:
 
 
 def resolve_identity() -> str:
-    """Find who this session is (``identity()``); returns why a link was refused, if it was."""
+    """Find who this session is (``identity()``) from its cookies; returns why a link was refused, if it was."""
     st.session_state["identity"], refusal = None, ""
     door = services().door
     if door is not None:
-        refusal = _teacher_from_link(door) or ""
         st.session_state["identity"] = _teacher(door) or _student(door)
-        refusal = refusal or _follow_sign_in_link(door)
+        refusal = _follow_old_link(door)
     return refusal
 
 
-def _ignored() -> set:
-    """Tokens this session has signed out of (the cookie the browser connected with may still hold one)."""
-    return st.session_state.setdefault("ignored_tokens", set())
-
-
 def _teacher(door: ClassDoor) -> Identity | None:
-    session = st.session_state.get("teacher_session") or read_cookie(TEACHER_COOKIE)
-    if session and session not in _ignored() and door.is_teacher_session(session):
-        st.session_state["teacher_session"] = session
-        return Identity.teacher()
-    st.session_state.pop("teacher_session", None)
-    return None
-
-
-def _teacher_from_link(door: ClassDoor) -> str | None:
-    link = st.query_params.get(TEACHER_LINK_PARAM)
-    if not link:
-        return None
-    st.query_params.pop(TEACHER_LINK_PARAM, None)
-    try:
-        _sign_in_teacher(door.teacher_from_link(link))
-    except ClassroomError as error:
-        return str(error)
-    return None
+    return Identity.teacher() if door.is_teacher_session(read_cookie(TEACHER_COOKIE)) else None
 
 
 def _student(door: ClassDoor) -> Identity | None:
-    for token in (st.session_state.get("student_token"), read_cookie(STUDENT_COOKIE)):
-        if token and token not in _ignored() and (student := door.student_for(token)):
-            st.session_state["student_token"] = token
-            return Identity(student.id, student.name)
-    st.session_state.pop("student_token", None)
-    return None
+    student = door.student_for(read_cookie(DEVICE_COOKIE))
+    return Identity(student.id, student.name) if student else None
 
 
-def _follow_sign_in_link(door: ClassDoor) -> str:
-    """A ``?student=`` link signs this browser in, unless it is already someone else: then it asks."""
-    token = st.query_params.get(TOKEN_PARAM)
-    if not token:
-        return ""
-    st.query_params.pop(TOKEN_PARAM, None)  # never left in the address bar
-    student, current = door.student_for(token), identity()
-    if student is None:
-        return "This link's student token is not known in this class: join with the class code."
-    if current is None:
-        _sign_in_student(token, Identity(student.id, student.name))
-    elif current.student_id != student.id:
-        st.session_state["pending_switch"] = (token, student.name)
-    return ""
+def _follow_old_link(door: ClassDoor) -> str:
+    """Links and a cookie of earlier releases: a console link (``?teacher_link=``) goes on to the sign-in
+    route; a student's token link is refused (it was the token itself, kept in every history it passed
+    through); a script-readable cookie of an earlier release is traded for a cookie of the route's."""
+    link, token = st.query_params.get(TEACHER_LINK_PARAM), st.query_params.get(TOKEN_PARAM)
+    for name in LINK_PARAMS:
+        st.query_params.pop(name, None)  # never left in the address bar
+    if link:
+        st.session_state["handoff"] = (SIGN_IN_PATH, {"pass": link})
+    elif identity() is None and (old := read_cookie(LEGACY_COOKIES[0])) and (pass_ := door.trade_device_for_pass(old)):
+        st.session_state["handoff"] = (SIGN_IN_PATH, {"pass": pass_})
+    return OLD_LINK if token else ""
 
 
-def _sign_in_student(token: str, who: Identity) -> None:
-    _ignored().discard(token)
-    st.session_state.update(student_token=token, identity=who)
-
-
-def _sign_in_teacher(session: str) -> None:
-    st.session_state.update(teacher_session=session, identity=Identity.teacher())
-
-
-def sync_browser_cookies() -> None:
-    """The browser's cookies as this session stands: the signed-in one kept, the others forgotten. Written
-    on every full run (the same element each time, so the browser doesn't redo it), never from a
-    callback, whose elements the next redraw may drop before they ran."""
-    who, keep = identity(), {}
-    if who is not None and who.is_teacher:
-        keep[TEACHER_COOKIE] = (st.session_state["teacher_session"], TEACHER_SESSION_SECONDS)
-    elif who is not None:
-        keep[STUDENT_COOKIE] = (st.session_state["student_token"], MONTH_SECONDS)
-    for name in (STUDENT_COOKIE, TEACHER_COOKIE):
-        if name in keep:
-            remember_in_browser(name, *keep[name])
-        elif read_cookie(name) or name in st.session_state.get("cookies_written", ()):
-            forget_in_browser(name)
+def hand_off_to_route() -> bool:
+    """If this run is to sign the browser in or out, send it to the route (once) and say so; whether it was."""
+    handoff = st.session_state.pop("handoff", None)
+    if handoff is None:
+        return False
+    path, fields = handoff
+    st.info("Signing this browser out..." if path == SIGN_OUT_PATH else "Signing this browser in...")
+    send_browser_to(path, fields)
+    return True
 
 
 def require_identity(refusal: str = "") -> None:
@@ -171,41 +124,15 @@ def require_identity(refusal: str = "") -> None:
     door = services().door
     if door is None:
         return
+    if hand_off_to_route():
+        st.stop()
     if identity() is None:
-        sync_browser_cookies()
         render_join_screen(door, refusal)
         st.stop()
     if refusal:
         st.error(refusal)
-    ask_before_switching(door)
     render_who_am_i(door, identity())
-    sync_browser_cookies()
     stop_while_waiting(identity())  # the waiting room: nothing else until the teacher lets them in
-
-
-def ask_before_switching(door: ClassDoor) -> None:
-    """A link for another student, opened where someone is signed in already: switch only if asked to."""
-    pending = st.session_state.get("pending_switch")
-    if not pending:
-        return
-    token, name = pending
-    with st.container(border=True):
-        st.warning(f"This link signs in as **{as_text(name)}**, but this browser is signed in as "
-                   f"**{as_text(identity().name)}**. Whoever has a student's link acts as that student.")
-        stay, switch = st.columns(2)
-        stay.button(f"Stay signed in as {identity().name}", key="switch_stay", on_click=_drop_pending_switch)
-        switch.button(f"Switch to {name}", key="switch_go", on_click=_switch_to, args=(token,))
-
-
-def _drop_pending_switch() -> None:
-    st.session_state.pop("pending_switch", None)
-
-
-def _switch_to(token: str) -> None:
-    _drop_pending_switch()
-    _ignored().update({st.session_state.pop("teacher_session", ""), st.session_state.get("student_token", "")})
-    _ignored().discard(token)
-    st.session_state["student_token"] = token
 
 
 def render_join_screen(door: ClassDoor, refusal: str) -> None:
@@ -224,13 +151,13 @@ def render_join_screen(door: ClassDoor, refusal: str) -> None:
 
 
 def join_class(door: ClassDoor, code: str, name: str) -> None:
-    """Check the code and the name, record the student, keep their token in this browser, and reload."""
+    """Check the code and the name, record the student, and send the browser to the sign-in route."""
     try:
-        student, token = door.join(code, name, client_address())
+        _student_record, pass_ = door.join(code, name, client_address())
     except ClassroomError as error:
         st.error(as_text(error))
         return
-    _sign_in_student(token, Identity(student.id, student.name))
+    st.session_state["handoff"] = (SIGN_IN_PATH, {"pass": pass_})
     st.rerun()
 
 
@@ -246,11 +173,11 @@ def render_teacher_login(door: ClassDoor) -> None:
     if not logged_in:
         return
     try:
-        session = door.teacher_logs_in(password, client_address())
+        pass_ = door.teacher_logs_in(password, client_address())
     except ClassroomError as error:
         st.error(as_text(error))
         return
-    _sign_in_teacher(session)
+    st.session_state["handoff"] = (SIGN_IN_PATH, {"pass": pass_})
     st.rerun()
 
 
@@ -258,36 +185,50 @@ def render_who_am_i(door: ClassDoor, who: Identity) -> None:
     sidebar = st.sidebar
     if who.is_teacher:
         sidebar.caption("Signed in as **the teacher**: you see every run and can cancel any.")
-        sidebar.button("Log out", key="teacher_logout", on_click=_log_out_teacher, args=(door,))
+        sidebar.button("Log out", key="teacher_logout", on_click=_sign_out)
         return
     sidebar.caption(f"Signed in as **{as_text(who.name)}** on this browser.")
     with sidebar.popover("Sign out, or sign in elsewhere"):
-        st.button("Sign out on this browser", key="sign_out", on_click=_sign_out)
+        st.button("Sign out on this browser", key="sign_out", on_click=_sign_out,
+                  help="This browser forgets you. To come back, you need a sign-in link made on another "
+                       "browser where you are signed in.")
         st.button("Sign out everywhere else", key="sign_out_everywhere", on_click=_sign_out_everywhere,
-                  args=(door, who), help="Every other browser and every sign-in link of yours stops working.")
+                  args=(door,), help="Every other browser and every sign-in link of yours stops working.")
         if st.toggle("Show a sign-in link for another device", key="show_sign_in_link"):
-            st.warning("Whoever has this link acts as you: don't post it.")
-            st.code(f"{_base_url()}/?{TOKEN_PARAM}={st.session_state['student_token']}", language=None)
+            render_sign_in_link(door, who)
 
 
-def _log_out_teacher(door: ClassDoor) -> None:
-    session = st.session_state.pop("teacher_session", "")
-    door.end_teacher_session(session)
-    _ignored().add(session)
+def render_sign_in_link(door: ClassDoor, who: Identity) -> None:
+    """A one-time link that signs one more browser in as this student (made on request, spent by its use)."""
+    if st.button("Make a new link", key="make_sign_in_link"):
+        try:
+            st.session_state["sign_in_link"] = f"{_origin()}{SIGN_IN_PATH}?pass={door.student_pass(who.student_id)}"
+        except ClassroomError as error:
+            st.error(as_text(error))
+    if link := st.session_state.get("sign_in_link"):
+        st.warning(f"Whoever opens this link first acts as you: don't post it. It works once, within "
+                   f"{SIGN_IN_LINK_SECONDS // 60} minutes.")
+        st.code(link, language=None)
 
 
 def _sign_out() -> None:
-    _ignored().add(st.session_state.pop("student_token", ""))
+    st.session_state["handoff"] = (SIGN_OUT_PATH, {})
 
 
-def _sign_out_everywhere(door: ClassDoor, who: Identity) -> None:
+def _sign_out_everywhere(door: ClassDoor) -> None:
     try:
-        token = door.new_token_for(who.student_id)
+        door.sign_out_everywhere_else(read_cookie(DEVICE_COOKIE))
     except ClassroomError:
         _sign_out()
         return
-    st.session_state["student_token"] = token
+    st.session_state.pop("sign_in_link", None)
     st.toast("Signed out everywhere else: only this browser is still you.")
+
+
+def _origin() -> str:
+    """Where this site's routes are: the app's address as this browser reached it, without any path."""
+    parts = urlsplit(_base_url())
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _base_url() -> str:

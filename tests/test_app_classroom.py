@@ -1,18 +1,24 @@
 """Classroom mode's page logic through AppTest: the join screen refuses a wrong code and a taken name and
-never puts a token in the URL; a sign-in link is consumed and removed; a link for another student asks
-before switching; Start past the class's limit is refused with the numbers; the teacher's password tries
-are counted for every session, and the console's one-time link still lets the teacher in; a misspelled
-[classroom] table stops every page."""
+never puts a token in the URL; an old token link is refused and removed; signing out goes through the
+route; Start past the class's limit is refused with the numbers; the teacher's password tries are counted
+for every session, and the console's one-time link still lets the teacher in; a misspelled [classroom]
+table stops every page.
+
+AppTest has no browser and no routes: each app's cookies are kept in its session state (where the page's
+cookie reader is pointed), and when the page sends the browser to a route, ``follow`` does what the route
+does, through the core."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+import streamlit as st
 from conftest import REPO_ROOT
 from streamlit.testing.v1 import AppTest
 
-from softmax_core.classroom.auth import hash_password, make_teacher_link, new_token, token_digest
+from dashboard.auth_routes import DEVICE_COOKIE, SIGN_OUT_PATH, TEACHER_COOKIE
+from softmax_core.classroom.auth import SIGN_IN_PATH, hash_password, make_teacher_link
 from softmax_core.classroom.names import canonical_name
 
 APP = str(REPO_ROOT / "dashboard" / "main.py")
@@ -34,14 +40,47 @@ def class_server(tmp_path, real_data_dir, monkeypatch):
     stop_services(timeout=15, cancel_running=True)
 
 
+JAR, SENT = "test_cookies", "test_sent_to_route"  # an app's cookies, and the route the page sent it to
+
+
+@pytest.fixture(autouse=True)
+def browsers(monkeypatch):
+    """The page reads its app's cookies, and a hand-off to a route is recorded for ``follow``."""
+    monkeypatch.setattr("dashboard.browser_cookie.request_cookies", lambda: dict(st.session_state.get(JAR) or {}))
+    monkeypatch.setattr("dashboard.classroom_gate.send_browser_to",
+                        lambda path, fields: st.session_state.__setitem__(SENT, (path, dict(fields))))
+
+
+def follow(app: AppTest) -> AppTest:
+    """What the browser and the route do with the page's hand-off: spend the pass (or sign out) through
+    the core, keep the cookie, and load the page again."""
+    from dashboard.services import services
+
+    door, jar = services().door, dict(app.session_state.get(JAR) or {})
+    path, fields = app.session_state[SENT]
+    del app.session_state[SENT]
+    door.sign_out_device(jar.get(DEVICE_COOKIE, ""))
+    door.end_teacher_session(jar.get(TEACHER_COOKIE, ""))
+    jar = {}
+    if path == SIGN_IN_PATH:
+        signed_in = door.sign_in(fields["pass"])
+        jar = {TEACHER_COOKIE if signed_in.is_teacher else DEVICE_COOKIE: signed_in.token}
+    assert path in (SIGN_IN_PATH, SIGN_OUT_PATH) and "next" not in fields, "the page's script adds next"
+    app.session_state[JAR] = jar
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
 def store():
     from dashboard.services import get_store
 
     return get_store()
 
 
-def open_app(query: dict | None = None, secrets: dict | None = None) -> AppTest:
+def open_app(query: dict | None = None, secrets: dict | None = None, cookies: dict | None = None) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=60)
+    app.session_state[JAR] = cookies or {}
     for key, value in (secrets or {}).items():
         app.secrets[key] = value
     for key, value in (query or {}).items():
@@ -70,9 +109,15 @@ def signed_in_as(app: AppTest) -> str:
 
 
 def student_token(name: str) -> str:
-    token = new_token()
-    store().classroom.add_student(name, token_digest(token), name_key=canonical_name(name))
-    return token
+    """A new student's device token, as the sign-in route would keep it in a browser's cookie."""
+    from dashboard.services import services
+
+    door = services().door
+    return door.sign_in(door.student_pass(store().classroom.add_student(name, name_key=canonical_name(name)))).token
+
+
+def signed_in_app(token: str) -> AppTest:
+    return open_app(cookies={DEVICE_COOKIE: token})
 
 
 def test_the_join_screen_refuses_a_wrong_code_and_a_taken_name_and_keeps_the_token_out_of_the_url():
@@ -81,30 +126,42 @@ def test_the_join_screen_refuses_a_wrong_code_and_a_taken_name_and_keeps_the_tok
     join(app, "FM-999", "Ada")
     assert errors(app) == ["That is not this class's code: ask your teacher for it."]
     join(app, "fm-101", "Ada")
-    assert [t.value for t in app.title] == ["Softmax regression on Fashion-MNIST"]
-    assert "student" not in app.query_params, "a copied or projected address bar carries nobody's identity"
+    assert app.session_state[SENT][0] == SIGN_IN_PATH and not app.title, "the page hands the browser to the route"
+    follow(app)
+    assert [t.value for t in app.title] == ["Softmax regression on Fashion-MNIST"] and "Ada" in signed_in_as(app)
+    assert not app.query_params, "a copied or projected address bar carries nobody's identity"
     assert app.sidebar.checkbox(key="form_validation").value, "classroom runs hold out a validation split"
     other = join(open_app(), CODE, "ada")
     assert errors(other) == ["The name ada is taken in this class, or looks just like one that is: choose another."]
 
 
-def test_a_sign_in_link_is_consumed_and_another_students_link_asks_before_switching():
-    ada, bob = student_token("Ada"), student_token("Bob")
-    app = open_app({"student": ada})
-    assert "Ada" in signed_in_as(app) and "student" not in app.query_params, "the token leaves the address bar"
-    app.query_params["student"] = bob  # a classmate's posted link, opened in Ada's browser
-    app.run()
-    assert "Ada" in signed_in_as(app), "nothing changes until she says so"
-    assert any("This link signs in as **Bob**" in w.value for w in app.warning)
-    app.button(key="switch_stay").click().run()
-    assert "Ada" in signed_in_as(app) and not any("This link signs in" in w.value for w in app.warning)
-    forged = open_app({"student": new_token()})
-    assert [t.value for t in forged.title] == ["Join the class"]
-    assert errors(forged) == ["This link's student token is not known in this class: join with the class code."]
+def test_an_old_token_link_is_refused_and_signing_out_goes_through_the_route():
+    ada = student_token("Ada")
+    old = open_app({"student": ada})  # the link of the release before one-time links: the token itself
+    assert errors(old)[0].startswith("This kind of sign-in link no longer works") and "student" not in old.query_params
+    assert [t.value for t in old.title] == ["Join the class"], "a token in a URL signs nobody in"
+    app = signed_in_app(ada)
+    assert "Ada" in signed_in_as(app)
+    app.sidebar.button(key="sign_out").click().run()
+    assert app.session_state[SENT] == (SIGN_OUT_PATH, {})
+    follow(app)
+    assert [t.value for t in app.title] == ["Join the class"]
+    assert [t.value for t in signed_in_app(ada).title] == ["Join the class"], "this browser's token died"
+
+
+def test_a_cookie_written_by_an_earlier_releases_page_is_traded_once_for_the_routes():
+    old = student_token("Ada")  # kept where page scripts could read it (the cookie was written by one)
+    app = open_app(cookies={"softmax_lab_student": old})
+    assert app.session_state[SENT][0] == SIGN_IN_PATH, "the browser goes to the route for an HttpOnly cookie"
+    follow(app)
+    assert "Ada" in signed_in_as(app) and app.session_state[JAR][DEVICE_COOKIE] != old
+    again = open_app(cookies={"softmax_lab_student": old})
+    assert [t.value for t in again.title] == ["Join the class"] and SENT not in again.session_state, \
+        "the readable token died in the trade"
 
 
 def test_start_past_the_limit_is_refused_with_the_numbers():
-    app = open_app({"student": student_token("Bob")})
+    app = signed_in_app(student_token("Bob"))
     app.sidebar.number_input(key="form_epochs").set_value(300)
     app.sidebar.button(key="FormSubmitter:train_form-Start").click().run()
     assert not errors(app) and len(store().list_runs()) == 1
@@ -129,7 +186,7 @@ def test_password_tries_count_for_every_session_and_the_console_link_still_lets_
     assert errors(log_in(app, PASSWORD))[0].startswith("too many tries of the teacher password: try again in")
     fresh = log_in(open_app(), PASSWORD)  # another session gets no fresh guesses
     assert errors(fresh)[0].startswith("too many tries of the teacher password"), "even the right one waits"
-    teacher = open_app({"teacher_link": make_teacher_link(store().classroom)})
+    teacher = follow(open_app({"teacher_link": make_teacher_link(store().classroom)}))  # an older link's form
     assert "the teacher" in signed_in_as(teacher) and "teacher_link" not in teacher.query_params
 
 
@@ -163,7 +220,7 @@ def test_before_the_reveal_a_student_sees_validation_accuracy_where_test_accurac
     from softmax_core.classroom.policy import REVEALED, Identity
 
     token, run_id = finished_run_of("Ada")
-    app = open_app({"student": token})
+    app = signed_in_app(token)
     app.switch_page("compare_page.py").run()
     columns = app.dataframe[0].value.columns.tolist()
     assert "val acc" in columns and "test acc" not in columns
@@ -177,7 +234,7 @@ def test_before_the_reveal_a_student_sees_validation_accuracy_where_test_accurac
 
 
 def teachers_board() -> AppTest:
-    teacher = open_app({"teacher_link": make_teacher_link(store().classroom)})
+    teacher = follow(open_app({"teacher_link": make_teacher_link(store().classroom)}))
     teacher.switch_page("board_page.py").run()
     assert not teacher.exception, teacher.exception
     return teacher
@@ -190,7 +247,7 @@ def test_the_teacher_removes_a_student_from_the_board():
     teacher.multiselect(key="board_remove_pick").select(mallory.id).run()
     teacher.button(key="board_remove").click().run()
     assert not teacher.exception and store().classroom.list_students() == []
-    gone = open_app({"student": token})
+    gone = signed_in_app(token)
     assert [t.value for t in gone.title] == ["Join the class"], "their link and cookie sign nobody in"
 
 
@@ -202,7 +259,7 @@ def test_the_teacher_turns_the_waiting_room_on_lets_a_join_in_and_removes_two_at
     teacher = teachers_board()
     assert any(s.value == "Students (2)" for s in teacher.subheader)
     teacher.toggle(key="board_waiting_room").set_value(True).run()
-    cy = join(open_app(), CODE, "Cy")
+    cy = follow(join(open_app(), CODE, "Cy"))
     assert any("You are waiting for your teacher to let you in." in i.value for i in cy.info)
     assert "FormSubmitter:train_form-Start" not in [b.key for b in cy.sidebar.button], "no page but the wait"
     teacher.run()

@@ -1,5 +1,6 @@
 """Classroom mode's core: the teacher's password hash, the door (class code, joins, the teacher's login
-and console link) whose tries are counted in the store, students' tokens and names, the settings that
+and console link) whose tries are counted in the store, one-time passes traded for one token per device,
+students' names, the settings that
 turn it on and fail closed, the policy that decides who sees, starts, cancels and shares each run (and
 the store's SQL that obeys it), round-robin fairness between students, the validation split, and the
 class board's ranking and its reading on reveal. The store's tests run on SQLite and PostgreSQL."""
@@ -13,6 +14,7 @@ from workloads import TinyData, make_tiny_data
 
 from softmax_core.book.train import fit
 from softmax_core.classroom.auth import (
+    SIGN_IN_LINK_SECONDS,
     ClassDoor,
     ClassroomError,
     ClassroomSettings,
@@ -58,7 +60,7 @@ def door_on(url: str, **limits) -> ClassDoor:
 
 def new_student(store: RunStore, name: str) -> int:
     """A student added straight to the store, keyed as the door keys them."""
-    return store.classroom.add_student(name, token_digest(new_token()), name_key=canonical_name(name))
+    return store.classroom.add_student(name, name_key=canonical_name(name))
 
 
 def outcome(attempt) -> str:
@@ -95,7 +97,7 @@ def test_a_restart_keeps_the_count_and_one_guessing_address_does_not_lock_the_te
     restarted = door_on(store_url)  # a new server process on the same database
     with pytest.raises(NotAllowed, match=r"too many tries of the teacher password: try again in \d+ s"):
         restarted.teacher_logs_in(PASSWORD, "10.0.0.7")  # even the right password waits, from that address
-    assert restarted.is_teacher_session(restarted.teacher_logs_in(PASSWORD, "10.0.0.2")), \
+    assert restarted.is_teacher_session(restarted.sign_in(restarted.teacher_logs_in(PASSWORD, "10.0.0.2")).token), \
         "the teacher's own computer is not blocked by a student's guesses"
 
 
@@ -109,10 +111,10 @@ def test_the_console_link_lets_the_teacher_in_when_their_address_is_blocked(stor
     with pytest.raises(NotAllowed):
         door.teacher_logs_in(PASSWORD, "10.0.0.2")
     link = make_teacher_link(RunStore(store_url).classroom)  # what `python -m softmax_core teacher-link` does
-    session = door.teacher_from_link(link)
+    session = door.sign_in(link).token
     assert door.is_teacher_session(session) and not door.is_teacher_session(new_token())
     with pytest.raises(ClassroomError, match="used already or has expired"):
-        door.teacher_from_link(link)
+        door.sign_in(link)
     door.end_teacher_session(session)
     assert not door.is_teacher_session(session), "signing out ends the session on the server"
 
@@ -124,8 +126,8 @@ def test_wrong_codes_from_many_addresses_never_refuse_the_right_code_at_another(
     for address in range(20):
         tries = [outcome(lambda a=address: door.join("FM-0000", f"Eve {a}", f"10.0.2.{a}")) for _ in range(11)]
         assert tries[-1] == "refused unchecked", "each guessing address waits"
-    student, token = door.join("fm-2026", "Ada", "10.0.3.1")
-    assert door.student_for(token).name == "Ada" == student.name
+    student, handoff = door.join("fm-2026", "Ada", "10.0.3.1")
+    assert door.sign_in(handoff).student.name == "Ada" == student.name
 
 
 def test_wrong_passwords_from_many_addresses_never_refuse_the_teachers_right_password(store_url):
@@ -133,7 +135,8 @@ def test_wrong_passwords_from_many_addresses_never_refuse_the_teachers_right_pas
     for address in range(10):  # 50 wrong passwords checked, each address then waits
         tries = [outcome(lambda a=address: door.teacher_logs_in("wrong", f"10.0.1.{a}")) for _ in range(6)]
         assert tries[-1] == "refused unchecked", "each guessing address waits"
-    assert door.is_teacher_session(door.teacher_logs_in(PASSWORD, "10.0.0.2")), "the teacher's computer gets in"
+    assert door.is_teacher_session(door.sign_in(door.teacher_logs_in(PASSWORD, "10.0.0.2")).token), \
+        "the teacher's computer gets in"
 
 
 def test_with_the_waiting_room_on_fake_joins_fill_only_the_waiting_room(store_url):
@@ -168,8 +171,8 @@ def test_with_the_waiting_room_on_fake_joins_fill_only_the_waiting_room(store_ur
     assert policy.class_size() == 7 and policy.admit(teacher, ids[5:7]) == ids[5:7]
     assert len(store.classroom.list_students(waiting=False)) == 7, "admitted students count"
     assert policy.refuse_waiting(teacher) == 3 and store.classroom.list_students(waiting=True) == []
-    student, token = door.join("FM-2026", "Ada", "10.0.5.1")
-    assert student.waiting and door.student_for(token).name == "Ada", "the room has space again"
+    student, handoff = door.join("FM-2026", "Ada", "10.0.5.1")
+    assert student.waiting and door.sign_in(handoff).student.name == "Ada", "the room has space again"
     policy.set_waiting_room(teacher, False)
     with pytest.raises(ClassroomError, match=r"this class is full \(7 students\)"):
         door.join("FM-2026", "Bea", "10.0.5.2")
@@ -200,7 +203,8 @@ def test_class_code_guesses_and_new_names_per_address_are_limited(store_url):
     assert results == ["wrong"] * 10 + ["refused unchecked"], "the code can't be guessed without limit"
     joined = [door.join(" fm-2026 ", name, "10.0.0.5") for name in ("Ada", "Bob", "Cy")]
     assert [student.name for student, _ in joined] == ["Ada", "Bob", "Cy"]
-    assert door.student_for(joined[0][1]).name == "Ada" and door.student_for(new_token()) is None
+    assert door.student_for(door.sign_in(joined[0][1]).token).name == "Ada" and door.student_for(new_token()) is None
+    assert door.student_for(joined[1][1]) is None, "a join's pass is no device token"
     with pytest.raises(NotAllowed, match="too many new names from this computer"):
         door.join("FM-2026", "Ada2", "10.0.0.5")
     with pytest.raises(ClassroomError, match="The name ada is taken"):
@@ -384,7 +388,8 @@ def test_removing_a_student_ends_their_token_their_runs_and_their_place_on_the_b
     try:
         door = ClassDoor(ClassroomSettings("FM-2026", PASSWORD_HASH), store.classroom)
         policy = ClassPolicy(door.settings, store, runner)
-        student, token = door.join("FM-2026", "Mallory", "10.0.0.3")
+        student, pass_ = door.join("FM-2026", "Mallory", "10.0.0.3")
+        token, link = door.sign_in(pass_).token, door.student_pass(student.id)
         mallory = Identity(student.id, student.name)
         shared = ended_run(store, mallory.student_id, shared=True)
         going = policy.start(mallory, [RunRequest(TrainConfig(epochs=200, batch_size=1), "hog")])
@@ -393,20 +398,45 @@ def test_removing_a_student_ends_their_token_their_runs_and_their_place_on_the_b
         assert policy.remove_student(Identity.teacher(), mallory.student_id) == 1
         assert runner.wait(going[0], timeout=30) and store.get_run(going[0]).status == "cancelled"
         assert door.student_for(token) is None, "their token signs nobody in, on any device"
+        with pytest.raises(ClassroomError, match="used already or has expired"):
+            door.sign_in(link)
         assert not store.get_run(shared).shared and store.classroom.list_students() == []
         with pytest.raises(RunLimitReached, match="no longer in this class"):
             policy.start(mallory, [RunRequest(TrainConfig(), "after")])
         with pytest.raises(NotAllowed):
-            door.new_token_for(mallory.student_id)
+            door.student_pass(mallory.student_id)
+        with pytest.raises(NotAllowed):
+            door.sign_out_everywhere_else(token)
     finally:
         runner.shutdown(timeout=15)
 
 
-def test_signing_out_everywhere_gives_a_new_token_and_the_old_one_dies(store_url):
+def age_passes(store: RunStore, seconds: float) -> None:
+    """Every pass as it will be ``seconds`` from now (the database's clock decides expiry)."""
+    from softmax_core.runs.store.schema import passes_table
+
+    with store.engine.begin() as conn:
+        conn.execute(passes_table.update().values(expires_at=passes_table.c.expires_at - seconds))
+
+
+def test_a_sign_in_link_works_once_and_briefly_and_gives_each_browser_its_own_token(store_url):
     door = door_on(store_url)
-    student, old = door.join("FM-2026", "Ada", "10.0.0.5")
-    new = door.new_token_for(student.id)
-    assert door.student_for(old) is None and door.student_for(new).id == student.id
+    student, join_pass = door.join("FM-2026", "Ada", "10.0.0.5")
+    first = door.sign_in(join_pass).token
+    link = door.student_pass(student.id)
+    second = door.sign_in(link)
+    assert second.student.name == "Ada" and second.token not in (first, link), "the link is no token"
+    with pytest.raises(ClassroomError, match="used already or has expired"):
+        door.sign_in(link)  # a second browser, or the history of a shared lab PC
+    assert {door.student_for(first).id, door.student_for(second.token).id} == {student.id}
+    stale = door.student_pass(student.id)
+    age_passes(RunStore(store_url), SIGN_IN_LINK_SECONDS + 1)
+    with pytest.raises(ClassroomError, match="used already or has expired"):
+        door.sign_in(stale)
+    assert door.sign_out_everywhere_else(first) == 1
+    assert door.student_for(second.token) is None and door.student_for(first).id == student.id
+    door.sign_out_device(first)
+    assert door.student_for(first) is None
 
 
 def test_fair_queue_takes_turns_between_owners():
@@ -508,11 +538,12 @@ def test_the_board_ranks_each_students_best_admitted_run_by_validation_accuracy(
 def test_runs_remember_their_owner_and_sharing_and_names_are_one_per_class(tmp_path):
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
     classroom = store.classroom
-    ada = classroom.add_student("Ada", token_digest("token-a"), name_key=canonical_name("Ada"))
+    ada = classroom.add_student("Ada", name_key=canonical_name("Ada"))
     with pytest.raises(KeyError, match="taken"):
-        classroom.add_student("ada", token_digest("token-b"), name_key=canonical_name("ada"))
-    assert classroom.student_by_token(token_digest("token-a")).name == "Ada"
-    assert classroom.student_by_token(token_digest("forged")) is None
+        classroom.add_student("ada", name_key=canonical_name("ada"))
+    assert classroom.add_device(ada, token_digest("token-a"))
+    assert classroom.student_by_device(token_digest("token-a")).name == "Ada"
+    assert classroom.student_by_device(token_digest("forged")) is None
     run_id = store.create_run(TrainConfig(), "mine", owner_id=ada)
     assert store.get_run(run_id).owner_id == ada and not store.get_run(run_id).shared
     store.set_shared(run_id, True)

@@ -170,11 +170,12 @@ def test_teacher_link_prints_a_one_time_link_that_signs_the_teacher_in(tmp_path,
     out = io.StringIO()
     assert main(["teacher-link", "--url", "http://192.168.1.20:8501/"], out=out) == EXIT_OK
     link = out.getvalue().strip()
-    assert link.startswith("http://192.168.1.20:8501/?teacher_link=")
+    assert link.startswith("http://192.168.1.20:8501/auth/sign-in?pass=")
     door = ClassDoor(ClassroomSettings("FM-1"), RunStore(url).classroom)
-    assert door.is_teacher_session(door.teacher_from_link(link.split("=", 1)[1]))
+    signed_in = door.sign_in(link.split("=", 1)[1])
+    assert signed_in.is_teacher and door.is_teacher_session(signed_in.token)
     with pytest.raises(ClassroomError, match="used already"):
-        door.teacher_from_link(link.split("=", 1)[1])
+        door.sign_in(link.split("=", 1)[1])
 
 
 def test_runs_json_into_a_closed_pipe_ends_quietly(tmp_path):

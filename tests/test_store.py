@@ -17,6 +17,7 @@ import torch
 from workloads import make_tiny_data, write_runs_and_points
 
 from softmax_core.book.train import Callback, fit
+from softmax_core.classroom.names import canonical_name
 from softmax_core.config import TrainConfig
 from softmax_core.runs.recording_callback import RecordingCallback
 from softmax_core.runs.store import RunStore, StoreError, default_database_url
@@ -30,7 +31,7 @@ FINISHED, INTERRUPTED, QUEUED, RUNNING, CANCELLED, FAILED = (
 SCHEMA_V1_SQL = Path(__file__).parent / "data" / "schema_v1.sql"
 V1_EPOCH_COLUMNS = ("run_id, epoch, step, train_loss, train_acc, test_acc, seconds, weights, bias, confusion, "
                     "step_losses")
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 
 
 @pytest.fixture
@@ -258,7 +259,6 @@ def write_schema_5_class(url: str, names: list[str]) -> None:
 def test_students_whose_names_now_collide_keep_their_places_through_the_upgrade(store_url):
     """Schema 6 keys names by their canonical form: two old students whose names are now one name both
     stay (the older keeps the key, the later gets '#<id>'), and the upgrade never fails on them."""
-    from softmax_core.classroom.names import canonical_name
 
     lookalikes = ["Alice", "\u0410lice", "Al\u034fice", "Zo\u00eb", "Zoe\u0308", "alice#2", "\u0418\u0432\u0430\u043d",
                   "m" * 40]
@@ -273,7 +273,7 @@ def test_students_whose_names_now_collide_keep_their_places_through_the_upgrade(
     assert [s.name for s in store.classroom.list_students()] == lookalikes, "nobody was lost"
     assert store.classroom.student_named(canonical_name("ALICE")).name == "Alice", "the older one has the name"
     with pytest.raises(KeyError, match="taken"):
-        store.classroom.add_student("\u0410lice", "new digest", name_key=canonical_name("\u0410lice"))
+        store.classroom.add_student("\u0410lice", name_key=canonical_name("\u0410lice"))
 
 
 def test_reopening_keeps_every_field_point_and_epoch(store_url):
@@ -367,3 +367,29 @@ def test_eight_processes_writing_at_once_lose_no_point(store_url):
         assert [p.step for p in points] == list(range(1, POINTS_PER_WRITER + 1))
         assert all(p.train_loss == writer + p.step / 1000 for p in points), "each point is the one its writer wrote"
     assert not store.interrupt_stale_runs(8.0)
+
+
+def test_schema_8_keeps_each_students_one_token_as_their_first_device(tmp_path):
+    """A class on schema 5 kept one token per student (in every browser and link of theirs): after the
+    upgrade it still signs that student in, as one device of theirs, and a removed student's signs nobody in."""
+    from alembic import command
+    from alembic.config import Config
+
+    from softmax_core.classroom.auth import new_token, token_digest
+
+    url, ada, gone = f"sqlite:///{tmp_path}/class.db", new_token(), new_token()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0005")
+        conn.execute(sa.text("INSERT INTO students (name, name_key, token_digest, joined_at, removed_at) VALUES "
+                             "('Ada', 'ada', :ada, 1.0, NULL), ('Mallory', 'mallory', :gone, 2.0, 3.0)"),
+                     {"ada": token_digest(ada), "gone": token_digest(gone)})
+    engine.dispose()
+    classroom = RunStore(url).classroom
+    assert classroom.student_by_device(token_digest(ada)).name == "Ada"
+    assert classroom.student_by_device(token_digest(gone)) is None
+    assert classroom.drop_devices(classroom.student_named(canonical_name("Ada")).id) == 1, "a device like any other"
+    assert classroom.student_by_device(token_digest(ada)) is None

@@ -1,6 +1,12 @@
-"""Who is who in classroom mode: the class's settings, the teacher's password hash, students' tokens and
-display names, and the ``ClassDoor`` that lets people in: students join with the class code and a name,
-the teacher with the password or a pass from the server's console.
+"""Who is who in classroom mode: the class's settings, the teacher's password hash, students' display
+names and devices, and the ``ClassDoor`` that lets people in: students join with the class code and a
+name, the teacher with the password or a link from the server's console.
+
+Nothing the door hands to a page signs anyone in by itself for long: a join, the teacher's password, a
+console link and a student's "sign in on another device" link each give a one-time pass, short-lived and
+spent by its first use (``ClassDoor.sign_in``), which the server's sign-in route trades for the token it
+keeps in the browser's HttpOnly cookie: a new device token for a student (one per browser, so one
+browser can be signed out without the others), or a teacher's session.
 
 Every try at the door is counted in the store before it is checked (``ClassStore.take_try``), per
 address, so that parallel sessions get no extra guesses, no browser can reset the count, and a restart
@@ -42,7 +48,12 @@ _RESERVED_KEYS = {canonical_name(reserved) for reserved in RESERVED_NAMES}  # wh
 _RESERVED_EDGES = " .!:-_"  # "teacher!" is the teacher's as well
 NAME_KEY_MAX_LENGTH = 255  # students.name_key; a compatibility character can spell out to 18 (U+FDFA)
 TEACHER_SESSION_SECONDS = 12 * 3600
-TEACHER_LINK_SECONDS = 600
+DEVICE_SECONDS = 180 * 24 * 3600  # how long a browser keeps a student's device cookie (a school term or two)
+TEACHER_LINK_SECONDS = 600  # a link from the server's console
+SIGN_IN_LINK_SECONDS = 600  # a student's link for another device: time to type it in, not to keep it
+HANDOFF_SECONDS = 60  # a page's pass to the sign-in route, right after a join or the teacher's password
+SIGN_IN_PATH = "/auth/sign-in"  # the server's route that spends a pass (a link is SIGN_IN_PATH?pass=...)
+STUDENT_LINK, TEACHER_LINK, TEACHER_SESSION = "student-link", "teacher-link", "teacher"  # kinds of pass
 SECTION = "classroom"
 SETTING_KEYS = ("code", "teacher_password_hash", "max_active_runs", "max_students")
 _HASH_SCHEME = "scrypt"
@@ -201,68 +212,129 @@ def _whole_number(name: str, value: Any, most: int) -> int:
 
 # --- the door ---------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class SignIn:
+    """What a spent pass gives one browser: a student's new device token, or a teacher's session token."""
+
+    token: str
+    student: StudentRecord | None  # None: the teacher
+
+    @property
+    def is_teacher(self) -> bool:
+        return self.student is None
+
+    @property
+    def seconds(self) -> int:
+        """How long the browser may keep the token."""
+        return TEACHER_SESSION_SECONDS if self.is_teacher else DEVICE_SECONDS
+
+
 class ClassDoor:
-    """Lets people in: students by the class code and a name, the teacher by password or pass. Every
-    try is counted before it is checked; a refused try says how long to wait."""
+    """Lets people in: students by the class code and a name, the teacher by password or a console link,
+    each through a one-time pass (``sign_in``). Every try is counted before it is checked; a refused try
+    says how long to wait."""
 
     def __init__(self, settings: ClassroomSettings, classes: ClassStore):
         self.settings, self.classes = settings, classes
 
     def join(self, code: str, name: str, address: str) -> tuple[StudentRecord, str]:
-        """A new student and their token; ClassroomError saying why not (wrong code, name, too many)."""
+        """A new student and a one-time pass that signs one browser in as them; ClassroomError saying why
+        not (wrong code, name, too many)."""
         name = clean_display_name(name)
         if not self._try("class-code", CODE_TRIES, address, lambda: self.settings.code_matches(code)):
             raise ClassroomError("That is not this class's code: ask your teacher for it.")
         self._wait_or_refuse(self.classes.take_try(_keys("join", JOINS, address)), "new names from this computer")
-        token, state = new_token(), self.classes.class_state()
+        state = self.classes.class_state()
         size, waiting = class_size(self.settings, state), bool(state.get(WAITING_ROOM))
         try:
-            self.classes.add_student(name, token_digest(token), address, size, waiting=waiting,
-                                     max_waiting=WAITING_ROOM_FACTOR * size, name_key=canonical_name(name))
+            student_id = self.classes.add_student(name, address, size, waiting=waiting,
+                                                  max_waiting=WAITING_ROOM_FACTOR * size, name_key=canonical_name(name))
         except KeyError:
             raise ClassroomError(f"The name {name} is taken in this class, or looks just like one that is: "
                                  "choose another.") from None
         except ClassFull as error:
             raise ClassroomError(str(error)) from None
-        return self.classes.student_by_token(token_digest(token)), token
+        return self.classes.student_by_id(student_id), self.student_pass(student_id, HANDOFF_SECONDS)
 
-    def student_for(self, token: str) -> StudentRecord | None:
-        return self.classes.student_by_token(token_digest(token)) if token else None
-
-    def new_token_for(self, student_id: int) -> str:
-        """Sign a student out everywhere: a new token replaces the old one; returns the new one."""
-        token = new_token()
-        if not self.classes.rotate_token(student_id, token_digest(token)):
+    def student_pass(self, student_id: int, seconds: float = SIGN_IN_LINK_SECONDS) -> str:
+        """A one-time pass that signs one more browser in as this student (a link for another device)."""
+        if not any(student.id == student_id for student in self.classes.list_students()):
             raise NotAllowed("you are no longer in this class")
-        return token
+        return _add_pass(self.classes, STUDENT_LINK, seconds, student_id)
 
     def teacher_logs_in(self, password: str, address: str) -> str:
-        """A teacher's session token for the right password; ClassroomError for a wrong one or a wait."""
+        """A one-time pass for the teacher's session, for the right password; ClassroomError for a wrong one
+        or a wait."""
         stored = self.settings.teacher_password_hash
         if not stored:
             raise ClassroomError("no teacher's password is configured: use a link from "
                                  "'python -m softmax_core teacher-link' on the server")
         if not self._try("teacher-password", PASSWORD_TRIES, address, lambda: verify_password(password, stored)):
             raise ClassroomError("Wrong password.")
-        return self._teacher_session()
+        return _add_pass(self.classes, TEACHER_LINK, HANDOFF_SECONDS)
 
-    def teacher_from_link(self, link_token: str) -> str:
-        """A teacher's session token for an unspent one-time link (made on the server's console)."""
-        if not self.classes.use_pass(token_digest(link_token), "teacher-link"):
-            raise ClassroomError("This teacher's link was used already or has expired: make a new one with "
-                                 "'python -m softmax_core teacher-link' on the server.")
-        return self._teacher_session()
+    def pass_holder(self, pass_token: str) -> SignIn | None:
+        """Whom an unspent pass would sign in, without spending it (a SignIn without a token); None if it is
+        spent, expired, unknown, or its student was removed."""
+        found = self.classes.peek_pass(token_digest(pass_token), (STUDENT_LINK, TEACHER_LINK)) if pass_token else None
+        if found is None or found[0] == TEACHER_LINK:
+            return None if found is None else SignIn("", None)
+        student = next((s for s in self.classes.list_students() if s.id == found[1]), None)
+        return SignIn("", student) if student else None
+
+    def sign_in(self, pass_token: str) -> SignIn:
+        """Spend a one-time pass: a new device token for its student, or a teacher's session; ClassroomError
+        if it was used already, has expired, or its student was removed."""
+        found = self.classes.spend_pass(token_digest(pass_token), (STUDENT_LINK, TEACHER_LINK)) if pass_token else None
+        if found is None:
+            raise ClassroomError("This sign-in link was used already or has expired: ask for a new one (the "
+                                 "teacher: 'python -m softmax_core teacher-link' on the server).")
+        role, student_id = found
+        if role == TEACHER_LINK:
+            return SignIn(_add_pass(self.classes, TEACHER_SESSION, TEACHER_SESSION_SECONDS), None)
+        token = new_token()
+        if student_id is None or not self.classes.add_device(student_id, token_digest(token)):
+            raise ClassroomError("This link's student is no longer in this class.")
+        return SignIn(token, self.student_for(token))
+
+    def drop_pass(self, pass_token: str) -> None:
+        """Spend a one-time pass without signing anyone in (asked whether to switch, the person stayed)."""
+        if pass_token:
+            self.classes.drop_pass(token_digest(pass_token))
+
+    def student_for(self, token: str) -> StudentRecord | None:
+        """The student a device token signs in (None for an unknown, signed-out or removed one)."""
+        return self.classes.student_by_device(token_digest(token)) if token else None
+
+    def sign_out_device(self, token: str) -> None:
+        """This browser's token signs nobody in any more (the others of the student still do)."""
+        if token:
+            self.classes.drop_device(token_digest(token))
+
+    def sign_out_everywhere_else(self, token: str) -> int:
+        """Sign this device's student out on every other browser and spend their unused links; how many
+        browsers were signed out. NotAllowed if this token signs nobody in."""
+        student = self.student_for(token)
+        if student is None:
+            raise NotAllowed("you are no longer in this class")
+        return self.classes.drop_devices(student.id, keep=token_digest(token))
+
+    def trade_device_for_pass(self, token: str) -> str | None:
+        """A one-time pass for the student of a device token that this browser once kept where page scripts
+        could read it (the cookie of earlier releases); that token dies, so a copy of it is worth nothing.
+        None if it signs nobody in."""
+        student = self.student_for(token)
+        if student is None:
+            return None
+        self.sign_out_device(token)
+        return self.student_pass(student.id, HANDOFF_SECONDS)
 
     def is_teacher_session(self, session_token: str) -> bool:
-        return bool(session_token) and self.classes.use_pass(token_digest(session_token), "teacher")
+        return bool(session_token) and self.classes.use_pass(token_digest(session_token), TEACHER_SESSION)
 
     def end_teacher_session(self, session_token: str) -> None:
-        self.classes.drop_pass(token_digest(session_token))
-
-    def _teacher_session(self) -> str:
-        token = new_token()
-        self.classes.add_pass(token_digest(token), "teacher", TEACHER_SESSION_SECONDS)
-        return token
+        if session_token:
+            self.classes.drop_pass(token_digest(session_token))
 
     def _try(self, name: str, rules: dict[str, GuardRule], address: str, check: Callable[[], bool]) -> bool:
         keys = _keys(name, rules, address)
@@ -287,9 +359,15 @@ def class_size(settings: ClassroomSettings, state: Mapping[str, Any]) -> int:
 
 
 def make_teacher_link(classes: ClassStore) -> str:
-    """A one-time sign-in token for the teacher (the server's console hands it out; valid 10 minutes)."""
+    """A one-time sign-in pass for the teacher (the server's console hands it out; valid 10 minutes)."""
+    return _add_pass(classes, TEACHER_LINK, TEACHER_LINK_SECONDS)
+
+
+def _add_pass(classes: ClassStore, role: str, seconds: float, student_id: int | None = None) -> str:
+    """A new pass of this kind: its token (the store keeps only the digest). Links are single-use; the
+    teacher's session is used on every page load until it expires or the teacher logs out."""
     token = new_token()
-    classes.add_pass(token_digest(token), "teacher-link", TEACHER_LINK_SECONDS, single_use=True)
+    classes.add_pass(token_digest(token), role, seconds, single_use=role != TEACHER_SESSION, student_id=student_id)
     return token
 
 

@@ -130,10 +130,10 @@ def run_class_code(args: argparse.Namespace, out: TextIO) -> int:
 
 def run_teacher_link(args: argparse.Namespace, out: TextIO) -> int:
     """Print a one-time teacher sign-in link: whoever can run this command is at the server, trusted."""
-    from softmax_core.classroom.auth import TEACHER_LINK_SECONDS, make_teacher_link
+    from softmax_core.classroom.auth import SIGN_IN_PATH, TEACHER_LINK_SECONDS, make_teacher_link
 
     token = make_teacher_link(open_default_store().classroom)
-    print(f"{args.url.rstrip('/')}/?teacher_link={token}", file=out)
+    print(f"{args.url.rstrip('/')}{SIGN_IN_PATH}?pass={token}", file=out)
     print(f"(one use, within {TEACHER_LINK_SECONDS // 60:.0f} minutes)", file=sys.stderr)
     return EXIT_OK
 

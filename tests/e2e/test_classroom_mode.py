@@ -35,7 +35,7 @@ def class_server(tmp_path_factory, real_data_dir):
 
 
 def join(page, url: str, name: str) -> None:
-    """Join the class as ``name``: the browser keeps the token in a cookie, never in the address bar."""
+    """Join the class as ``name``: the server keeps the token in the browser's cookie, never in the address bar."""
     page.goto(url)
     page.get_by_text("Join the class").wait_for()
     page.get_by_role("textbox", name="Class code").fill(CLASS_CODE.lower())
@@ -43,7 +43,7 @@ def join(page, url: str, name: str) -> None:
     page.get_by_role("button", name="Join").click()
     page.get_by_text("Signed in as").wait_for()
     assert "student=" not in page.url
-    wait_for(lambda: any(c["name"] == "softmax_lab_student" for c in page.context.cookies()), timeout=10,
+    wait_for(lambda: any(c["name"] == "softmax_lab_device" for c in page.context.cookies()), timeout=10,
              what="the sign-in cookie")
 
 
@@ -98,8 +98,10 @@ def test_a_teacher_and_two_students(new_page, class_server):
     assert bob.get_by_role("button", name="Cancel").count() == 0
     assert store.get_run(long_run).is_active and not store.get_run(long_run).cancel_requested
 
-    bob.goto(f"{class_server.url}/?student={'x' * 43}")  # a forged token
-    bob.get_by_text("This link's student token is not known in this class").wait_for()
+    bob.goto(f"{class_server.url}/auth/sign-in?pass={'x' * 43}")  # a forged link
+    bob.get_by_text("This sign-in link was used already or has expired").wait_for()
+    bob.goto(f"{class_server.url}/train")
+    bob.get_by_text("Signed in as Bob").wait_for()  # a refused link leaves the browser as it was
 
     teacher = new_page()
     log_in_as_teacher(teacher, f"{class_server.url}/compare?runs={long_run}", wrong_first=True)

@@ -50,12 +50,12 @@ def class_server(tmp_path, real_data_dir):
 
 def join_cookie(server: Server, name: str, address: str) -> dict[str, str]:
     """A student joined on the server's database, and the cookie header their browser would send."""
-    from dashboard.browser_cookie import STUDENT_COOKIE
+    from dashboard.auth_routes import DEVICE_COOKIE
 
     door = ClassDoor(load_classroom_settings({}, {"SOFTMAX_LAB_CLASS_CODE": CLASS_CODE}),
                      RunStore(server.db_url).classroom)
-    _, token = door.join(CLASS_CODE, name, address)
-    return {"Cookie": f"{STUDENT_COOKIE}={token}"}
+    _, handoff = door.join(CLASS_CODE, name, address)
+    return {"Cookie": f"{DEVICE_COOKIE}={door.sign_in(handoff).token}"}
 
 
 def open_sessions(url: str, count: int, **client) -> tuple[list[ScriptedClient], int]:

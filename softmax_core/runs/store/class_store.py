@@ -1,8 +1,8 @@
 """ClassStore: the class's own records beside its runs: students (admitted, or in the waiting room until
-the teacher lets them in), the class's state (challenge, reveal),
-guards that count tries (of the teacher's password, the class code, joins) and passes (the teacher's
-sessions and one-time sign-in links). In the database, so that no browser can reset them, every
-process of a server sees the same ones, and a restart keeps them.
+the teacher lets them in) and their devices (one token per browser), the class's state (challenge,
+reveal), guards that count tries (of the teacher's password, the class code, joins) and passes (the
+teacher's sessions and one-time sign-in passes). In the database, so that no browser can reset them,
+every process of a server sees the same ones, and a restart keeps them.
 
 Every count-then-write step holds a lock to its end (``Database.serialize``), so that parallel sessions
 can't each slip past a limit between the count and the write.
@@ -10,7 +10,6 @@ can't each slip past a limit between the count and the write.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from softmax_core.runs.store.database import Database
 from softmax_core.runs.store.records import StudentRecord
 from softmax_core.runs.store.schema import (
     class_state_table,
+    devices_table,
     guards_table,
     passes_table,
     runs_table,
@@ -60,7 +60,7 @@ class ClassStore:
 
     # --- students ------------------------------------------------------------------------------------
 
-    def add_student(self, name: str, token_digest: str, joined_from: str = "", max_students: int | None = None,
+    def add_student(self, name: str, joined_from: str = "", max_students: int | None = None,
                     waiting: bool = False, max_waiting: int | None = None, *, name_key: str) -> int:
         """Record a student, admitted at once or (``waiting``) in the waiting room; KeyError if ``name_key``
         (the name's canonical form, which the caller computes: the classroom's names module owns the rule) is
@@ -75,8 +75,8 @@ class ClassStore:
             if not waiting and max_students is not None and self._student_count(conn) >= max_students:
                 raise ClassFull(f"this class is full ({max_students} students); ask your teacher")
             now = self.database.now()
-            row = {"name": name, "name_key": name_key, "token_digest": token_digest, "joined_at": now,
-                   "joined_from": joined_from[:64], "admitted_at": None if waiting else now}
+            row = {"name": name, "name_key": name_key, "joined_at": now, "joined_from": joined_from[:64],
+                   "admitted_at": None if waiting else now}
             return int(conn.execute(students_table.insert().values(**row)).inserted_primary_key[0])
 
     @staticmethod
@@ -103,10 +103,14 @@ class ClassStore:
                 admitted_at=self.database.now()))
             return waiting
 
-    def student_by_token(self, token_digest: str) -> StudentRecord | None:
-        """The student this token signs in, unless they were removed."""
-        return self._one_student(sa.and_(students_table.c.token_digest == token_digest,
-                                         students_table.c.removed_at.is_(None)))
+    def student_by_device(self, digest: str) -> StudentRecord | None:
+        """The student this device's token signs in, unless they were removed."""
+        query = (sa.select(*self._student_columns())
+                 .join(devices_table, devices_table.c.student_id == students_table.c.id)
+                 .where(devices_table.c.digest == digest, students_table.c.removed_at.is_(None)))
+        with self.database.reading() as conn:
+            row = conn.execute(query).first()
+        return StudentRecord(*row) if row else None
 
     def student_by_id(self, student_id: int) -> StudentRecord | None:
         """The student with this id, unless they were removed."""
@@ -118,7 +122,10 @@ class ClassStore:
         with self.database.writing() as conn:
             self.database.serialize(conn, "lock:roster")
             waiting = sa.and_(students_table.c.admitted_at.is_(None), students_table.c.removed_at.is_(None))
-            return conn.execute(students_table.delete().where(waiting)).rowcount
+            ids = list(conn.execute(sa.select(students_table.c.id).where(waiting)).scalars())
+            conn.execute(devices_table.delete().where(devices_table.c.student_id.in_(ids)))
+            conn.execute(passes_table.delete().where(passes_table.c.student_id.in_(ids)))
+            return conn.execute(students_table.delete().where(students_table.c.id.in_(ids))).rowcount
 
     def student_named(self, name_key: str) -> StudentRecord | None:
         """The student (removed or not) whose name has this canonical form (``canonical_name``)."""
@@ -135,27 +142,42 @@ class ClassStore:
         with self.database.reading() as conn:
             return [StudentRecord(*row) for row in conn.execute(query)]
 
-    def rotate_token(self, student_id: int, new_digest: str) -> bool:
-        """Give a student a new token: every link and browser holding the old one is signed out."""
+    def add_device(self, student_id: int, digest: str) -> bool:
+        """Sign one more browser in as this student; False if they were removed (then nothing is added)."""
         with self.database.writing() as conn:
-            updated = conn.execute(students_table.update().where(
-                students_table.c.id == student_id, students_table.c.removed_at.is_(None)).values(
-                token_digest=new_digest))
-            return updated.rowcount == 1
+            in_class = conn.execute(sa.select(students_table.c.id).where(
+                students_table.c.id == student_id, students_table.c.removed_at.is_(None))).first()
+            if in_class is not None:
+                conn.execute(devices_table.insert().values(digest=digest, student_id=student_id,
+                                                           created_at=self.database.now()))
+            return in_class is not None
+
+    def drop_device(self, digest: str) -> None:
+        with self.database.writing() as conn:
+            conn.execute(devices_table.delete().where(devices_table.c.digest == digest))
+
+    def drop_devices(self, student_id: int, keep: str = "") -> int:
+        """Sign a student out on every device but ``keep`` (a digest), and spend their unused sign-in passes;
+        how many devices were signed out."""
+        with self.database.writing() as conn:
+            conn.execute(passes_table.delete().where(passes_table.c.student_id == student_id))
+            return conn.execute(devices_table.delete().where(
+                devices_table.c.student_id == student_id, devices_table.c.digest != keep)).rowcount
 
     def remove_student(self, student_id: int) -> list[int]:
-        """Take a student out of the class: their token signs nobody in any more and their runs are no
-        longer shared; returns their runs still queued or training (for the caller to cancel)."""
+        """Take a student out of the class: none of their devices or passes signs anybody in any more and
+        their runs are no longer shared; returns their runs still queued or training (for the caller to
+        cancel)."""
         return self.remove_students([student_id])
 
     def remove_students(self, student_ids) -> list[int]:
         """Take several students out at once (one transaction); returns their runs still going."""
         ids = list(student_ids)
         with self.database.writing() as conn:
-            for student_id in ids:
-                dead_token = f"removed:{student_id}:{secrets.token_hex(8)}"  # unique, and no token hashes to it
-                conn.execute(students_table.update().where(students_table.c.id == student_id).values(
-                    removed_at=self.database.now(), token_digest=dead_token))
+            conn.execute(students_table.update().where(students_table.c.id.in_(ids)).values(
+                removed_at=self.database.now()))
+            conn.execute(devices_table.delete().where(devices_table.c.student_id.in_(ids)))
+            conn.execute(passes_table.delete().where(passes_table.c.student_id.in_(ids)))
             conn.execute(runs_table.update().where(runs_table.c.owner_id.in_(ids)).values(shared=False))
             active = sa.select(runs_table.c.id).where(runs_table.c.owner_id.in_(ids), runs_table.c.status.in_(_ACTIVE))
             return list(conn.execute(active).scalars())
@@ -220,22 +242,41 @@ class ClassStore:
 
     # --- passes: the teacher's sessions and one-time links ----------------------------------------------
 
-    def add_pass(self, digest: str, role: str, seconds: float, single_use: bool = False) -> None:
+    def add_pass(self, digest: str, role: str, seconds: float, single_use: bool = False,
+                 student_id: int | None = None) -> None:
         with self.database.writing() as conn:
             conn.execute(passes_table.delete().where(passes_table.c.expires_at < self.database.now()))
             conn.execute(passes_table.insert().values(digest=digest, role=role, single_use=single_use,
-                                                      expires_at=self.database.now() + seconds))
+                                                      expires_at=self.database.now() + seconds,
+                                                      student_id=student_id))
 
     def use_pass(self, digest: str, role: str) -> bool:
         """Whether this pass is valid for the role now; a single-use pass is spent by the asking."""
-        valid = sa.and_(passes_table.c.digest == digest, passes_table.c.role == role,
-                        passes_table.c.expires_at > self.database.now())
+        return self.spend_pass(digest, (role,)) is not None
+
+    def peek_pass(self, digest: str, roles: tuple[str, ...]) -> tuple[str, int | None] | None:
+        """(role, student id) of a valid pass of one of these roles, without spending it; None if none."""
         with self.database.reading() as conn:
-            found = conn.execute(sa.select(passes_table.c.single_use).where(valid)).first()
+            found = conn.execute(sa.select(passes_table.c.role, passes_table.c.student_id)
+                                 .where(self._valid_pass(digest, roles))).first()
+        return (found.role, found.student_id) if found else None
+
+    def spend_pass(self, digest: str, roles: tuple[str, ...]) -> tuple[str, int | None] | None:
+        """(role, student id) of a valid pass of one of these roles, spent if it is single-use (of two
+        sessions racing for it, one wins); None if there is no such pass."""
+        valid = self._valid_pass(digest, roles)
+        with self.database.reading() as conn:
+            found = conn.execute(sa.select(passes_table.c.role, passes_table.c.student_id,
+                                           passes_table.c.single_use).where(valid)).first()
         if found is None or not found.single_use:
-            return found is not None
-        with self.database.writing() as conn:  # spent once: of two sessions racing for it, one wins
-            return conn.execute(passes_table.delete().where(valid)).rowcount == 1
+            return (found.role, found.student_id) if found else None
+        with self.database.writing() as conn:
+            spent = conn.execute(passes_table.delete().where(valid)).rowcount == 1
+        return (found.role, found.student_id) if spent else None
+
+    def _valid_pass(self, digest: str, roles: tuple[str, ...]):
+        return sa.and_(passes_table.c.digest == digest, passes_table.c.role.in_(roles),
+                       passes_table.c.expires_at > self.database.now())
 
     def drop_pass(self, digest: str) -> None:
         with self.database.writing() as conn:

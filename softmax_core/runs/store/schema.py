@@ -2,7 +2,8 @@
 
 A run row says what was asked (config, name, tags), where it stands (status, heartbeat, cancel flag),
 where it trained (host, process, Ray node, device), how it ended, and in classroom mode whose it is and
-whether it is shared to the class board. Students are a display name and their token's SHA-256.
+whether it is shared to the class board. Students are a display name; each browser a student signs in on
+is a device, kept as its token's SHA-256 (so one browser can be signed out without the others).
 Points are the live curves; epochs hold what a page needs to replay a run (weights, bias, confusion
 matrix, every batch's loss).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 APP_ID = "softmax-lab"
-SCHEMA_VERSION = 7  # also written to meta.schema_version, so that an older release refuses this database
+SCHEMA_VERSION = 8  # also written to meta.schema_version, so that an older release refuses this database
 
 metadata = sa.MetaData()
 meta_table = sa.Table(
@@ -84,11 +85,17 @@ students_table = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("name", sa.String(64), nullable=False),
     sa.Column("name_key", sa.String(255), nullable=False, unique=True),  # canonical_name: one name per class
-    sa.Column("token_digest", sa.String(64), nullable=False, unique=True),
     sa.Column("joined_at", sa.Float, nullable=False),
-    sa.Column("removed_at", sa.Float),  # removed by the teacher: their token no longer signs anyone in
+    sa.Column("removed_at", sa.Float),  # removed by the teacher: none of their devices signs anyone in
     sa.Column("joined_from", sa.String(64)),  # the address they joined from ('local' on this machine)
     sa.Column("admitted_at", sa.Float),  # when the teacher let them in; NULL: still in the waiting room
+)
+devices_table = sa.Table(  # the browsers a student is signed in on, one token each, by its SHA-256
+    "devices", metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("student_id", sa.Integer, sa.ForeignKey("students.id", name="fk_devices_student", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("created_at", sa.Float, nullable=False),
 )
 guards_table = sa.Table(  # tries counted per key (the teacher's password, the class code, joins)
     "guards", metadata,
@@ -97,12 +104,13 @@ guards_table = sa.Table(  # tries counted per key (the teacher's password, the c
     sa.Column("blocked_until", sa.Float, nullable=False, server_default="0"),  # database clock
     sa.Column("last_at", sa.Float, nullable=False, server_default="0"),
 )
-passes_table = sa.Table(  # the teacher's sessions and one-time sign-in links, by their token's SHA-256
+passes_table = sa.Table(  # the teacher's sessions and one-time sign-in passes, by their token's SHA-256
     "passes", metadata,
     sa.Column("digest", sa.String(64), primary_key=True),
-    sa.Column("role", sa.String(16), nullable=False),  # 'teacher'
+    sa.Column("role", sa.String(16), nullable=False),  # 'teacher', 'teacher-link', 'student-link'
     sa.Column("expires_at", sa.Float, nullable=False),
     sa.Column("single_use", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("student_id", sa.Integer, index=True),  # whom a 'student-link' signs in
 )
 class_state_table = sa.Table(
     "class_state", metadata,
