@@ -159,7 +159,7 @@ def test_classroom_mode_is_on_only_with_a_code_from_the_environment_or_secrets()
                                                      "SOFTMAX_LAB_TEACHER_PASSWORD": "plain demo",
                                                      "SOFTMAX_LAB_MAX_ACTIVE_RUNS": "5"})
     assert verify_password("plain demo", from_env.teacher_password_hash) and from_env.max_active_runs == 5
-    with pytest.raises(ClassroomError, match="max_active_runs must be a whole number from 1 to 50"):
+    with pytest.raises(ClassroomError, match="max_active_runs must be a whole number from 1 to 200"):
         load_classroom_settings({"classroom": {"code": "x", "max_active_runs": 0}}, environ={})
 
 
@@ -176,10 +176,10 @@ def test_a_misspelled_classroom_table_fails_closed(secrets, message):
         load_classroom_settings(secrets, environ={})
 
 
-def class_of(store_url: str, runner: JobRunner | None = None, max_active_runs: int = 3):
+def class_of(store_url: str, runner: JobRunner | None = None, max_active_runs: int = 3, **limits):
     """A store, a policy over it, and two students Ada and Bob."""
     store = RunStore(store_url)
-    policy = ClassPolicy(ClassroomSettings("FM-2026", PASSWORD_HASH, max_active_runs), store, runner)
+    policy = ClassPolicy(ClassroomSettings("FM-2026", PASSWORD_HASH, max_active_runs, **limits), store, runner)
     ada, bob = (Identity(store.classroom.add_student(name, token_digest(new_token())), name) for name in ("Ada", "Bob"))
     return store, policy, ada, bob
 
@@ -267,7 +267,8 @@ def test_the_runner_hands_out_students_runs_in_turns_and_the_policy_limits_each(
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
     runner = JobRunner(store, LocalExecutor(store.url, workers=1, threads_per_worker=1, data_source=TinyData()))
     try:
-        _, policy, ada, bob = class_of(store.url, runner, max_active_runs=2)
+        _, policy, ada, bob = class_of(store.url, runner, max_active_runs=2, max_run_cost=10**7,
+                                       max_active_cost=10**9)  # a long run that stays queued or training
         config = TrainConfig(epochs=1, batch_size=100)
         adas = [runner.submit(config.replace(seed=seed), owner_id=ada.student_id) for seed in range(6)]
         bobs = [runner.submit(config.replace(seed=seed), owner_id=bob.student_id) for seed in range(2)]

@@ -76,6 +76,14 @@ class ClassStore:
         query = sa.select(sa.func.count()).select_from(students_table).where(students_table.c.removed_at.is_(None))
         return int(conn.execute(query).scalar())
 
+    def owner_group(self, student_id: int) -> str:
+        """Whose turn a student's runs take and whose workers they count as: their address's (two names
+        joined from one computer are one group), or their own where no address is known."""
+        query = sa.select(students_table.c.joined_from).where(students_table.c.id == student_id)
+        with self.database.reading() as conn:
+            address = conn.execute(query).scalar()
+        return f"address:{address}" if address else f"student:{student_id}"
+
     def student_by_token(self, token_digest: str) -> StudentRecord | None:
         """The student this token signs in, unless they were removed."""
         return self._one_student(sa.and_(students_table.c.token_digest == token_digest,

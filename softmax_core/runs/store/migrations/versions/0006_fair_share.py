@@ -1,0 +1,30 @@
+"""Schema 6: compute shared fairly while runs train. A run records what it costs the class (``cost``, in
+book steps: what a student's budget counts), whether the supervisor asked it to yield its worker at its
+next epoch end (``yield_requested``) and how often it did (``yields``); a run that yielded keeps its
+state in ``checkpoints`` (weights, optimizer state, counters, the shuffling generator) until it resumes.
+
+Revision ID: 0006
+Revises: 0005
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("runs") as batch:
+        batch.add_column(sa.Column("cost", sa.Integer))
+        batch.add_column(sa.Column("yield_requested", sa.Boolean, nullable=False, server_default=sa.false()))
+        batch.add_column(sa.Column("yields", sa.Integer, nullable=False, server_default="0"))
+    op.create_table(
+        "checkpoints",
+        sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("epoch", sa.Integer, nullable=False),
+        sa.Column("state", sa.LargeBinary, nullable=False),
+    )
+    op.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
