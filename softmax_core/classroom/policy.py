@@ -124,7 +124,7 @@ class ClassPolicy:
         prepared = [RunRequest(self.prepare(who, r.config), r.name, r.tags) for r in requests]
         estimate = self.estimate(who, [r.config for r in prepared])
         if not estimate.fits:
-            raise RunLimitReached(f"Can't start: {estimate.refusal}")
+            raise RunLimitReached(estimate.refusal)
         return self._runner().submit_many(prepared, owner_id=who.student_id, max_active=self.settings.max_active_runs,
                                           max_cost=self.settings.max_active_cost)
 
