@@ -153,7 +153,7 @@ def test_classroom_mode_is_on_only_with_a_code_from_the_environment_or_secrets()
     secrets = {"classroom": {"code": "FM-2026", "teacher_password_hash": stored}}
     from_secrets = load_classroom_settings(secrets, environ={})
     assert (from_secrets.code, from_secrets.teacher_password_hash, from_secrets.max_active_runs) == (
-        "FM-2026", stored, 3)
+        "FM-2026", stored, 64), "the run count is a second guard: a sweep's largest grid fits"
     assert from_secrets.code_matches(" fm-2026 ") and not from_secrets.code_matches("FM-2025")
     from_env = load_classroom_settings(None, environ={"SOFTMAX_LAB_CLASS_CODE": "abc",
                                                      "SOFTMAX_LAB_TEACHER_PASSWORD": "plain demo",
@@ -297,7 +297,8 @@ def test_removing_a_student_ends_their_token_their_runs_and_their_place_on_the_b
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
     runner = JobRunner(store, LocalExecutor(store.url, workers=1, threads_per_worker=1, data_source=TinyData()))
     try:
-        door = ClassDoor(ClassroomSettings("FM-2026", PASSWORD_HASH), store.classroom)
+        door = ClassDoor(ClassroomSettings("FM-2026", PASSWORD_HASH, max_run_cost=10**7, max_active_cost=10**8),
+                         store.classroom)  # a run that is still going when she is removed
         policy = ClassPolicy(door.settings, store, runner)
         student, token = door.join("FM-2026", "Mallory", "10.0.0.3")
         mallory = Identity(student.id, student.name)

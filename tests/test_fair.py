@@ -24,7 +24,7 @@ from softmax_core.classroom.auth import (
 from softmax_core.classroom.policy import ClassPolicy, Identity
 from softmax_core.config import PRESETS, TrainConfig, run_cost
 from softmax_core.runs.executors.local import LocalExecutor
-from softmax_core.runs.fair_queue import choose_yields
+from softmax_core.runs.fair_queue import FairQueue, choose_yields
 from softmax_core.runs.jobs import JobRunner
 from softmax_core.runs.store import RunLimitReached, RunRequest, RunStore
 from softmax_core.status import RunStatus
@@ -161,6 +161,14 @@ def test_choose_yields_takes_from_whoever_holds_more_than_their_share():
     assert choose_yields({"a": 3, "b": 1}, {"c": 1}, workers=4) == ["a"]
     assert choose_yields({"a": 2}, {"b": 1, "c": 1}, workers=2) == ["a"], "a keeps one: its share"
     assert choose_yields({"a": 1, "b": 1}, {"c": 1}, workers=2) == [], "nobody holds more than a share"
+
+
+def test_a_freed_worker_goes_to_the_owner_holding_fewest_not_back_to_the_hog():
+    queue = FairQueue()
+    queue.append(1, "hog")
+    queue.append(2, "bob")  # the hog's turn comes first, as it would after its run went back to the queue
+    assert queue.peek() == 1 and queue.peek_least_served({"hog": 1}) == 2
+    assert queue.peek_least_served({}) == 1, "among equals, the turn decides"
 
 
 # --- nothing lost ------------------------------------------------------------------------------------------------

@@ -47,6 +47,14 @@ class FairQueue:
             raise IndexError("the FairQueue is empty")
         return next(iter(self._by_owner.values()))[0]
 
+    def peek_least_served(self, held: Mapping[Hashable, int]) -> int:
+        """The oldest run of the owner holding the fewest workers (``held``), the one whose turn comes
+        first among equals: a freed worker goes to who has least, not back to the one who just gave it."""
+        if not self._by_owner:
+            raise IndexError("the FairQueue is empty")
+        owner = min(self._by_owner, key=lambda candidate: held.get(candidate, 0))  # min keeps the first of ties
+        return self._by_owner[owner][0]
+
     def remove(self, run_id: int) -> None:
         self._pack_of.pop(run_id, None)
         owner = self._owner_of.pop(run_id)

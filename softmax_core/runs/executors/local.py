@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
@@ -84,9 +84,9 @@ class _Slot:
     started: float = field(default_factory=time.monotonic)
     ready: bool = False
     run_ids: list[int] = field(default_factory=list)  # what it trains now: one run, or a pack
-    owner: object = None  # whose runs they are (the fair queue's owner group)
+    owner: Hashable | None = None  # whose runs they are (the fair queue's owner group)
     yielding: bool = False  # asked to give the worker back at the next epoch end
-    handed_at: float = 0.0
+    handed_at: float = 0.0  # when it was handed its runs: the newest unit is the one asked to yield
 
     @property
     def run_id(self) -> int | None:
@@ -216,7 +216,8 @@ class LocalExecutor:
         with self._lock:
             for slot in self._slots:
                 if slot.ready and not slot.run_ids and self._pending:
-                    slot.run_ids = self._pending.take_pack(self.pack_size)
+                    held = collections.Counter(other.owner for other in self._slots if other.run_ids)
+                    slot.run_ids = self._pending.take_pack(self.pack_size, self._pending.peek_least_served(held))
                     first = self._submissions.get(slot.run_ids[0])
                     slot.owner, slot.yielding, slot.handed_at = first and first.owner, False, time.monotonic()
                     try:

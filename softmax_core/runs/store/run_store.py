@@ -289,6 +289,7 @@ class RunStore:
                     status=RunStatus.INTERRUPTED.value, ended_at=now,
                     error=f"no heartbeat for over {max_age:g} s while {status} "
                           "(its server or worker stopped); the points so far are kept"))
+                conn.execute(checkpoints_table.delete().where(checkpoints_table.c.run_id == run_id))
         return [row.id for row in rows]
 
     def count_active_runs(self, owner_id: int) -> int:
