@@ -17,10 +17,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("runs") as batch:
-        batch.add_column(sa.Column("cost", sa.Integer))
-        batch.add_column(sa.Column("yield_requested", sa.Boolean, nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("yields", sa.Integer, nullable=False, server_default="0"))
+    # plain ADD COLUMNs: a batch that recreated the table on SQLite would drop its AUTOINCREMENT (0004)
+    op.add_column("runs", sa.Column("cost", sa.Integer))
+    op.add_column("runs", sa.Column("yield_requested", sa.Boolean(create_constraint=False), nullable=False,
+                                    server_default=sa.false()))
+    op.add_column("runs", sa.Column("yields", sa.Integer, nullable=False, server_default="0"))
     op.create_table(
         "checkpoints",
         sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
