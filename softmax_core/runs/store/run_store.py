@@ -163,12 +163,6 @@ class RunStore:
             conn.execute(runs_table.update().where(runs_table.c.id.in_(list(run_ids)))
                          .values(pack_lead=min(run_ids), pack_size=len(run_ids)))
 
-    def cancel_flags(self, run_ids: Iterable[int]) -> set[int]:
-        """Which of these runs someone asked to stop (one query for a whole pack's stop checks)."""
-        query = sa.select(runs_table.c.id).where(runs_table.c.id.in_(list(run_ids)), runs_table.c.cancel_requested)
-        with self.database.reading() as conn:
-            return set(conn.execute(query).scalars())
-
     def stop_flags(self, run_ids: Iterable[int]) -> tuple[set[int], set[int]]:
         """Which of these runs someone asked to stop, and which the supervisor asked to yield their worker
         (one query for a whole pack's checks)."""
