@@ -16,10 +16,11 @@ from dashboard.classroom_gate import identity, reader
 from dashboard.render import presenting, shown_as_message
 from dashboard.services import get_curve_cache, get_policy, get_store, open_store_or_stop
 from dashboard.text import as_text
-from softmax_core.classroom.auth import MOST_STUDENTS_ALLOWED, WAITING_ROOM_FACTOR, ClassroomError
+from softmax_core.classroom.auth import MOST_COST_ALLOWED, MOST_STUDENTS_ALLOWED, WAITING_ROOM_FACTOR, ClassroomError
 from softmax_core.classroom.board import CHALLENGES, DEFAULT_CHALLENGE, BoardEntry, rank_board, read_reveal
 from softmax_core.classroom.class_code import weak_code_warning
 from softmax_core.classroom.policy import REVEALED
+from softmax_core.config import BOOK_BATCH, TrainConfig, run_cost
 from softmax_core.runs.store import StudentRecord
 
 TOP_CURVES = 5
@@ -50,6 +51,23 @@ def render_teacher_controls(state: dict) -> None:
     if right.button(label, key="board_reveal", type="secondary" if revealed else "primary"):
         set_class_state(REVEALED, not revealed)
         st.rerun()
+    render_run_limit()
+
+
+def render_run_limit() -> None:
+    """The largest run a student may start, in book steps (the book's 10-epoch run costs 2,350)."""
+    policy = get_policy()
+    current = policy.run_limit()
+    chosen = st.number_input("Largest run a student may start (book steps)", 1, MOST_COST_ALLOWED, current,
+                             step=1000, key="board_run_limit",
+                             help=f"A run's steps weighted by batch/{BOOK_BATCH}: the book's run costs "
+                                  f"{run_cost(TrainConfig()):,}, its 40-epoch exercise "
+                                  f"{run_cost(TrainConfig(epochs=40)):,}.")
+    if int(chosen) != current:
+        try:
+            policy.set_run_limit(identity(), int(chosen))
+        except (ClassroomError, ValueError) as error:
+            st.session_state["board_refusal"] = str(error)
 
 
 def board_table(entries: list[BoardEntry], revealed: bool) -> pd.DataFrame:

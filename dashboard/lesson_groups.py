@@ -32,6 +32,19 @@ def submit_group(configs: dict[str, TrainConfig], lesson: str) -> list[int]:
         return []
 
 
+def render_estimate(configs: list[TrainConfig]) -> bool:
+    """Before the click: what these runs would cost a student against the class's limits; False (with
+    what would fit) when the policy would refuse them."""
+    estimate = get_policy().estimate(identity(), configs)
+    if estimate.run_limit is None:
+        return True
+    if estimate.fits:
+        st.caption(f"These runs {estimate.summary()}.")
+    else:
+        st.warning(f"Too large to start: {estimate.refusal}")
+    return estimate.fits
+
+
 def group_from_url_or_store(runs: ScopedRuns, lesson: str, key: str) -> list[int]:
     """This view's group: the session's, else the URL's (a student: of their own runs), else the newest
     in the store that this session may see (a student: their own)."""

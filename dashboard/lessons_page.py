@@ -12,7 +12,7 @@ import streamlit as st
 from dashboard.charts import build_band_figure
 from dashboard.classroom_gate import reader, render_view_link
 from dashboard.data_check import data_ready_or_offer_download
-from dashboard.lesson_groups import group_from_url_or_store, remember_group, submit_group
+from dashboard.lesson_groups import group_from_url_or_store, remember_group, render_estimate, submit_group
 from dashboard.live import render_live_runs
 from dashboard.render import render_seed_band
 from dashboard.services import get_lesson_runs, open_store_or_stop
@@ -112,8 +112,10 @@ def exercise_two(store: ScopedRuns) -> None:
     seeds = seeds_column.number_input("Seeds", *lessons.SEED_COUNTS, 5, key="ex2_seeds")
     epochs = setting_input("epochs", "ex2_epochs", 40, container=epochs_column)
     ids = group_from_url_or_store(store, "exercise2", "ex2")
-    if button_column.button(f"Run {epochs} epochs with {seeds} seeds", key="ex2_start", type="primary"):
-        configs = lessons.seed_group_configs(TrainConfig(epochs=epochs), seeds)
+    configs = lessons.seed_group_configs(TrainConfig(epochs=epochs), seeds)
+    fits = render_estimate(configs)
+    if button_column.button(f"Run {epochs} epochs with {seeds} seeds", key="ex2_start", type="primary",
+                            disabled=not fits):
         ids = submit_group({f"seed {c.seed}": c for c in configs}, "exercise2")
         remember_group("ex2", ids)
     if not ids:

@@ -79,7 +79,11 @@ def render_verdict(run: RunRecord) -> None:
 def render_progress(run: RunRecord) -> None:
     """A progress bar with epoch, elapsed time and time left."""
     if run.status == RunStatus.QUEUED:
-        st.progress(0.0, text="queued: waiting for a free worker")
+        if run.yields:  # pre-empted: it gave its worker to a classmate and goes on where it stopped
+            st.progress(run.progress, text=f"queued (pre-empted at step {run.last_step:,}): it goes on from its "
+                                           "last epoch when a worker is free, nothing lost")
+        else:
+            st.progress(0.0, text="queued: waiting for a free worker")
         return
     elapsed = (run.ended_at or time.time()) - (run.started_at or time.time())
     epoch = run.last_step / run.steps_per_epoch if run.steps_per_epoch else 0.0

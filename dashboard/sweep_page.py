@@ -79,6 +79,11 @@ def offer_start(store: ScopedRuns, spec: SweepSpec) -> None:
     except SweepError as error:
         st.error(f"Can't sweep: {error}")
         return
+    estimate = get_policy().estimate(identity(), [config for _, config in spec.configs()])
+    if not estimate.fits:
+        st.error(f"Can't sweep: {estimate.refusal}")
+        return
+    st.caption(f"This sweep {estimate.summary()}.")
     if st.button("Start sweep", type="primary", key="sweep_start"):
         start_sweep(spec)
 

@@ -22,6 +22,7 @@ from dashboard.text import as_text
 from dashboard.train_form import FORM_FIELDS, FORM_VALUES, remember_form_values
 from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.classroom.auth import ClassroomError
+from softmax_core.classroom.budget import what_fits
 from softmax_core.config import PRESETS, ConfigError, TrainConfig
 from softmax_core.runs.store import RunLimitReached, RunRecord, RunRequest, StoreError
 
@@ -70,6 +71,7 @@ def config_form() -> tuple[TrainConfig | None, str]:
             for field in MORE_SETTINGS:
                 form_input(field)
         started = st.form_submit_button("Start", type="primary", width="stretch")
+    render_cost()
     if not started:
         return None, ""
     values = {field: st.session_state[key] for field, key in FORM_FIELDS.items()}
@@ -78,6 +80,23 @@ def config_form() -> tuple[TrainConfig | None, str]:
     except ConfigError as error:
         st.sidebar.error(f"Can't start: {error}")
         return None, ""
+
+
+def render_cost() -> None:
+    """Beside Start, before the click: what the form's run costs and the class's limits (a student only).
+    A form sends its values on Start, so this reads the values it holds since the last Start or preset."""
+    try:
+        values = {field: st.session_state[key] for field, key in FORM_FIELDS.items()}
+        config = get_policy().prepare(identity(), TrainConfig(**values))
+    except (ConfigError, KeyError):
+        return
+    estimate = get_policy().estimate(identity(), [config])
+    if estimate.run_limit is None:
+        return
+    if estimate.fits:
+        st.sidebar.caption(f"This run {estimate.summary()} ({what_fits(config, estimate.run_limit)}).")
+    else:
+        st.sidebar.warning(f"Too large to start: {estimate.refusal}")
 
 
 def start_run(config: TrainConfig, name: str) -> None:

@@ -246,6 +246,32 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# --- what a run costs the class --------------------------------------------------------------------------
+
+COST_UNIT = "book steps"  # the one unit of every compute limit: a step of the book's batch (256) is one
+BOOK_BATCH = 256
+
+
+def epoch_cost(config: TrainConfig) -> int:
+    """What one epoch of this config costs, in book steps: its optimizer steps, each weighted by its
+    batch over the book's 256 (a step at batch 1 still counts whole: its overhead is most of a step's
+    time there)."""
+    examples = TRAIN_SET_SIZE - VALIDATION_SIZE if config.validation else TRAIN_SET_SIZE
+    steps = -(-examples // config.batch_size)
+    return math.ceil(steps * max(1.0, config.batch_size / BOOK_BATCH))
+
+
+def run_cost(config: TrainConfig) -> int:
+    """What a whole run costs the class, in book steps: the book's 10-epoch run is 2,350, batch 1 for one
+    epoch 60,000."""
+    return epoch_cost(config) * config.epochs
+
+
+def describe_cost(cost: int) -> str:
+    """E.g. '2,350 book steps'."""
+    return f"{cost:,} {COST_UNIT}"
+
+
 def preset_config(name: str) -> TrainConfig:
     """The config of a preset, or ConfigError listing the presets."""
     if name not in PRESETS:

@@ -14,6 +14,7 @@ from workloads import TinyData, make_tiny_data
 
 from softmax_core.book.train import fit
 from softmax_core.classroom.auth import (
+    MOST_COST_ALLOWED,
     SIGN_IN_LINK_SECONDS,
     ClassDoor,
     ClassroomError,
@@ -186,7 +187,9 @@ def test_the_teacher_removes_several_students_at_once(tmp_path):
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
     runner = JobRunner(store, LocalExecutor(store.url, workers=1, threads_per_worker=1, data_source=TinyData()))
     try:
-        door = ClassDoor(ClassroomSettings("FM-2026", PASSWORD_HASH), store.classroom)
+        hours = ClassroomSettings("FM-2026", PASSWORD_HASH, max_run_cost=MOST_COST_ALLOWED,
+                                  max_active_cost=MOST_COST_ALLOWED)  # a run still going when Bob is removed
+        door = ClassDoor(hours, store.classroom)
         policy = ClassPolicy(door.settings, store, runner)
         ada, bob, cy = (door.join("FM-2026", name, f"10.0.6.{n}")[0] for n, name in enumerate(("Ada", "Bob", "Cy")))
         going = policy.start(Identity(bob.id, bob.name), [RunRequest(TrainConfig(epochs=200, batch_size=1), "hog")])
@@ -243,13 +246,13 @@ def test_classroom_mode_is_on_only_with_a_code_from_the_environment_or_secrets()
     secrets = {"classroom": {"code": "FM-2026", "teacher_password_hash": stored}}
     from_secrets = load_classroom_settings(secrets, environ={})
     assert (from_secrets.code, from_secrets.teacher_password_hash, from_secrets.max_active_runs) == (
-        "FM-2026", stored, 3)
+        "FM-2026", stored, 64), "the run count is a second guard: a sweep's largest grid fits"
     assert from_secrets.code_matches(" fm-2026 ") and not from_secrets.code_matches("FM-2025")
     from_env = load_classroom_settings(None, environ={"SOFTMAX_LAB_CLASS_CODE": "abc",
                                                      "SOFTMAX_LAB_TEACHER_PASSWORD": "plain demo",
                                                      "SOFTMAX_LAB_MAX_ACTIVE_RUNS": "5"})
     assert verify_password("plain demo", from_env.teacher_password_hash) and from_env.max_active_runs == 5
-    with pytest.raises(ClassroomError, match="max_active_runs must be a whole number from 1 to 50"):
+    with pytest.raises(ClassroomError, match="max_active_runs must be a whole number from 1 to 200"):
         load_classroom_settings({"classroom": {"code": "x", "max_active_runs": 0}}, environ={})
 
 
@@ -266,10 +269,10 @@ def test_a_misspelled_classroom_table_fails_closed(secrets, message):
         load_classroom_settings(secrets, environ={})
 
 
-def class_of(store_url: str, runner: JobRunner | None = None, max_active_runs: int = 3):
+def class_of(store_url: str, runner: JobRunner | None = None, max_active_runs: int = 3, **limits):
     """A store, a policy over it, and two students Ada and Bob."""
     store = RunStore(store_url)
-    policy = ClassPolicy(ClassroomSettings("FM-2026", PASSWORD_HASH, max_active_runs), store, runner)
+    policy = ClassPolicy(ClassroomSettings("FM-2026", PASSWORD_HASH, max_active_runs, **limits), store, runner)
     ada, bob = (Identity(new_student(store, name), name) for name in ("Ada", "Bob"))
     return store, policy, ada, bob
 
@@ -357,7 +360,8 @@ def test_the_runner_hands_out_students_runs_in_turns_and_the_policy_limits_each(
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
     runner = JobRunner(store, LocalExecutor(store.url, workers=1, threads_per_worker=1, data_source=TinyData()))
     try:
-        _, policy, ada, bob = class_of(store.url, runner, max_active_runs=2)
+        _, policy, ada, bob = class_of(store.url, runner, max_active_runs=2, max_run_cost=10**7,
+                                       max_active_cost=10**9)  # a long run that stays queued or training
         config = TrainConfig(epochs=1, batch_size=100)
         adas = [runner.submit(config.replace(seed=seed), owner_id=ada.student_id) for seed in range(6)]
         bobs = [runner.submit(config.replace(seed=seed), owner_id=bob.student_id) for seed in range(2)]
@@ -386,7 +390,8 @@ def test_removing_a_student_ends_their_token_their_runs_and_their_place_on_the_b
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
     runner = JobRunner(store, LocalExecutor(store.url, workers=1, threads_per_worker=1, data_source=TinyData()))
     try:
-        door = ClassDoor(ClassroomSettings("FM-2026", PASSWORD_HASH), store.classroom)
+        door = ClassDoor(ClassroomSettings("FM-2026", PASSWORD_HASH, max_run_cost=10**7, max_active_cost=10**8),
+                         store.classroom)  # a run that is still going when she is removed
         policy = ClassPolicy(door.settings, store, runner)
         student, pass_ = door.join("FM-2026", "Mallory", "10.0.0.3")
         token, link = door.sign_in(pass_).token, door.student_pass(student.id)

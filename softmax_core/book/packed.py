@@ -13,6 +13,10 @@ to sum every cell's outputs as its lone products do (else one product per cell):
 same bits as its separate ``fit``, whatever it is packed with. Each cell reports to its own callbacks; a
 cell whose loss goes non-finite ends ``diverged`` at its own step and one whose stop is set ends
 ``cancelled``, at once, while the others go on (and the stack stops training the ended cell).
+
+A pack gives its worker back as a unit: at an epoch end with ``yield_now`` set, every cell still going
+ends ``queued`` with its own checkpoint (the same epoch and shuffling state for all), and the cells
+resume together, or each alone, to the numbers they would have reached.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from softmax_core.book.stacked import StackedSoftmaxSGD, stacks
 from softmax_core.book.train import (
     ORDER_SEED_OFFSET,
     Callback,
+    Checkpoint,
     EpochReport,
     FitResult,
     FitStart,
@@ -41,6 +46,7 @@ from softmax_core.book.train import (
     resolve_device,
     send_event,
     window_outcome,
+    yielded_result,
 )
 from softmax_core.config import TrainConfig
 from softmax_core.status import RunStatus
@@ -96,11 +102,15 @@ class _Cell:
 
 def fit_many(configs: Sequence[TrainConfig], data: FashionMNISTData,
              callbacks: Sequence[Sequence[Callback]] | None = None,
-             stops: Sequence[StopSignal] | None = None, per_cell_products: bool = False) -> list[FitResult]:
+             stops: Sequence[StopSignal] | None = None, per_cell_products: bool = False,
+             yield_now: StopSignal = None, resumes: Sequence[Checkpoint | None] | None = None) -> list[FitResult]:
     """Train the configs as one pack (PackError unless they differ only in lr, weight decay and momentum);
     cell ``i`` reports to ``callbacks[i]`` and stops on ``stops[i]``. Each cell's FitResult, in order.
-    ``per_cell_products`` keeps one matrix product per cell even where the stacked ones are exact."""
+    ``per_cell_products`` keeps one matrix product per cell even where the stacked ones are exact.
+    ``yield_now`` set at an epoch end yields the whole pack (each cell ``queued`` with its checkpoint);
+    ``resumes`` (one per cell, all from the same epoch) go on from checkpoints."""
     check_packable(configs)
+    first_epoch = 1 + _resumed_epoch(resumes)
     started = time.perf_counter()
     first = configs[0]
     device = resolve_device(first.device)
@@ -116,16 +126,37 @@ def fit_many(configs: Sequence[TrainConfig], data: FashionMNISTData,
                    FitStart(cell.config, schedule.steps, schedule.steps * first.epochs, str(device)))
     eval_sizes = [len(data.test_labels)] + ([len(split.labels)] if split is not None else [])
     model = StackedSoftmaxSGD(configs, device, schedule.batch_sizes(), eval_sizes, per_cell_products)
-    loop = _PackedLoop(model, data, schedule, split, cells,
-                       torch.Generator().manual_seed(first.seed + ORDER_SEED_OFFSET), started)
-    for epoch in range(1, first.epochs + 1):
+    order_generator = torch.Generator().manual_seed(first.seed + ORDER_SEED_OFFSET)
+    if first_epoch > 1:
+        for cell, resume in enumerate(resumes):
+            model.load_cell_state(cell, resume.trainer)
+        order_generator.set_state(resumes[0].order)
+    loop = _PackedLoop(model, data, schedule, split, cells, order_generator, started)
+    should_yield = _as_predicate(yield_now)
+    for epoch in range(first_epoch, first.epochs + 1):
         if not any(cell.going for cell in cells):
             break
         loop.run(epoch)
+        if epoch < first.epochs and any(cell.going for cell in cells) and should_yield():
+            loop.yield_cells(epoch)
+            break
     for cell in cells:
         if cell.result is None:
             loop.finish(cell, pack_goes_on=False)
     return [cell.result for cell in cells]
+
+
+def _resumed_epoch(resumes: Sequence[Checkpoint | None] | None) -> int:
+    """The epochs a pack's checkpoints have done (0: a fresh start); PackError unless all or none of the
+    cells resume, from one epoch and one shuffling state."""
+    if not resumes or all(resume is None for resume in resumes):
+        return 0
+    if any(resume is None for resume in resumes):
+        raise PackError("in a pack either every cell resumes from a checkpoint or none does")
+    first = resumes[0]
+    if any(r.epoch != first.epoch or not torch.equal(r.order, first.order) for r in resumes):
+        raise PackError("cells resume together only from the same epoch and shuffling state")
+    return first.epoch
 
 
 class _PackedLoop:
@@ -178,6 +209,16 @@ class _PackedLoop:
             self.model.drop([cell.index])
             self.rows = self._trained_rows()
         send_event(cell.callbacks, "on_fit_end", cell.result)
+
+    def yield_cells(self, epoch: int) -> None:
+        """Every cell still going gives the worker back after this epoch, each with its checkpoint."""
+        order = self.order_generator.get_state()
+        for cell in self.cells:
+            if cell.going:
+                checkpoint = Checkpoint(epoch, self.model.cell_state(cell.index), order)
+                cell.result = yielded_result(tuple(cell.epochs), checkpoint, time.perf_counter() - self.started)
+                cell.stopped = _Stopped(RunStatus.QUEUED, epoch * self.schedule.steps, float(epoch))
+                send_event(cell.callbacks, "on_fit_end", cell.result)
 
     def _stop_cancelled(self, epoch: int, i: int) -> None:
         steps = self.schedule.steps

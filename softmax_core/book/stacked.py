@@ -35,6 +35,7 @@ from softmax_core.config import TrainConfig
 from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
 
 EVAL_CHUNK = 8192
+_MOMENTUM_NAMES = ("weight_momentum", "bias_momentum")  # a cell's buffers (cell, 0) and (cell, 1)
 _EXACTNESS_SEEN: dict[tuple, bool] = {}  # what the check found, per shape, device and thread count
 
 
@@ -194,6 +195,25 @@ class StackedSoftmaxSGD:
         block, row = self._where(cell)
         return (block.weight[row].detach().to("cpu", torch.float32).clone(),
                 block.bias[row].detach().to("cpu", torch.float32).clone())
+
+    def cell_state(self, cell: int) -> dict[str, torch.Tensor]:
+        """What the cell's next steps depend on (weight, bias, momentum buffers), copied on the CPU."""
+        block, row = self._where(cell)
+        state = {"weight": block.weight[row], "bias": block.bias[row]}
+        for which, name in enumerate(_MOMENTUM_NAMES):
+            if (cell, which) in block.buffers:
+                state[name] = block.buffers[(cell, which)]
+        return {name: tensor.detach().to("cpu", copy=True) for name, tensor in state.items()}
+
+    @torch.no_grad()
+    def load_cell_state(self, cell: int, state: dict[str, torch.Tensor]) -> None:
+        """Put a cell back where ``cell_state`` found it (a run resuming from its checkpoint)."""
+        block, row = self._where(cell)
+        block.weight[row].copy_(state["weight"])
+        block.bias[row].copy_(state["bias"])
+        for which, name in enumerate(_MOMENTUM_NAMES):
+            if name in state:
+                block.buffers[(cell, which)] = state[name].to(block.weight.device, copy=True)
 
     def drop(self, cells: Sequence[int]) -> None:
         """Stop training these cells (ended, diverged or cancelled): the others' rows are kept, theirs freed."""

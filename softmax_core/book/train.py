@@ -14,10 +14,16 @@ hand-written SGD, as in 3.6.
 The loop never prints or plots. It emits events to callbacks: ``on_fit_start``, ``on_step`` (about
 ``reports_per_epoch`` times an epoch), ``on_epoch_end``, ``on_fit_end``. It checks the stop signal
 between steps, and a non-finite loss ends the run as ``diverged`` (with the step), not as an exception.
+
+A run can give its worker back at an epoch end and go on later with nothing lost: when its ``yield_now``
+signal is set, it ends ``queued`` with a ``Checkpoint`` (its weights, its optimizer's state, the epochs
+done and the shuffling generator's state), and ``fit(..., resume=checkpoint)`` trains the remaining
+epochs to the very numbers the uninterrupted run would have reached.
 """
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -85,20 +91,52 @@ class EpochReport:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """Where a run that yielded its worker goes on: everything its next epochs depend on."""
+
+    epoch: int  # epochs done
+    trainer: dict  # the trainer's tensors: weights, bias, optimizer state (momentum buffers, Adam's moments)
+    order: torch.Tensor  # the shuffling generator's state, so the next epochs shuffle as they would have
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        torch.save({"epoch": self.epoch, "trainer": self.trainer, "order": self.order}, buffer)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> Checkpoint:
+        """Read back with ``weights_only``: a stored checkpoint is data, never code."""
+        values = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+        return cls(int(values["epoch"]), values["trainer"], values["order"])
+
+
+@dataclass(frozen=True)
 class FitResult:
     """How a run ended and what it reached."""
 
-    status: RunStatus  # finished | diverged | cancelled
-    epochs: tuple[EpochReport, ...]
+    status: RunStatus  # finished | diverged | cancelled | queued (yielded its worker: see checkpoint)
+    epochs: tuple[EpochReport, ...]  # this fit()'s epochs (a resumed run: those after its checkpoint)
     verdict: Optional[Verdict]  # the book's checks, for a finished run
     message: str
     seconds: float
     diverged_step: Optional[int] = None  # first step whose loss was not finite
     diverged_epoch: Optional[float] = None
+    checkpoint: Optional[Checkpoint] = None  # a run that yielded: where it goes on
 
     @property
     def final(self) -> Optional[EpochReport]:
         return self.epochs[-1] if self.epochs else None
+
+    @property
+    def yielded(self) -> bool:
+        return self.checkpoint is not None
+
+
+def yielded_result(epochs: tuple[EpochReport, ...], checkpoint: Checkpoint, seconds: float) -> FitResult:
+    """A run that gave its worker back after an epoch: queued again, to resume from ``checkpoint``."""
+    return FitResult(RunStatus.QUEUED, epochs, None,
+                     f"gave its worker to a classmate after epoch {checkpoint.epoch}; it goes on from there",
+                     seconds, checkpoint=checkpoint)
 
 
 class Callback:
@@ -167,6 +205,12 @@ class StackedTrainer:
     def weights_and_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
         return self.stack.cell_weights(0)
 
+    def state(self) -> dict:
+        return self.stack.cell_state(0)
+
+    def load_state(self, state: dict) -> None:
+        self.stack.load_cell_state(0, state)
+
 
 class ConciseTrainer:
     """Section 3.7's nn.Linear and cross-entropy with another optimizer than SGD (Adam): the exact
@@ -202,6 +246,13 @@ class ConciseTrainer:
 
     def weights_and_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
         return class_templates(self.model), self.linear.bias.detach().cpu().clone()
+
+    def state(self) -> dict:
+        return {"model": _on_cpu(self.model.state_dict()), "optimizer": _on_cpu(self.optimizer.state_dict())}
+
+    def load_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
 
 
 class ScratchTrainer:
@@ -239,6 +290,26 @@ class ScratchTrainer:
     def weights_and_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
         return class_templates(self.model), self.model.b.detach().cpu().clone()
 
+    def state(self) -> dict:
+        return {"model": _on_cpu(self.model.state_dict()), "velocities": _on_cpu(self.velocities)}
+
+    @torch.no_grad()
+    def load_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        for velocity, saved in zip(self.velocities, state["velocities"], strict=True):
+            velocity.copy_(saved)
+
+
+def _on_cpu(value):
+    """A copy of a (nested) state with every tensor detached on the CPU, as a checkpoint keeps it."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to("cpu", copy=True)
+    if isinstance(value, dict):
+        return {key: _on_cpu(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_cpu(item) for item in value)
+    return value
+
 
 def build_trainer(config: TrainConfig, generator: torch.Generator, device: torch.device):
     """The trainer of the config's implementation and optimizer: a stack of one for concise SGD, else
@@ -263,28 +334,38 @@ def evaluate(predict: Callable[[torch.Tensor], torch.Tensor], images: torch.Tens
 
 
 def fit(config: TrainConfig, data: FashionMNISTData, callbacks: Sequence[Callback] = (),
-        stop: StopSignal = None) -> FitResult:
+        stop: StopSignal = None, yield_now: StopSignal = None, resume: Checkpoint | None = None) -> FitResult:
     """Train softmax regression as ``config`` says, sending events to ``callbacks``; never raises on a
-    diverged or stopped run (its status says so)."""
+    diverged or stopped run (its status says so). ``yield_now`` set at an epoch end (not the last) ends
+    the run ``queued`` with a checkpoint; ``resume`` goes on from one."""
     started = time.perf_counter()
     device = resolve_device(config.device)
     data = data.to(device)
     init_generator = torch.Generator().manual_seed(config.seed)
     order_generator = torch.Generator().manual_seed(config.seed + ORDER_SEED_OFFSET)
     trainer = build_trainer(config, init_generator, device)
+    if resume is not None:
+        trainer.load_state(resume.trainer)
+        order_generator.set_state(resume.order)
     split = data.validation_split() if config.validation else None
     num_train = len(split.train_rows) if split else len(data.train_labels)
     schedule = EpochSchedule(num_train, config.batch_size, config.reports_per_epoch)
     events = _Events(callbacks)
     events.call("on_fit_start", FitStart(config, schedule.steps, schedule.steps * config.epochs, str(device)))
     loop = _EpochLoop(trainer, data, schedule, order_generator, events, _as_predicate(stop), split)
+    should_yield = _as_predicate(yield_now)
     epochs: list[EpochReport] = []
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(1 + (resume.epoch if resume else 0), config.epochs + 1):
         report = loop.run(epoch)
         if report is None:  # stopped or diverged: loop.stopped says which, and where
             break
         epochs.append(report)
         events.call("on_epoch_end", report)
+        if epoch < config.epochs and should_yield():
+            checkpoint = Checkpoint(epoch, trainer.state(), order_generator.get_state())
+            result = yielded_result(tuple(epochs), checkpoint, time.perf_counter() - started)
+            events.call("on_fit_end", result)
+            return result
     result = _result_of(loop.stopped, tuple(epochs), config, time.perf_counter() - started)
     events.call("on_fit_end", result)
     return result

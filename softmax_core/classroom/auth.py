@@ -37,8 +37,19 @@ from softmax_core.runs.store import ClassFull, ClassStore, GuardRule, StudentRec
 CLASS_CODE_ENV_VAR = "SOFTMAX_LAB_CLASS_CODE"
 TEACHER_PASSWORD_ENV_VAR = "SOFTMAX_LAB_TEACHER_PASSWORD"
 MAX_ACTIVE_ENV_VAR = "SOFTMAX_LAB_MAX_ACTIVE_RUNS"
-DEFAULT_MAX_ACTIVE_RUNS = 3
-MOST_ACTIVE_RUNS_ALLOWED = 50  # the largest per-student limit a class may set
+MAX_RUN_COST_ENV_VAR = "SOFTMAX_LAB_MAX_RUN_COST"
+MAX_ACTIVE_COST_ENV_VAR = "SOFTMAX_LAB_MAX_ACTIVE_COST"
+# Compute is counted in book steps (config.run_cost; the book's 10-epoch run costs 2,350). The largest run:
+# the book's 40-epoch exercise (9,400) fits, one epoch at batch 1 (60,000) does not, and no allowed run has
+# an epoch longer than about a second here, so a run that must yield its worker does so within seconds.
+DEFAULT_MAX_RUN_COST = 10_000
+# What a student's group may have queued or training at once: Exercise 2's five 40-epoch seeds (5 x 7,840
+# with the validation split students hold out) and a 3x3 sweep of 10 epochs (17,640) fit.
+DEFAULT_MAX_ACTIVE_COST = 40_000
+MOST_COST_ALLOWED = 10_000_000  # the largest cost limit a class may set (500 epochs at batch 1 is 30 million)
+# A second guard, on rows rather than compute: a sweep's largest grid (sweeps.DEFAULT_MAX_RUNS) fits.
+DEFAULT_MAX_ACTIVE_RUNS = 64
+MOST_ACTIVE_RUNS_ALLOWED = 200  # the largest per-student limit a class may set
 DEFAULT_MAX_STUDENTS = 60
 MOST_STUDENTS_ALLOWED = 1000
 TOKEN_BYTES = 32  # 256 bits
@@ -55,7 +66,8 @@ HANDOFF_SECONDS = 60  # a page's pass to the sign-in route, right after a join o
 SIGN_IN_PATH = "/auth/sign-in"  # the server's route that spends a pass (a link is SIGN_IN_PATH?pass=...)
 STUDENT_LINK, TEACHER_LINK, TEACHER_SESSION = "student-link", "teacher-link", "teacher"  # kinds of pass
 SECTION = "classroom"
-SETTING_KEYS = ("code", "teacher_password_hash", "max_active_runs", "max_students")
+SETTING_KEYS = ("code", "teacher_password_hash", "max_active_runs", "max_students", "max_run_cost",
+                "max_active_cost")
 _HASH_SCHEME = "scrypt"
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
 
@@ -151,6 +163,8 @@ class ClassroomSettings:
     teacher_password_hash: str = ""  # "" : nobody can log in with a password (a console link still works)
     max_active_runs: int = DEFAULT_MAX_ACTIVE_RUNS  # per student, queued or training
     max_students: int = DEFAULT_MAX_STUDENTS
+    max_run_cost: int = DEFAULT_MAX_RUN_COST  # the largest run a student may start (book steps; the board changes it)
+    max_active_cost: int = DEFAULT_MAX_ACTIVE_COST  # book steps queued or training per student and address
 
     def code_matches(self, typed: str) -> bool:
         return hmac.compare_digest(typed.strip().lower().encode(), self.code.strip().lower().encode())
@@ -173,7 +187,11 @@ def load_classroom_settings(secrets_file: Mapping[str, Any] | None = None,
     limit = _whole_number("max_active_runs", environ.get(MAX_ACTIVE_ENV_VAR) or section.get(
         "max_active_runs", DEFAULT_MAX_ACTIVE_RUNS), MOST_ACTIVE_RUNS_ALLOWED)
     students = _whole_number("max_students", section.get("max_students", DEFAULT_MAX_STUDENTS), MOST_STUDENTS_ALLOWED)
-    return ClassroomSettings(code.strip(), password, limit, students)
+    run_cost = _whole_number("max_run_cost", environ.get(MAX_RUN_COST_ENV_VAR) or section.get(
+        "max_run_cost", DEFAULT_MAX_RUN_COST), MOST_COST_ALLOWED)
+    active_cost = _whole_number("max_active_cost", environ.get(MAX_ACTIVE_COST_ENV_VAR) or section.get(
+        "max_active_cost", DEFAULT_MAX_ACTIVE_COST), MOST_COST_ALLOWED)
+    return ClassroomSettings(code.strip(), password, limit, students, run_cost, active_cost)
 
 
 def _classroom_section(secrets_file: dict[str, Any]) -> dict[str, Any]:

@@ -5,8 +5,12 @@ a scripted websocket client): hiding a button is only a courtesy.
 - Outside classroom mode (no class code) the one person at the server may do everything.
 - The teacher sees every run, with test accuracy, and may cancel any.
 - A student sees their own runs and the shared ones, and may start, cancel and share only their own;
-  their runs hold out the validation split (the board ranks on it). Until the teacher's reveal, they
-  see validation accuracy where test accuracy would be: the store's queries leave it out (ReadScope).
+  their runs hold out the validation split (the board ranks on it). What they start is limited in
+  compute (``budget``): no run larger than the teacher's largest (``max_run_cost``, which the teacher
+  changes on the board), and no more queued or training at once, with every name from their address,
+  than ``max_active_cost``; ``estimate`` says so before the click, ``start`` refuses by the same rule.
+  Until the teacher's reveal, they see validation accuracy where test accuracy would be: the store's
+  queries leave it out (ReadScope).
 - A student in the waiting room (the teacher's switch on the board) may do nothing and see nothing
   until the teacher lets them in; waiting students don't count toward the class size.
 - Only the teacher lets students in, removes them, refuses the waiting ones and sets the class size.
@@ -20,6 +24,7 @@ from dataclasses import dataclass
 
 from softmax_core.classroom.auth import (
     CLASS_SIZE,
+    MOST_COST_ALLOWED,
     MOST_STUDENTS_ALLOWED,
     WAITING_ROOM,
     ClassroomError,
@@ -27,6 +32,7 @@ from softmax_core.classroom.auth import (
     NotAllowed,
     class_size,
 )
+from softmax_core.classroom.budget import RUN_COST_SETTING, Estimate, estimate_request
 from softmax_core.config import TrainConfig
 from softmax_core.runs.jobs import JobRunner
 from softmax_core.runs.store import (
@@ -34,6 +40,7 @@ from softmax_core.runs.store import (
     NOTHING,
     ClassFull,
     ReadScope,
+    RunLimitReached,
     RunRecord,
     RunRequest,
     RunStore,
@@ -95,9 +102,34 @@ class ClassPolicy:
         """The config as ``who`` may train it: a student's always holds out the validation split."""
         return config.replace(validation=True) if self._is_student(who) else config
 
+    def run_limit(self) -> int | None:
+        """The largest run a student may start, in book steps: the teacher's choice on the board, else the
+        class's setting (None outside classroom mode)."""
+        if not self.classroom:
+            return None
+        return int(self.store.classroom.class_state().get(RUN_COST_SETTING) or self.settings.max_run_cost)
+
+    def set_run_limit(self, who: Identity | None, cost: int) -> None:
+        """The teacher sets the largest run a student may start (book steps); it applies to the next start."""
+        self._check_teacher(who, "change the largest run")
+        if isinstance(cost, bool) or not isinstance(cost, int) or not 1 <= cost <= MOST_COST_ALLOWED:
+            raise ValueError(f"{RUN_COST_SETTING} must be a whole number of book steps from 1 to "
+                             f"{MOST_COST_ALLOWED:,}, got {cost!r}")
+        self.store.classroom.set_class_state(RUN_COST_SETTING, cost)
+
+    def estimate(self, who: Identity | None, configs: Sequence[TrainConfig]) -> Estimate:
+        """What these runs would cost ``who`` and whether they fit the class's limits, before the click
+        (the teacher and the single-user app have none)."""
+        if not self._is_student(who):
+            return estimate_request(configs)
+        prepared = [self.prepare(who, config) for config in configs]
+        return estimate_request(prepared, self.run_limit(), self.settings.max_active_cost,
+                                self.store.active_cost(who.student_id))
+
     def start(self, who: Identity | None, requests: Sequence[RunRequest]) -> list[int]:
-        """Queue the runs, all or none: a student's count against their limit as a whole, checked and
-        recorded in one transaction (RunLimitReached); someone who hasn't joined is NotAllowed."""
+        """Queue the runs, all or none: a student's count against their limits as a whole, checked and
+        recorded in one transaction (RunLimitReached names the limit and what would fit); someone who
+        hasn't joined is NotAllowed."""
         if self.classroom and who is None:
             raise NotAllowed("join the class first")
         if self.is_waiting(who):
@@ -105,7 +137,11 @@ class ClassPolicy:
         if not self._is_student(who):
             return self._runner().submit_many(requests)
         prepared = [RunRequest(self.prepare(who, r.config), r.name, r.tags) for r in requests]
-        return self._runner().submit_many(prepared, owner_id=who.student_id, max_active=self.settings.max_active_runs)
+        estimate = self.estimate(who, [r.config for r in prepared])
+        if not estimate.fits:
+            raise RunLimitReached(estimate.refusal)
+        return self._runner().submit_many(prepared, owner_id=who.student_id, max_active=self.settings.max_active_runs,
+                                          max_cost=self.settings.max_active_cost)
 
     # --- cancelling and sharing ------------------------------------------------------------------------
 

@@ -58,18 +58,24 @@ class JobRunner:
         return self.submit_many([RunRequest(config, name, tags or {})], owner_id, max_active)[0]
 
     def submit_many(self, requests: Sequence[RunRequest], owner_id: Optional[int] = None,
-                    max_active: Optional[int] = None) -> list[int]:
+                    max_active: Optional[int] = None, max_cost: Optional[int] = None) -> list[int]:
         """Queue several runs as one: recorded in one transaction, all or none, then handed to the
-        executor in order. A student's runs are theirs, take turns with the other students' runs, and
-        are refused whole (RunLimitReached) if they would pass ``max_active`` queued or training."""
+        executor in order. A student's runs are theirs, take turns with the other groups' runs (a group:
+        the names from one address), and are refused whole (RunLimitReached) if they would pass
+        ``max_active`` runs or ``max_cost`` book steps queued or training."""
         named = [RunRequest(r.config, r.name or describe_config(r.config), r.tags) for r in requests]
-        run_ids = self.store.create_runs(named, owner_id=owner_id, max_active=max_active)
+        run_ids = self.store.create_runs(named, owner_id=owner_id, max_active=max_active, max_cost=max_cost)
         with self._lock:
             self._submitted.extend(run_ids)
-        group = next(self._groups)
-        self.executor.submit([Submission(run_id, owner_id, self._pack_of(group, request.config, len(named)))
+        group, owner = next(self._groups), self._owner_group(owner_id)
+        self.executor.submit([Submission(run_id, owner, self._pack_of(group, request.config, len(named)))
                               for run_id, request in zip(run_ids, named, strict=True)])
         return run_ids
+
+    def _owner_group(self, owner_id: Optional[int]) -> Hashable | None:
+        """Whose turn the runs take and whose workers they count as: the student's group (their address:
+        two names on one computer are one), None outside classroom mode."""
+        return None if owner_id is None else self.store.classroom.owner_group(owner_id)
 
     def _pack_of(self, group: int, config: TrainConfig, size: int) -> Hashable | None:
         """The runs of one submission (a sweep, a lesson's group) that may train as one pack share this key:

@@ -44,6 +44,10 @@ class RecordingCallback(Callback):
             self.flush(epoch=report)
 
     def on_fit_end(self, result: FitResult) -> None:
+        if result.yielded:  # it gave its worker back: its points so far, then back to the queue with its state
+            self.flush()
+            self.store.requeue_run(self.run_id, result.checkpoint.epoch, result.checkpoint.to_bytes())
+            return
         self.flush(epoch=self.last_epoch, result=result)
 
     def flush(self, epoch: EpochReport | None = None, result: FitResult | None = None) -> None:

@@ -3,8 +3,10 @@ machine, the CLI's ``train --store``): claim it in the store, train it with a ``
 ``RunHeartbeat``, and record how it ended, whatever ends it.
 
 While a run trains, its heartbeat thread refreshes the run's heartbeat every ``HEARTBEAT_SECONDS`` and
-reads its cancel flag every ``CANCEL_POLL_SECONDS``; the training loop's stop check is an Event that
-thread sets, so the loop itself never waits on the database. Any exception inside a run ends it
+reads its cancel and yield flags every ``CANCEL_POLL_SECONDS``; the training loop's stop check and its
+epoch-end yield check are Events that thread sets, so the loop itself never waits on the database. A
+run that yields goes back to ``queued`` with its checkpoint (``RecordingCallback``), and whoever trains
+it next resumes from there. Any exception inside a run ends it
 ``failed`` with its message and every point it made; Ctrl-C ends it ``cancelled``. Either way the store
 never keeps a run ``running`` that nothing trains.
 """
@@ -19,7 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from softmax_core.book.data import FashionMNISTData, load_fashion_mnist
-from softmax_core.book.train import Callback, FitResult, fit
+from softmax_core.book.train import Callback, Checkpoint, FitResult, fit
 from softmax_core.runs.recording_callback import RecordingCallback
 from softmax_core.runs.store import RunStore
 from softmax_core.status import RunStatus
@@ -39,8 +41,8 @@ class RunHeartbeat:
     for the whole pack."""
 
     def __init__(self, store: RunStore, run_ids: int | Sequence[int],
-                 stops: threading.Event | Sequence[threading.Event]):
-        self.store = store
+                 stops: threading.Event | Sequence[threading.Event], yield_now: threading.Event | None = None):
+        self.store, self.yield_now = store, yield_now
         self.run_ids = [run_ids] if isinstance(run_ids, int) else list(run_ids)
         self.stops = dict(zip(self.run_ids, [stops] if isinstance(stops, threading.Event) else stops, strict=True))
         self._done = threading.Event()
@@ -62,8 +64,11 @@ class RunHeartbeat:
         poll = 0
         while not self._done.wait(CANCEL_POLL_SECONDS):
             try:
-                for run_id in self.store.cancel_flags(self.run_ids):
+                cancelled, yielding = self.store.stop_flags(self.run_ids)
+                for run_id in cancelled:
                     self.stops[run_id].set()
+                if yielding and self.yield_now is not None:  # a pack yields as a unit
+                    self.yield_now.set()
                 poll += 1
                 if poll % polls_per_beat == 0:
                     self.store.beat(self.run_ids)
@@ -98,17 +103,24 @@ def train_claimed(store: RunStore, run_id: int, data_source: DataSource,
                   callbacks: Sequence[Callback] = ()) -> FitResult:
     """Train a run this process holds, recording everything (and telling ``callbacks``, e.g. the CLI's
     table). Any exception is recorded as the run's failure, Ctrl-C as its cancel, and then raised."""
-    stop = threading.Event()
+    stop, yield_now = threading.Event(), threading.Event()
     recorder = RecordingCallback(store, run_id)
-    with RunHeartbeat(store, run_id, stop):
+    with RunHeartbeat(store, run_id, stop, yield_now):
         try:
-            return fit(store.get_run(run_id).config, data_source(), [recorder, *callbacks], stop)
+            return fit(store.get_run(run_id).config, data_source(), [recorder, *callbacks], stop, yield_now,
+                       read_checkpoint(store, run_id))
         except KeyboardInterrupt:
             _record_end(store, recorder, run_id, RunStatus.CANCELLED, "interrupted from the keyboard")
             raise
         except Exception as error:
             _record_end(store, recorder, run_id, RunStatus.FAILED, f"{type(error).__name__}: {error}")
             raise
+
+
+def read_checkpoint(store: RunStore, run_id: int) -> Checkpoint | None:
+    """Where a run that yielded its worker goes on, or None for a fresh start."""
+    stored = store.read_checkpoint(run_id)
+    return None if stored is None else Checkpoint.from_bytes(stored[1])
 
 
 def run_pack(store: RunStore, run_ids: Sequence[int], data_source: DataSource = load_local_data,
@@ -133,12 +145,14 @@ def train_claimed_pack(store: RunStore, run_ids: Sequence[int], data_source: Dat
     from softmax_core.book.packed import fit_many  # only a worker that trains a pack needs it
 
     configs = [run.config for run in store.get_runs(run_ids)]
-    stops = [threading.Event() for _ in run_ids]
+    stops, yield_now = [threading.Event() for _ in run_ids], threading.Event()
     recorders = [RecordingCallback(store, run_id) for run_id in run_ids]
+    resumes = [read_checkpoint(store, run_id) for run_id in run_ids]
     store.record_pack(run_ids)
-    with RunHeartbeat(store, run_ids, stops):
+    with RunHeartbeat(store, run_ids, stops, yield_now):
         try:
-            return fit_many(configs, data_source(), [[recorder] for recorder in recorders], stops)
+            return fit_many(configs, data_source(), [[recorder] for recorder in recorders], stops,
+                            yield_now=yield_now, resumes=resumes)
         except KeyboardInterrupt:
             _record_ends(store, recorders, run_ids, RunStatus.CANCELLED, "interrupted from the keyboard")
             raise

@@ -26,7 +26,9 @@ def class_server(tmp_path_factory, real_data_dir):
     """A fresh class for each test: its own database, so that one test's joins never count against the
     next test's (three new names per address, then a wait)."""
     folder = tmp_path_factory.mktemp("e2e-class")
-    env = {"SOFTMAX_LAB_CLASS_CODE": CLASS_CODE, "SOFTMAX_LAB_TEACHER_PASSWORD": hash_password(TEACHER_PASSWORD)}
+    env = {"SOFTMAX_LAB_CLASS_CODE": CLASS_CODE, "SOFTMAX_LAB_TEACHER_PASSWORD": hash_password(TEACHER_PASSWORD),
+           # a 300-epoch run to watch while it trains (58,800 book steps): past the default largest run
+           "SOFTMAX_LAB_MAX_RUN_COST": "100000", "SOFTMAX_LAB_MAX_ACTIVE_COST": "200000"}
     server = Server(f"sqlite:///{folder}/runs.db", real_data_dir, folder / "streamlit.log", env=env).start()
     try:
         yield server

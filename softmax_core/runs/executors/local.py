@@ -10,10 +10,13 @@ missing, each worker is a fresh interpreter started the same way. A worker sets 
 time (one run or a pack, ``run_driver.run_pack``) at nice +5, below the server's pages.
 
 A supervisor thread in the server's process holds the queue, hands a run to an idle worker over that
-worker's own channel, and watches every channel, which ends when its worker's process does: a worker
-that dies (kill -9, out of memory) has its run ended ``failed`` with what happened, and is replaced,
-while the other workers and runs go on. Per-worker channels, not one shared queue, so that a worker
-killed at any moment can leave no lock held.
+worker's own channel, shares the workers fairly while runs train (an owner holding more than its share
+while another waits with less is asked, through the store's yield flag, to give one worker back at its
+next epoch end; the run goes back to the queue with its checkpoint and resumes later, nothing lost),
+and watches every channel, which ends when its worker's process does: a worker that dies (kill -9,
+out of memory) has its run ended ``failed`` with what happened, and is replaced, while the other
+workers and runs go on. Per-worker channels, not one shared queue, so that a worker killed at any
+moment can leave no lock held.
 
 Workers exit when the server's process goes away (they watch their parent), so a run never trains on
 unseen; its heartbeat then goes stale and the next server marks it ``interrupted``.
@@ -21,6 +24,7 @@ unseen; its heartbeat then goes stale and the next server marks it ``interrupted
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import signal
@@ -29,13 +33,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
 from softmax_core.runs.executors import NodeInfo, Submission, WorkerInfo, pack_limit
 from softmax_core.runs.executors.zygote import ForkedWorker, fork_worker
-from softmax_core.runs.fair_queue import FairQueue
+from softmax_core.runs.fair_queue import FairQueue, choose_yields
 from softmax_core.runs.run_driver import DataSource, load_local_data, run_pack
 from softmax_core.runs.store import RunStore
 from softmax_core.status import RunStatus
@@ -80,6 +84,9 @@ class _Slot:
     started: float = field(default_factory=time.monotonic)
     ready: bool = False
     run_ids: list[int] = field(default_factory=list)  # what it trains now: one run, or a pack
+    owner: Hashable | None = None  # whose runs they are (the fair queue's owner group)
+    yielding: bool = False  # asked to give the worker back at the next epoch end
+    handed_at: float = 0.0  # when it was handed its runs: the newest unit is the one asked to yield
 
     @property
     def run_id(self) -> int | None:
@@ -100,6 +107,7 @@ class LocalExecutor:
         self.threads_per_worker = threads_per_worker or max(1, available_cores() // self.worker_count)
         self._worker_args = (store_url, data_source, self.threads_per_worker, warm_data)
         self._pending = FairQueue()  # round-robin between the runs' owners
+        self._submissions: dict[int, Submission] = {}  # every run handed to us and not yet ended: its owner
         self.pack_size = pack_limit()
         self._slots: list[_Slot] = []
         self._restart_at: dict[int, float] = {}
@@ -116,12 +124,14 @@ class LocalExecutor:
         with self._lock:
             for run in runs:
                 self._pending.append(run.run_id, run.owner, run.pack)
+                self._submissions[run.run_id] = run
         self._wake()
 
     def withdraw(self, run_id: int) -> bool:
         with self._lock:
             if run_id in self._pending:
                 self._pending.remove(run_id)
+                self._submissions.pop(run_id, None)
                 return True
         return False
 
@@ -180,20 +190,61 @@ class LocalExecutor:
         except (EOFError, OSError):
             self._bury(slot)
             return
+        requeued = self._yielded_runs(slot.run_ids) if message[0] == "done" else []
         with self._lock:
             slot.ready = True
             if message[0] == "done":
-                slot.run_ids = []
+                self._requeue(requeued)
+                for run_id in slot.run_ids:
+                    if run_id not in requeued:
+                        self._submissions.pop(run_id, None)
+                slot.run_ids, slot.yielding = [], False
+
+    def _yielded_runs(self, run_ids: Sequence[int]) -> list[int]:
+        """Which of a finished unit's runs gave their worker back (queued again, with a checkpoint)."""
+        return [run.id for run in self.store.get_runs(run_ids) if run.status == RunStatus.QUEUED] if run_ids else []
+
+    def _requeue(self, run_ids: list[int]) -> None:
+        """Back into the queue, under their owner; a pack that yielded packs again only with itself (its
+        cells resume from one epoch)."""
+        pack = ("resumed", tuple(run_ids)) if len(run_ids) > 1 else None
+        for run_id in run_ids:
+            owner = self._submissions[run_id].owner if run_id in self._submissions else None
+            self._pending.append(run_id, owner, pack)
 
     def _dispatch(self) -> None:
         with self._lock:
             for slot in self._slots:
                 if slot.ready and not slot.run_ids and self._pending:
-                    slot.run_ids = self._pending.take_pack(self.pack_size)
+                    held = collections.Counter(other.owner for other in self._slots if other.run_ids)
+                    slot.run_ids = self._pending.take_pack(self.pack_size, self._pending.peek_least_served(held))
+                    first = self._submissions.get(slot.run_ids[0])
+                    slot.owner, slot.yielding, slot.handed_at = first and first.owner, False, time.monotonic()
                     try:
                         slot.conn.send(slot.run_ids)
                     except OSError:
                         pass  # it died just now: its channel says so next, and the run is ended there
+            yielding = self._choose_slots_to_yield()
+        if yielding:
+            self.store.request_yield([run_id for slot in yielding for run_id in slot.run_ids])
+
+    def _choose_slots_to_yield(self) -> list[_Slot]:
+        """Slots whose owner holds more than its share while another owner waits with less: each is
+        marked yielding (its newest unit goes; the others keep training). Call with the lock held."""
+        if not self._pending or any(slot.ready and not slot.run_ids for slot in self._slots):
+            return []
+        busy = [slot for slot in self._slots if slot.run_ids]
+        keeping = [slot for slot in busy if not slot.yielding]
+        held = collections.Counter(slot.owner for slot in keeping)
+        chosen = []
+        for owner in choose_yields(held, self._pending.waiting_by_owner(), self.worker_count, len(busy) - len(keeping)):
+            slot = max((s for s in keeping if s.owner == owner and s not in chosen), key=lambda s: s.handed_at)
+            slot.yielding = True
+            chosen.append(slot)
+        if chosen:
+            log.info("asking runs %s to give their workers back at their next epoch end",
+                     [slot.run_ids for slot in chosen])
+        return chosen
 
     def _bury(self, slot: _Slot) -> None:
         """A worker died: end its run with what happened, and have it replaced."""
@@ -212,6 +263,8 @@ class LocalExecutor:
         log.error("%s%s", message, f" while training runs {slot.run_ids}" if slot.run_ids else "")
         for run_id in slot.run_ids:
             self.store.end_run(run_id, RunStatus.FAILED, f"{message}; the points so far are kept")
+            with self._lock:
+                self._submissions.pop(run_id, None)
         slot.conn.close()
 
     def _restart_due_workers(self) -> None:

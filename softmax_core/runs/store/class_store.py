@@ -103,6 +103,14 @@ class ClassStore:
                 admitted_at=self.database.now()))
             return waiting
 
+    def owner_group(self, student_id: int) -> str:
+        """Whose turn a student's runs take and whose workers they count as: their address's (two names
+        joined from one computer are one group), or their own where no address is known."""
+        query = sa.select(students_table.c.joined_from).where(students_table.c.id == student_id)
+        with self.database.reading() as conn:
+            address = conn.execute(query).scalar()
+        return f"address:{address}" if address else f"student:{student_id}"
+
     def student_by_device(self, digest: str) -> StudentRecord | None:
         """The student this device's token signs in, unless they were removed."""
         query = (sa.select(*self._student_columns())

@@ -55,6 +55,8 @@ class RunRecord:
     test_accuracy_shown: bool = True  # False: read in a scope that hides test accuracy (before the reveal)
     pack_lead: Optional[int] = None  # trained in a pack: the pack's first run, and how many it held
     pack_size: Optional[int] = None
+    cost: Optional[int] = None  # in book steps (config.run_cost)
+    yields: int = 0  # times it gave its worker back to a classmate (pre-empted), resuming where it stopped
 
     @property
     def held_out_acc(self) -> Optional[float]:
@@ -152,7 +154,8 @@ def run_record(row, test_accuracy: bool = True) -> RunRecord:
         cancel_requested=bool(values["cancel_requested"]), host=values["host"], pid=values["pid"],
         node=values["node"], device=values["device"], owner_id=values["owner_id"],
         shared=bool(values["shared"]), final_val_acc=values["final_val_acc"],
-        pack_lead=values["pack_lead"], pack_size=values["pack_size"],
+        pack_lead=values["pack_lead"], pack_size=values["pack_size"], cost=values["cost"],
+        yields=values["yields"] or 0,
     )
     return record if test_accuracy else _judged_on_validation(record)
 

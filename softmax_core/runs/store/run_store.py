@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from softmax_core.config import TrainConfig
+from softmax_core.config import TrainConfig, describe_cost, run_cost
 from softmax_core.runs.store.class_store import ClassStore
 from softmax_core.runs.store.database import Database
 from softmax_core.runs.store.engine import default_database_url
@@ -31,7 +31,13 @@ from softmax_core.runs.store.records import (
     epoch_row,
     run_record,
 )
-from softmax_core.runs.store.schema import epochs_table, points_table, runs_table, students_table
+from softmax_core.runs.store.schema import (
+    checkpoints_table,
+    epochs_table,
+    points_table,
+    runs_table,
+    students_table,
+)
 from softmax_core.runs.store.scope import EVERYTHING, ReadScope
 from softmax_core.status import ACTIVE_STATUSES, RunStatus
 
@@ -40,7 +46,11 @@ HIDDEN_RUN_COLUMNS = ("final_test_acc", "verdict")  # what a scope without test 
 
 
 class RunLimitReached(ValueError):
-    """A student already has as many active runs as the class allows; the message gives the numbers."""
+    """A request passes one of the class's limits (active runs, the largest run, the active budget); the
+    message names the setting and gives the numbers, and what would fit."""
+
+
+ACTIVE_COST_SETTING = "max_active_cost"  # the classroom setting whose limit create_runs(max_cost=...) applies
 
 
 @dataclass(frozen=True)
@@ -68,17 +78,27 @@ class RunStore:
         return self.create_runs([RunRequest(config, name, tags or {})], owner_id)[0]
 
     def create_runs(self, requests: Sequence[RunRequest], owner_id: int | None = None,
-                    max_active: int | None = None) -> list[int]:
-        """Record several queued runs in one transaction: all or none. With ``max_active``, the owner's
-        active runs are counted under a lock held to the insert, so that two tabs can't both pass the
-        limit (RunLimitReached, and nothing is recorded)."""
+                    max_active: int | None = None, max_cost: int | None = None) -> list[int]:
+        """Record several queued runs in one transaction: all or none. With ``max_active`` (runs) and
+        ``max_cost`` (book steps), what the owner's group (them and every name joined from their address)
+        has queued or training is counted under locks held to the insert, so that two tabs, or two names
+        on one computer, can't both pass the limit (RunLimitReached, and nothing is recorded)."""
         if not all(isinstance(request.config, TrainConfig) for request in requests):
             raise TypeError("create_runs needs TrainConfigs")
         with self.database.writing() as conn:
             if owner_id is not None:
+                address = self._owner_address(conn, owner_id)
                 self.database.serialize(conn, f"lock:student:{owner_id}")
+                if address:
+                    self.database.serialize(conn, f"lock:address:{address}")
                 self._check_room(conn, owner_id, max_active, len(requests))
+                self._check_budget(conn, owner_id, address, max_cost, sum(run_cost(r.config) for r in requests))
             return [self._insert_run(conn, request, owner_id) for request in requests]
+
+    @staticmethod
+    def _owner_address(conn, owner_id: int) -> str:
+        query = sa.select(students_table.c.joined_from).where(students_table.c.id == owner_id)
+        return conn.execute(query).scalar() or ""
 
     def _check_room(self, conn, owner_id: int, max_active: int | None, count: int) -> None:
         student = conn.execute(sa.select(students_table.c.removed_at, students_table.c.admitted_at).where(
@@ -96,11 +116,36 @@ class RunStore:
             raise RunLimitReached(f"you have {active} runs queued or training{asked}; this class allows "
                                   f"{max_active} at once: wait for one to end, or cancel one")
 
+    def _check_budget(self, conn, owner_id: int, address: str, max_cost: int | None, cost: int) -> None:
+        if max_cost is None:
+            return
+        active = self._active_cost(conn, owner_id, address)
+        if active + cost > max_cost:
+            raise RunLimitReached(
+                f"these runs cost {describe_cost(cost)} and yours (with every name from your computer) queued "
+                f"or training cost {describe_cost(active)}; this class allows {describe_cost(max_cost)} at once "
+                f"({ACTIVE_COST_SETTING}), so {describe_cost(max(0, max_cost - active))} would fit now: "
+                "train fewer epochs or runs, or wait for one to end")
+
+    @staticmethod
+    def _active_cost(conn, owner_id: int, address: str) -> int:
+        """Book steps the owner's group has queued or training (a run without a cost: its config's)."""
+        group = _group_condition(owner_id, address)
+        rows = conn.execute(sa.select(runs_table.c.cost, runs_table.c.config)
+                            .where(group, runs_table.c.status.in_(_ACTIVE))).all()
+        return sum(row.cost if row.cost is not None else run_cost(TrainConfig.from_dict(row.config)) for row in rows)
+
+    def active_cost(self, owner_id: int) -> int:
+        """Book steps this student's group (them and the names joined from their address) has queued or
+        training: what ``create_runs(max_cost=...)`` counts."""
+        with self.database.reading() as conn:
+            return self._active_cost(conn, owner_id, self._owner_address(conn, owner_id))
+
     def _insert_run(self, conn, request: RunRequest, owner_id: int | None) -> int:
         now = self.database.now()
         row = {"name": request.name.strip()[:200] or "run", "config": request.config.to_dict(),
                "status": RunStatus.QUEUED.value, "created_at": now, "heartbeat_at": now,
-               "tags": request.tags or {}, "owner_id": owner_id}
+               "tags": request.tags or {}, "owner_id": owner_id, "cost": run_cost(request.config)}
         return int(conn.execute(runs_table.insert().values(**row)).inserted_primary_key[0])
 
     def claim_run(self, run_id: int, host: str, pid: int, node: str | None = None) -> bool:
@@ -111,8 +156,8 @@ class RunStore:
                 runs_table.update()
                 .where(runs_table.c.id == run_id, runs_table.c.status == RunStatus.QUEUED.value,
                        sa.not_(runs_table.c.cancel_requested))
-                .values(status=RunStatus.RUNNING.value, started_at=now, heartbeat_at=now,
-                        host=host, pid=pid, node=node))
+                .values(status=RunStatus.RUNNING.value, started_at=sa.func.coalesce(runs_table.c.started_at, now),
+                        heartbeat_at=now, host=host, pid=pid, node=node))
             return claimed.rowcount == 1
 
     def record_pack(self, run_ids: Sequence[int]) -> None:
@@ -121,11 +166,45 @@ class RunStore:
             conn.execute(runs_table.update().where(runs_table.c.id.in_(list(run_ids)))
                          .values(pack_lead=min(run_ids), pack_size=len(run_ids)))
 
-    def cancel_flags(self, run_ids: Iterable[int]) -> set[int]:
-        """Which of these runs someone asked to stop (one query for a whole pack's stop checks)."""
-        query = sa.select(runs_table.c.id).where(runs_table.c.id.in_(list(run_ids)), runs_table.c.cancel_requested)
+    def stop_flags(self, run_ids: Iterable[int]) -> tuple[set[int], set[int]]:
+        """Which of these runs someone asked to stop, and which the supervisor asked to yield their worker
+        (one query for a whole pack's checks)."""
+        query = sa.select(runs_table.c.id, runs_table.c.cancel_requested, runs_table.c.yield_requested).where(
+            runs_table.c.id.in_(list(run_ids)), sa.or_(runs_table.c.cancel_requested, runs_table.c.yield_requested))
         with self.database.reading() as conn:
-            return set(conn.execute(query).scalars())
+            rows = conn.execute(query).all()
+        return {row.id for row in rows if row.cancel_requested}, {row.id for row in rows if row.yield_requested}
+
+    def request_yield(self, run_ids: Iterable[int]) -> None:
+        """Ask runs handed to a worker to give it back at their next epoch end (``requeue_run``); one not
+        yet claimed gets the flag too, and yields after its first epoch."""
+        with self.database.writing() as conn:
+            conn.execute(runs_table.update().where(runs_table.c.id.in_(list(run_ids)),
+                                                   runs_table.c.status.in_(_ACTIVE))
+                         .values(yield_requested=True))
+
+    def requeue_run(self, run_id: int, epoch: int, state: bytes) -> bool:
+        """A run yielded its worker at an epoch end: keep where it stopped (its checkpoint) and put it back
+        to ``queued``, its points kept; False if it was no longer running (then nothing is kept)."""
+        now = self.database.now()
+        with self.database.writing() as conn:
+            requeued = conn.execute(runs_table.update().where(
+                runs_table.c.id == run_id, runs_table.c.status == RunStatus.RUNNING.value).values(
+                status=RunStatus.QUEUED.value, heartbeat_at=now, yield_requested=False,
+                yields=runs_table.c.yields + 1, host=None, pid=None, node=None))
+            if requeued.rowcount != 1:
+                return False
+            conn.execute(checkpoints_table.delete().where(checkpoints_table.c.run_id == run_id))
+            conn.execute(checkpoints_table.insert().values(run_id=run_id, epoch=epoch, state=state))
+            return True
+
+    def read_checkpoint(self, run_id: int) -> tuple[int, bytes] | None:
+        """Where a run that yielded resumes: (epochs done, its saved state), or None for a fresh start."""
+        query = sa.select(checkpoints_table.c.epoch, checkpoints_table.c.state).where(
+            checkpoints_table.c.run_id == run_id)
+        with self.database.reading() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (int(row.epoch), bytes(row.state))
 
     def record_schedule(self, run_id: int, steps_per_epoch: int, total_steps: int, device: str) -> None:
         """What fit() announced at its start: the steps it will take, and on which device."""
@@ -161,6 +240,7 @@ class RunStore:
                                  .where(runs_table.c.id == run_id, runs_table.c.status.in_(_ACTIVE))
                                  .values(status=RunStatus(status).value, error=error,
                                          ended_at=self.database.now()))
+            conn.execute(checkpoints_table.delete().where(checkpoints_table.c.run_id == run_id))
             return ended.rowcount == 1
 
     def add_points(self, run_id: int, points: Iterable, epoch=None) -> None:
@@ -193,6 +273,7 @@ class RunStore:
             if result is not None:
                 conn.execute(runs_table.update().where(runs_table.c.id == run_id)
                              .values(**_ending(result, self.database.now())))
+                conn.execute(checkpoints_table.delete().where(checkpoints_table.c.run_id == run_id))
 
     def interrupt_stale_runs(self, max_age: float) -> list[int]:
         """Active runs whose heartbeat is older than ``max_age`` seconds become 'interrupted' (points kept)."""
@@ -205,6 +286,7 @@ class RunStore:
                     status=RunStatus.INTERRUPTED.value, ended_at=now,
                     error=f"no heartbeat for over {max_age:g} s while {status} "
                           "(its server or worker stopped); the points so far are kept"))
+                conn.execute(checkpoints_table.delete().where(checkpoints_table.c.run_id == run_id))
         return [row.id for row in rows]
 
     def count_active_runs(self, owner_id: int) -> int:
@@ -227,7 +309,7 @@ class RunStore:
 
     def delete_run(self, run_id: int) -> None:
         with self.database.writing() as conn:
-            for table in (points_table, epochs_table):
+            for table in (points_table, epochs_table, checkpoints_table):
                 conn.execute(table.delete().where(table.c.run_id == run_id))
             conn.execute(runs_table.delete().where(runs_table.c.id == run_id))
 
@@ -326,6 +408,13 @@ class RunStore:
     def _update_run(self, run_id: int, **values: Any) -> None:
         with self.database.writing() as conn:
             conn.execute(runs_table.update().where(runs_table.c.id == run_id).values(**values))
+
+
+def _group_condition(owner_id: int, address: str) -> sa.ColumnElement:
+    """The runs of a student's group: theirs and, with an address, every name's joined from it."""
+    if not address:
+        return runs_table.c.owner_id == owner_id
+    return runs_table.c.owner_id.in_(sa.select(students_table.c.id).where(students_table.c.joined_from == address))
 
 
 def _ending(result, now: sa.ColumnElement) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 APP_ID = "softmax-lab"
-SCHEMA_VERSION = 8  # also written to meta.schema_version, so that an older release refuses this database
+SCHEMA_VERSION = 9  # also written to meta.schema_version, so that an older release refuses this database
 
 metadata = sa.MetaData()
 meta_table = sa.Table(
@@ -52,6 +52,9 @@ runs_table = sa.Table(
               index=True),  # the student, in classroom mode
     sa.Column("shared", sa.Boolean, nullable=False, server_default=sa.false()),  # on the class board
     sa.Column("final_val_acc", sa.Float),  # on the held-out validation split, when the run has one
+    sa.Column("cost", sa.Integer),  # in book steps (config.run_cost): what a student's budget counts
+    sa.Column("yield_requested", sa.Boolean, nullable=False, server_default=sa.false()),  # yield at epoch end
+    sa.Column("yields", sa.Integer, nullable=False, server_default="0"),  # times it gave its worker back
     sqlite_autoincrement=True,  # a deleted run's id is never reused (PostgreSQL's sequences never do)
 )
 points_table = sa.Table(
@@ -78,6 +81,13 @@ epochs_table = sa.Table(
     sa.Column("bias", sa.LargeBinary),  # (10,) float32
     sa.Column("confusion", sa.LargeBinary),  # (10, 10) int32, [true, predicted]
     sa.Column("step_losses", sa.LargeBinary),  # float32, one per mini-batch
+)
+
+checkpoints_table = sa.Table(  # a run that yielded its worker: where it resumes (``train.Checkpoint``)
+    "checkpoints", metadata,
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("epoch", sa.Integer, nullable=False),  # epochs done
+    sa.Column("state", sa.LargeBinary, nullable=False),  # torch.save'd tensors, read with weights_only
 )
 
 students_table = sa.Table(

@@ -1,0 +1,105 @@
+"""What a request to train costs the class, and whether it fits: the largest run a student may start
+and the compute their group (them and every name joined from their address) may have queued or training,
+both in book steps (``config.run_cost``). ``estimate_request`` is what the pages show beside Start,
+before the click, and what ``ClassPolicy.start`` refuses by; a refusal names the setting, the cost, the
+limit and what would fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from softmax_core.config import TrainConfig, describe_cost, epoch_cost, run_cost
+from softmax_core.dataset_sizes import TRAIN_SET_SIZE
+from softmax_core.runs.store import ACTIVE_COST_SETTING
+
+RUN_COST_SETTING = "max_run_cost"  # the classroom setting (and class-state key) of the largest run
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A request's cost against the limits that apply to whoever asks (None: no limit, as for the teacher)."""
+
+    cost: int  # book steps, all the request's runs together
+    largest: int  # the costliest single run
+    run_limit: int | None = None  # max_run_cost
+    budget: int | None = None  # max_active_cost
+    in_use: int = 0  # what the group already has queued or training
+    refusal: str = ""  # why it would be refused, with what would fit ("" : it fits)
+
+    @property
+    def fits(self) -> bool:
+        return not self.refusal
+
+    @property
+    def left(self) -> int | None:
+        return None if self.budget is None else max(0, self.budget - self.in_use)
+
+    def summary(self) -> str:
+        """One line for beside a Start button, e.g. 'costs 2,350 book steps; 37,650 of your 40,000 left'."""
+        text = f"costs {describe_cost(self.cost)}"
+        if self.budget is not None:
+            text += f"; {self.left:,} of your {self.budget:,} left"
+        if self.run_limit is not None:
+            text += f"; the largest run allowed is {describe_cost(self.run_limit)}"
+        return text
+
+
+def estimate_request(configs: Sequence[TrainConfig], run_limit: int | None = None, budget: int | None = None,
+                     in_use: int = 0) -> Estimate:
+    """The request's cost and, if it passes a limit, the refusal naming the setting and what would fit."""
+    costs = [run_cost(config) for config in configs]
+    cost, largest = sum(costs), max(costs, default=0)
+    refusal = ""
+    if run_limit is not None and largest > run_limit:
+        refusal = _over_run_limit(configs[costs.index(largest)], largest, run_limit)
+    elif budget is not None and in_use + cost > budget:
+        refusal = _over_budget(configs, cost, budget, in_use)
+    return Estimate(cost, largest, run_limit, budget, in_use, refusal)
+
+
+def _over_run_limit(config: TrainConfig, cost: int, limit: int) -> str:
+    head = (f"this run costs {describe_cost(cost)} ({config.epochs} epochs at batch {config.batch_size}); the "
+            f"largest run this class allows is {describe_cost(limit)} ({RUN_COST_SETTING}): ")
+    return head + what_fits(config, limit)
+
+
+def what_fits(config: TrainConfig, limit: int) -> str:
+    """The nearest run that fits ``limit``: fewer epochs at this batch, else a larger batch."""
+    epochs = limit // epoch_cost(config)
+    if epochs >= 1:
+        return f"at batch {config.batch_size}, up to {_epochs_fit(epochs)}"
+    for batch in range(config.batch_size + 1, TRAIN_SET_SIZE + 1):
+        larger = config.replace(batch_size=batch)
+        if epoch_cost(larger) <= limit:
+            return (f"at batch {config.batch_size} not even one epoch fits; at batch {batch}, "
+                    f"{_epochs_fit(limit // epoch_cost(larger))}")
+    return "no run fits: ask your teacher"
+
+
+def _epochs(count: int) -> str:
+    return f"{count} epoch" if count == 1 else f"{count} epochs"
+
+
+def _epochs_fit(count: int) -> str:
+    return f"{_epochs(count)} {'fits' if count == 1 else 'fit'}"
+
+
+def _over_budget(configs: Sequence[TrainConfig], cost: int, budget: int, in_use: int) -> str:
+    left = max(0, budget - in_use)
+    count, total = 0, 0
+    for config in configs:
+        if total + run_cost(config) > left:
+            break
+        count, total = count + 1, total + run_cost(config)
+    per_epoch = sum(epoch_cost(config) for config in configs)
+    epochs = left // per_epoch if per_epoch else 0
+    fits = [f"{count} of these {len(configs)} runs"] if len(configs) > 1 and count else []
+    if epochs >= 1:
+        fits.append(f"{'all ' + str(len(configs)) + ' runs' if len(configs) > 1 else 'it'} at up to {_epochs(epochs)}")
+    fit_text = " or ".join(fits) if fits else "nothing more until one of your runs ends (or you cancel one)"
+    return (f"{'these runs cost' if len(configs) > 1 else 'this run costs'} {describe_cost(cost)} and yours "
+            f"(with every name from your computer) queued or training cost {describe_cost(in_use)}; this class "
+            f"allows {describe_cost(budget)} at once ({ACTIVE_COST_SETTING}), so {describe_cost(left)} is left: "
+            f"{fit_text} would fit")
