@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import tempfile
@@ -73,8 +74,10 @@ class Class:
 
 
 def watch(client: BrowserLikeClient, until: float) -> None:
-    """Rerun the live fragments at the intervals the server asked for, as the browser does."""
-    due: dict[str, float] = {}
+    """Rerun the live fragments at the intervals the server asked for, as the browser does. Each browser's
+    timer starts when its page did, so the class's polls are spread over the interval, not in step."""
+    start = time.monotonic() + random.uniform(0.0, max(client.fragments.values(), default=1.0))
+    due: dict[str, float] = dict.fromkeys(client.fragments, start)
     while time.monotonic() < until:
         for fragment, interval in list(client.fragments.items()):
             if time.monotonic() >= due.get(fragment, 0.0):
