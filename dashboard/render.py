@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.charts import build_band_figure
+from dashboard.charts import PROJECTOR, ProjectorStyle, build_band_figure
 from dashboard.services import get_lesson_runs
 from dashboard.text import as_text
 from softmax_core.analysis.lessons import SeedBands, seed_bands
@@ -38,6 +38,11 @@ h1 {font-size: 3.2rem !important;} h2, h3 {font-size: 2.2rem !important;}
 def presenting() -> bool:
     """``?present=1``: the page is on a projector."""
     return st.query_params.get("present") == "1"
+
+
+def chart_style() -> ProjectorStyle | None:
+    """The curves' style on a projector (large type, a legend entry per run), else the page's own."""
+    return PROJECTOR if presenting() else None
 
 
 def start_presenting_mode() -> None:
