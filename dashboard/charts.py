@@ -113,6 +113,9 @@ class ProjectorStyle:
     title_px: int = 24
     legend_row_px: int = 34
     runs_per_legend_row: int = 3  # at 1280 px wide, with names like '1. Ada Lovelace'
+    plot_px: int = 320  # the panels' height, whatever the number of runs (the figure grows with the legend)
+    top_px: int = 110  # the title and the line styles' key
+    axes_px: int = 90  # tick labels and the axis titles under the panels
 
 
 PROJECTOR = ProjectorStyle()
@@ -145,8 +148,8 @@ def _style_for_projector(layout: dict, traces: list[dict], style: ProjectorStyle
     rows = max(1, math.ceil(sum(1 for trace in per_run if trace.get("showlegend")) / style.runs_per_legend_row))
     legend_px = rows * style.legend_row_px
     text, ticks = {"size": style.text_px}, {"size": style.tick_px}
-    layout.update(height=layout["height"] + legend_px, font=text,
-                  margin={"t": 110, "b": 90 + legend_px, "l": 20, "r": 20},
+    layout.update(height=style.top_px + style.plot_px + style.axes_px + legend_px, font=text,
+                  margin={"t": style.top_px, "b": style.axes_px + legend_px, "l": 20, "r": 20},
                   legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 0, "yref": "container",
                           "yanchor": "bottom", "font": text},
                   legend2={"orientation": "h", "x": 1, "xanchor": "right", "y": 1, "yref": "container",

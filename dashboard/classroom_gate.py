@@ -19,6 +19,7 @@ import streamlit as st
 
 from dashboard.auth_routes import DEVICE_COOKIE, LEGACY_COOKIES, SIGN_IN_PATH, SIGN_OUT_PATH, TEACHER_COOKIE
 from dashboard.browser_cookie import LINK_PARAMS, read_cookie, send_browser_to
+from dashboard.join_panel import prefilled_code
 from dashboard.render import presenting
 from dashboard.services import get_policy, services
 from dashboard.text import as_text
@@ -144,7 +145,8 @@ def render_join_screen(door: ClassDoor, refusal: str) -> None:
     if refusal:
         st.error(refusal)
     with st.form("join_form"):
-        code = st.text_input("Class code", key="join_code", help="Your teacher gives it to the class.")
+        code = st.text_input("Class code", key="join_code", value=prefilled_code(),
+                             help="Your teacher gives it to the class (a join link fills it in).")
         name = st.text_input("Your display name", key="join_name", max_chars=40,
                              help="What the class board shows next to your runs.")
         joined = st.form_submit_button("Join", type="primary")

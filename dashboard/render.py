@@ -31,7 +31,10 @@ PRESENTING_CSS = """<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"] {display: none;}
 html, .stMarkdown p, .stCaption, li {font-size: 1.35rem;}
 h1 {font-size: 3.2rem !important;} h2, h3 {font-size: 2.2rem !important;}
-.block-container {max-width: 100% !important; padding: 1.5rem 2.5rem !important;}
+.block-container {max-width: 100% !important; padding: 1rem 2.5rem !important;}
+[data-testid="stTable"] td, [data-testid="stTable"] th {font-size: 1.3rem; padding-top: 0.2rem; padding-bottom: 0.2rem;}
+[data-testid="stMainBlockContainer"] h3 {font-size: 1.9rem !important; padding-top: 0.25rem;}
+.modebar-container {display: none !important;}
 </style>"""
 
 
