@@ -165,6 +165,18 @@ def _style_for_projector(layout: dict, traces: list[dict], style: ProjectorStyle
     return per_run + [_line_style_key(metric) for metric in metrics]
 
 
+def style_figure(figure: go.Figure, style: ProjectorStyle | None) -> go.Figure:
+    """Any figure's text in a projector's sizes (titles, axes, ticks, legend, colour bar); as is without a style."""
+    if style is None:
+        return figure
+    text, ticks = {"size": style.text_px}, {"size": style.tick_px}
+    figure.update_layout(font=text, legend_font=text, title_font_size=style.title_px)
+    figure.update_xaxes(tickfont=ticks, title_font=text)
+    figure.update_yaxes(tickfont=ticks, title_font=text)
+    figure.update_annotations(font_size=style.text_px)
+    return figure
+
+
 def _one_legend_entry_per_run(traces: list[dict]) -> list[dict]:
     """Each run once in the legend, by its name (its first trace; a click still hides all its curves)."""
     shown, styled = set(), []

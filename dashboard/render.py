@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.charts import PROJECTOR, ProjectorStyle, build_band_figure
+from dashboard.charts import PROJECTOR, ProjectorStyle, build_band_figure, style_figure
 from dashboard.services import get_lesson_runs
 from dashboard.text import as_text
 from softmax_core.analysis.lessons import SeedBands, seed_bands
@@ -46,6 +46,11 @@ def presenting() -> bool:
 def chart_style() -> ProjectorStyle | None:
     """The curves' style on a projector (large type, a legend entry per run), else the page's own."""
     return PROJECTOR if presenting() else None
+
+
+def for_the_room(figure):
+    """A figure in a projector's type sizes while presenting (any figure; the curves have their own style)."""
+    return style_figure(figure, chart_style())
 
 
 def start_presenting_mode() -> None:
@@ -114,8 +119,8 @@ def render_seed_band(reader: ScopedRuns, runs: Sequence[RunRecord], key: str, ti
         return None
     cache = get_lesson_runs()
     bands = seed_bands([cache.lesson_run(run, reader) for run in finished])
-    st.plotly_chart(build_band_figure(bands.epochs, {
+    st.plotly_chart(for_the_room(build_band_figure(bands.epochs, {
         "train accuracy": (bands.train_mean, bands.train_std),
         f"{bands.held_out} accuracy": (bands.test_mean, bands.test_std)},
-        title=title or f"mean ± std over {bands.seeds} seeds"), key=key, width="stretch")
+        title=title or f"mean ± std over {bands.seeds} seeds")), key=key, width="stretch")
     return bands

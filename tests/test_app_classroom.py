@@ -324,6 +324,13 @@ def test_a_teachers_page_on_the_projector_shows_no_test_accuracy_before_the_reve
     traces = chart_traces(teacher)
     assert traces and not [t for t in traces if "test" in (t.get("name", "") + t.get("hovertemplate", ""))]
     assert not [t for t in traces if run.final_test_acc in (t.get("y") or [])], "no test accuracy under any name"
+    teacher.switch_page("inspect_page.py")
+    teacher.query_params["present"] = "1"
+    teacher.run()
+    subheaders = [s.value for s in teacher.subheader]
+    assert "Validation confusion matrix" in subheaders and "Test confusion matrix" not in subheaders, subheaders
+    teacher.switch_page("compare_page.py")
+    teacher.query_params["present"], teacher.query_params["runs"] = "1", str(run_id)
     get_policy().set_class_state(Identity.teacher(), REVEALED, True)
     teacher.run()
     assert "test acc" in teacher.dataframe[0].value.columns, "after the reveal, the class sees the test set"
