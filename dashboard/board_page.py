@@ -29,6 +29,7 @@ from softmax_core.runs.store import StudentRecord
 
 TOP_CURVES = 5
 PROJECTOR_DROPS = ["wd", "momentum", "run"]  # the room reads the ranking, not every setting
+REVEALED_DROPS = ["epochs", "optimizer"]  # room for the test set's three columns on a 1280-px projector
 REFRESH_SECONDS = 3.0
 
 
@@ -212,7 +213,7 @@ def render_students(code: str) -> None:
 
 def ranking_caption(challenge, revealed: bool) -> str:
     """What the ranking ranks by, and whether test accuracy is still hidden (it follows the reveal)."""
-    test = ("Test accuracy is revealed: the table shows where each run lands on the test set." if revealed
+    test = ("Test accuracy is revealed: where each run lands on the test set." if revealed
             else "Test accuracy stays hidden until the teacher reveals it.")
     if presenting():
         return f"Ranked by validation accuracy (10,000 held-out training images), among {challenge.rules}. {test}"
@@ -229,7 +230,9 @@ def render_ranking(state: dict, entries: list[BoardEntry], revealed: bool) -> No
         st.info("No shared run meets the challenge yet: train with a validation split, then switch on Share.")
         return
     table = board_table(entries, revealed)
-    st.table(table.drop(columns=PROJECTOR_DROPS) if presenting() else table)
+    if presenting():
+        table = table.drop(columns=PROJECTOR_DROPS + (REVEALED_DROPS if revealed else []), errors="ignore")
+    st.table(table)
 
 
 def render_class_names(students: list[StudentRecord], waiting: int) -> None:
@@ -243,7 +246,7 @@ def render_class_names(students: list[StudentRecord], waiting: int) -> None:
 def render_projected_board(state: dict, entries: list[BoardEntry], revealed: bool) -> None:
     """The projector's board: the ranking beside how to join, the names, then the top runs' curves."""
     store = get_store()
-    ranking, door = st.columns([5, 2], gap="large")
+    ranking, door = st.columns([2.6, 1], gap="large")
     with ranking:
         render_ranking(state, entries, revealed)
     with door:

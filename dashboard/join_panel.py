@@ -23,7 +23,7 @@ from dashboard.text import as_text
 
 PUBLIC_URL_ENV_VAR = "SOFTMAX_LAB_PUBLIC_URL"
 CODE_PARAM = "code"  # the join form's code field is filled in from it
-QR_PX = 300  # about a fifth of a 1280-px projector: a phone reads it from the back of a room
+QR_PX = 280  # over a fifth of a 1280-px projector: a phone reads it from the back of a room
 QR_BORDER = 4  # modules of quiet zone around the code, as the standard asks
 
 

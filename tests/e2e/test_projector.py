@@ -10,6 +10,7 @@ import io
 from urllib.parse import urlencode
 
 import pytest
+from playwright.sync_api import expect
 from polling import wait_for
 
 from softmax_core.classroom.auth import hash_password, make_teacher_link
@@ -162,7 +163,7 @@ def test_the_qr_code_decodes_to_the_join_link_which_fills_in_the_code(new_page, 
     student = new_page()
     student.goto(link)
     student.get_by_text("Join the class").wait_for()
-    assert student.get_by_role("textbox", name="Class code").input_value() == CLASS_CODE
+    expect(student.get_by_role("textbox", name="Class code")).to_have_value(CLASS_CODE, timeout=10_000)
     student.get_by_role("textbox", name="Your display name").fill("Grace")
     student.get_by_role("button", name="Join").click()
     student.get_by_text("Signed in as").wait_for()
