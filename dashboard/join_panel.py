@@ -10,6 +10,7 @@ board opened at ``localhost`` that students can't reach).
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import io
 import ipaddress
@@ -52,6 +53,7 @@ def only_reachable_here(base_url: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=16)  # a pure function of the link; the board redraws it every few seconds
 def qr_image_tag(link: str) -> str:
     """An <img> of the link's QR code (a PNG data URI, drawn here), with alt text that gives the link itself."""
     image = io.BytesIO()

@@ -35,6 +35,7 @@ h1 {font-size: 3.2rem !important;} h2, h3 {font-size: 2.2rem !important;}
 [data-testid="stTable"] td, [data-testid="stTable"] th {font-size: 1.3rem; padding-top: 0.2rem; padding-bottom: 0.2rem;}
 [data-testid="stMainBlockContainer"] h3 {font-size: 1.9rem !important; padding-top: 0.25rem;}
 .modebar-container {display: none !important;}
+[data-testid="stCaptionContainer"] {color: rgba(49, 51, 63, 0.85);}
 </style>"""
 
 
