@@ -3,7 +3,10 @@ validation accuracy, with the top runs' curves and each entry's settings. The te
 reveals test accuracy (then the board shows how the ranking moves, and why: ``board.read_reveal``), and
 keeps the door: sees joins as they happen, lets waiting students in (with the waiting room on), refuses
 them, removes several students at once and sets the class size (the policy decides; this page asks).
-All of it refreshes itself, so it can stay on the projector (``?present=1``, without the door's list).
+All of it refreshes itself, so it can stay on the projector (``?present=1``): there the class sees the
+ranking and the challenge first, how to join (the address, the code, a QR code), the names of who is in,
+and the top curves in large type; never a control, an address a student joined from, or test accuracy
+before the reveal (the policy reads the projector's page as the class may).
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import streamlit as st
 
 from dashboard.charts import build_curves_figure, run_traces
 from dashboard.classroom_gate import identity, reader
-from dashboard.render import presenting, shown_as_message
+from dashboard.join_panel import render_join_panel
+from dashboard.render import chart_style, presenting, shown_as_message
 from dashboard.services import get_curve_cache, get_policy, get_store, open_store_or_stop
 from dashboard.text import as_text
 from softmax_core.classroom.auth import MOST_COST_ALLOWED, MOST_STUDENTS_ALLOWED, WAITING_ROOM_FACTOR, ClassroomError
@@ -24,6 +28,8 @@ from softmax_core.config import BOOK_BATCH, TrainConfig, run_cost
 from softmax_core.runs.store import StudentRecord
 
 TOP_CURVES = 5
+PROJECTOR_DROPS = ["wd", "momentum", "run"]  # the room reads the ranking, not every setting
+REVEALED_DROPS = ["epochs", "optimizer"]  # room for the test set's three columns on a 1280-px projector
 REFRESH_SECONDS = 3.0
 
 
@@ -94,7 +100,9 @@ def render_top_curves(entries: list[BoardEntry], revealed: bool) -> None:
     traces = [trace for index, entry in enumerate(entries[:TOP_CURVES])
               for trace in run_traces(cache.curves_of(entry.run, f"{entry.rank}. {entry.student}", runs), index,
                                       metrics)]
-    st.plotly_chart(build_curves_figure([], title=f"the top {min(TOP_CURVES, len(entries))} runs", traces=traces),
+    figure = build_curves_figure([], title=f"the top {min(TOP_CURVES, len(entries))} runs", traces=traces,
+                                 style=chart_style())
+    st.plotly_chart(figure,
                     key="board_curves", width="stretch")
 
 
@@ -193,10 +201,6 @@ def render_students(code: str) -> None:
     """The teacher's view of the door, redrawn with the board: who waits, who is in, and what to do."""
     policy, store = get_policy(), get_store()
     waiting, admitted = store.classroom.list_students(waiting=True), store.classroom.list_students(waiting=False)
-    if presenting():  # on the projector: no addresses, no controls
-        if waiting:
-            st.caption(f"{len(waiting)} waiting to be let in: open the board without presenting mode.")
-        return
     if warning := weak_code_warning(code):
         st.warning(warning)
     with st.container(border=True):
@@ -207,37 +211,86 @@ def render_students(code: str) -> None:
         render_admitted(admitted, size)
 
 
-@st.fragment(run_every=REFRESH_SECONDS)
-@shown_as_message
-def render_board() -> None:
-    store = open_store_or_stop()
-    state = store.classroom.class_state()
-    if "board_refusal" in st.session_state:
-        st.error(st.session_state.pop("board_refusal"))
-    if is_teacher():
-        render_students(get_policy().settings.code)
-        render_teacher_controls(state)
+def ranking_caption(challenge, revealed: bool) -> str:
+    """What the ranking ranks by, and whether test accuracy is still hidden (it follows the reveal)."""
+    test = ("Test accuracy is revealed: where each run lands on the test set." if revealed
+            else "Test accuracy stays hidden until the teacher reveals it.")
+    if presenting():
+        return f"Ranked by validation accuracy (10,000 held-out training images), among {challenge.rules}. {test}"
+    return (f"Each student's best run shared to the board, among {challenge.rules}; ranked by accuracy on "
+            f"10,000 training images held out for validation. {test}")
+
+
+def render_ranking(state: dict, entries: list[BoardEntry], revealed: bool) -> None:
+    """The challenge and the ranking: what the class looks at first."""
     challenge = CHALLENGES[state.get("challenge", DEFAULT_CHALLENGE)]
-    revealed = bool(state.get(REVEALED))
-    st.subheader(challenge.title)
-    st.caption(f"Each student's best run shared to the board, among {challenge.rules}; ranked by accuracy on "
-               "10,000 training images held out for validation. Test accuracy stays hidden until the teacher "
-               "reveals it.")
-    names = {student.id: student.name for student in store.classroom.list_students()}
-    entries = rank_board([run for run in reader().list_runs() if run.shared], names, challenge)
+    st.subheader(challenge.title, anchor=False)
+    st.caption(ranking_caption(challenge, revealed))
     if not entries:
         st.info("No shared run meets the challenge yet: train with a validation split, then switch on Share.")
         return
-    st.table(board_table(entries, revealed))
+    table = board_table(entries, revealed)
+    if presenting():
+        table = table.drop(columns=PROJECTOR_DROPS + (REVEALED_DROPS if revealed else []), errors="ignore")
+    st.table(table)
+
+
+def render_class_names(students: list[StudentRecord], waiting: int) -> None:
+    """On the projector: who is in the class, by name only (never where they joined from)."""
+    names = ", ".join(as_text(student.name) for student in students) or "nobody yet"
+    st.markdown(f"**In the class ({len(students)}):** {names}")
+    if waiting:
+        st.caption(f"{waiting} waiting to be let in: open the board without presenting mode.")
+
+
+def render_projected_board(state: dict, entries: list[BoardEntry], revealed: bool) -> None:
+    """The projector's board: the ranking beside how to join, the names, then the top runs' curves."""
+    store = get_store()
+    ranking, door = st.columns([2.6, 1], gap="large")
+    with ranking:
+        render_ranking(state, entries, revealed)
+    with door:
+        render_join_panel(get_policy().settings.code)
+        render_class_names(store.classroom.list_students(waiting=False),
+                           len(store.classroom.list_students(waiting=True)))
+    render_reveal_and_curves(entries, revealed)
+
+
+def render_reveal_and_curves(entries: list[BoardEntry], revealed: bool) -> None:
+    if not entries:
+        return
     if revealed and all(entry.test_rank is not None for entry in entries):
-        st.subheader("What the test set says")
+        st.subheader("What the test set says", anchor=False)
         for line in read_reveal(entries):
             st.markdown(as_text(line))
     render_top_curves(entries, revealed)
 
 
+@st.fragment(run_every=REFRESH_SECONDS)
+@shown_as_message
+def render_board() -> None:
+    """Everything on the board, redrawn every few seconds: the reveal, the challenge, the ranking, the class."""
+    store = open_store_or_stop()
+    state = store.classroom.class_state()
+    if "board_refusal" in st.session_state:
+        st.error(st.session_state.pop("board_refusal"))
+    revealed = bool(state.get(REVEALED))
+    challenge = CHALLENGES[state.get("challenge", DEFAULT_CHALLENGE)]
+    names = {student.id: student.name for student in store.classroom.list_students()}
+    entries = rank_board([run for run in reader().list_runs() if run.shared], names, challenge)
+    if presenting():  # the class's view: no control, no address, no test accuracy before the reveal
+        render_projected_board(state, entries, revealed)
+        return
+    if is_teacher():
+        render_students(get_policy().settings.code)
+        render_teacher_controls(state)
+    render_ranking(state, entries, revealed)
+    render_reveal_and_curves(entries, revealed)
+
+
 def main() -> None:
-    st.title("Class board")
+    if not presenting():  # on the projector the challenge is the headline: the ranking must fit the first screen
+        st.title("Class board")
     render_board()
 
 

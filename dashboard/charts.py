@@ -82,6 +82,8 @@ def run_traces(run: RunCurves, index: int, metrics: Sequence[str] | None = None)
               "test_acc": (run.test_epochs, run.test_acc), "val_acc": (run.val_epochs, run.val_acc)}
     if not run.val_acc:
         del series["val_acc"]
+    elif not run.test_acc:  # held out for validation, and test accuracy hidden from this reader (or not yet in)
+        del series["test_acc"]
     if metrics is not None:
         series = {metric: values for metric, values in series.items() if metric in metrics}
     traces = []
@@ -101,10 +103,28 @@ def run_traces(run: RunCurves, index: int, metrics: Sequence[str] | None = None)
     return traces
 
 
+@dataclass(frozen=True)
+class ProjectorStyle:
+    """How the curves read from the back of a classroom: large type everywhere, one legend entry per run
+    below the panels (the plot grows with it rather than shrinking), and the line styles explained once."""
+
+    text_px: int = 20  # axis titles, legend, panel titles
+    tick_px: int = 18
+    title_px: int = 24
+    legend_row_px: int = 34
+    runs_per_legend_row: int = 3  # at 1280 px wide, with names like '1. Ada Lovelace'
+    plot_px: int = 320  # the panels' height, whatever the number of runs (the figure grows with the legend)
+    top_px: int = 110  # the title and the line styles' key
+    axes_px: int = 90  # tick labels and the axis titles under the panels
+
+
+PROJECTOR = ProjectorStyle()
+
+
 def build_curves_figure(runs: Sequence[RunCurves], title: str = "", height: int = 420,
-                        traces: Sequence[dict] | None = None) -> go.Figure:
+                        traces: Sequence[dict] | None = None, style: ProjectorStyle | None = None) -> go.Figure:
     """Loss (left) and accuracy (right) against epoch for every run, sharing colours across panels
-    (``traces``: the runs' ``run_traces``, when the caller already has them)."""
+    (``traces``: the runs' ``run_traces``, when the caller already has them; ``style``: for a projector)."""
     if traces is None:
         traces = [trace for index, run in enumerate(runs) for trace in run_traces(run, index)]
     layout = _curves_layout(title, height)
@@ -115,7 +135,69 @@ def build_curves_figure(runs: Sequence[RunCurves], title: str = "", height: int 
     for index, run in enumerate(runs):
         if run.marker_epoch is not None:
             _add_marker(layout, run.marker_epoch, safe_label(run.marker_text), PALETTE[index % len(PALETTE)])
+    if style is not None:
+        traces = _style_for_projector(layout, list(traces), style)
     return go.Figure({"data": list(traces), "layout": layout}, _validate=False)
+
+
+def _style_for_projector(layout: dict, traces: list[dict], style: ProjectorStyle) -> list[dict]:
+    """Restyle the figure for a projector (on copies: a live view's traces are cached and shared)."""
+    per_run = _one_legend_entry_per_run(traces)
+    metrics = [metric for metric, (_, dash, label) in METRIC_STYLES.items()
+               if any(trace.get("line", {}).get("dash") == dash for trace in per_run)]
+    rows = max(1, math.ceil(sum(1 for trace in per_run if trace.get("showlegend")) / style.runs_per_legend_row))
+    legend_px = rows * style.legend_row_px
+    text, ticks = {"size": style.text_px}, {"size": style.tick_px}
+    layout.update(height=style.top_px + style.plot_px + style.axes_px + legend_px, font=text,
+                  margin={"t": style.top_px, "b": style.axes_px + legend_px, "l": 20, "r": 20},
+                  legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 0, "yref": "container",
+                          "yanchor": "bottom", "font": text},
+                  legend2={"orientation": "h", "x": 1, "xanchor": "right", "y": 1, "yref": "container",
+                           "yanchor": "top", "font": ticks, "title": {"text": "line:", "font": ticks}})
+    if layout.get("title"):
+        layout["title"].update(font={"size": style.title_px}, x=0, xanchor="left", y=0.99, yanchor="top",
+                               yref="container")
+    for note in layout["annotations"]:
+        note["font"] = {**note.get("font", {}), "size": style.text_px}
+    for key in [key for key in layout if key.startswith(("xaxis", "yaxis"))]:
+        layout[key]["title"]["font"] = text
+        layout[key].update(tickfont=ticks, automargin=True)
+    return per_run + [_line_style_key(metric) for metric in metrics]
+
+
+def style_figure(figure: go.Figure, style: ProjectorStyle | None) -> go.Figure:
+    """Any figure's text in a projector's sizes (titles, axes, ticks, legend, colour bar); as is without a style."""
+    if style is None:
+        return figure
+    text, ticks = {"size": style.text_px}, {"size": style.tick_px}
+    figure.update_layout(font=text, legend_font=text, title_font_size=style.title_px)
+    figure.update_xaxes(tickfont=ticks, title_font=text)
+    figure.update_yaxes(tickfont=ticks, title_font=text)
+    figure.update_annotations(font_size=style.text_px)
+    return figure
+
+
+def _one_legend_entry_per_run(traces: list[dict]) -> list[dict]:
+    """Each run once in the legend, by its name (its first trace; a click still hides all its curves)."""
+    shown, styled = set(), []
+    for trace in traces:
+        trace = dict(trace)
+        group = trace.get("legendgroup")
+        if group is not None and trace.get("showlegend", True):
+            trace["showlegend"] = group not in shown
+            trace["name"] = trace.get("name", "").rpartition(": ")[0] or trace.get("name", "")
+            shown.add(group)
+        styled.append(trace)
+    return styled
+
+
+def _line_style_key(metric: str) -> dict:
+    """A grey line in the second legend that says what one line style means."""
+    axis, dash, label = METRIC_STYLES[metric]
+    x_axis, y_axis, _ = CURVE_PANELS[axis]
+    return {"type": "scatter", "x": [None], "y": [None], "xaxis": x_axis, "yaxis": y_axis, "mode": "lines",
+            "name": label, "legend": "legend2", "hoverinfo": "skip",
+            "line": {"color": "#555", "dash": dash, "width": 3}}
 
 
 def _curves_layout(title: str, height: int) -> dict:

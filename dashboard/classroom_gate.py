@@ -19,6 +19,8 @@ import streamlit as st
 
 from dashboard.auth_routes import DEVICE_COOKIE, LEGACY_COOKIES, SIGN_IN_PATH, SIGN_OUT_PATH, TEACHER_COOKIE
 from dashboard.browser_cookie import LINK_PARAMS, read_cookie, send_browser_to
+from dashboard.join_panel import prefilled_code
+from dashboard.render import presenting
 from dashboard.services import get_policy, services
 from dashboard.text import as_text
 from dashboard.waiting_room import stop_while_waiting
@@ -36,8 +38,11 @@ def classroom_on() -> bool:
 
 
 def identity() -> Identity | None:
-    """Who this session acts as (set by ``resolve_identity``); None in the single-user app."""
-    return st.session_state.get("identity")
+    """Who this session acts as (set by ``resolve_identity``); None in the single-user app. On the
+    projector (``?present=1``) the policy is told so, and reads as the class may (no test accuracy
+    before the reveal, even for the teacher's session)."""
+    who = st.session_state.get("identity")
+    return who.on_projector() if who is not None and presenting() else who
 
 
 def reader() -> ScopedRuns:
@@ -140,7 +145,8 @@ def render_join_screen(door: ClassDoor, refusal: str) -> None:
     if refusal:
         st.error(refusal)
     with st.form("join_form"):
-        code = st.text_input("Class code", key="join_code", help="Your teacher gives it to the class.")
+        code = st.text_input("Class code", key="join_code", value=prefilled_code(),
+                             help="Your teacher gives it to the class (a join link fills it in).")
         name = st.text_input("Your display name", key="join_name", max_chars=40,
                              help="What the class board shows next to your runs.")
         joined = st.form_submit_button("Join", type="primary")

@@ -16,7 +16,7 @@ import torch
 
 from dashboard.charts import build_confusion_figure, build_per_class_figure, build_templates_figure
 from dashboard.classroom_gate import held_out_name, reader, refuse_hidden
-from dashboard.render import render_verdict, shown_as_message, status_markdown
+from dashboard.render import for_the_room, render_verdict, shown_as_message, status_markdown
 from dashboard.services import open_store_or_stop
 from dashboard.text import as_text
 from dashboard.url_state import runs_from_url
@@ -88,7 +88,7 @@ def render_epoch(run: RunRecord, record: EpochRecord) -> None:
     held_out = held_out_name()
     st.subheader(f"Class templates after epoch {record.epoch}")
     st.caption("Each class's weight row as an image: red pixels raise the class's score, blue ones lower it.")
-    st.plotly_chart(build_templates_figure(record.weights.numpy(), CLASS_NAMES), key="templates",
+    st.plotly_chart(for_the_room(build_templates_figure(record.weights.numpy(), CLASS_NAMES)), key="templates",
                     width="stretch")
     try:
         confusion = confusion_of(run, record, held_out)
@@ -98,11 +98,13 @@ def render_epoch(run: RunRecord, record: EpochRecord) -> None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader(f"{held_out.capitalize()} confusion matrix")
-        st.plotly_chart(build_confusion_figure(confusion, CLASS_NAMES), key="confusion", width="stretch")
+        st.plotly_chart(for_the_room(build_confusion_figure(confusion, CLASS_NAMES)), key="confusion",
+                        width="stretch")
     with right:
         st.subheader("Accuracy per class")
-        st.plotly_chart(build_per_class_figure(per_class_accuracy(torch.as_tensor(confusion)).tolist(), CLASS_NAMES,
-                                               held_out=held_out), key="per_class", width="stretch")
+        figure = build_per_class_figure(per_class_accuracy(torch.as_tensor(confusion)).tolist(), CLASS_NAMES,
+                                        held_out=held_out)
+        st.plotly_chart(for_the_room(figure), key="per_class", width="stretch")
 
 
 def render_gallery(run: RunRecord, record: EpochRecord) -> None:

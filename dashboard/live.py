@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.charts import RunCurves, build_curves_figure, run_traces
-from dashboard.render import legend_labels, shown_as_message
+from dashboard.render import chart_style, legend_labels, shown_as_message
 from dashboard.services import get_curve_cache
 from dashboard.text import as_text
 from softmax_core.runs.store import RunRecord, ScopedRuns
@@ -96,7 +96,7 @@ def curves_figure(runs: Sequence[RunRecord], reader: ScopedRuns, title: str = ""
     curves = [cache.curves_of(run, labels[run.id], reader) for run in runs]
     traces = [trace for index, (run, run_curves) in enumerate(zip(runs, curves))
               for trace in _traces_of(run, run_curves, index)]
-    return build_curves_figure(curves, title=title, traces=traces)
+    return build_curves_figure(curves, title=title, traces=traces, style=chart_style())
 
 
 _traces: OrderedDict[tuple, list[dict]] = OrderedDict()

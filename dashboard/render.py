@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.charts import build_band_figure
+from dashboard.charts import PROJECTOR, ProjectorStyle, build_band_figure, style_figure
 from dashboard.services import get_lesson_runs
 from dashboard.text import as_text
 from softmax_core.analysis.lessons import SeedBands, seed_bands
@@ -31,13 +31,27 @@ PRESENTING_CSS = """<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stHeader"] {display: none;}
 html, .stMarkdown p, .stCaption, li {font-size: 1.35rem;}
 h1 {font-size: 3.2rem !important;} h2, h3 {font-size: 2.2rem !important;}
-.block-container {max-width: 100% !important; padding: 1.5rem 2.5rem !important;}
+.block-container {max-width: 100% !important; padding: 1rem 2.5rem !important;}
+[data-testid="stTable"] td, [data-testid="stTable"] th {font-size: 1.3rem; padding-top: 0.2rem; padding-bottom: 0.2rem;}
+[data-testid="stMainBlockContainer"] h3 {font-size: 1.9rem !important; padding-top: 0.25rem;}
+.modebar-container {display: none !important;}
+[data-testid="stCaptionContainer"] {color: rgba(49, 51, 63, 0.85);}
 </style>"""
 
 
 def presenting() -> bool:
     """``?present=1``: the page is on a projector."""
     return st.query_params.get("present") == "1"
+
+
+def chart_style() -> ProjectorStyle | None:
+    """The curves' style on a projector (large type, a legend entry per run), else the page's own."""
+    return PROJECTOR if presenting() else None
+
+
+def for_the_room(figure):
+    """A figure in a projector's type sizes while presenting (any figure; the curves have their own style)."""
+    return style_figure(figure, chart_style())
 
 
 def start_presenting_mode() -> None:
@@ -106,8 +120,8 @@ def render_seed_band(reader: ScopedRuns, runs: Sequence[RunRecord], key: str, ti
         return None
     cache = get_lesson_runs()
     bands = seed_bands([cache.lesson_run(run, reader) for run in finished])
-    st.plotly_chart(build_band_figure(bands.epochs, {
+    st.plotly_chart(for_the_room(build_band_figure(bands.epochs, {
         "train accuracy": (bands.train_mean, bands.train_std),
         f"{bands.held_out} accuracy": (bands.test_mean, bands.test_std)},
-        title=title or f"mean ± std over {bands.seeds} seeds"), key=key, width="stretch")
+        title=title or f"mean ± std over {bands.seeds} seeds")), key=key, width="stretch")
     return bands

@@ -290,3 +290,47 @@ def test_the_teacher_turns_the_waiting_room_on_lets_a_join_in_and_removes_two_at
     from dashboard.services import get_policy
 
     assert get_policy().class_size() == 80 and store().classroom.class_state()["class_size"] == 80
+
+
+def chart_traces(app: AppTest) -> list[dict]:
+    """Every Plotly trace the page drew (the figure's JSON, as the browser gets it)."""
+    import json
+
+    return [trace for chart in app.get("plotly_chart") for trace in json.loads(chart.proto.spec).get("data", [])]
+
+
+def test_a_teachers_page_on_the_projector_shows_no_test_accuracy_before_the_reveal():
+    """The teacher projects Compare (``?present=1``) before the reveal: the class sees no test accuracy in the
+    text, the table's columns nor the chart's traces, though the teacher's own session would."""
+    from dashboard.services import get_policy
+    from softmax_core.classroom.policy import REVEALED, Identity
+
+    _token, run_id = finished_run_of("Ada")
+    run = store().get_run(run_id)
+    teacher = follow(open_app({"teacher_link": make_teacher_link(store().classroom)}))
+    teacher.switch_page("compare_page.py")
+    teacher.query_params["runs"] = str(run_id)
+    teacher.run()
+    assert "test acc" in teacher.dataframe[0].value.columns, "the teacher's own session sees the test set"
+    teacher.query_params["present"] = "1"
+    teacher.run()
+    assert not teacher.exception, teacher.exception
+    text = " ".join(str(element.value) for kind in ("markdown", "caption", "subheader", "info")
+                    for element in teacher.get(kind) if hasattr(element, "value"))
+    assert "test acc" not in text.lower()
+    for table in teacher.dataframe:
+        assert not [c for c in table.value.columns if "test" in str(c)], table.value.columns
+        assert f"{run.final_test_acc}" not in table.value.to_string()
+    traces = chart_traces(teacher)
+    assert traces and not [t for t in traces if "test" in (t.get("name", "") + t.get("hovertemplate", ""))]
+    assert not [t for t in traces if run.final_test_acc in (t.get("y") or [])], "no test accuracy under any name"
+    teacher.switch_page("inspect_page.py")
+    teacher.query_params["present"] = "1"
+    teacher.run()
+    subheaders = [s.value for s in teacher.subheader]
+    assert "Validation confusion matrix" in subheaders and "Test confusion matrix" not in subheaders, subheaders
+    teacher.switch_page("compare_page.py")
+    teacher.query_params["present"], teacher.query_params["runs"] = "1", str(run_id)
+    get_policy().set_class_state(Identity.teacher(), REVEALED, True)
+    teacher.run()
+    assert "test acc" in teacher.dataframe[0].value.columns, "after the reveal, the class sees the test set"

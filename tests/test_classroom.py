@@ -315,6 +315,21 @@ def test_a_student_reads_their_own_and_shared_runs_without_test_accuracy_until_t
     assert policy.reader(ada).read_epoch(adas, 1).confusion is not None
 
 
+def test_a_page_on_the_projector_reads_no_test_accuracy_before_the_reveal_even_for_the_teacher(store_url):
+    store, policy, ada, _bob = class_of(store_url)
+    run_id = ended_run(store, ada.student_id, shared=True)
+    projector = Identity.teacher().on_projector()
+    assert projector.is_teacher and not policy.shows_test_accuracy(projector)
+    seen = policy.reader(projector)
+    assert seen.get_run(run_id).final_test_acc is None and seen.get_run(run_id).held_out_acc == 0.81
+    assert all(point.test_acc is None for point in seen.read_points(run_id))
+    assert seen.read_epoch(run_id, 1).test_acc is None
+    assert policy.reader(Identity.teacher()).get_run(run_id).final_test_acc == 0.83, "off the projector: all"
+    assert not policy.shows_test_accuracy(ada.on_projector()), "a student's projector: their own scope"
+    policy.set_class_state(Identity.teacher(), REVEALED, True)
+    assert policy.reader(projector).get_run(run_id).final_test_acc == 0.83, "after the reveal, the class sees it"
+
+
 def test_only_the_owner_shares_and_an_unshared_run_leaves_the_classmates_view(store_url):
     store, policy, ada, bob = class_of(store_url)
     run_id = ended_run(store, ada.student_id)

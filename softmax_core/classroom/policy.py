@@ -15,12 +15,14 @@ a scripted websocket client): hiding a button is only a courtesy.
   until the teacher lets them in; waiting students don't count toward the class size.
 - Only the teacher lets students in, removes them, refuses the waiting ones and sets the class size.
 - Someone who has not joined may do nothing.
+- A page on the projector (``Identity.on_projector``) reads what the class may see: the teacher's runs
+  and every student's, but test accuracy only after the reveal, whoever signed the projector in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from softmax_core.classroom.auth import (
     CLASS_SIZE,
@@ -57,6 +59,11 @@ class Identity:
     student_id: int | None = None
     name: str = ""
     is_teacher: bool = False
+    projected: bool = False  # the page is on a projector: the class reads it, whoever signed it in
+
+    def on_projector(self) -> Identity:
+        """The same person with their page projected to the class (it reads no more than a student may)."""
+        return replace(self, projected=True)
 
     @classmethod
     def teacher(cls) -> Identity:
@@ -80,8 +87,10 @@ class ClassPolicy:
 
     def scope(self, who: Identity | None) -> ReadScope:
         """What ``who`` may read, as the store applies it in SQL."""
-        if not self.classroom or (who is not None and who.is_teacher):
+        if not self.classroom:
             return EVERYTHING
+        if who is not None and who.is_teacher:  # on the projector, the class reads over the teacher's shoulder
+            return ReadScope(test_accuracy=self.revealed()) if who.projected else EVERYTHING
         if who is None or who.student_id is None or self.is_waiting(who):
             return NOTHING
         return ReadScope.of_student(who.student_id, test_accuracy=self.revealed())
