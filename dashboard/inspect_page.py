@@ -68,12 +68,18 @@ def choose_run() -> int:
         st.session_state["inspect_run"] = (wanted[0] if wanted[0] in ids else None) if wanted else ids[0]
     by_id = {run.id: run for run in runs}
     run_id = st.selectbox("Run", ids, key="inspect_run", placeholder="Choose a run to inspect",
-                          format_func=lambda i: f"#{i} {by_id[i].name}")
+                          format_func=lambda i: f"#{i} {by_id[i].name}", on_change=write_run_to_url)
     if run_id is None:
         st.stop()
-    if st.query_params.get("run") != str(run_id):
-        st.query_params["run"] = str(run_id)
     return run_id
+
+
+def write_run_to_url() -> None:
+    """The run a person picked, into the URL (a reload or a copied link shows it). Only on their change:
+    a write from the script itself pushes a browser history entry, so that one Back press would land on
+    this same page."""
+    if st.session_state.get("inspect_run") is not None:
+        st.query_params["run"] = str(st.session_state["inspect_run"])
 
 
 def nothing_to_inspect(run: RunRecord) -> str:

@@ -15,11 +15,11 @@ def test_the_stability_table_reads_nan_inf_and_a_tiny_probability_in_scientific_
     app = open_page("lessons_page.py")
     open_tab(app, "Numerical stability")
     app.selectbox(key="stab_logits").set_value("large: 100, 0, -5").run()
-    table = app.dataframe[0].value
+    table = app.table[0].value
     shown = [str(value) for row in table.itertuples(index=False) for value in row]
     assert "NaN" in shown and "inf" in shown and "3.72e-44" in shown, shown
     assert "None" not in shown and not any(set(cell) == {"0"} and len(cell) > 3 for cell in shown)
-    assert table.loc[0, "naive softmax"] == "NaN" and table.loc[1, "stable softmax"] == "3.72e-44"
+    assert table.loc["0", "naive softmax"] == "NaN" and table.loc["1", "stable softmax"] == "3.72e-44"
     app.selectbox(key="stab_logits").set_value("tame: 2, 1, 0.1").run()
     app.slider(key="stab_scale").set_value(10.0).run()
     summary = unescaped(texts(app))
