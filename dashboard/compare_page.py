@@ -85,14 +85,13 @@ def render_statuses(runs: list[RunRecord]) -> None:
 
 
 def render_runs_table(shown: list[RunRecord]) -> None:
-    """Every run, its id and name pinned while the rest scrolls; a click on a row offers that run in
-    Inspect."""
+    """Every run, its results next to its name (they fit a laptop's screen; the settings scroll); a click
+    on a row offers that run in Inspect."""
     st.caption("Click a row to inspect that run.")
     event = st.dataframe(
         runs_table(shown), key="runs_table", hide_index=True, width="stretch", on_select="rerun",
         selection_mode=["single-row", "single-cell"],  # a click on any cell picks its run, as on its tick box
-        column_config={"id": st.column_config.NumberColumn(pinned=True, width="small"),
-                       "name": st.column_config.TextColumn(pinned=True),
+        column_config={"id": st.column_config.NumberColumn(width="small"),  # not pinned: pinned text is greyed
                        "status": st.column_config.TextColumn(width="small"),
                        "lr": st.column_config.NumberColumn(format="%.4g"),
                        "train loss": st.column_config.NumberColumn(format="%.4f"),

@@ -61,7 +61,7 @@ def choose_run() -> int:
     wanted = runs_from_url("run")
     refuse_hidden(wanted, runs)
     if not runs:
-        st.info("No runs stored yet: start one on the Train page.")
+        st.info("There is no run you can see here yet: start one on the Train page.")
         st.stop()
     ids = [run.id for run in runs]
     if st.session_state.get("inspect_run") not in ids:
