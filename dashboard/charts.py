@@ -304,8 +304,11 @@ def build_sweep_figure(cells: Sequence[HeatCell], x_title: str, y_title: str, me
     as an annotation: a click selects a cell, and selection would dim the other cells' trace text."""
     done = [cell for cell in cells if cell.mean is not None]
     waiting = [cell for cell in cells if cell.mean is None]
-    size = max(24, min(90, 520 // max(1, len({c.x for c in cells}), len({c.y for c in cells}))))
-    traces = [_heat_trace(done, metric_title, size), _waiting_trace(waiting, size), _boundary_trace(done, size)]
+    size = max(24, min(130, 520 // max(1, len({c.x for c in cells}), len({c.y for c in cells}))))
+    height = min(height, 150 + len({c.y for c in cells}) * (size + 30))  # one row of cells needs no 460 px
+    where = _where_template(x_title, y_title)
+    traces = [_heat_trace(done, metric_title, size, where), _waiting_trace(waiting, size, where),
+              _boundary_trace(done, size)]
     figure = go.Figure([trace for trace in traces if trace is not None])
     figure.update_layout(height=height, margin={"l": 70, "r": 30, "t": 30, "b": 60}, uirevision="sweep",
                          plot_bgcolor="white", clickmode="event+select", showlegend=True,
@@ -314,7 +317,7 @@ def build_sweep_figure(cells: Sequence[HeatCell], x_title: str, y_title: str, me
     for update, log, ticks, title in ((figure.update_xaxes, log_x, x_ticks, x_title),
                                       (figure.update_yaxes, log_y, y_ticks, y_title)):
         update(title=title, type="log" if log else "category", showgrid=False,
-               **({"tickvals": ticks, "ticktext": [f"{v:g}" for v in ticks]} if log else
+               **({"tickvals": ticks, "ticktext": [f"{v:g}" for v in ticks], "range": _log_range(ticks)} if log else
                   {"categoryorder": "array", "categoryarray": ticks}))
     figure.update_traces(selected={"marker": {"opacity": 1.0}}, unselected={"marker": {"opacity": 0.9}})
     figure.update_layout(annotations=[
@@ -322,6 +325,14 @@ def build_sweep_figure(cells: Sequence[HeatCell], x_title: str, y_title: str, me
          "yref": "y", "text": f"{cell.mean:.3f}", "showarrow": False, "font": {"color": colour, "size": 12}}
         for cell, colour in zip(done, label_colours([cell.mean for cell in done]))])
     return figure
+
+
+def _log_range(ticks: Sequence[float]) -> list[float]:
+    """A log axis's range padded by half a step each side, as a category axis is: the cells sit where a
+    grid's would, never squeezed against the plot's edges with the middle left empty."""
+    low, high = math.log10(ticks[0]), math.log10(ticks[-1])
+    pad = (high - low) / (len(ticks) - 1) / 2 if len(ticks) > 1 else 0.5
+    return [low - pad, high + pad]
 
 
 def _axis_position(value, log: bool, ticks: Sequence) -> float:
@@ -351,7 +362,12 @@ def label_colours(values: Sequence[float], colorscale: str = HEAT_COLOURS) -> li
     return [max((WHITE, NEAR_BLACK), key=lambda text: contrast_ratio(text, cell)) for cell in cells]
 
 
-def _heat_trace(cells: Sequence[HeatCell], metric_title: str, size: int) -> go.Scatter | None:
+def _where_template(x_title: str, y_title: str) -> str:
+    """What a cell's hover says of its place, labelled: 'Batch size 64, Learning rate 0.3'."""
+    return f"{safe_label(x_title)} %{{x}}" + (f", {safe_label(y_title)} %{{y}}" if y_title else "")
+
+
+def _heat_trace(cells: Sequence[HeatCell], metric_title: str, size: int, where: str) -> go.Scatter | None:
     if not cells:
         return None
     return go.Scatter(
@@ -360,7 +376,7 @@ def _heat_trace(cells: Sequence[HeatCell], metric_title: str, size: int) -> go.S
         marker={"symbol": "square", "size": size, "color": [c.mean for c in cells], "colorscale": HEAT_COLOURS,
                 "cmin": min(c.mean for c in cells), "cmax": max(c.mean for c in cells),
                 "showscale": True, "colorbar": {"title": {"text": metric_title, "side": "right"}}},
-        hovertemplate=f"{metric_title} %{{marker.color:.4f}}%{{customdata[1]}}<br>%{{x}}, %{{y}}<extra></extra>")
+        hovertemplate=f"{metric_title} %{{marker.color:.4f}}%{{customdata[1]}}<br>{where}<extra></extra>")
 
 
 def _spread_text(cell: HeatCell) -> str:
@@ -370,14 +386,14 @@ def _spread_text(cell: HeatCell) -> str:
     return "<br>one seed: no spread to show"
 
 
-def _waiting_trace(cells: Sequence[HeatCell], size: int) -> go.Scatter | None:
+def _waiting_trace(cells: Sequence[HeatCell], size: int, where: str) -> go.Scatter | None:
     if not cells:
         return None
     return go.Scatter(
         x=[c.x for c in cells], y=[c.y for c in cells], mode="markers+text", name="training…",
         text=["…" if c.running else "–" for c in cells], customdata=[[c.key, ""] for c in cells],
         marker={"symbol": "square", "size": size, "color": "#E0E0E0"},
-        hovertemplate="%{x}, %{y}: no finished run yet<extra></extra>")
+        hovertemplate=f"{where}: no finished run yet<extra></extra>")
 
 
 def _boundary_trace(cells: Sequence[HeatCell], size: int) -> go.Scatter | None:

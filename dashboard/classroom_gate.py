@@ -238,24 +238,29 @@ def _origin() -> str:
 
 
 def _base_url() -> str:
-    """The app's address as this browser reached it (Streamlit trims the page's path and the query)."""
+    """The address of this page as this browser reached it, without the query: ``st.context.url`` holds
+    the app's base and the page's own path (AppTest has none)."""
     return (st.context.url or "http://localhost:8501").rstrip("/")
 
 
-def view_link(page: str) -> str:
-    """A link to this view (``page`` and the URL's selection) that signs nobody in: no token is kept in
-    the URL, and any sign-in parameter is left out all the same."""
-    query = {key: value for key, value in st.query_params.to_dict().items()
+def view_link(page: str, selection: dict[str, str] | None = None) -> str:
+    """A link to this view (this page, ``page`` where the address isn't known, and the URL's selection)
+    that signs nobody in: no token is kept in the URL, and any sign-in parameter is left out all the same.
+    The page's path is in ``st.context.url`` already: adding it again would give ``/compare/compare``,
+    where the browser can't load the app's scripts (a blank page)."""
+    query = {key: value for key, value in {**st.query_params.to_dict(), **(selection or {})}.items()
              if key not in (TOKEN_PARAM, TEACHER_LINK_PARAM)}
-    return f"{_base_url()}/{page}" + (f"?{urlencode(query)}" if query else "")
+    address = st.context.url.rstrip("/") if st.context.url else f"http://localhost:8501/{page}"
+    return address + (f"?{urlencode(query, safe=',')}" if query else "")
 
 
-def render_view_link(page: str) -> None:
-    """'Share this view': the link to copy, which opens the same runs for whoever may see them."""
+def render_view_link(page: str, selection: dict[str, str] | None = None) -> None:
+    """'Share this view': the link to copy, which opens the same runs for whoever may see them
+    (``selection``: what the page shows that its URL may not say yet, e.g. {"runs": "3,5"})."""
     with st.popover("Share this view", icon=":material/link:"):
         st.caption("This link shows the same runs to whoever opens it, as far as they may see them; "
                    "it never signs them in as you.")
-        st.code(view_link(page), language=None)
+        st.code(view_link(page, selection), language=None)
 
 
 def refuse_hidden(asked, shown) -> None:
@@ -263,4 +268,5 @@ def refuse_hidden(asked, shown) -> None:
     hidden = sorted(set(asked) - {run.id for run in shown})
     if hidden:
         runs = ", ".join(f"#{run_id}" for run_id in hidden)
-        st.error(f"Run {runs} belongs to another student or doesn't exist, so it isn't shown here.")
+        whose = "belongs to another student or doesn't exist" if classroom_on() else "doesn't exist"
+        st.error(f"Run {runs} {whose}, so it isn't shown here.")

@@ -18,6 +18,7 @@ from dashboard.live import render_live_runs
 from dashboard.render import legend_labels, render_seed_band, status_markdown
 from dashboard.run_actions import render_cancel, show_action_refusal
 from dashboard.services import open_store_or_stop
+from dashboard.text import as_text
 from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.analysis.lessons import group_by_seed
 from softmax_core.config import differing_fields
@@ -35,11 +36,11 @@ def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
         config = run.config
         verdict = "" if run.verdict is None else ("pass" if run.verdict.passed else "fail")
         seconds = (run.ended_at - run.started_at) if run.ended_at and run.started_at else None
-        rows.append({
-            "id": run.id, "name": run.name, "status": run.status,
-            "batch": config.batch_size, "lr": config.lr, "epochs": config.epochs, "optimizer": config.optimizer,
-            "impl": config.implementation, "seed": config.seed, "train loss": run.final_train_loss,
+        rows.append({  # the results first: on a laptop's screen they show beside the pinned name
+            "id": run.id, "name": run.name, "status": run.status, "train loss": run.final_train_loss,
             "train acc": run.final_train_acc, held_out_column(): run.held_out_acc, "book checks": verdict,
+            "batch": config.batch_size, "lr": config.lr, "epochs": config.epochs, "optimizer": config.optimizer,
+            "impl": config.implementation, "seed": config.seed,
             "seconds": seconds, "started": datetime.datetime.fromtimestamp(run.created_at),
             "trained on": run.placement,
         })
@@ -83,6 +84,27 @@ def render_statuses(runs: list[RunRecord]) -> None:
         render_cancel(run, action, key=f"compare_cancel_{run.id}")
 
 
+def render_runs_table(shown: list[RunRecord]) -> None:
+    """Every run, its results next to its name (they fit a laptop's screen; the settings scroll); a click
+    on a row offers that run in Inspect."""
+    st.caption("Click a row to inspect that run.")
+    event = st.dataframe(
+        runs_table(shown), key="runs_table", hide_index=True, width="stretch", on_select="rerun",
+        selection_mode=["single-row", "single-cell"],  # a click on any cell picks its run, as on its tick box
+        column_config={"id": st.column_config.NumberColumn(width="small"),  # not pinned: pinned text is greyed
+                       "status": st.column_config.TextColumn(width="small"),
+                       "lr": st.column_config.NumberColumn(format="%.4g"),
+                       "train loss": st.column_config.NumberColumn(format="%.4f"),
+                       "train acc": st.column_config.NumberColumn(format="%.4f"),
+                       held_out_column(): st.column_config.NumberColumn(format="%.4f"),
+                       "seconds": st.column_config.NumberColumn(format="%.1f")})
+    rows = (list(event.selection.rows) + [row for row, _ in event.selection.cells]) if event else []
+    if rows and rows[0] < len(shown):
+        run = shown[rows[0]]
+        st.page_link("inspect_page.py", label=f"Inspect #{run.id} {as_text(run.name)}",
+                     icon=":material/image_search:", query_params={"run": str(run.id)})
+
+
 def sync_selection_to_url() -> None:
     st.session_state["compare_selection"] = list(st.session_state["compare_ids"])
     write_runs_to_url(st.session_state["compare_ids"])
@@ -102,22 +124,18 @@ def main() -> None:
     if "compare_ids" not in st.session_state:  # first visit, or back from another page
         remembered = st.session_state.get("compare_selection") or runs_from_url()
         st.session_state["compare_ids"] = [i for i in remembered if i in by_id] or [runs[0].id]
-        sync_selection_to_url()
+        st.session_state["compare_selection"] = list(st.session_state["compare_ids"])
+        # not written into the URL here: a write from the script pushes a browser history entry, and one
+        # Back press would then land on this same page; a person's own change writes it (on_change)
     shown = filtered(runs)
-    st.dataframe(runs_table(shown), key="runs_table", hide_index=True, width="stretch",
-                 column_config={"status": st.column_config.TextColumn(width="medium"),
-                                "lr": st.column_config.NumberColumn(format="%.4g"),
-                                "train loss": st.column_config.NumberColumn(format="%.4f"),
-                                "train acc": st.column_config.NumberColumn(format="%.4f"),
-                                held_out_column(): st.column_config.NumberColumn(format="%.4f"),
-                                "seconds": st.column_config.NumberColumn(format="%.1f")})
+    render_runs_table(shown)
     st.multiselect("Runs to overlay", list(by_id), key="compare_ids", on_change=sync_selection_to_url,
                    format_func=lambda i: f"#{i} {by_id[i].name}")  # the live status line below says how each stands
     selected = [by_id[i] for i in st.session_state["compare_ids"] if i in by_id]
     if not selected:
         st.info("Select runs above to overlay their curves.")
         return
-    render_view_link("compare")
+    render_view_link("compare", {"runs": ",".join(map(str, st.session_state["compare_ids"]))})
     render_live_runs(reader(), [run.id for run in selected], "compare_curves", draw_runs=render_statuses)
     render_seed_bands(selected)
     st.subheader("What differs")

@@ -15,7 +15,7 @@ import streamlit as st
 import torch
 
 from dashboard.charts import build_confusion_figure, build_per_class_figure, build_templates_figure
-from dashboard.classroom_gate import held_out_name, reader, refuse_hidden
+from dashboard.classroom_gate import classroom_on, held_out_name, reader, refuse_hidden
 from dashboard.render import for_the_room, render_verdict, shown_as_message, status_markdown
 from dashboard.services import open_store_or_stop
 from dashboard.text import as_text
@@ -25,6 +25,7 @@ from softmax_core.analysis.inspection import GalleryItem, held_out_confusion, mi
 from softmax_core.book.data import CLASS_NAMES, DataError, load_fashion_mnist
 from softmax_core.book.metrics import per_class_accuracy
 from softmax_core.runs.store import EpochRecord, RunRecord
+from softmax_core.status import RunStatus
 
 GALLERY_SIZE = 12
 LIVE_POLL_SECONDS = 1.0  # an active run's templates, matrix and slider are redrawn every second
@@ -51,20 +52,50 @@ def run_key(run: RunRecord) -> tuple:
 
 
 def choose_run() -> int:
-    runs = [run for run in reader().list_runs() if run.last_step > 0]
+    """The run to inspect: the URL's (?run=3) if this session may see it, else the one picked. Every run
+    this session may see is offered, a queued or diverged one too (``nothing_to_inspect`` says why it has
+    no epoch to show); a run the URL asks for and this session can't see is refused, never swapped for
+    another one in silence."""
+    runs = reader().list_runs()
     say_if_taken_back()
-    refuse_hidden(runs_from_url("run"), runs)
+    wanted = runs_from_url("run")
+    refuse_hidden(wanted, runs)
     if not runs:
-        st.info("No run you can see here has finished an epoch yet: start one on the Train page.")
+        st.info("There is no run you can see here yet: start one on the Train page.")
         st.stop()
     ids = [run.id for run in runs]
-    wanted = runs_from_url("run")
-    if "inspect_run" not in st.session_state or st.session_state["inspect_run"] not in ids:
-        st.session_state["inspect_run"] = wanted[0] if wanted and wanted[0] in ids else ids[0]
+    if st.session_state.get("inspect_run") not in ids:
+        st.session_state["inspect_run"] = (wanted[0] if wanted[0] in ids else None) if wanted else ids[0]
     by_id = {run.id: run for run in runs}
-    run_id = st.selectbox("Run", ids, key="inspect_run", format_func=lambda i: f"#{i} {by_id[i].name}")
-    st.query_params["run"] = str(run_id)
+    run_id = st.selectbox("Run", ids, key="inspect_run", placeholder="Choose a run to inspect",
+                          format_func=lambda i: f"#{i} {by_id[i].name}", on_change=write_run_to_url)
+    if run_id is None:
+        st.stop()
     return run_id
+
+
+def write_run_to_url() -> None:
+    """The run a person picked, into the URL (a reload or a copied link shows it). Only on their change:
+    a write from the script itself pushes a browser history entry, so that one Back press would land on
+    this same page."""
+    if st.session_state.get("inspect_run") is not None:
+        st.query_params["run"] = str(st.session_state["inspect_run"])
+
+
+def nothing_to_inspect(run: RunRecord) -> str:
+    """Why a run has no epoch to show yet (or ever), in the words of its status."""
+    if run.status == RunStatus.QUEUED:
+        return ("This run is queued, waiting for a free worker: its class templates, confusion matrix and "
+                "mistakes appear here when its first epoch ends.")
+    if run.status == RunStatus.RUNNING:
+        return "This run is training its first epoch: what it learned appears here when that epoch ends."
+    if run.status == RunStatus.DIVERGED:
+        where = f" at step {run.diverged_step}" if run.diverged_step is not None else ""
+        return (f"This run's loss became NaN{where}, before its first epoch ended, so no epoch's weights were "
+                "stored: there are no templates or confusion matrix to show. Its loss curve, up to the NaN, "
+                "is on the Compare page; its settings and code are below.")
+    return (f"This run ended ({run.status}) before its first epoch did, so no epoch's weights were stored: "
+            "there is nothing to inspect but its settings and code, below.")
 
 
 def choose_epoch(run: RunRecord, last: int) -> int:
@@ -151,7 +182,10 @@ def render_run(run: RunRecord) -> None:
     render_verdict(run)
     epochs = reader().read_epochs(run.id)
     if not epochs:
-        st.info("This run has no finished epoch yet.")
+        st.info(nothing_to_inspect(run))
+        if not run.is_active:
+            st.subheader("Take it with you")
+            render_takeaways(run)
         return
     record = reader().read_epoch(run.id, choose_epoch(run, epochs[-1].epoch))
     render_epoch(run, record)
@@ -171,7 +205,8 @@ def forget_taken_back_run(run_id: int) -> None:
 def say_if_taken_back() -> None:
     if "inspect_taken_back" in st.session_state:
         run_id = st.session_state.pop("inspect_taken_back")
-        st.warning(f"Run #{run_id} can no longer be shown here: taken back by its owner, or deleted.")
+        why = "taken back by its owner, or deleted" if classroom_on() else "it was deleted"
+        st.warning(f"Run #{run_id} can no longer be shown here: {why}.")
 
 
 def run_if_still_there(run_id: int) -> RunRecord | None:

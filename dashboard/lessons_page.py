@@ -171,8 +171,9 @@ def numerical_stability(store: ScopedRuns) -> None:
     scale = scale_column.slider("Scale the logits by", 0.1, 10.0, 1.0, 0.1, key="stab_scale")
     logits = [value * scale for value in STABILITY_EXAMPLES[choice]]
     label = label_column.selectbox("True class", list(range(len(logits))), key="stab_label")
-    st.dataframe(pd.DataFrame(lessons.stability_table(logits)), hide_index=True, width="stretch", key="stab_table")
-    st.dataframe(pd.DataFrame([lessons.stability_losses(logits, label)]), hide_index=True, key="stab_losses")
+    # plain tables of text: a data grid greys NaN out as 'None' and cuts 3.72e-44 to zeros
+    st.table(pd.DataFrame(lessons.stability_table_shown(logits)).set_index("class"))
+    st.table(pd.DataFrame([lessons.stability_losses_shown(logits, label)]).set_index("true class"))
     st.markdown(as_text(lessons.stability_summary(logits, label)))
     st.markdown(f"**On real runs:** the scratch (naive) and concise (LogSumExp) models with initial weight std "
                 f"{STABILITY_RUN.init_std:g}, otherwise the book's settings.")

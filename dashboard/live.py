@@ -78,8 +78,10 @@ def say_which_left(run_ids: Sequence[int], runs: Sequence[RunRecord]) -> None:
     """A run that was in this view and no longer may be seen here (un-shared, deleted) is named, once per poll."""
     gone = sorted(set(run_ids) - {run.id for run in runs})
     if gone:
-        st.caption(", ".join(f"#{run_id}" for run_id in gone) + " can no longer be shown here: taken back by "
-                   "its owner, or deleted.")
+        from dashboard.classroom_gate import classroom_on  # here only: the live view imports no page's gate
+
+        why = "taken back by its owner, or deleted" if classroom_on() else "deleted"
+        st.caption(", ".join(f"#{run_id}" for run_id in gone) + f" can no longer be shown here: {why}.")
 
 
 def draw_progress_lines(runs: Sequence[RunRecord]) -> None:

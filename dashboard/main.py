@@ -4,6 +4,8 @@ the pages in ``dashboard/`` (which share the server's services: ``services.py``)
 so that an unexpected error is shown as a message, never as a traceback.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard.classroom_gate import classroom_on, identity, require_identity, resolve_identity
@@ -12,7 +14,10 @@ from dashboard.render import presenting, shown_as_message, start_presenting_mode
 from dashboard.services import services
 from softmax_core.runs.store import StoreError
 
-st.set_page_config(page_title="Softmax Lab", page_icon=":material/query_stats:", layout="wide",
+FAVICON = Path(__file__).parent / "assets" / "favicon.png"  # served by this server: a :material/: icon
+# would make every page fetch its favicon from Google's font host
+
+st.set_page_config(page_title="Softmax Lab", page_icon=str(FAVICON), layout="wide",
                    initial_sidebar_state="collapsed" if presenting() else "auto")
 start_presenting_mode()
 ticket = st.context.headers.get(TICKET_HEADER)
@@ -28,8 +33,11 @@ except StoreError as error:
 refusal = shown_as_message(resolve_identity)() or ""
 
 pages = [
+    # Streamlit serves the default page at the root only, so /train (the Train page's own path, which
+    # people type or bookmark) is a hidden second entry for the same page
+    st.Page("train_page.py", title="Train", icon=":material/play_circle:", url_path="start", default=True),
     st.Page("train_page.py", title="Train", icon=":material/play_circle:", url_path="train",
-            default=True),
+            visibility="hidden"),
     st.Page("compare_page.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     st.Page("inspect_page.py", title="Inspect a run", icon=":material/image_search:",
             url_path="inspect"),

@@ -173,8 +173,11 @@ def render_sweep(store: ScopedRuns, sweep_id: str) -> None:
 def live_grid(store: ScopedRuns, sweep_id: str, metric: str, x_axis: str, y_axis: str | None, fixed: dict) -> None:
     grid = SweepGrid.from_runs(store.runs_tagged("sweep", sweep_id))
     done = sum(not run.is_active for run in grid.runs)
-    left, right = st.columns([4, 1])
-    left.progress(done / len(grid.runs), text=f"{done} of {len(grid.runs)} runs ended")
+    if grid.done:  # a full bar in a narrowed column would look 80% full
+        st.progress(1.0, text=f"All {len(grid.runs)} runs ended")
+    else:
+        left, right = st.columns([4, 1])
+        left.progress(done / len(grid.runs), text=f"{done} of {len(grid.runs)} runs ended")
     if not grid.done and right.button("Cancel the sweep", key="sweep_cancel"):
         try:
             cancel_sweep(lambda run_id: get_policy().cancel(identity(), run_id), [run.id for run in grid.runs])

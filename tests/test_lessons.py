@@ -124,3 +124,22 @@ def test_stability_table_shows_naive_failure_and_stable_success():
 def test_describe_difference():
     assert lessons.describe_difference(TrainConfig(), TrainConfig(lr=0.4)) == "lr 0.1 -> lr 0.4"
     assert lessons.describe_difference(TrainConfig(), TrainConfig(optimizer="adam")) == "sgd -> adam"
+
+
+def test_a_group_of_seeds_has_different_seeds():
+    """Two runs of one seed are one sample of the seed-to-seed spread: no group, no zero-wide band."""
+    def run(run_id, seed, acc):
+        return lessons.LessonRun(run_id, TrainConfig(seed=seed), "finished", None, [], [], [0.5], [acc], [acc])
+
+    same = [run(1, 0, 0.8), run(2, 0, 0.8)]
+    assert lessons.group_by_seed(same) == []
+    mixed = [run(1, 0, 0.8), run(2, 0, 0.8), run(3, 1, 0.9)]
+    assert [[r.run_id for r in group] for group in lessons.group_by_seed(mixed)] == [[1, 3]]
+    bands = lessons.seed_bands(mixed)
+    assert bands.seeds == 2 and bands.test_mean[0] == pytest.approx(0.85)
+
+
+def test_the_stability_numbers_read_as_they_are():
+    assert [lessons.shown_number(v) for v in (math.nan, math.inf, -math.inf, 3.72e-44, 0.0, 100.0)] == [
+        "NaN", "inf", "-inf", "3.72e-44", "0", "100"]
+    assert "differs by 0.13% from the stable" in lessons.stability_summary([20.0, 10.0, 1.0])

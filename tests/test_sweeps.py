@@ -34,11 +34,11 @@ from softmax_core.status import RunStatus
 def test_the_spec_checks_every_value_and_the_grids_size():
     assert parse_values("lr", "0.03, 0.1,0.3") == (0.03, 0.1, 0.3)
     assert parse_values("batch_size", "64,256") == (64, 256)
-    with pytest.raises(SweepError, match="lr: 'fast' is not a number"):
+    with pytest.raises(SweepError, match="Learning rate values: 'fast' is not a number"):
         parse_values("lr", "0.1,fast")
     with pytest.raises(SweepError, match="each value once"):
         parse_values("lr", "0.1,0.1")
-    with pytest.raises(SweepError, match=r"lr: must be in \(0, 10\], got 20"):
+    with pytest.raises(SweepError, match=r"Learning rate values: must be in \(0, 10\], got 20"):
         SweepSpec(TrainConfig(), {"lr": (0.1, 20.0)})
     with pytest.raises(SweepError, match="'optimizer' can't be swept"):
         SweepSpec(TrainConfig(), {"optimizer": ("sgd", "adam")})

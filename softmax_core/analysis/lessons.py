@@ -198,8 +198,19 @@ class SeedBands:
     held_out: str = "test"  # what ``test_*`` measured: "test", or "validation" before the reveal
 
 
+def one_per_seed(runs: Sequence) -> list:
+    """The first run of each seed (anything with ``.config``): two runs of one seed are one sample of the
+    seed-to-seed spread, not two, and would draw a band of zero width."""
+    seen: dict[int, object] = {}
+    for run in runs:
+        seen.setdefault(run.config.seed, run)
+    return list(seen.values())
+
+
 def seed_bands(runs: Sequence[LessonRun]) -> SeedBands:
-    """Mean +/- std of train accuracy, test accuracy and their gap over runs that differ only by seed."""
+    """Mean +/- std of train accuracy, test accuracy and their gap over runs that differ only by seed
+    (one run per seed)."""
+    runs = one_per_seed(runs)
     length = min(len(run.epoch_test_acc) for run in runs)
     train = np.array([run.epoch_train_acc[:length] for run in runs], dtype=float)
     test = np.array([run.epoch_test_acc[:length] for run in runs], dtype=float)
@@ -251,13 +262,13 @@ def explain_overfitting(bands: SeedBands) -> list[str]:
 
 
 def group_by_seed(runs: Sequence) -> list[list]:
-    """Finished runs (anything with ``.config`` and ``.status``) that differ only by seed, in groups of
-    two or more, in the order they came."""
+    """Finished runs (anything with ``.config`` and ``.status``) that differ only by seed, one run per
+    seed, in groups of two or more seeds, in the order they came."""
     groups: dict[TrainConfig, list] = {}
     for run in runs:
         if run.status == RunStatus.FINISHED:
             groups.setdefault(run.config.replace(seed=0), []).append(run)
-    return [group for group in groups.values() if len(group) > 1]
+    return [group for group in map(one_per_seed, groups.values()) if len(group) > 1]
 
 
 def group_tags(lesson: str, group: str, variant: str) -> dict[str, str]:
@@ -278,9 +289,39 @@ def stability_table(logits: Sequence[float]) -> list[dict]:
     stable_log = stable_log_softmax(row)[0]
     return [{
         "class": index, "logit": float(row[0, index]), "exp(o)": float(torch.exp(row[0, index])),
-        "naive softmax": float(naive[index]), "stable softmax": float(stable_log[index].exp()),
+        "naive softmax": float(naive[index]),
+        # exp of the float32 log-probability in double: float32's own exp of -100 is a denormal (3.78e-44)
+        "stable softmax": math.exp(float(stable_log[index])),
         "stable log-softmax": float(stable_log[index]),
     } for index in range(row.shape[1])]
+
+
+def shown_number(value: float) -> str:
+    """A number as the stability lesson reads it: NaN, inf and -inf by name, four significant digits, in
+    scientific notation where fixed digits would show nothing (3.72e-44) or too many (2.688e+43)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.4g}"
+
+
+def stability_table_shown(logits: Sequence[float]) -> list[dict[str, str]]:
+    """``stability_table`` as text, so that a table shows NaN, inf and 3.7e-44 as they are (a data grid
+    shows NaN as a greyed 'None' and cuts a tiny number to zeros)."""
+    return [{column: str(value) if column == "class" else shown_number(value) for column, value in row.items()}
+            for row in stability_table(logits)]
+
+
+def stability_losses_shown(logits: Sequence[float], label: int = 0) -> dict[str, str]:
+    losses = stability_losses(logits, label)
+    return {column: str(value) if column == "true class" else shown_number(value) for column, value in losses.items()}
+
+
+def agreement(first: float, second: float) -> str:
+    """'equals' when two finite numbers agree to float32's precision, else 'differs by 0.13% from'."""
+    relative = abs(first - second) / max(abs(first), abs(second), 1e-300)
+    return "equals" if relative < 1e-6 else f"differs by {relative:.2%} from"
 
 
 def stability_losses(logits: Sequence[float], label: int = 0) -> dict[str, float]:
@@ -302,9 +343,10 @@ def stability_summary(logits: Sequence[float], label: int = 0) -> str:
         parts.append(f"exp overflows to inf for logits above about 88.7, so the naive softmax is "
                      f"{'NaN (inf/inf)' if nan else 'broken'}")
     if math.isinf(naive_loss) or math.isnan(naive_loss):
-        parts.append(f"the naive loss is {naive_loss} where LogSumExp gives {stable_loss:.4g}")
+        parts.append(f"the naive loss is {shown_number(naive_loss)} where LogSumExp gives {stable_loss:.4g}")
     if not parts:
-        return f"These logits are tame: naive loss {naive_loss:.4g} equals the stable {stable_loss:.4g}."
+        return (f"These logits are tame: naive loss {shown_number(naive_loss)} "
+                f"{agreement(naive_loss, stable_loss)} the stable {shown_number(stable_loss)}.")
     sentence = "; ".join(parts)
     return sentence[0].upper() + sentence[1:] + "."
 

@@ -32,9 +32,16 @@ class SweepError(ValueError):
     """A sweep can't be made as asked (an axis, a value, its size); the message says which and why."""
 
 
+def values_label(field_name: str) -> str:
+    """How a person knows an axis's values: 'Batch size values', as the form labels them."""
+    return f"{settings()[field_name].label} values"
+
+
 def parse_values(field_name: str, text: str) -> tuple:
-    """'0.03, 0.1,0.3' as the field's values (its type), each checked by TrainConfig; SweepError if not."""
+    """'0.03, 0.1,0.3' as the field's values (its type), each checked by TrainConfig; SweepError if not,
+    which names the values as the form labels them (not the config's field name)."""
     kind = settings()[field_name].kind
+    label = values_label(field_name)
     values = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
@@ -42,13 +49,14 @@ def parse_values(field_name: str, text: str) -> tuple:
         try:
             value = kind(float(part)) if kind is int and float(part).is_integer() else kind(part)
         except ValueError:
-            raise SweepError(f"{field_name}: {part!r} is not a number") from None
+            whole = " whole" if kind is int else ""
+            raise SweepError(f"{label}: {part!r} is not a{whole} number") from None
         values.append(value)
     if not values:
         example = ", ".join(map(str, suggest_values(field_name)))
-        raise SweepError(f"{field_name}: give at least one value, e.g. {example}")
+        raise SweepError(f"{label}: give at least one value, e.g. {example}")
     if len(set(values)) != len(values):
-        raise SweepError(f"{field_name}: each value once, got {', '.join(map(str, values))}")
+        raise SweepError(f"{label}: each value once, got {', '.join(map(str, values))}")
     return tuple(values)
 
 
@@ -97,7 +105,8 @@ class SweepSpec:
                 try:
                     self.base.replace(**{name: value})
                 except ConfigError as error:
-                    raise SweepError(str(error)) from None
+                    reason = str(error).removeprefix(f"{error.field}: ")
+                    raise SweepError(f"{values_label(error.field)}: {reason}") from None
 
     @property
     def cells(self) -> list[tuple]:
