@@ -86,6 +86,10 @@ def confusion_of(run: RunRecord, record: EpochRecord, held_out: str) -> np.ndarr
 
 def render_epoch(run: RunRecord, record: EpochRecord) -> None:
     held_out = held_out_name()
+    if record.weights is None:  # a notebook's own model (an MLP, ...): no class templates to draw
+        st.info("This run's model is not the book's single linear layer, so it has no class templates "
+                "to show; its curves are on Compare.")
+        return
     st.subheader(f"Class templates after epoch {record.epoch}")
     st.caption("Each class's weight row as an image: red pixels raise the class's score, blue ones lower it.")
     st.plotly_chart(build_templates_figure(record.weights.numpy(), CLASS_NAMES), key="templates",
