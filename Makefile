@@ -6,16 +6,21 @@ BIN := $(VENV)/bin
 SHARED_DATA := $(abspath ../shared/data/fashion-mnist)
 export SOFTMAX_LAB_DATA ?= $(if $(wildcard $(SHARED_DATA)/*.gz),$(SHARED_DATA),)
 
+# `make setup TORCH_INDEX=cpu`: torch and torchvision from PyTorch's CPU-only wheels (no CUDA libraries).
+TORCH_INDEX ?=
+CPU_WHEELS := https://download.pytorch.org/whl/cpu
+
 .PHONY: run test setup setup-dev lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: requirements.txt | $(BIN)/python
+$(VENV)/.installed: requirements.txt pyproject.toml | $(BIN)/python
+	$(if $(filter cpu,$(TORCH_INDEX)),$(BIN)/pip install -q torch torchvision --index-url $(CPU_WHEELS))
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-cluster.txt requirements-dev.txt $(VENV)/.installed
+$(VENV)/.installed-dev: requirements-cluster.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
@@ -23,7 +28,7 @@ setup: $(VENV)/.installed
 setup-dev: $(VENV)/.installed-dev
 
 run: setup
-	$(BIN)/streamlit run app.py
+	$(BIN)/softmax-lab serve
 
 test: setup-dev
 	$(BIN)/ruff check .

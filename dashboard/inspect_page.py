@@ -20,7 +20,7 @@ from dashboard.render import for_the_room, render_verdict, shown_as_message, sta
 from dashboard.services import open_store_or_stop
 from dashboard.text import as_text
 from dashboard.url_state import runs_from_url
-from softmax_core.analysis.export import config_json, metrics_csv, reproduction_script
+from softmax_core.analysis.export import config_json, metrics_csv, reproduction_notebook, reproduction_script
 from softmax_core.analysis.inspection import GalleryItem, held_out_confusion, mistakes_gallery
 from softmax_core.book.data import CLASS_NAMES, DataError, load_fashion_mnist
 from softmax_core.book.metrics import per_class_accuracy
@@ -117,6 +117,10 @@ def confusion_of(run: RunRecord, record: EpochRecord, held_out: str) -> np.ndarr
 
 def render_epoch(run: RunRecord, record: EpochRecord) -> None:
     held_out = held_out_name()
+    if record.weights is None:  # a notebook's own model (an MLP, ...): no class templates to draw
+        st.info("This run's model is not the book's single linear layer, so it has no class templates "
+                "to show; its curves are on Compare.")
+        return
     st.subheader(f"Class templates after epoch {record.epoch}")
     st.caption("Each class's weight row as an image: red pixels raise the class's score, blue ones lower it.")
     st.plotly_chart(for_the_room(build_templates_figure(record.weights.numpy(), CLASS_NAMES)), key="templates",
@@ -161,11 +165,16 @@ def mistake_caption(item: GalleryItem) -> str:
 
 
 def render_takeaways(run: RunRecord) -> None:
-    left, middle = st.columns(2)
+    left, middle, right = st.columns(3)
     csv_text = metrics_csv(reader().read_points(run.id), test_accuracy=run.test_accuracy_shown)
     left.download_button("Metrics (CSV)", csv_text, f"run-{run.id}-metrics.csv", "text/csv", key="download_csv")
     middle.download_button("Config (JSON)", config_json(run.config), f"run-{run.id}-config.json",
                            "application/json", key="download_json")
+    if run.ended_at is not None:  # the notebook puts the stored epochs beside its rerun
+        notebook = reproduction_notebook(run, reader().read_epochs(run.id)) if run.test_accuracy_shown else \
+            reproduction_notebook(run)  # before the reveal, no test accuracy leaves the server
+        right.download_button("Notebook (.ipynb)", notebook, f"run-{run.id}.ipynb", "application/x-ipynb+json",
+                              key="download_notebook")
     with st.expander("Show code: this run in plain PyTorch"):
         st.code(reproduction_script(run.config), language="python")
 

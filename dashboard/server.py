@@ -4,6 +4,10 @@ At start, the server's services (``services.py``): the job runner's worker proce
 torch takes a second or two) and load the data while nobody is looking yet, and its liveness thread
 marks the runs a dead server left behind as interrupted, before any page is opened. At stop, the runs
 this server was training end ``interrupted`` with their points, and the workers exit.
+
+``server_parts`` is everything ``st.App`` is given besides the pages: this lifespan, the sign-in routes
+(``auth_routes.py``), the only writers of the identity cookies, and the gatekeeper (``gatekeeper.py``)
+in front of every request. Both entry scripts (``app.py`` and ``dashboard/app.py``) pass it on.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+
+from starlette.middleware import Middleware
 
 from dashboard.services import start_services, stop_services
 
@@ -31,3 +37,14 @@ async def serve_runs(_app: object) -> AsyncIterator[None]:
         stop_services(timeout=SHUTDOWN_SECONDS)
     except Exception:  # noqa: BLE001 - stopping must never hang or crash the server's exit
         log.exception("stopping the job runner failed")
+
+
+def server_parts() -> dict:
+    """st.App's keyword arguments besides the pages: the lifespan, the sign-in routes, the gatekeeper."""
+    from dashboard.auth_routes import ROUTES
+    from dashboard.gatekeeper import Gatekeeper
+    from softmax_core.classroom.addresses import trusted_proxies_from
+
+    # a wrong SOFTMAX_LAB_TRUSTED_PROXIES stops the server here, at start, with the entry it can't read
+    gatekeeper = Middleware(Gatekeeper, proxies=trusted_proxies_from())
+    return {"lifespan": serve_runs, "routes": ROUTES, "middleware": [gatekeeper]}

@@ -5,3 +5,5 @@ Layers, each importing only those before it: the shared vocabulary here (``confi
 train), ``classroom`` (who may do what), ``analysis`` (readings of stored runs) and ``cli``. The engine
 never imports streamlit or plotly, and ray only where a run goes to a Ray cluster.
 """
+
+__version__ = "0.1.0"  # the package's version (pyproject.toml reads it from here)

@@ -1,7 +1,5 @@
-"""``python -m softmax_core``: see cli.py."""
+"""``python -m softmax_core`` (the ``softmax-lab`` command): see cli/__init__.py."""
 
-import sys
+from softmax_core.cli import run_main
 
-from softmax_core.cli import main
-
-sys.exit(main())
+run_main()

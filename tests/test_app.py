@@ -212,6 +212,8 @@ def test_inspect_replays_templates_confusion_and_mistakes():
     assert not app.exception
     assert "after epoch 1" in "\n".join(h.value for h in app.subheader)
     assert any("nn.Linear(784, 10)" in block.value for block in app.code)
+    downloads = [button.proto.label for button in app.get("download_button")]
+    assert "Notebook (.ipynb)" in downloads, downloads
 
 
 def test_missing_data_is_explained_offered_and_a_failed_download_shown(tmp_path, monkeypatch):

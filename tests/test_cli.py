@@ -58,6 +58,8 @@ def test_diverged_run_exits_one(real_data_dir):
     (["train", "--optimizer", "rmsprop"], "error: optimizer: must be one of sgd, adam; got 'rmsprop'"),
     (["train", "--preset", "nope"], "error: argument --preset: invalid choice"),
     (["fly"], "error: argument command: invalid choice"),
+    (["runs", "--server.port", "8502"], "error: unrecognized arguments: --server.port 8502"),
+    (["serve", "--theme.base", "dark"], "error: serve passes only Streamlit's --server.* flags on, not --theme.base"),
 ])
 def test_bad_input_is_one_line_and_exit_two(argv, expected, capsys):
     code, _ = run_cli(*argv)

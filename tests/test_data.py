@@ -123,3 +123,59 @@ def test_moving_to_a_device_copies_once_and_shares_the_copy(fashion_mnist):
     moved = fashion_mnist.to("meta")  # a device without storage: shows the mechanics without a GPU
     assert moved.train_images.device.type == "meta" and moved.test_labels.shape == (10000,)
     assert fashion_mnist.to(torch.device("meta")) is moved
+
+
+def lay_out_as_the_book(real_data_dir: Path, root: Path, unpacked: bool) -> Path:
+    """``root/FashionMNIST/raw`` as ``d2l.load_data_fashion_mnist`` leaves it: the .gz files (links to the
+    real ones) or, ``unpacked``, only the idx files torchvision unpacked from them."""
+    import gzip
+
+    raw = root / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in FILE_MD5S:
+        if unpacked:
+            (raw / name.removesuffix(".gz")).write_bytes(gzip.decompress((real_data_dir / name).read_bytes()))
+        else:
+            (raw / name).symlink_to(real_data_dir / name)
+    return root
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No network, and a fresh decoded-copy cache: whatever is read comes from the folder under test."""
+    import torchvision.datasets.utils
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"tried to download: {args[:1]}")
+
+    monkeypatch.setattr("urllib.request.urlopen", refuse)
+    monkeypatch.setattr(torchvision.datasets.utils, "_urlretrieve", refuse)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(data_module, "_loaded", {})
+
+
+@pytest.mark.parametrize("unpacked", [False, True], ids=["gz", "unpacked"])
+@pytest.mark.parametrize("named", ["data", "data/FashionMNIST", "data/FashionMNIST/raw"])
+def test_the_books_data_folder_is_found_as_it_is(real_data_dir, fashion_mnist, offline, tmp_path, named, unpacked):
+    lay_out_as_the_book(real_data_dir, tmp_path / "data", unpacked)
+    loaded = load_fashion_mnist(tmp_path / named, download=False)
+    assert all(torch.equal(mine, theirs) for mine, theirs in zip(loaded.tensors(), fashion_mnist.tensors()))
+    assert not data_module.missing_files(tmp_path / named)
+
+
+def test_the_books_folder_is_decoded_once_then_read_from_the_copy(real_data_dir, offline, tmp_path, monkeypatch):
+    root = lay_out_as_the_book(real_data_dir, tmp_path / "data", unpacked=False)
+    first = load_fashion_mnist(root, download=False)
+    monkeypatch.setattr(data_module, "_loaded", {})
+    monkeypatch.setattr(data_module, "read_book_folder", lambda root: pytest.fail("decoded again"))
+    again = load_fashion_mnist(root, download=False)
+    assert torch.equal(again.train_images, first.train_images)
+
+
+def test_a_corrupted_file_in_the_books_folder_is_named(real_data_dir, offline, tmp_path):
+    root = lay_out_as_the_book(real_data_dir, tmp_path / "data", unpacked=False)
+    target = root / "FashionMNIST" / "raw" / "t10k-labels-idx1-ubyte.gz"
+    target.unlink()
+    target.write_bytes(b"not the file")
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz .*corrupted"):
+        load_fashion_mnist(root, download=False)

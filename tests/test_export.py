@@ -6,6 +6,9 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from softmax_core.analysis.export import config_json, metrics_csv, reproduction_script
 from softmax_core.config import TrainConfig
@@ -71,3 +74,47 @@ def test_the_scratch_script_reproduces_momentum_and_weight_decay_exactly(tiny_da
         trainer.train_step(images, labels)
         namespace["train_step"](images, labels)
     assert torch.allclose(W, trainer.model.W, atol=1e-6) and torch.allclose(b, trainer.model.b, atol=1e-6)
+
+
+def test_a_run_downloads_as_a_notebook_that_reproduces_its_first_epoch(tmp_path, real_data_dir, fashion_mnist,
+                                                                       monkeypatch):
+    """Train a stored run with the engine, export it, execute the notebook (nbclient, a real kernel, 1
+    epoch on the book's data folder): the rerun, recorded by the notebook's train_ch3, matches the run's
+    first epoch to the shuffling noise."""
+    import nbclient
+    import nbformat
+
+    from softmax_core.analysis.export import reproduction_notebook
+    from softmax_core.book.train import fit
+    from softmax_core.runs.recording_callback import RecordingCallback
+    from softmax_core.runs.store import RunStore
+
+    store = RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    config = TrainConfig(epochs=2, seed=3)
+    run_id = store.create_run(config, "the book's run")
+    store.finish_run(run_id, fit(config, fashion_mnist, [RecordingCallback(store, run_id, flush_seconds=0)]))
+    run, stored = store.get_run(run_id), store.read_epochs(run_id)
+    raw = tmp_path / "data" / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for file in real_data_dir.glob("*.gz"):
+        (raw / file.name).symlink_to(file)  # the book's folder: torchvision verifies them and downloads nothing
+
+    text = reproduction_notebook(run, stored, epochs=1, data_root=str(tmp_path / "data"))
+    notebook = nbformat.reads(text, as_version=4)
+    assert "train_ch3(net, train_iter, test_iter, loss, num_epochs, trainer" in text and "d2l" not in text.replace(
+        "d2l.train_ch3", "")
+    rerun_db = f"sqlite:///{tmp_path / 'rerun.db'}"
+    monkeypatch.setenv("SOFTMAX_LAB_DB", rerun_db)
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[1]))
+    monkeypatch.setenv("PYTHONWARNINGS", "ignore")
+    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+
+    [rerun] = RunStore(rerun_db).list_runs()
+    [first] = RunStore(rerun_db).read_epochs(rerun.id)
+    assert (rerun.config.batch_size, rerun.config.lr, rerun.status) == (256, 0.1, "finished")
+    assert first.train_loss == pytest.approx(stored[0].train_loss, abs=0.02)
+    assert first.train_acc == pytest.approx(stored[0].train_acc, abs=0.02)
+    assert first.test_acc == pytest.approx(stored[0].test_acc, abs=0.03)
+    shown = notebook.cells[-1].outputs[0]["data"]["text/plain"]
+    assert shown.startswith(f"[(1, {stored[0].train_loss!r}")

@@ -25,8 +25,9 @@ def module_name(path: Path) -> str:
 
 
 def layer_of(module: str) -> int:
-    """The layer a module of the engine belongs to (``__main__`` runs the CLI, so it is the CLI's)."""
-    if module == "softmax_core.__main__":
+    """The layer a module of the engine belongs to (``__main__`` runs the CLI, so it is the CLI's;
+    ``notebook`` is the API a notebook calls, beside the CLI)."""
+    if module in ("softmax_core.__main__", "softmax_core.notebook"):  # the CLI, and Jupyter's API: both on top
         return LAYERS.index("softmax_core.cli")
     return max(index for index, layer in enumerate(LAYERS) if module == layer or module.startswith(layer + "."))
 

@@ -1,5 +1,8 @@
-"""What a person takes away from a run: its metrics as CSV, its config as JSON, and a short plain-PyTorch
-script (the book's section 3.7 code, with the run's exact hyperparameters) that reproduces it.
+"""What a person takes away from a run: its metrics as CSV, its config as JSON, a short plain-PyTorch
+script (the book's section 3.7 code, with the run's exact hyperparameters) that reproduces it, and the
+same as a Jupyter notebook (``reproduction_notebook``): the book's cells, trained by
+``softmax_core.notebook.train_ch3`` (so the rerun shows on the dashboard too), then the stored epochs
+beside the new ones.
 """
 
 from __future__ import annotations
@@ -43,6 +46,48 @@ def reproduction_script(config: TrainConfig) -> str:
         settings=", ".join(f"{k}={v!r}" for k, v in config.to_dict().items()),
         seed=config.seed, batch_size=config.batch_size, epochs=config.epochs, model_code=model_code,
     )
+
+
+def reproduction_notebook(run, stored: Sequence = (), epochs: int | None = None, data_root: str = "../data") -> str:
+    """A Jupyter notebook (nbformat 4, as JSON text) that trains ``run``'s config (a RunRecord) with the
+    book's code (``epochs``: fewer than the run's, for a quick check) on the data under ``data_root`` (the
+    book's folder: torchvision downloads Fashion-MNIST there if it is missing), and shows the run's
+    ``stored`` epochs (EpochRecords) after the new ones."""
+    import nbformat.v4 as nbf
+
+    config, epochs = run.config, epochs or run.config.epochs
+    intro = (f"# Softmax Lab run #{run.id}: {run.name}\n\nReproduces the run with the book's code "
+             f"(*Dive into Deep Learning* 3.7) for {epochs} epoch(s): `{', '.join(_settings_of(config))}`. "
+             "The order of the shuffled batches differs from the run's, so expect the same numbers to about "
+             "±0.01, not to the digit." + ("\n\nThe run held out a validation split; here all 60,000 training "
+                                              "images train, as in the book." if config.validation else ""))
+    if config.implementation == "scratch":
+        cells = [nbf.new_code_cell(reproduction_script(config).split('"""', 2)[2].strip()
+                                   .replace('sys.argv[1] if len(sys.argv) > 1 else "data"', repr(data_root))
+                                   .replace(f"range({config.epochs})", f"range({epochs})"))]
+    else:
+        cells = [nbf.new_code_cell(_NOTEBOOK_DATA.format(root=data_root, seed=config.seed,
+                                                         batch_size=config.batch_size)),
+                 nbf.new_code_cell(_NOTEBOOK_MODEL.format(std=config.init_std, optimizer=_optimizer_code(config))),
+                 nbf.new_code_cell(_NOTEBOOK_TRAIN.format(epochs=epochs, name=f"reproduce #{run.id}"))]
+    rows = [(epoch.epoch, epoch.train_loss, epoch.train_acc, epoch.test_acc) for epoch in stored][:epochs]
+    cells.append(nbf.new_markdown_cell("The run's stored epochs (epoch, train loss, train accuracy, test accuracy):"))
+    cells.append(nbf.new_code_cell(f"stored_epochs = {rows!r}\nstored_epochs"))
+    notebook = nbf.new_notebook(cells=[nbf.new_markdown_cell(intro), *cells],
+                                metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                         "language": "python"}})
+    return nbformat_text(notebook)
+
+
+def nbformat_text(notebook) -> str:
+    import nbformat
+
+    nbformat.validate(notebook)
+    return nbformat.writes(notebook)
+
+
+def _settings_of(config: TrainConfig) -> list[str]:
+    return [f"{key}={value!r}" for key, value in config.to_dict().items()]
 
 
 def _scratch_update_code(config: TrainConfig) -> str:
@@ -91,6 +136,36 @@ for epoch in range({epochs}):
     print(f"epoch {{epoch + 1}}: train loss {{total_loss / total:.4f}}, "
           f"train acc {{total_correct / total:.4f}}, test acc {{test_correct / len(test_set):.4f}}")
 '''
+
+_NOTEBOOK_DATA = '''import torch
+from torch import nn
+from torch.utils import data
+from torchvision import datasets, transforms
+
+torch.manual_seed({seed})
+trans = transforms.ToTensor()
+mnist_train = datasets.FashionMNIST(root={root!r}, train=True, transform=trans, download=True)
+mnist_test = datasets.FashionMNIST(root={root!r}, train=False, transform=trans, download=True)
+batch_size = {batch_size}
+train_iter = data.DataLoader(mnist_train, batch_size, shuffle=True)
+test_iter = data.DataLoader(mnist_test, batch_size, shuffle=False)'''
+
+_NOTEBOOK_MODEL = '''net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+
+
+def init_weights(m):
+    if type(m) == nn.Linear:
+        nn.init.normal_(m.weight, std={std!r})
+
+
+net.apply(init_weights)
+loss = nn.CrossEntropyLoss(reduction="none")
+trainer = {optimizer}'''
+
+_NOTEBOOK_TRAIN = '''from softmax_core.notebook import train_ch3  # d2l.train_ch3, recording the run for the dashboard
+
+num_epochs = {epochs}
+train_ch3(net, train_iter, test_iter, loss, num_epochs, trainer, name={name!r})'''
 
 _CONCISE_MODEL = '''
 net = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))

@@ -1,16 +1,21 @@
 """Fashion-MNIST: find or download the four original files, verify them, load them once into memory.
 
-The file names, md5 sums and mirrors are torchvision's (``torchvision.datasets.FashionMNIST``; a test
-keeps them equal), so a folder that torchvision accepts is accepted here, and vice versa; torchvision
-itself is not imported, since it costs a process about two seconds. Images become one float tensor in
-[0, 1] (what the book's ``transforms.ToTensor()`` gives), flattened to 784 features, held once per
-process and shared read-only by every run: there is no DataLoader and no per-image transform.
+Two layouts are found as they are. The engine's own: a folder of the four ``.gz`` files, whose names,
+md5 sums and mirrors are torchvision's (a test keeps them equal); there, decoding is ours and torchvision
+is not imported, since it costs a process about two seconds. And the book's: ``<root>/FashionMNIST/raw``,
+what ``d2l.load_data_fashion_mnist`` (``torchvision.datasets.FashionMNIST(root="../data")``) leaves
+behind, with the ``.gz`` files, the unpacked idx files or both; a data folder naming ``<root>``, its
+``FashionMNIST`` folder or its ``raw`` folder is read through ``torchvision.datasets.FashionMNIST``
+itself (never downloading: it checks the files, and the ``.gz`` files' md5 sums are checked first).
+Images become one float tensor in [0, 1] (what the book's ``transforms.ToTensor()`` gives), flattened
+to 784 features, held once per process and shared read-only by every run: there is no DataLoader and no
+per-image transform.
 
-Decoding the .gz files takes most of a second, so the first load keeps a decoded copy (uint8 ``.npy``
-arrays and a manifest) in the per-user cache. A later load uses it only while the originals are the
-very files it was made from (same size and modification time, md5-verified when it was made) and the
-arrays have their shapes; otherwise it decodes again. A worker process or the CLI loads in well under
-a second that way.
+Decoding takes most of a second, so the first load keeps a decoded copy (uint8 ``.npy`` arrays and a
+manifest) in the per-user cache. A later load uses it only while the originals are the very files it
+was made from (same size and modification time, md5-verified when it was made) and the arrays have
+their shapes; otherwise it decodes again. A worker process or the CLI loads in well under a second that
+way.
 
 Where the files are looked for: the ``data_dir`` argument, else ``$SOFTMAX_LAB_DATA``, else a per-user
 cache folder. Every problem (missing files offline, a corrupted file, an unreadable folder) raises
@@ -147,9 +152,61 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
 
 
 def missing_files(folder: Path) -> list[str]:
-    """Names of the four original files that are not in ``folder``."""
+    """Names of the four original files that are not in ``folder`` (none when it holds the book's layout)."""
     _check_folder_readable(folder)
-    return [name for name in FILE_MD5S if not (folder / name).is_file()]
+    absent = [name for name in FILE_MD5S if not (folder / name).is_file()]
+    return [] if absent and find_book_root(folder) is not None else absent
+
+
+def _holds_own_files(folder: Path) -> bool:
+    """Whether ``folder`` has any of the four .gz files itself (then it is the engine's layout)."""
+    return any((folder / name).is_file() for name in FILE_MD5S)
+
+
+def find_book_root(folder: Path) -> Path | None:
+    """The torchvision root of the book's layout (``<root>/FashionMNIST/raw``) that ``folder`` names:
+    the root itself, its ``FashionMNIST`` folder or its ``raw`` folder; None unless all four files are
+    there (each as ``.gz`` or unpacked)."""
+    candidates = [folder, folder.parent if folder.name == "FashionMNIST" else None,
+                  folder.parent.parent if (folder.name, folder.parent.name) == ("raw", "FashionMNIST") else None]
+    for root in filter(None, candidates):
+        raw = root / "FashionMNIST" / "raw"
+        if all((raw / name).is_file() or (raw / name.removesuffix(".gz")).is_file() for name in FILE_MD5S):
+            return root
+    return None
+
+
+def book_raw_files(root: Path) -> list[Path]:
+    """The files of the book's layout that exist: the unpacked idx files torchvision reads, else the .gz."""
+    raw = root / "FashionMNIST" / "raw"
+    unpacked = [raw / name.removesuffix(".gz") for name in FILE_MD5S]
+    return unpacked if all(path.is_file() for path in unpacked) else [raw / name for name in FILE_MD5S]
+
+
+def read_book_folder(root: Path) -> dict[str, np.ndarray]:
+    """The four arrays as uint8, read by ``torchvision.datasets.FashionMNIST`` from the book's layout.
+
+    With only the .gz files there, their md5 sums are checked here first; torchvision then finds every
+    file present and verified, so it downloads nothing and only unpacks them where the book would."""
+    try:
+        from torchvision.datasets import FashionMNIST
+    except ImportError as error:
+        raise DataError(f"reading the book's folder {root / 'FashionMNIST'} needs torchvision: {error}") from None
+    packed_only = book_raw_files(root)[0].suffix == ".gz"
+    if packed_only:
+        for path in book_raw_files(root):
+            verify_file(path)
+    arrays = {}
+    try:
+        for split, train in (("train", True), ("test", False)):
+            dataset = FashionMNIST(str(root), train=train, download=packed_only)
+            arrays[f"{split}_images"] = dataset.data.reshape(len(dataset.data), NUM_FEATURES).numpy()
+            arrays[f"{split}_labels"] = dataset.targets.to(torch.uint8).numpy()
+    except (RuntimeError, OSError, ValueError) as error:  # torchvision's "not found", a bad or short file
+        raise DataError(f"the book's folder {root / 'FashionMNIST' / 'raw'} can't be read: {error}") from None
+    if any(arrays[name].shape != ARRAY_SHAPES[name] for name in ARRAY_FILES):
+        raise DataError(f"the book's folder {root / 'FashionMNIST' / 'raw'} does not hold Fashion-MNIST.")
+    return arrays
 
 
 def describe_expected_files(folder: Path) -> str:
@@ -182,7 +239,11 @@ def load_decoded_arrays(
 ) -> dict[str, np.ndarray]:
     """The four arrays as uint8: from the decoded copy when it matches the originals, else decoded anew."""
     arrays = read_decoded_copy(folder)
-    if arrays is None:
+    book_root = None if arrays is not None or _holds_own_files(folder) else find_book_root(folder)
+    if book_root is not None:
+        arrays = read_book_folder(book_root)
+        write_decoded_copy(folder, arrays)
+    elif arrays is None:
         ensure_files(folder, download=download, progress=progress, mirrors=mirrors)
         arrays = {name: _read_idx(folder / source, name.split("_")[1]) for name, source in ARRAY_FILES.items()}
         write_decoded_copy(folder, arrays)
@@ -231,7 +292,10 @@ def write_decoded_copy(folder: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def _stat_sources(folder: Path) -> dict[str, list[int]]:
     """Size and modification time of each original: a changed file means the copy is stale."""
-    stats = {name: (folder / name).stat() for name in FILE_MD5S}
+    flat = [folder / name for name in FILE_MD5S]
+    root = None if _holds_own_files(folder) else find_book_root(folder)
+    paths = flat if root is None else book_raw_files(root)
+    stats = {str(path.relative_to(folder if root is None else root)): path.stat() for path in paths}
     return {name: [stat.st_size, stat.st_mtime_ns] for name, stat in stats.items()}
 
 
@@ -241,7 +305,11 @@ def ensure_files(
     progress: ProgressCallback | None = None,
     mirrors: Sequence[str] = MIRRORS,
 ) -> None:
-    """Make sure all four files are in ``folder`` and match their md5, downloading if allowed."""
+    """Make sure all four files are in ``folder`` and match their md5, downloading if allowed (the book's
+    layout is checked by reading it: ``read_book_folder``)."""
+    if not _holds_own_files(folder) and (root := find_book_root(folder)):
+        read_book_folder(root)
+        return
     absent = missing_files(folder)
     if absent and not download:
         raise DataError(f"Fashion-MNIST is missing {', '.join(absent)}: {describe_expected_files(folder)}.")

@@ -1,5 +1,8 @@
-"""``python -m softmax_core``: the engine from a terminal.
+"""``softmax-lab`` (= ``python -m softmax_core``): the engine from a terminal.
 
+``serve`` starts the dashboard: the packaged ``dashboard/app.py`` with Streamlit, whose settings are the
+project's own (``dashboard/.streamlit/config.toml``) from any working folder; the ``--server.*`` flags
+after it go to Streamlit as they are (e.g. ``--server.port 8502``). ``--version`` says which release.
 ``train`` runs one fit and prints a live per-epoch table and the book's verdict (or, with ``--json``,
 one JSON object per line); with ``--store`` it is also recorded in the run store. With ``--executor
 local|ray`` it is recorded and handed to that executor instead, and the same table is printed from what
@@ -41,8 +44,13 @@ class _QuietParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _QuietParser(prog="python -m softmax_core", description="Softmax regression on Fashion-MNIST.")
+    from softmax_core import __version__
+
+    parser = _QuietParser(prog="softmax-lab", description="Softmax regression on Fashion-MNIST.")
+    parser.add_argument("--version", action="version", version=f"softmax-lab {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_QuietParser)
+    commands.add_parser("serve", help="start the dashboard; Streamlit's --server.* flags are passed on "
+                                      "(e.g. --server.port 8502, --server.address 0.0.0.0)")
     train = commands.add_parser("train", help="train one run and print its epochs")
     for name, setting in settings().items():  # values are checked by TrainConfig, which names the field
         if setting.kind is bool:  # --validation / --no-validation
@@ -187,8 +195,27 @@ def format_run_line(run: RunRecord) -> str:
     return f"{run.id:>5}  {run.status:<11}  {run.name[:32]:<32}  {final}"
 
 
+def run_serve(args: argparse.Namespace, out: TextIO) -> int:
+    """Become ``streamlit run <the packaged dashboard/app.py> <flags>``: Streamlit then owns the process,
+    its signals and its exit code (the engine never imports streamlit or the dashboard, so it execs it)."""
+    import importlib.util
+
+    bad = [flag for flag in args.streamlit_flags if flag.startswith("-") and not flag.startswith("--server.")]
+    if bad:
+        raise CommandLineError(f"serve passes only Streamlit's --server.* flags on, not {bad[0]}")
+    spec = importlib.util.find_spec("dashboard")  # finds the folder without importing the pages
+    if spec is None or spec.origin is None:
+        raise CommandLineError("the dashboard is not installed beside softmax_core; reinstall softmax-lab")
+    app = os.path.join(os.path.dirname(spec.origin), "app.py")
+    out.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", app, *args.streamlit_flags])
+    return EXIT_OK  # not reached: execv replaces this process
+
+
 def _command(name: str):
     """The function behind a command; the training ones (and torch) are imported only when asked for."""
+    if name == "serve":
+        return run_serve
     if name == "train":
         from softmax_core.cli.train import run_train
 
@@ -211,7 +238,10 @@ def _silence_closed_stdout(out: TextIO) -> None:
 def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout) -> int:
     """Entry point; returns the process exit code."""
     try:
-        args = build_parser().parse_args(argv)
+        args, extra = build_parser().parse_known_args(argv)
+        if extra and args.command != "serve":  # only serve passes flags on (to Streamlit)
+            raise CommandLineError(f"unrecognized arguments: {' '.join(extra)}")
+        args.streamlit_flags = extra
         return _command(args.command)(args, out)
     except BrokenPipeError:  # e.g. `runs --json | head`: the reader has all it wanted
         _silence_closed_stdout(out)
@@ -223,3 +253,8 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout) -> int:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
 
+
+
+def run_main() -> None:
+    """The ``softmax-lab`` command's entry point."""
+    sys.exit(main())

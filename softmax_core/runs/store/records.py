@@ -192,11 +192,15 @@ def epoch_record(row, with_tensors: bool) -> EpochRecord:
     )
 
 
-def _to_bytes(tensor: torch.Tensor, dtype: str) -> bytes:
+def _to_bytes(tensor: torch.Tensor | None, dtype: str) -> bytes | None:
+    if tensor is None:  # a notebook's model that is not the book's linear one has no (10, 784) weights
+        return None
     return tensor.detach().cpu().numpy().astype(dtype).tobytes()
 
 
-def _from_bytes(blob: bytes, dtype: str, shape: tuple[int, ...]) -> torch.Tensor:
+def _from_bytes(blob: bytes | None, dtype: str, shape: tuple[int, ...]) -> torch.Tensor | None:
     import torch
 
+    if blob is None:
+        return None
     return torch.from_numpy(np.frombuffer(blob, dtype=dtype).astype(dtype[1:]).reshape(shape))

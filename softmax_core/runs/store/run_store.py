@@ -148,6 +148,16 @@ class RunStore:
                "tags": request.tags or {}, "owner_id": owner_id, "cost": run_cost(request.config)}
         return int(conn.execute(runs_table.insert().values(**row)).inserted_primary_key[0])
 
+    def start_run_here(self, config: TrainConfig, name: str, tags: dict, host: str, pid: int) -> int:
+        """Record a run that its caller trains itself (a notebook) as running at once, so that no worker
+        ever claims it; the caller keeps its heartbeat and ends it (``record_progress``, ``end_run``)."""
+        now = self.database.now()
+        with self.database.writing() as conn:
+            run_id = self._insert_run(conn, RunRequest(config, name, tags), None)
+            conn.execute(runs_table.update().where(runs_table.c.id == run_id).values(
+                status=RunStatus.RUNNING.value, started_at=now, heartbeat_at=now, host=host, pid=pid))
+        return run_id
+
     def claim_run(self, run_id: int, host: str, pid: int, node: str | None = None) -> bool:
         """Take a queued run to train it: True if this caller got it (not cancelled, nobody else has it)."""
         now = self.database.now()
