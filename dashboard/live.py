@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard.charts import RunCurves, build_curves_figure, run_traces
+from dashboard.charts import CURVE_PANELS, RunCurves, build_curve_panels, build_curves_figure, run_traces
 from dashboard.render import legend_labels, shown_as_message
 from dashboard.services import get_curve_cache
 from dashboard.text import as_text
@@ -65,7 +65,7 @@ def render_live_runs(reader: ScopedRuns, run_ids: Sequence[int], chart_key: str,
         say_which_left(run_ids, runs)
         (draw_runs or draw_progress_lines)(runs)
         if show_curves and runs:
-            st.plotly_chart(curves_figure(runs, reader), key=chart_key, width="stretch")
+            render_curve_panels(curve_panels(runs, reader), chart_key)
         if poll_interval(runs) != interval:
             st.rerun()  # speed up, slow down or stop: the page reruns once and re-arms the timer
         if when_done is not None and not any(run.is_active for run in runs):
@@ -89,13 +89,30 @@ def draw_progress_lines(runs: Sequence[RunRecord]) -> None:
             st.progress(run.progress, text=as_text(f"#{run.id} {run.name}: {run.status}, {run.progress:.0%}"))
 
 
-def curves_figure(runs: Sequence[RunRecord], reader: ScopedRuns, title: str = "") -> go.Figure:
-    """The runs' overlaid curves as ``reader`` may see them, labelled by what differs between them."""
+def render_curve_panels(panels: Sequence[go.Figure], chart_key: str) -> None:
+    """Loss and accuracy side by side in two columns, which a phone stacks, each then the screen's width."""
+    for column, figure, panel in zip(st.columns(2), panels, CURVE_PANELS, strict=True):
+        column.plotly_chart(figure, key=f"{chart_key}_{panel}", width="stretch")
+
+
+def curve_panels(runs: Sequence[RunRecord], reader: ScopedRuns, title: str = "") -> list[go.Figure]:
+    """The runs' curves as two panels (loss, accuracy) from the same cached traces as ``curves_figure``."""
+    curves, traces = _curves_and_traces(runs, reader)
+    return build_curve_panels(curves, title=title, traces=traces)
+
+
+def _curves_and_traces(runs: Sequence[RunRecord], reader: ScopedRuns) -> tuple[list[RunCurves], list[dict]]:
     labels = legend_labels(runs)
     cache = get_curve_cache()
     curves = [cache.curves_of(run, labels[run.id], reader) for run in runs]
     traces = [trace for index, (run, run_curves) in enumerate(zip(runs, curves))
               for trace in _traces_of(run, run_curves, index)]
+    return curves, traces
+
+
+def curves_figure(runs: Sequence[RunRecord], reader: ScopedRuns, title: str = "") -> go.Figure:
+    """The runs' overlaid curves as ``reader`` may see them, labelled by what differs between them."""
+    curves, traces = _curves_and_traces(runs, reader)
     return build_curves_figure(curves, title=title, traces=traces)
 
 

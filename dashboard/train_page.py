@@ -10,10 +10,10 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from dashboard.charts import build_curves_figure
+from dashboard.charts import build_curve_panels
 from dashboard.classroom_gate import classroom_on, identity, own_runs, reader, refuse_hidden
 from dashboard.data_check import data_ready_or_offer_download
-from dashboard.live import render_live_runs
+from dashboard.live import render_curve_panels, render_live_runs
 from dashboard.render import render_progress, render_verdict, status_markdown
 from dashboard.run_actions import render_cancel, render_challenge_note, render_share, show_action_refusal
 from dashboard.services import get_policy, open_store_or_stop
@@ -174,8 +174,7 @@ def visible_here(run_ids: list[int]) -> list[int]:
 
 def render_empty_curves() -> None:
     """The chart's place before any run: Plotly's bundle loads now, not with the first click."""
-    st.plotly_chart(build_curves_figure([], title="the loss and accuracy curves grow here"), key="live_curves",
-                    width="stretch")
+    render_curve_panels(build_curve_panels([], title="the loss and accuracy curves grow here"), "live_curves")
 
 
 def main() -> None:
