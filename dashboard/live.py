@@ -4,10 +4,11 @@ the store while any of its runs is active.
 
 Watching must cost the server almost nothing, since a class watches at once: a poll reads the watched
 run rows (one query), takes their curves from the process-wide ``CurveCache`` (only new points are
-read), reuses the Plotly traces of runs that haven't changed, and builds the figure without
-validation. It polls at once while a just-submitted run awaits its first point, every second while a
-run trains, slowly while runs only wait in the queue, and not at all once none is active; a change of
-pace reruns the page once to re-arm the timer.
+read), reuses the Plotly traces of runs that haven't changed, and builds the figures without
+validation: the loss and accuracy panels are two charts in two columns (a phone stacks them), split from
+one spec, so a poll does the same work as for one figure. It polls at once while a just-submitted run
+awaits its first point, every second while a run trains, slowly while runs only wait in the queue, and
+not at all once none is active; a change of pace reruns the page once to re-arm the timer.
 
 Every poll reads through the session's ``ScopedRuns``: a run its reader may no longer see (un-shared,
 its student removed) drops out of the view at the next poll, and says so.

@@ -193,7 +193,8 @@ def main() -> None:
     show_action_refusal()
     watched = visible_here(st.session_state["watched"])
     if not watched:
-        st.info("No run in this view yet: press **Start** in the sidebar to train the book's model.")
+        st.info("No run in this view yet: press **Start** in the sidebar to train the book's model (on a phone, "
+                "open the sidebar with **»** at the top left).")
         render_empty_curves()
         return
     render_live_runs(reader(), watched, "live_curves", draw_runs=render_run_cards)

@@ -54,6 +54,10 @@ def close_sidebar(page) -> None:
 
 
 def test_a_student_on_a_phone_joins_starts_a_run_and_sees_the_curve_panels_stacked(phone, class_with_default_limits):
+    phone.goto(class_with_default_limits.url)
+    phone.get_by_text("Join the class").wait_for()
+    fits_the_screen(phone, phone.get_by_role("button", name="Join"))
+    save_screenshot(phone, "phone-join")
     join(phone, class_with_default_limits.url, "Ada")
     save_screenshot(phone, "phone-joined")
     open_sidebar(phone)
