@@ -108,7 +108,7 @@ def build_curves_figure(runs: Sequence[RunCurves], title: str = "", height: int 
     return go.Figure(_curves_spec(runs, title, height, traces), _validate=False)
 
 
-def build_curve_panels(runs: Sequence[RunCurves], title: str = "", height: int = 380,
+def build_curve_panels(runs: Sequence[RunCurves], title: str = "", height: int = 420,
                        traces: Sequence[dict] | None = None) -> list[go.Figure]:
     """The curves figure's two panels as two figures, loss then accuracy, for two page columns: a phone
     stacks columns, where one figure's panels would stay side by side, each a third of the screen. The
@@ -130,6 +130,8 @@ def _panel_spec(spec: dict, name: str, keep_title: bool) -> dict:
                              if note.get("text") == name or (note.get("xref") == x_axis)]
     layout["shapes"] = [shape for shape in spec["layout"]["shapes"] if shape.get("xref") == x_axis]
     layout["uirevision"] = f"curves-{name}"
+    # below the epoch axis's title, however many rows it wraps into on a half-width column or a phone
+    layout["legend"] = {**(layout.get("legend") or {}), "y": -0.25, "yanchor": "top"}
     if not keep_title:
         layout["title"] = None
     return {"data": data, "layout": layout}
