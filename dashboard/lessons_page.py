@@ -51,12 +51,21 @@ def exercise_one(store: ScopedRuns) -> None:
         batch = setting_input("batch_size", "ex1_batch", 512)
         lr = setting_input("lr", "ex1_lr", 0.2)
         epochs = setting_input("epochs", "ex1_epochs", 10)
-        if st.button("Add to the comparison", key="ex1_add"):
+        fits = fits_before_the_click(lambda: [TrainConfig(batch_size=batch, lr=lr, epochs=epochs)])
+        if st.button("Add to the comparison", key="ex1_add", disabled=not fits):
             ids = add_variant(ids, batch, lr, epochs)
     if not ids:
         st.info("Press the button to train the three runs (about 10 seconds).")
         return
     render_live_runs(store, ids, "ex1_curves", when_done=lambda runs: explain_exercise_one(store, runs))
+
+
+def fits_before_the_click(make_configs) -> bool:
+    """The cost beside a button, for configs made from widgets (whose refusal the click itself says)."""
+    try:
+        return render_estimate(make_configs())
+    except ConfigError:
+        return True
 
 
 def add_variant(ids: list[int], batch: int, lr: float, epochs: int) -> list[int]:
@@ -218,7 +227,8 @@ def change_one_thing(store: ScopedRuns) -> None:
     field = field_column.selectbox("Change", AB_FIELDS, key="ab_field")
     value = setting_input(field, f"ab_value_{field}", getattr(base.config, field), container=value_column, label="to")
     pair = group_from_url_or_store(store, "ab", "ab")
-    if st.button("Run the clone", key="ab_start", type="primary"):
+    fits = fits_before_the_click(lambda: [base.config.replace(**{field: value})])
+    if st.button("Run the clone", key="ab_start", type="primary", disabled=not fits):
         try:
             variant = base.config.replace(**{field: value})
         except ConfigError as error:
