@@ -125,6 +125,41 @@ def build_curves_figure(runs: Sequence[RunCurves], title: str = "", height: int 
                         traces: Sequence[dict] | None = None, style: ProjectorStyle | None = None) -> go.Figure:
     """Loss (left) and accuracy (right) against epoch for every run, sharing colours across panels
     (``traces``: the runs' ``run_traces``, when the caller already has them; ``style``: for a projector)."""
+    return go.Figure(_curves_spec(runs, title, height, traces, style), _validate=False)
+
+
+def build_curve_panels(runs: Sequence[RunCurves], title: str = "", height: int = 420,
+                       traces: Sequence[dict] | None = None) -> list[go.Figure]:
+    """The curves figure's two panels as two figures, loss then accuracy, for two page columns: a phone
+    stacks columns, where one figure's panels would stay side by side, each a third of the screen. The
+    title goes on the loss panel; each legend names its own panel's curves. (A projector keeps the one
+    figure, whose legend names each run once: ``build_curves_figure`` with a style.)"""
+    spec = _curves_spec(runs, title, height, traces)
+    return [go.Figure(_panel_spec(spec, name, keep_title=index == 0), _validate=False)
+            for index, name in enumerate(CURVE_PANELS)]
+
+
+def _panel_spec(spec: dict, name: str, keep_title: bool) -> dict:
+    """One panel of a curves spec on the figure's only axes (x, y), its domain the whole width."""
+    x_axis, y_axis, _ = CURVE_PANELS[name]
+    data = [{**trace, "xaxis": "x", "yaxis": "y"} for trace in spec["data"] if trace.get("xaxis") == x_axis]
+    layout = {key: value for key, value in spec["layout"].items() if not key.startswith(("xaxis", "yaxis"))}
+    layout["xaxis"] = {**spec["layout"][_layout_key(x_axis)], "domain": [0.0, 1.0], "anchor": "y"}
+    layout["yaxis"] = {**spec["layout"][_layout_key(y_axis)], "anchor": "x"}
+    layout["annotations"] = [dict(note, x=0.5) if note.get("xref") == "paper" else note
+                             for note in spec["layout"]["annotations"]
+                             if note.get("text") == name or (note.get("xref") == x_axis)]
+    layout["shapes"] = [shape for shape in spec["layout"]["shapes"] if shape.get("xref") == x_axis]
+    layout["uirevision"] = f"curves-{name}"
+    # below the epoch axis's title, however many rows it wraps into on a half-width column or a phone
+    layout["legend"] = {**(layout.get("legend") or {}), "y": -0.25, "yanchor": "top"}
+    if not keep_title:
+        layout["title"] = None
+    return {"data": data, "layout": layout}
+
+
+def _curves_spec(runs: Sequence[RunCurves], title: str, height: int, traces: Sequence[dict] | None,
+                 style: ProjectorStyle | None = None) -> dict:
     if traces is None:
         traces = [trace for index, run in enumerate(runs) for trace in run_traces(run, index)]
     layout = _curves_layout(title, height)
@@ -137,7 +172,7 @@ def build_curves_figure(runs: Sequence[RunCurves], title: str = "", height: int 
             _add_marker(layout, run.marker_epoch, safe_label(run.marker_text), PALETTE[index % len(PALETTE)])
     if style is not None:
         traces = _style_for_projector(layout, list(traces), style)
-    return go.Figure({"data": list(traces), "layout": layout}, _validate=False)
+    return {"data": list(traces), "layout": layout}
 
 
 def _style_for_projector(layout: dict, traces: list[dict], style: ProjectorStyle) -> list[dict]:

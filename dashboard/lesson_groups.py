@@ -41,7 +41,7 @@ def render_estimate(configs: list[TrainConfig]) -> bool:
     if estimate.fits:
         st.caption(f"These runs {estimate.summary()}.")
     else:
-        st.warning(f"Too large to start: {estimate.refusal}")
+        st.warning(f"Too large to start: {estimate.refusal}. Wait for your runs to end, or ask your teacher.")
     return estimate.fits
 
 

@@ -41,21 +41,31 @@ def exercise_one(store: ScopedRuns) -> None:
     st.markdown("The book asks what happens with **batch 1024**, or with **lr 0.4**, and why its checks "
                 "then fail. Run all three side by side; the explanations below are computed from these runs.")
     ids = group_from_url_or_store(store, "exercise1", "ex1")
+    configs = {PRESETS[name].title: config for name, config in lessons.exercise1_configs().items()}
     left, right = st.columns([2, 3])
-    if left.button("Run the book's run, batch 1024 and lr 0.4", key="ex1_start", type="primary"):
-        ids = submit_group({PRESETS[name].title: config for name, config in lessons.exercise1_configs().items()},
-                           "exercise1")
+    fits = render_estimate(list(configs.values()))
+    if left.button("Run the book's run, batch 1024 and lr 0.4", key="ex1_start", type="primary", disabled=not fits):
+        ids = submit_group(configs, "exercise1")
         remember_group("ex1", ids)
     with right.popover("Add your own variant"):
         batch = setting_input("batch_size", "ex1_batch", 512)
         lr = setting_input("lr", "ex1_lr", 0.2)
         epochs = setting_input("epochs", "ex1_epochs", 10)
-        if st.button("Add to the comparison", key="ex1_add"):
+        fits = fits_before_the_click(lambda: [TrainConfig(batch_size=batch, lr=lr, epochs=epochs)])
+        if st.button("Add to the comparison", key="ex1_add", disabled=not fits):
             ids = add_variant(ids, batch, lr, epochs)
     if not ids:
         st.info("Press the button to train the three runs (about 10 seconds).")
         return
     render_live_runs(store, ids, "ex1_curves", when_done=lambda runs: explain_exercise_one(store, runs))
+
+
+def fits_before_the_click(make_configs) -> bool:
+    """The cost beside a button, for configs made from widgets (whose refusal the click itself says)."""
+    try:
+        return render_estimate(make_configs())
+    except ConfigError:
+        return True
 
 
 def add_variant(ids: list[int], batch: int, lr: float, epochs: int) -> list[int]:
@@ -91,7 +101,8 @@ def offer_fixes(store: ScopedRuns, fixes: dict[str, TrainConfig]) -> None:
     for label in fixes:
         st.markdown(f"- {as_text(label)}")
     fix_ids = group_from_url_or_store(store, "exercise1-fix", "ex1fix")
-    if st.button("Verify the fixes by running them", key="ex1_fix"):
+    fits = render_estimate(list(fixes.values()))
+    if st.button("Verify the fixes by running them", key="ex1_fix", disabled=not fits):
         fix_ids = submit_group(fixes, "exercise1-fix")
         remember_group("ex1fix", fix_ids)
     if fix_ids:
@@ -140,13 +151,19 @@ def show_overfitting(store: ScopedRuns, runs: Sequence[RunRecord]) -> None:
 def offer_weight_decay(store: ScopedRuns, finished: Sequence[RunRecord]) -> None:
     st.markdown("**A remedy to compare:** the same seeds with weight decay 0.001 (early stopping is above).")
     wd_ids = group_from_url_or_store(store, "exercise2-wd", "ex2wd")
-    if st.button("Run the same seeds with weight decay 0.001", key="ex2_wd"):
-        configs = [run.config.replace(weight_decay=0.001) for run in finished]
+    configs = weight_decay_configs(finished)
+    fits = render_estimate(configs)
+    if st.button("Run the same seeds with weight decay 0.001", key="ex2_wd", disabled=not fits):
         wd_ids = submit_group({f"seed {c.seed}, wd 0.001": c for c in configs}, "exercise2-wd")
         remember_group("ex2wd", wd_ids)
     if wd_ids:
         render_live_runs(store, wd_ids, "ex2_wd_curves", show_curves=False,
                          when_done=lambda runs: show_weight_decay(store, finished, runs))
+
+
+def weight_decay_configs(finished: Sequence[RunRecord]) -> list[TrainConfig]:
+    """Exercise 2's remedy: the same seeds (and settings) with weight decay 0.001."""
+    return [run.config.replace(weight_decay=0.001) for run in finished]
 
 
 def show_weight_decay(store: ScopedRuns, plain: Sequence[RunRecord], decayed: Sequence[RunRecord]) -> None:
@@ -178,9 +195,11 @@ def numerical_stability(store: ScopedRuns) -> None:
     st.markdown(f"**On real runs:** the scratch (naive) and concise (LogSumExp) models with initial weight std "
                 f"{STABILITY_RUN.init_std:g}, otherwise the book's settings.")
     ids = group_from_url_or_store(store, "stability", "stab")
-    if st.button("Train the pair", key="stab_start"):
-        ids = submit_group({"scratch (naive softmax)": STABILITY_RUN.replace(implementation="scratch"),
-                            "concise (LogSumExp)": STABILITY_RUN}, "stability")
+    pair = {"scratch (naive softmax)": STABILITY_RUN.replace(implementation="scratch"),
+            "concise (LogSumExp)": STABILITY_RUN}
+    fits = render_estimate(list(pair.values()))
+    if st.button("Train the pair", key="stab_start", disabled=not fits):
+        ids = submit_group(pair, "stability")
         remember_group("stab", ids)
     if ids:
         render_live_runs(store, ids, "stab_curves", when_done=show_stability_outcome)
@@ -209,7 +228,8 @@ def change_one_thing(store: ScopedRuns) -> None:
     field = field_column.selectbox("Change", AB_FIELDS, key="ab_field")
     value = setting_input(field, f"ab_value_{field}", getattr(base.config, field), container=value_column, label="to")
     pair = group_from_url_or_store(store, "ab", "ab")
-    if st.button("Run the clone", key="ab_start", type="primary"):
+    fits = fits_before_the_click(lambda: [base.config.replace(**{field: value})])
+    if st.button("Run the clone", key="ab_start", type="primary", disabled=not fits):
         try:
             variant = base.config.replace(**{field: value})
         except ConfigError as error:
@@ -238,9 +258,10 @@ def repeat_with_seeds(store: ScopedRuns) -> None:
         return
     count = st.number_input("Seeds in all", *lessons.SEED_COUNTS, 5, key="repeat_count")
     ids = group_from_url_or_store(store, "repeat", "repeat")
-    if st.button(f"Repeat with {count - 1} more seeds", key="repeat_start", type="primary"):
-        seeds = [base.config.seed + offset for offset in range(1, count)]
-        configs = {f"{base.name}, seed {seed}": base.config.replace(seed=seed) for seed in seeds}
+    seeds = [base.config.seed + offset for offset in range(1, count)]
+    configs = {f"{base.name}, seed {seed}": base.config.replace(seed=seed) for seed in seeds}
+    fits = render_estimate(list(configs.values()))
+    if st.button(f"Repeat with {count - 1} more seeds", key="repeat_start", type="primary", disabled=not fits):
         ids = [base.id] + submit_group(configs, "repeat")
         remember_group("repeat", ids)
     if ids:

@@ -4,10 +4,11 @@ the store while any of its runs is active.
 
 Watching must cost the server almost nothing, since a class watches at once: a poll reads the watched
 run rows (one query), takes their curves from the process-wide ``CurveCache`` (only new points are
-read), reuses the Plotly traces of runs that haven't changed, and builds the figure without
-validation. It polls at once while a just-submitted run awaits its first point, every second while a
-run trains, slowly while runs only wait in the queue, and not at all once none is active; a change of
-pace reruns the page once to re-arm the timer.
+read), reuses the Plotly traces of runs that haven't changed, and builds the figures without
+validation: the loss and accuracy panels are two charts in two columns (a phone stacks them), split from
+one spec, so a poll does the same work as for one figure. It polls at once while a just-submitted run
+awaits its first point, every second while a run trains, slowly while runs only wait in the queue, and
+not at all once none is active; a change of pace reruns the page once to re-arm the timer.
 
 Every poll reads through the session's ``ScopedRuns``: a run its reader may no longer see (un-shared,
 its student removed) drops out of the view at the next poll, and says so.
@@ -23,7 +24,7 @@ from collections.abc import Callable, Sequence
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard.charts import RunCurves, build_curves_figure, run_traces
+from dashboard.charts import CURVE_PANELS, RunCurves, build_curve_panels, build_curves_figure, run_traces
 from dashboard.render import chart_style, legend_labels, shown_as_message
 from dashboard.services import get_curve_cache
 from dashboard.text import as_text
@@ -65,7 +66,7 @@ def render_live_runs(reader: ScopedRuns, run_ids: Sequence[int], chart_key: str,
         say_which_left(run_ids, runs)
         (draw_runs or draw_progress_lines)(runs)
         if show_curves and runs:
-            st.plotly_chart(curves_figure(runs, reader), key=chart_key, width="stretch")
+            render_curves(runs, reader, chart_key)
         if poll_interval(runs) != interval:
             st.rerun()  # speed up, slow down or stop: the page reruns once and re-arms the timer
         if when_done is not None and not any(run.is_active for run in runs):
@@ -91,13 +92,40 @@ def draw_progress_lines(runs: Sequence[RunRecord]) -> None:
             st.progress(run.progress, text=as_text(f"#{run.id} {run.name}: {run.status}, {run.progress:.0%}"))
 
 
-def curves_figure(runs: Sequence[RunRecord], reader: ScopedRuns, title: str = "") -> go.Figure:
-    """The runs' overlaid curves as ``reader`` may see them, labelled by what differs between them."""
+def render_curves(runs: Sequence[RunRecord], reader: ScopedRuns, chart_key: str) -> None:
+    """On a projector one figure whose legend names each run once, in the room's type; elsewhere the two
+    panels in columns, which a phone stacks."""
+    if chart_style() is not None:
+        st.plotly_chart(curves_figure(runs, reader), key=chart_key, width="stretch")
+    else:
+        render_curve_panels(curve_panels(runs, reader), chart_key)
+
+
+def render_curve_panels(panels: Sequence[go.Figure], chart_key: str) -> None:
+    """Loss and accuracy side by side in two columns, which a phone stacks, each then the screen's width."""
+    for column, figure, panel in zip(st.columns(2), panels, CURVE_PANELS, strict=True):
+        column.plotly_chart(figure, key=f"{chart_key}_{panel}", width="stretch")
+
+
+def curve_panels(runs: Sequence[RunRecord], reader: ScopedRuns, title: str = "") -> list[go.Figure]:
+    """The runs' curves as two panels (loss, accuracy) from the same cached traces as ``curves_figure``."""
+    curves, traces = _curves_and_traces(runs, reader)
+    return build_curve_panels(curves, title=title, traces=traces)
+
+
+def _curves_and_traces(runs: Sequence[RunRecord], reader: ScopedRuns) -> tuple[list[RunCurves], list[dict]]:
     labels = legend_labels(runs)
     cache = get_curve_cache()
     curves = [cache.curves_of(run, labels[run.id], reader) for run in runs]
     traces = [trace for index, (run, run_curves) in enumerate(zip(runs, curves))
               for trace in _traces_of(run, run_curves, index)]
+    return curves, traces
+
+
+def curves_figure(runs: Sequence[RunRecord], reader: ScopedRuns, title: str = "") -> go.Figure:
+    """The runs' overlaid curves as ``reader`` may see them, labelled by what differs between them, in a
+    projector's style while presenting."""
+    curves, traces = _curves_and_traces(runs, reader)
     return build_curves_figure(curves, title=title, traces=traces, style=chart_style())
 
 

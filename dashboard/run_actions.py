@@ -31,6 +31,16 @@ def render_share(run: RunRecord, container) -> None:
                          help="Show this run on the class board and to your classmates on Compare.")
 
 
+def render_challenge_note(run: RunRecord) -> None:
+    """Under the owner's Share: why this run, shared, won't count for the class's challenge (if it won't)."""
+    challenge = get_policy().challenge_for(identity())
+    if challenge is None or not get_policy().may_share(identity(), run):
+        return
+    reason = challenge.why_run_not_counted(run)
+    if reason:
+        st.caption(f"Share: {reason}.")
+
+
 def cancel_and_settle(run_id: int) -> None:
     """Cancel, and give the worker a moment to stop, so the redraw right after the click shows the end."""
     try:

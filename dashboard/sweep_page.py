@@ -31,8 +31,11 @@ from softmax_core.analysis.sweeps import (
     SweepSpec,
     cancel_sweep,
     cell_by_key,
+    default_values,
+    describe_smaller_grid,
     heat_cells,
     is_log_spaced,
+    largest_grid_that_fits,
     metric_of,
     parse_values,
     read_sweep,
@@ -52,13 +55,13 @@ def sweep_form() -> SweepSpec | None:
     axes = st.multiselect("Axes to vary", AXIS_CHOICES, default=["batch_size", "lr"], key="sweep_axes",
                           max_selections=MAX_AXES, format_func=lambda name: settings()[name].label)
     columns = st.columns(max(1, len(axes)) + 1)
+    base = get_policy().prepare(identity(), form_config())  # the Train form's values: its contract (train_form.py)
     texts = {name: columns[i].text_input(f"{settings()[name].label} values", key=f"sweep_values_{name}",
-                                         value=", ".join(f"{v:g}" for v in suggest_values(name)[:3]),
+                                         value=", ".join(f"{v:g}" for v in default_values(name, getattr(base, name))),
                                          help="Comma-separated; suggested: "
                                               + ", ".join(map(str, suggest_values(name))))
              for i, name in enumerate(axes)}
     seeds = columns[-1].number_input("Seeds per cell", 1, MAX_SEEDS, 1, key="sweep_seeds")
-    base = form_config()  # the Train form's values: its explicit contract (train_form.py)
     st.caption(f"The other settings come from the Train form: {as_text(describe_config(base))}.")
     try:
         return SweepSpec(base, {name: parse_values(name, text) for name, text in texts.items()}, int(seeds))
@@ -80,8 +83,9 @@ def offer_start(store: ScopedRuns, spec: SweepSpec) -> None:
         st.error(f"Can't sweep: {error}")
         return
     estimate = get_policy().estimate(identity(), [config for _, config in spec.configs()])
-    if not estimate.fits:
-        st.error(f"Can't sweep: {estimate.refusal}")
+    if not estimate.fits:  # before the click, in a student's words, with the grid that would fit
+        st.error(f"Too large to start: {describe_smaller_grid(spec, largest_grid_that_fits(spec, estimate.admits))}.")
+        st.caption(f"Why: {estimate.refusal}.")
         return
     st.caption(f"This sweep {estimate.summary()}.")
     if st.button("Start sweep", type="primary", key="sweep_start"):

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from dashboard.charts import build_curves_figure
+from dashboard.charts import build_curve_panels
 from dashboard.classroom_gate import classroom_on, identity, own_runs, reader, refuse_hidden
 from dashboard.data_check import data_ready_or_offer_download
-from dashboard.live import render_live_runs
+from dashboard.live import render_curve_panels, render_live_runs
 from dashboard.render import render_progress, render_verdict, status_markdown
-from dashboard.run_actions import render_cancel, render_share, show_action_refusal
+from dashboard.run_actions import render_cancel, render_challenge_note, render_share, show_action_refusal
 from dashboard.services import get_policy, open_store_or_stop
 from dashboard.settings_widgets import setting_input
 from dashboard.text import as_text
@@ -72,6 +72,7 @@ def config_form() -> tuple[TrainConfig | None, str]:
                 form_input(field)
         started = st.form_submit_button("Start", type="primary", width="stretch")
     render_cost()
+    render_challenge()
     if not started:
         return None, ""
     values = {field: st.session_state[key] for field, key in FORM_FIELDS.items()}
@@ -82,13 +83,20 @@ def config_form() -> tuple[TrainConfig | None, str]:
         return None, ""
 
 
-def render_cost() -> None:
-    """Beside Start, before the click: what the form's run costs and the class's limits (a student only).
-    A form sends its values on Start, so this reads the values it holds since the last Start or preset."""
+def held_config() -> TrainConfig | None:
+    """The config the form holds as this session would train it (None: values TrainConfig refuses, which
+    Start says). A form sends its values on Start, so these are the values since the last Start or preset."""
     try:
         values = {field: st.session_state[key] for field, key in FORM_FIELDS.items()}
-        config = get_policy().prepare(identity(), TrainConfig(**values))
+        return get_policy().prepare(identity(), TrainConfig(**values))
     except (ConfigError, KeyError):
+        return None
+
+
+def render_cost() -> None:
+    """Beside Start, before the click: what the form's run costs and the class's limits (a student only)."""
+    config = held_config()
+    if config is None:
         return
     estimate = get_policy().estimate(identity(), [config])
     if estimate.run_limit is None:
@@ -97,6 +105,33 @@ def render_cost() -> None:
         st.sidebar.caption(f"This run {estimate.summary()} ({what_fits(config, estimate.run_limit)}).")
     else:
         st.sidebar.warning(f"Too large to start: {estimate.refusal}")
+
+
+def render_challenge() -> None:
+    """Beside Start, for a student: the class's challenge, whether the form's run can count for it (the
+    core's ``Challenge.why_not``) and, when it can't, a click that sets the form up for it."""
+    challenge, config = get_policy().challenge_for(identity()), held_config()
+    if challenge is None or config is None:
+        return
+    st.sidebar.info(f"**The class's challenge:** {challenge.title} ({challenge.rules}). Share your best run "
+                    "to put it on the board.", icon=":material/emoji_events:")
+    reason = challenge.why_not(config)
+    if not reason:
+        st.sidebar.caption("These settings can count for the challenge.")
+        return
+    st.sidebar.warning(f"{reason}.")
+    st.sidebar.button("Set up for the challenge", key="challenge_set_up", on_click=set_up_for_challenge,
+                      width="stretch", help="Keeps your other settings and changes only what the challenge rules out.")
+
+
+def set_up_for_challenge() -> None:
+    """Put the form at the nearest settings the challenge admits (a callback: before the form is drawn)."""
+    challenge, config = get_policy().challenge_for(identity()), held_config()
+    if challenge is None or config is None:
+        return
+    fitted = challenge.set_up(config)
+    for field, key in FORM_FIELDS.items():
+        st.session_state[key] = getattr(fitted, field)
 
 
 def start_run(config: TrainConfig, name: str) -> None:
@@ -119,6 +154,7 @@ def render_run_card(run: RunRecord) -> None:
         render_share(run, action)
         render_progress(run)
         render_verdict(run)
+        render_challenge_note(run)
 
 
 def render_run_cards(runs: Sequence[RunRecord]) -> None:
@@ -138,8 +174,7 @@ def visible_here(run_ids: list[int]) -> list[int]:
 
 def render_empty_curves() -> None:
     """The chart's place before any run: Plotly's bundle loads now, not with the first click."""
-    st.plotly_chart(build_curves_figure([], title="the loss and accuracy curves grow here"), key="live_curves",
-                    width="stretch")
+    render_curve_panels(build_curve_panels([], title="the loss and accuracy curves grow here"), "live_curves")
 
 
 def main() -> None:
@@ -158,7 +193,8 @@ def main() -> None:
     show_action_refusal()
     watched = visible_here(st.session_state["watched"])
     if not watched:
-        st.info("No run in this view yet: press **Start** in the sidebar to train the book's model.")
+        st.info("No run in this view yet: press **Start** in the sidebar to train the book's model (on a phone, "
+                "open the sidebar with **»** at the top left).")
         render_empty_curves()
         return
     render_live_runs(reader(), watched, "live_curves", draw_runs=render_run_cards)

@@ -118,9 +118,8 @@ def test_start_shows_the_run_its_curves_and_the_verdict():
     final_loss = get_store().get_run(run_id).final_train_loss
     assert final_loss > 0.5 and f"train loss {final_loss:.3f} is not below 0.5" in shown
     charts = app.get("plotly_chart")
-    assert len(charts) == 1
-    figure = charts[0].proto.spec
-    assert "train loss" in figure and "test acc" in figure
+    assert len(charts) == 2, "loss and accuracy, two panels (a phone stacks them)"
+    assert "train loss" in charts[0].proto.spec and "test acc" in charts[1].proto.spec
 
 
 def test_the_form_offers_only_what_the_config_accepts():
@@ -289,8 +288,8 @@ def test_compare_draws_a_band_for_runs_that_differ_only_by_seed():
     wait_for_runs_to_end()
     app = open_page("compare_page.py", {"runs": ",".join(map(str, ids))})
     charts = app.get("plotly_chart")
-    assert len(charts) == 2
-    band = json.loads(charts[1].proto.spec)
+    assert len(charts) == 3  # the loss and accuracy panels, then the band
+    band = json.loads(charts[2].proto.spec)
     assert band["layout"]["title"]["text"] == "seed 0 and 2 more seeds: mean ± std"
     assert [trace.get("name") for trace in band["data"]][1::2] == ["train accuracy", "test accuracy"]
 

@@ -9,6 +9,7 @@ from dashboard.charts import (
     RunCurves,
     build_band_figure,
     build_confusion_figure,
+    build_curve_panels,
     build_curves_figure,
     build_per_class_figure,
     build_sweep_figure,
@@ -135,3 +136,20 @@ def test_a_sweep_cells_hover_gives_the_seeds_spread_or_says_one_seed_has_none():
     spreads = {key: text for key, text in heat.customdata}
     assert spreads[0] == "<br>one seed: no spread to show" and spreads[1] == " ± 0.0123<br>over 2 seeds"
     assert "%{customdata[1]}" in heat.hovertemplate
+
+
+def test_the_curve_panels_are_two_figures_each_the_full_width_of_its_column():
+    import plotly.graph_objects as go
+
+    runs = [RunCurves("a", [0.5, 1.0], [0.9, 0.7], [0.7, 0.8], [1.0], [0.79], 0.7, "NaN at step 3")]
+    loss, accuracy = (go.Figure(panel.to_dict()) for panel in build_curve_panels(runs, title="t"))  # validated
+    assert [t.name for t in loss.data] == ["a: train loss"] and [t.name for t in accuracy.data] == [
+        "a: train acc", "a: test acc"]
+    assert {(t.xaxis, t.yaxis) for t in [*loss.data, *accuracy.data]} == {("x", "y")}
+    assert loss.layout.xaxis.domain == accuracy.layout.xaxis.domain == (0.0, 1.0)
+    assert loss.layout.title.text == "t" and accuracy.layout.title.text is None
+    assert [a.text for a in loss.layout.annotations] == ["loss", "NaN at step 3"] and len(loss.layout.shapes) == 1
+    assert [a.text for a in accuracy.layout.annotations] == ["accuracy"] and not accuracy.layout.shapes
+    assert accuracy.layout.yaxis.title.text == "accuracy"
+    empty = build_curve_panels([])
+    assert [len(panel.data) for panel in empty] == [1, 1] and empty[1].layout.yaxis.range == (0, 1.0)

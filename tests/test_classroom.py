@@ -635,3 +635,15 @@ def test_the_refusal_of_a_lookalike_names_the_name_as_typed(tmp_path):
     with pytest.raises(ClassroomError, match="The name \u0410lice is taken in this class, or looks just like one"):
         door.join("FM-2026", "\u0410lice", "10.0.2.2")
     assert clean_display_name("  Al\u034fice ") == "Al\u034fice", "the shown name stays as typed, trimmed"
+
+
+def test_the_challenge_says_before_a_run_why_it_wont_count_and_sets_settings_up_for_it():
+    five = CHALLENGES["best-5-epochs"]
+    book = TrainConfig(validation=True)
+    assert five.why_not(book) == "10 epochs: this run won't count for the challenge, which allows at most 5"
+    assert five.why_not(five.set_up(book)) == "" and five.set_up(book) == book.replace(epochs=5)
+    assert "no validation split" in five.why_not(TrainConfig(epochs=3))
+    batch = CHALLENGES["book-checks-1024"]
+    assert batch.why_not(book) == "batch 256: this run won't count for the challenge, which needs batch 1024"
+    assert batch.set_up(book) == book.replace(batch_size=1024)
+    assert CHALLENGES["best-any"].why_not(TrainConfig(epochs=40, validation=True)) == ""

@@ -162,3 +162,19 @@ def test_the_cli_sweep_prints_one_object_per_run_then_the_grid(real_data_dir, tm
         run = next(r for r in records[:2] if r["cell"] == cell["cell"])
         assert cell["final_train_loss"] == {"mean": run["final_train_loss"], "std": 0.0, "n": 1}
     assert summary["reading"][1].startswith("The lowest final train loss is")
+
+
+def test_a_default_grid_centres_on_the_forms_values_and_a_grid_over_the_limits_says_what_fits():
+    from softmax_core.analysis.sweeps import default_values, describe_smaller_grid, largest_grid_that_fits
+    from softmax_core.classroom.budget import estimate_request
+
+    assert default_values("batch_size", 256) == (128, 256, 512) and default_values("lr", 0.1) == (0.03, 0.1, 0.3)
+    spec = SweepSpec(TrainConfig(validation=True), {"batch_size": (32, 64, 128), "lr": (0.01, 0.03, 0.1)})
+    estimate = estimate_request([config for _, config in spec.configs()], run_limit=10_000, budget=40_000)
+    assert not estimate.fits  # batch 32 alone is 15,630 book steps
+    smaller = largest_grid_that_fits(spec, estimate.admits)
+    assert smaller.axes == {"batch_size": (64, 128), "lr": (0.01, 0.03, 0.1)}
+    assert estimate.admits([config for _, config in smaller.configs()])
+    assert describe_smaller_grid(spec, smaller) == ("at most 6 runs fit: try 2 batch sizes × 3 learning rates "
+                                                    "(batch 64, 128; lr 0.01, 0.03, 0.1), or ask your teacher")
+    assert largest_grid_that_fits(spec, lambda configs: False) is None

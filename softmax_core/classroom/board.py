@@ -13,6 +13,7 @@ import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from softmax_core.config import TrainConfig
 from softmax_core.runs.store import RunRecord
 from softmax_core.status import RunStatus
 
@@ -29,11 +30,42 @@ class Challenge:
 
     def admits(self, run: RunRecord) -> bool:
         """A finished run with a validation split that keeps the rules."""
-        config = run.config
-        return (run.status == RunStatus.FINISHED and config.validation and run.final_val_acc is not None
-                and (self.max_epochs is None or config.epochs <= self.max_epochs)
-                and (self.batch_size is None or config.batch_size == self.batch_size)
+        return (run.status == RunStatus.FINISHED and run.final_val_acc is not None and not self.why_not(run.config)
                 and (not self.must_pass_book_checks or bool(run.verdict and run.verdict.passed)))
+
+    def why_not(self, config: TrainConfig) -> str:
+        """Why a run of these settings can't count for the challenge, before it trains, in a student's
+        words ("" : its settings keep the rules; a finished run still needs the rest, e.g. the checks)."""
+        reasons = []
+        if self.max_epochs is not None and config.epochs > self.max_epochs:
+            reasons.append(f"{config.epochs} epochs: this run won't count for the challenge, which allows at most "
+                           f"{self.max_epochs}")
+        if self.batch_size is not None and config.batch_size != self.batch_size:
+            reasons.append(f"batch {config.batch_size}: this run won't count for the challenge, which needs "
+                           f"batch {self.batch_size}")
+        if not config.validation:
+            reasons.append("no validation split: this run won't count for the challenge, which ranks by "
+                           "validation accuracy")
+        return "; ".join(reasons)
+
+    def why_run_not_counted(self, run: RunRecord) -> str:
+        """Why this run, shared, won't count for the challenge ("" : it will, or may once it finishes)."""
+        if reason := self.why_not(run.config):
+            return reason
+        if not run.is_active and run.status != RunStatus.FINISHED:
+            return f"a {run.status} run won't count for the challenge: only finished runs do"
+        if self.must_pass_book_checks and run.status == RunStatus.FINISHED and not (run.verdict and run.verdict.passed):
+            return "this run didn't pass the book's checks, so it won't count for the challenge"
+        return ""
+
+    def set_up(self, config: TrainConfig) -> TrainConfig:
+        """The nearest settings the challenge admits: at most its epochs, its batch size, a validation split."""
+        changes: dict = {"validation": True}
+        if self.max_epochs is not None and config.epochs > self.max_epochs:
+            changes["epochs"] = self.max_epochs
+        if self.batch_size is not None:
+            changes["batch_size"] = self.batch_size
+        return config.replace(**changes)
 
     @property
     def rules(self) -> str:
@@ -54,6 +86,12 @@ CHALLENGES: dict[str, Challenge] = {c.key: c for c in (
     Challenge("best-any", "Best validation accuracy, any settings"),
 )}
 DEFAULT_CHALLENGE = "best-5-epochs"
+CHALLENGE_KEY = "challenge"  # the class-state key of the teacher's choice
+
+
+def class_challenge(class_state: Mapping) -> Challenge:
+    """The challenge the teacher chose on the board (the default until they choose)."""
+    return CHALLENGES.get(class_state.get(CHALLENGE_KEY) or DEFAULT_CHALLENGE, CHALLENGES[DEFAULT_CHALLENGE])
 
 
 @dataclass(frozen=True)

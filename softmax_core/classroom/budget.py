@@ -36,6 +36,11 @@ class Estimate:
     def left(self) -> int | None:
         return None if self.budget is None else max(0, self.budget - self.in_use)
 
+    def admits(self, configs: Sequence[TrainConfig]) -> bool:
+        """Whether other runs (prepared as this request's were) would fit the same limits: what a page
+        asks while it looks for a smaller request that fits, without reading the store again."""
+        return estimate_request(configs, self.run_limit, self.budget, self.in_use).fits
+
     def summary(self) -> str:
         """One line for beside a Start button, e.g. 'costs 2,350 book steps; 37,650 of your 40,000 left'."""
         text = f"costs {describe_cost(self.cost)}"

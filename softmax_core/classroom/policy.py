@@ -34,6 +34,7 @@ from softmax_core.classroom.auth import (
     NotAllowed,
     class_size,
 )
+from softmax_core.classroom.board import Challenge, class_challenge
 from softmax_core.classroom.budget import RUN_COST_SETTING, Estimate, estimate_request
 from softmax_core.config import TrainConfig
 from softmax_core.runs.jobs import JobRunner
@@ -117,6 +118,11 @@ class ClassPolicy:
         if not self.classroom:
             return None
         return int(self.store.classroom.class_state().get(RUN_COST_SETTING) or self.settings.max_run_cost)
+
+    def challenge_for(self, who: Identity | None) -> Challenge | None:
+        """The class's challenge, which a student's runs compete in (its rule shows beside their Start);
+        None for anyone else, and outside classroom mode."""
+        return class_challenge(self.store.classroom.class_state()) if self._is_student(who) else None
 
     def set_run_limit(self, who: Identity | None, cost: int) -> None:
         """The teacher sets the largest run a student may start (book steps); it applies to the next start."""

@@ -127,7 +127,7 @@ def test_hostile_names_render_as_text_on_every_page(class_server, new_page):
     student.get_by_text("The book's checks").first.wait_for(timeout=90_000)
     run_id = int(re.search(r"runs=(\d+)", student.url).group(1))
     assert_inert(student, hits, "Train", [HOSTILE_RUN_NAME])
-    student.get_by_text("Share").first.click()
+    student.get_by_text("Share", exact=True).first.click()
     wait_for(lambda: RunStore(class_server.db_url).get_run(run_id).shared, timeout=10, what="the share")
 
     student.goto(f"{class_server.url}/compare?runs={run_id}")

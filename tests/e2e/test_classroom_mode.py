@@ -55,7 +55,7 @@ def train_and_share(page, epochs: int) -> int:
     page.get_by_role("button", name="Start").click()
     page.get_by_text("The book's checks").first.wait_for(timeout=90_000)
     run_id = int(re.search(r"runs=(\d+)", page.url).group(1))
-    page.get_by_text("Share").first.click()
+    page.get_by_text("Share", exact=True).first.click()
     return run_id
 
 
@@ -161,14 +161,14 @@ def test_a_run_taken_back_while_a_classmate_inspects_it_leaves_their_screen(new_
     dana, eve = new_page(), new_page()
     join(dana, class_server.url, "Dana")
     run_id = start_long_run(dana)
-    dana.get_by_text("Share").first.click()
+    dana.get_by_text("Share", exact=True).first.click()
     wait_for(lambda: store.get_run(run_id).shared, timeout=10, what="Dana's run to be shared")
     join(eve, class_server.url, "Eve")
     eve.goto(f"{class_server.url}/inspect?run={run_id}")
     eve.get_by_text("Take it with you").wait_for(timeout=60_000)  # the whole run drawn, and polled since
     assert "confusion matrix" in body_text(eve).lower() and "epochs 300" in body_text(eve)
 
-    dana.get_by_text("Share").first.click()
+    dana.get_by_text("Share", exact=True).first.click()
     wait_for(lambda: not store.get_run(run_id).shared, timeout=10, what="Dana's run to be unshared")
     taken_back = time.monotonic()
     eve.get_by_text(f"Run #{run_id} can no longer be shown here").wait_for(timeout=15_000)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import Server, body_text, save_screenshot
-from tests.e2e.test_dashboard import FINISHED_PLOT_TRACES_JS
+from tests.e2e.test_dashboard import finished_traces
 
 pytestmark = pytest.mark.e2e
 
@@ -35,7 +35,7 @@ def test_a_run_on_ray_into_postgresql_grows_its_curves_to_the_verdict_and_shows_
         """() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(plot =>
             (plot.data || []).some(t => (t.name || '').endsWith('test acc') && t.x.length === 10))""",
         timeout=30_000)
-    traces = page.evaluate(FINISHED_PLOT_TRACES_JS)
+    traces = finished_traces(page)
     assert [t["x"] for t in traces if t["name"].endswith("test acc")] == [list(range(1, 11))]
     assert "train loss 0.44" in body_text(page)
     run_id = page.url.split("runs=")[1].split("&")[0]

@@ -24,7 +24,10 @@ from softmax_core.analysis.sweeps.spec import (
     SUGGESTIONS,
     SweepError,
     SweepSpec,
+    default_values,
+    describe_smaller_grid,
     is_log_spaced,
+    largest_grid_that_fits,
     parse_values,
     seconds_per_step,
     suggest_values,
@@ -34,7 +37,7 @@ from softmax_core.analysis.sweeps.spec import (
 __all__ = [
     "DEFAULT_MAX_RUNS", "FALLBACK_SECONDS_PER_STEP", "MAX_AXES", "MAX_RUNS_ENV_VAR", "MAX_SEEDS", "METRICS",
     "SUGGESTIONS", "Cell", "HeatCell", "SweepError", "SweepGrid", "SweepSpec", "best_lr_by_batch", "cancel_sweep",
-    "cell_by_key", "heat_cells", "is_log_spaced", "metric_of", "new_sweep_id", "parse_values", "read_sweep",
-    "run_name", "seconds_per_step", "submit_sweep", "suggest_values", "sweep_requests", "sweep_tags",
-    "training_images",
+    "cell_by_key", "default_values", "describe_smaller_grid", "heat_cells", "is_log_spaced",
+    "largest_grid_that_fits", "metric_of", "new_sweep_id", "parse_values", "read_sweep", "run_name",
+    "seconds_per_step", "submit_sweep", "suggest_values", "sweep_requests", "sweep_tags", "training_images",
 ]

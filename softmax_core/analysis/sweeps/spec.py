@@ -8,12 +8,12 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from softmax_core.book.schedule import EpochSchedule
-from softmax_core.config import ConfigError, TrainConfig, numeric_fields, settings
+from softmax_core.config import ConfigError, TrainConfig, numeric_fields, run_cost, settings
 from softmax_core.dataset_sizes import TRAIN_SET_SIZE, VALIDATION_SIZE
 from softmax_core.runs.store import RunRecord
 from softmax_core.status import RunStatus
@@ -63,6 +63,20 @@ def parse_values(field_name: str, text: str) -> tuple:
 def suggest_values(field_name: str) -> tuple:
     """Values worth trying: log-spaced for the learning rate and the batch size."""
     return SUGGESTIONS.get(field_name, (settings()[field_name].low, settings()[field_name].high))
+
+
+def default_values(field_name: str, around: float, count: int = 3) -> tuple:
+    """The ``count`` suggested values nearest ``around`` (the Train form's value), in order: a first grid
+    around the run a person knows, e.g. batch 128, 256, 512 and lr 0.03, 0.1, 0.3 for the book's run
+    (the smallest batches cost a class the most, so a default grid doesn't start there)."""
+    values = suggest_values(field_name)
+
+    def distance(value: float) -> float:
+        if value > 0 and around > 0:
+            return abs(math.log(value / around))
+        return abs(value - around)
+
+    return tuple(sorted(sorted(values, key=distance)[:count]))
 
 
 def is_log_spaced(values: Sequence[float]) -> bool:
@@ -139,6 +153,46 @@ class SweepSpec:
     def estimate_seconds(self, seconds_per_step: float, parallel_runs: int) -> float:
         """Wall time, from a measured time per step (``seconds_per_step``) and the runs at once."""
         return self.total_steps() * seconds_per_step / max(1, parallel_runs)
+
+
+def largest_grid_that_fits(spec: SweepSpec, fits: Callable[[list[TrainConfig]], bool]) -> SweepSpec | None:
+    """The largest part of ``spec`` (fewer values per axis, cheapest values first, or fewer seeds) whose
+    runs ``fits`` admits; None if not even one run does. Ties keep more values over more seeds."""
+    cheapest = {name: sorted(values, key=lambda v: run_cost(spec.base.replace(**{name: v})))
+                for name, values in spec.axes.items()}
+    best, best_key = None, (0, 0)
+    counts = [range(1, len(values) + 1) for values in spec.axes.values()]
+    for shape in itertools.product(*counts):
+        cells = math.prod(shape)
+        for seeds in range(spec.seeds, 0, -1):
+            if (cells * seeds, cells) <= best_key:
+                break
+            axes = {name: tuple(sorted(cheapest[name][:count])) for name, count in zip(spec.axes, shape)}
+            smaller = SweepSpec(spec.base, axes, seeds)
+            if fits([config for _, config in smaller.configs()]):
+                best, best_key = smaller, (cells * seeds, cells)
+                break
+    return best
+
+
+def describe_smaller_grid(spec: SweepSpec, smaller: SweepSpec | None) -> str:
+    """What fits, in a student's words: 'at most 3 runs fit: try 3 learning rates × 1 batch size
+    (batch 128; lr 0.03, 0.1, 0.3), or ask your teacher'."""
+    if smaller is None:
+        return "not even one of these runs fits now: wait for your runs to end, or ask your teacher"
+    counts = " × ".join(f"{len(values)} {_plural(settings()[name].label.lower(), len(values))}"
+                        for name, values in smaller.axes.items())
+    which = "; ".join(f"{settings()[name].short} {', '.join(f'{v:g}' for v in values)}"
+                      for name, values in smaller.axes.items())
+    seeds = f" × {smaller.seeds} seeds" if smaller.seeds > 1 else ""
+    runs = "run fits" if smaller.size == 1 else "runs fit"
+    return f"at most {smaller.size} {runs}: try {counts}{seeds} ({which}), or ask your teacher"
+
+
+def _plural(label: str, count: int) -> str:
+    if count == 1:
+        return label
+    return label[:-1] + "ies" if label.endswith("y") else label + "s"
 
 
 def training_images(config: TrainConfig) -> int:
