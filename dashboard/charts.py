@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.basedatatypes import BaseFigure
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
@@ -134,9 +135,33 @@ def build_curve_panels(runs: Sequence[RunCurves], title: str = "", height: int =
     stacks columns, where one figure's panels would stay side by side, each a third of the screen. The
     title goes on the loss panel; each legend names its own panel's curves. (A projector keeps the one
     figure, whose legend names each run once: ``build_curves_figure`` with a style.)"""
+    return [go.Figure(spec, _validate=False) for spec in curve_panel_specs(runs, title, height, traces)]
+
+
+def curve_panel_specs(runs: Sequence[RunCurves], title: str = "", height: int = 420,
+                      traces: Sequence[dict] | None = None) -> list[dict]:
+    """``build_curve_panels`` as plain specs ({"data", "layout"}), for ``PreparedFigure``."""
     spec = _curves_spec(runs, title, height, traces)
-    return [go.Figure(_panel_spec(spec, name, keep_title=index == 0), _validate=False)
-            for index, name in enumerate(CURVE_PANELS)]
+    return [_panel_spec(spec, name, keep_title=index == 0) for index, name in enumerate(CURVE_PANELS)]
+
+
+class PreparedFigure(BaseFigure):
+    """A spec this module built, handed to ``st.plotly_chart`` as it is. Streamlit asks a figure only for
+    ``to_dict()``; building a ``go.Figure`` from a live view's spec (every trace and layout key made a
+    validated object, then deep-copied back) cost more than all the rest of a poll, forty students polling
+    every second or two. The specs are valid by construction: the tests build ``go.Figure`` from the same
+    specs with validation on."""
+
+    def __new__(cls, spec: dict) -> PreparedFigure:
+        figure = object.__new__(cls)
+        object.__setattr__(figure, "_prepared_spec", spec)
+        return figure
+
+    def __init__(self, spec: dict) -> None:  # noqa: D107 - nothing to build: that is the point
+        pass
+
+    def to_dict(self) -> dict:
+        return self._prepared_spec
 
 
 def _panel_spec(spec: dict, name: str, keep_title: bool) -> dict:

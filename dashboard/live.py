@@ -24,7 +24,14 @@ from collections.abc import Callable, Sequence
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard.charts import CURVE_PANELS, RunCurves, build_curve_panels, build_curves_figure, run_traces
+from dashboard.charts import (
+    CURVE_PANELS,
+    PreparedFigure,
+    RunCurves,
+    build_curves_figure,
+    curve_panel_specs,
+    run_traces,
+)
 from dashboard.render import chart_style, legend_labels, shown_as_message
 from dashboard.services import get_curve_cache
 from dashboard.text import as_text
@@ -35,19 +42,28 @@ FIRST_POINT_POLL_SECONDS = 0.25  # a run just submitted, with no point yet: its 
 FAST_POLL_SECONDS = 1.0  # while a run trains (points arrive every half second; a redraw costs the browser)
 SLOW_POLL_SECONDS = 2.0  # while runs only wait for a worker
 FRESH_SECONDS = 3.0  # a free worker claims a run within milliseconds and reports within a second
+CLAIM_SECONDS = 0.5  # a run still queued after this waits for a worker: its first point is not due yet
 DrawRuns = Callable[[Sequence[RunRecord]], None]
 
 
 def poll_interval(runs: Sequence[RunRecord], now: float | None = None) -> float | None:
-    """How often a view of these runs should poll: at once for a first point, fast while one trains,
-    slowly while they only wait, and not at all once none is active."""
+    """How often a view of these runs should poll: at once for a first point that is due (a run a worker
+    has claimed, or one just submitted that a free worker will claim), fast while one trains, slowly while
+    they only wait in the queue, and not at all once none is active. (A class pressing Start together used
+    to poll four times a second for every queued run: 160 polls a second for three seconds.)"""
     now = time.time() if now is None else now
     active = [run for run in runs if run.is_active]
-    if any(run.last_step == 0 and now - run.created_at < FRESH_SECONDS for run in active):
+    if any(_first_point_due(run, now) for run in active):
         return FIRST_POINT_POLL_SECONDS
     if any(run.status == RunStatus.RUNNING for run in active):
         return FAST_POLL_SECONDS
     return SLOW_POLL_SECONDS if active else None
+
+
+def _first_point_due(run: RunRecord, now: float) -> bool:
+    if run.last_step != 0 or now - run.created_at >= FRESH_SECONDS:
+        return False
+    return run.status == RunStatus.RUNNING or now - run.created_at < CLAIM_SECONDS
 
 
 def render_live_runs(reader: ScopedRuns, run_ids: Sequence[int], chart_key: str, draw_runs: DrawRuns | None = None,
@@ -101,16 +117,17 @@ def render_curves(runs: Sequence[RunRecord], reader: ScopedRuns, chart_key: str)
         render_curve_panels(curve_panels(runs, reader), chart_key)
 
 
-def render_curve_panels(panels: Sequence[go.Figure], chart_key: str) -> None:
+def render_curve_panels(panels: Sequence[go.Figure | PreparedFigure], chart_key: str) -> None:
     """Loss and accuracy side by side in two columns, which a phone stacks, each then the screen's width."""
     for column, figure, panel in zip(st.columns(2), panels, CURVE_PANELS, strict=True):
         column.plotly_chart(figure, key=f"{chart_key}_{panel}", width="stretch")
 
 
-def curve_panels(runs: Sequence[RunRecord], reader: ScopedRuns, title: str = "") -> list[go.Figure]:
-    """The runs' curves as two panels (loss, accuracy) from the same cached traces as ``curves_figure``."""
+def curve_panels(runs: Sequence[RunRecord], reader: ScopedRuns, title: str = "") -> list[PreparedFigure]:
+    """The runs' curves as two panels (loss, accuracy) from the same cached traces as ``curves_figure``,
+    as specs Streamlit sends as they are (a poll builds no ``go.Figure``)."""
     curves, traces = _curves_and_traces(runs, reader)
-    return build_curve_panels(curves, title=title, traces=traces)
+    return [PreparedFigure(spec) for spec in curve_panel_specs(curves, title=title, traces=traces)]
 
 
 def _curves_and_traces(runs: Sequence[RunRecord], reader: ScopedRuns) -> tuple[list[RunCurves], list[dict]]:

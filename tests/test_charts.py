@@ -153,3 +153,20 @@ def test_the_curve_panels_are_two_figures_each_the_full_width_of_its_column():
     assert accuracy.layout.yaxis.title.text == "accuracy"
     empty = build_curve_panels([])
     assert [len(panel.data) for panel in empty] == [1, 1] and empty[1].layout.yaxis.range == (0, 1.0)
+
+
+def test_a_prepared_figure_sends_the_spec_that_a_validated_figure_would():
+    """The live view hands Streamlit its panels' specs as they are (``PreparedFigure``): what Streamlit reads
+    of it, ``to_dict()``, is the spec, and Plotly's validation accepts every key and value of it."""
+    import plotly.graph_objects as go
+    from plotly.basedatatypes import BaseFigure
+
+    from dashboard.charts import PreparedFigure, curve_panel_specs
+
+    runs = [RunCurves("lr 0.1", [0.5, 1.0], [0.9, 0.6], [0.7, 0.8], [1.0], [0.79]),
+            RunCurves("lr 0.4", [0.5, 1.0], [1.2, 0.9], [0.6, 0.7], [1.0], [0.7], 0.8, "NaN at step 3")]
+    for spec, built in zip(curve_panel_specs(runs, title="t"), build_curve_panels(runs, title="t"), strict=True):
+        prepared = PreparedFigure(spec)
+        assert isinstance(prepared, BaseFigure) and prepared.to_dict() is spec
+        validated = go.Figure(spec)  # raises on any key or value Plotly doesn't know
+        assert [trace.name for trace in validated.data] == [trace.name for trace in built.data]

@@ -24,11 +24,15 @@ def run(**changes) -> RunRecord:
 
 
 def test_the_pace_follows_what_the_runs_are_doing():
-    just_submitted = run()
+    just_submitted = run(created_at=NOW - 0.1)
+    claimed = run(status=RunStatus.RUNNING, created_at=NOW - 2)
     training = run(status=RunStatus.RUNNING, last_step=40)
     waiting_long = run(created_at=NOW - FRESH_SECONDS - 1)
+    waiting_for_a_worker = run(created_at=NOW - 1)
     ended = run(status=RunStatus.FINISHED, last_step=2350)
     assert poll_interval([just_submitted, training], NOW) == FIRST_POINT_POLL_SECONDS
+    assert poll_interval([claimed], NOW) == FIRST_POINT_POLL_SECONDS, "its first point is due"
+    assert poll_interval([waiting_for_a_worker], NOW) == SLOW_POLL_SECONDS, "no point is due while it waits"
     assert poll_interval([training, waiting_long, ended], NOW) == FAST_POLL_SECONDS
     assert poll_interval([waiting_long, ended], NOW) == SLOW_POLL_SECONDS
     assert poll_interval([ended], NOW) is None and poll_interval([], NOW) is None
