@@ -21,9 +21,9 @@ shared the interpreter with ten polls used to take ten polls' time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
-import time
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
 
@@ -51,21 +51,30 @@ class ClicksFirst:
     def __init__(self, hold_seconds: float = POLL_HOLD_SECONDS):
         self.hold_seconds = hold_seconds
         self.clicks: set[str] = set()
+        self._no_clicks: asyncio.Event | None = None  # made on the loop, at the first hold
 
     def started(self, ticket_id: str, full: bool) -> None:
         """A session's new run replaces its last (Streamlit runs one script at a time per session)."""
         if full:
             self.clicks.add(ticket_id)
+            if self._no_clicks is not None:
+                self._no_clicks.clear()
         else:
-            self.clicks.discard(ticket_id)
+            self.finished(ticket_id)
 
     def finished(self, ticket_id: str) -> None:
         self.clicks.discard(ticket_id)
+        if not self.clicks and self._no_clicks is not None:
+            self._no_clicks.set()
 
     async def hold_poll(self) -> None:
-        deadline = time.monotonic() + self.hold_seconds
-        while self.clicks and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
+        """Wait until no click runs (or ``hold_seconds`` have passed)."""
+        if not self.clicks:
+            return
+        if self._no_clicks is None:
+            self._no_clicks = asyncio.Event()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._no_clicks.wait(), self.hold_seconds)
 
 
 clicks_first = ClicksFirst()
