@@ -39,42 +39,53 @@ TICKET_HEADER = "x-softmax-lab-ticket"
 IDENTITY_COOKIE_PREFIX = "softmax_lab_"
 POLICY_VIOLATION = 1008
 
-POLL_HOLD_SECONDS = 0.3  # the longest a poll waits for the clicks running at the moment
+POLL_HOLD_SECONDS = 0.5  # the longest a poll waits for the clicks and polls running at the moment
+POLLS_AT_ONCE = 3  # polls running together; the rest wait their turn (a poll takes about 10 ms)
 SMALL_MESSAGE_BYTES = 128  # a "script finished" message is a few bytes; deltas are never read here
 
 traffic = TrafficBudget()  # the server's one budget: a module object, out of reach of st.cache_* clearing
 
 
 class ClicksFirst:
-    """Which sessions run a full rerun now; a poll waits while any does. Used only on the event loop."""
+    """Which sessions run a click (a full rerun) or a poll (a fragment's) now. A poll waits while any click
+    runs, or while ``polls_at_once`` polls already run, for ``hold_seconds`` at most: a class's polls come
+    in bursts, and every script run in the burst takes its turn at the interpreter before a click's can
+    finish. Used only on the event loop."""
 
-    def __init__(self, hold_seconds: float = POLL_HOLD_SECONDS):
-        self.hold_seconds = hold_seconds
+    def __init__(self, hold_seconds: float = POLL_HOLD_SECONDS, polls_at_once: int = POLLS_AT_ONCE):
+        self.hold_seconds, self.polls_at_once = hold_seconds, polls_at_once
         self.clicks: set[str] = set()
-        self._no_clicks: asyncio.Event | None = None  # made on the loop, at the first hold
+        self.polls: set[str] = set()
+        self._changed: asyncio.Condition | None = None  # made on the loop, at the first hold
 
     def started(self, ticket_id: str, full: bool) -> None:
         """A session's new run replaces its last (Streamlit runs one script at a time per session)."""
-        if full:
-            self.clicks.add(ticket_id)
-            if self._no_clicks is not None:
-                self._no_clicks.clear()
-        else:
-            self.finished(ticket_id)
+        self.finished(ticket_id)
+        (self.clicks if full else self.polls).add(ticket_id)
 
     def finished(self, ticket_id: str) -> None:
-        self.clicks.discard(ticket_id)
-        if not self.clicks and self._no_clicks is not None:
-            self._no_clicks.set()
+        if ticket_id in self.clicks or ticket_id in self.polls:
+            self.clicks.discard(ticket_id)
+            self.polls.discard(ticket_id)
+            if self._changed is not None:
+                asyncio.get_running_loop().create_task(self._notify())
 
     async def hold_poll(self) -> None:
-        """Wait until no click runs (or ``hold_seconds`` have passed)."""
-        if not self.clicks:
+        """Wait until no click runs and a poll's place is free (or ``hold_seconds`` have passed)."""
+        if self._may_poll():
             return
-        if self._no_clicks is None:
-            self._no_clicks = asyncio.Event()
+        if self._changed is None:
+            self._changed = asyncio.Condition()
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._no_clicks.wait(), self.hold_seconds)
+            async with self._changed:
+                await asyncio.wait_for(self._changed.wait_for(self._may_poll), self.hold_seconds)
+
+    def _may_poll(self) -> bool:
+        return not self.clicks and len(self.polls) < self.polls_at_once
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
 
 
 clicks_first = ClicksFirst()

@@ -102,3 +102,21 @@ def test_a_poll_waits_for_a_click_and_not_forever():
     after_click, held_at_most = asyncio.run(scenario())
     assert 0.08 <= after_click < 0.3, "the poll went on once the click was answered"
     assert 0.45 <= held_at_most < 0.8, "a click that never ends holds a poll only so long"
+
+
+def test_polls_take_turns_a_few_at_a_time():
+    async def scenario() -> list[float]:
+        order = ClicksFirst(hold_seconds=1.0, polls_at_once=2)
+        loop = asyncio.get_running_loop()
+        order.started("a", full=False)
+        order.started("b", full=False)
+        loop.call_later(0.1, order.finished, "a")
+        started = loop.time()
+        await order.hold_poll()  # a third poll waits for a place
+        waited = loop.time() - started
+        order.started("c", full=False)
+        order.started("b", full=False)  # b's next poll replaces its last: still two places taken
+        return [waited, float(len(order.polls))]
+
+    waited, running = asyncio.run(scenario())
+    assert 0.08 <= waited < 0.5 and running == 2
