@@ -35,7 +35,8 @@ def test_compare_draws_no_seed_band_from_two_runs_of_the_same_seed():
     wait_for_runs_to_end()
     app = open_page("compare_page.py", {"runs": ",".join(map(str, ids))})
     assert not app.exception
-    assert len(app.get("plotly_chart")) == 1, "the curves only: one seed has no seed-to-seed spread"
+    charts = [chart.key for chart in app.get("plotly_chart")]
+    assert charts == ["compare_curves_loss", "compare_curves_accuracy"], "the curves only: one seed has no spread"
     assert "more seeds" not in unescaped(texts(app))
 
 

@@ -5,6 +5,7 @@ own session, and a live view's poll waits for a person's click."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState
@@ -41,8 +42,14 @@ def serve(gate: Gatekeeper, scope: dict) -> list[dict]:
     async def send(message):
         sent.append(message)
 
-    asyncio.run(gate(scope, receive, send))
+    run_on_a_loop_of_its_own(gate(scope, receive, send))
     return sent
+
+
+def run_on_a_loop_of_its_own(coroutine):
+    """``asyncio.run`` in a thread of its own: the browser tests' Playwright keeps a loop running in this one."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def test_a_foreign_origin_is_refused_before_the_app_sees_it():
@@ -99,7 +106,7 @@ def test_a_poll_waits_for_a_click_and_not_forever():
         await order.hold_poll()
         return after_click, loop.time() - started
 
-    after_click, held_at_most = asyncio.run(scenario())
+    after_click, held_at_most = run_on_a_loop_of_its_own(scenario())
     assert 0.08 <= after_click < 0.3, "the poll went on once the click was answered"
     assert 0.45 <= held_at_most < 0.8, "a click that never ends holds a poll only so long"
 
@@ -118,5 +125,5 @@ def test_polls_take_turns_a_few_at_a_time():
         order.started("b", full=False)  # b's next poll replaces its last: still two places taken
         return [waited, float(len(order.polls))]
 
-    waited, running = asyncio.run(scenario())
+    waited, running = run_on_a_loop_of_its_own(scenario())
     assert 0.08 <= waited < 0.5 and running == 2
