@@ -141,9 +141,12 @@ class Gatekeeper:
                 wait = self.budget.pace_rerun(ticket, full)
                 if wait > 0:
                     await asyncio.sleep(wait)
-                if not full:
+                # a rerun its own budget had to slow down (or a paused tab's) is a flood, not a click:
+                # it takes its turn with the polls, behind everyone's clicks
+                click = full and wait == 0 and not ticket.parked
+                if not click:
                     await self.order.hold_poll()
-                self.order.started(ticket.id, full)
+                self.order.started(ticket.id, click)
             return message
         return paced_receive
 
