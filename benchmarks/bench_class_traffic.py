@@ -2,10 +2,13 @@
 
 Every student is a scripted client that behaves as the page in a browser does (``BrowserLikeClient``:
 it loads Train, presses Start with the book's run, then reruns the live view at the interval the server
-asks for), from an address of its own (127.0.1.x). A probe student clicks (a full rerun of Train) every
+asks for), from an address of its own (127.0.1.x); the class and the flooder run in processes of their own,
+as a class's browsers are on machines of their own (in the probe's process their threads would hold its GIL
+and count in its round trips). A probe student clicks (a full rerun of Train) every
 half second; its round trips are compared with the idle server's, measured first in the same run:
 
-1. idle: the probe alone;
+1. idle: the probe alone, at the start and again at the end (both together are the baseline, so that the
+   machine's drift over the run counts both ways);
 2. foreign Origin: handshakes from foreign pages against a server whose outbound traffic hangs (a local
    proxy that never answers, as on a LAN that drops it) (target: p95 <= 1.2x idle);
 3. start storm: the 40 students press Start within a few seconds of each other (the book's 40-epoch
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import random
 import statistics
 import sys
@@ -48,17 +52,12 @@ CLASS_CODE = "bench-class-code-7431"
 PROBE, FLOODER, HOG, STRANGER = "127.0.2.1", "127.0.2.2", "127.0.2.3", "127.0.2.4"
 
 
-class Class:
-    """The server, its database, and the students joined on it."""
+class Door:
+    """Joins students to the class on a running server, as their browsers would be signed in."""
 
-    def __init__(self, folder: Path, data_dir: str):
-        proxy = HangingProxy()
-        address = f"http://127.0.0.1:{proxy.port}"
-        env = {"SOFTMAX_LAB_CLASS_CODE": CLASS_CODE, "NO_PROXY": "", "no_proxy": "",
-               **{name: address for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")}}
-        self.proxy = proxy
-        self.server = Server(f"sqlite:///{folder}/runs.db", Path(data_dir), folder / "streamlit.log", env=env).start()
-        self.store = RunStore(self.server.db_url)
+    def __init__(self, url: str, db_url: str):
+        self.url = url
+        self.store = RunStore(db_url)
         settings = load_classroom_settings({}, {"SOFTMAX_LAB_CLASS_CODE": CLASS_CODE})
         self.door = ClassDoor(settings, self.store.classroom)
 
@@ -68,13 +67,67 @@ class Class:
 
         _, handoff = self.door.join(CLASS_CODE, name, address)
         cookie = f"{DEVICE_COOKIE}={self.door.sign_in(handoff).token}"
-        client = BrowserLikeClient(self.server.url, source=address, headers={"Cookie": cookie})
+        client = BrowserLikeClient(self.url, source=address, headers={"Cookie": cookie})
         client.load()
         return client
+
+
+class Class(Door):
+    """The server, its database, and the students joined on it."""
+
+    def __init__(self, folder: Path, data_dir: str):
+        proxy = HangingProxy()
+        address = f"http://127.0.0.1:{proxy.port}"
+        env = {"SOFTMAX_LAB_CLASS_CODE": CLASS_CODE, "NO_PROXY": "", "no_proxy": "",
+               **{name: address for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")}}
+        self.proxy = proxy
+        self.server = Server(f"sqlite:///{folder}/runs.db", Path(data_dir), folder / "streamlit.log", env=env).start()
+        super().__init__(self.server.url, self.server.db_url)
 
     def stop(self) -> None:
         self.server.stop()
         self.proxy.close()
+
+
+class LoadProcess:
+    """Clients that load the server from a process of their own, as a class's browsers are each on a machine
+    of their own: in the probe's process, their threads would hold its GIL and count in its round trips."""
+
+    def __init__(self, target, *args):
+        context = multiprocessing.get_context("spawn")
+        self.ready, self.go = context.Event(), context.Event()
+        self.process = context.Process(target=target, args=(*args, self.ready, self.go), daemon=True)
+        self.process.start()
+        if not self.ready.wait(300):
+            raise RuntimeError(f"{target.__name__} did not get ready")
+
+    def start(self) -> None:
+        self.go.set()
+
+    def join(self) -> None:
+        self.process.join()
+
+
+def class_of(url: str, db_url: str, count: int, seconds: float, ready, go) -> None:
+    """(In a process of its own.) ``count`` students join and load Train; at ``go`` they press Start (the
+    book's 40-epoch exercise) and watch their runs for ``seconds``."""
+    door = Door(url, db_url)
+    students = [door.student(f"Student {i}", f"127.0.1.{i + 1}") for i in range(count)]
+    ready.set()
+    go.wait()
+    end = time.monotonic() + seconds
+    for thread in in_background([lambda s=s: start_and_watch(s, end) for s in students]):
+        thread.join()
+
+
+def flooder(url: str, db_url: str, seconds: float, ready, go) -> None:
+    """(In a process of its own.) One signed-in student's 20 sessions, each asking for 5 reruns a second."""
+    sessions = flooding_sessions(Door(url, db_url))
+    ready.set()
+    go.wait()
+    end = time.monotonic() + seconds
+    for thread in in_background([lambda c=c: flood(c, end) for c in sessions]):
+        thread.join()
 
 
 def watch(client: BrowserLikeClient, until: float) -> None:
@@ -99,13 +152,13 @@ def probe_clicks(probe: BrowserLikeClient, clicks: int) -> list[float]:
     return seconds
 
 
-def flooding_sessions(lab: Class, count: int = 20) -> list[ScriptedClient]:
+def flooding_sessions(door: Door, count: int = 20) -> list[ScriptedClient]:
     """One signed-in student's ``count`` sessions, those the server lets open."""
-    eve = lab.student("Eve", FLOODER)
+    eve = door.student("Eve", FLOODER)
     sessions = []
     for _ in range(count):
         try:
-            sessions.append(ScriptedClient(lab.server.url, source=FLOODER, headers=eve.headers))
+            sessions.append(ScriptedClient(door.url, source=FLOODER, headers=eve.headers))
         except Exception:  # noqa: BLE001 - refused at the handshake: past twice a student's sessions
             continue
     return sessions
@@ -175,24 +228,41 @@ def run(args) -> dict:
             end = time.monotonic() + seconds
             phases["foreign_origin"] = measure_with([lambda: foreign_handshakes(lab.server.url, end)] * 4,
                                                     probe, args.clicks)
-            students = [lab.student(f"Student {i}", f"127.0.1.{i + 1}") for i in range(args.students)]
-            end = time.monotonic() + 3 * seconds + 10  # the storm, the class and the flood
-            class_threads = in_background([lambda s=s: start_and_watch(s, end) for s in students])
+            students = LoadProcess(class_of, lab.url, lab.server.db_url, args.students, 3 * seconds + 10)
+            flooding = LoadProcess(flooder, lab.url, lab.server.db_url, seconds)
+            students.start()  # the storm, then the class, then the class and the flood
+            training_from = time.monotonic()
             phases["start_storm"] = probe_clicks(probe, args.clicks)
             time.sleep(4)  # the class settles: every view polls at its steady pace
             phases["class"] = probe_clicks(probe, args.clicks)
-            flood_end = time.monotonic() + seconds
-            phases["flood"] = measure_with([lambda c=c: flood(c, flood_end) for c in flooding_sessions(lab)],
-                                           probe, args.clicks)
-            for thread in class_threads:
-                thread.join()
-            for run_ in lab.store.list_runs():
-                lab.store.request_cancel(run_.id)
-            time.sleep(3)
+            flooding.start()
+            time.sleep(2.0)
+            phases["flood"] = probe_clicks(probe, args.clicks)
+            flooding.join()
+            steps_a_second = trained_steps(lab.store) / (time.monotonic() - training_from)
+            students.join()
+            settle(lab.store)
             first_point = first_point_beside_a_hog(lab, args.workers, args.hog_epochs, args.hog_batch)
+            settle(lab.store)
+            phases["idle"] += probe_clicks(probe, args.clicks)  # the idle server again: drift counts both ways
         finally:
             lab.stop()
-    return report(phases, first_point)
+    return {**report(phases, first_point), "class_steps_a_second": steps_a_second}
+
+
+def settle(store: RunStore, seconds: float = 60.0) -> None:
+    """Cancel every run and wait until none is queued or training."""
+    for run_ in store.list_runs():
+        store.request_cancel(run_.id)
+    deadline = time.monotonic() + seconds
+    while any(run_.status in ("queued", "running") for run_ in store.list_runs()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)
+
+
+def trained_steps(store: RunStore) -> int:
+    """SGD steps the workers have trained, every run together."""
+    return sum(run.last_step for run in store.list_runs())
 
 
 def start_and_watch(student: BrowserLikeClient, until: float) -> None:
@@ -242,6 +312,8 @@ def main() -> None:
                   f"p95 {row['p95_s'] * 1000:7.1f} ms ({row['p95_vs_idle']:.2f}x idle)  {targets.get(name, '')}")
     print(f"  hog on every worker: a classmate's 1-epoch run showed its first point after "
           f"{figures['hog_first_point_s']:.1f} s (target <= 10 s)")
+    print(f"  the class's runs trained {figures['class_steps_a_second']:.0f} SGD steps a second in all "
+          f"(the storm, the class and the flood)")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ channel, and never imports the parent's ``__main__``: under Streamlit that is th
 which ``multiprocessing``'s spawn would re-run in every worker (streamlit#4788). Where ``os.fork`` is
 missing, each worker is a fresh interpreter started the same way. A worker sets its own torch threads
 (the cores split between the workers), loads the data once, reports ``ready``, then trains one unit at a
-time (one run or a pack, ``run_driver.run_pack``) at nice +5, below the server's pages.
+time (one run or a pack, ``run_driver.run_pack``) at nice +19: on the cores the server's pages leave.
 
 A supervisor thread in the server's process holds the queue, hands a run to an idle worker over that
 worker's own channel, shares the workers fairly while runs train (an owner holding more than its share
@@ -46,7 +46,7 @@ from softmax_core.status import RunStatus
 
 log = logging.getLogger(__name__)
 PARENT_POLL_SECONDS = 0.2
-WORKER_NICENESS = 5  # page work first, training still fast: +10 sped Compare under a sweep but slowed a class by 15%
+WORKER_NICENESS = 19  # the pages first: a class's clicks barely wait, and training takes the rest of the cores
 RESTART_DELAY_SECONDS = 2.0  # after a worker died before it was ready, so a broken start can't spin
 _BOOTSTRAP = ("import sys; from multiprocessing.connection import Connection; "
               "channel = Connection(int(sys.argv[1])); sys.path[:] = channel.recv(); channel.recv(); "
