@@ -25,6 +25,7 @@ from softmax_core.classroom.board import CHALLENGES, DEFAULT_CHALLENGE, BoardEnt
 from softmax_core.classroom.class_code import weak_code_warning
 from softmax_core.classroom.policy import REVEALED
 from softmax_core.config import BOOK_BATCH, TrainConfig, run_cost
+from softmax_core.errors import LabError
 from softmax_core.runs.store import StudentRecord
 
 TOP_CURVES = 5
@@ -72,7 +73,7 @@ def render_run_limit() -> None:
     if int(chosen) != current:
         try:
             policy.set_run_limit(identity(), int(chosen))
-        except (ClassroomError, ValueError) as error:
+        except LabError as error:
             st.session_state["board_refusal"] = str(error)
 
 

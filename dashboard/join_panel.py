@@ -14,13 +14,13 @@ import functools
 import html
 import io
 import ipaddress
-import os
 from urllib.parse import urlencode, urlsplit
 
 import segno
 import streamlit as st
 
 from dashboard.text import as_text
+from softmax_core.settings import server_settings
 
 PUBLIC_URL_ENV_VAR = "SOFTMAX_LAB_PUBLIC_URL"
 CODE_PARAM = "code"  # the join form's code field is filled in from it
@@ -30,9 +30,9 @@ QR_BORDER = 4  # modules of quiet zone around the code, as the standard asks
 
 def public_base_url() -> str:
     """The address students open: ``$SOFTMAX_LAB_PUBLIC_URL``, else the one this browser reached the server at."""
-    configured = os.environ.get(PUBLIC_URL_ENV_VAR, "").strip()
+    configured = server_settings().public_url
     if configured:
-        return configured.rstrip("/")
+        return configured
     parts = urlsplit(st.context.url or "http://localhost:8501")  # the page's path is no place to join at
     return f"{parts.scheme}://{parts.netloc}"
 

@@ -14,9 +14,9 @@ from dashboard.classroom_gate import identity, own_runs
 from dashboard.services import get_policy
 from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.analysis.lessons import group_tags
-from softmax_core.classroom.auth import ClassroomError
 from softmax_core.config import TrainConfig
-from softmax_core.runs.store import RunLimitReached, RunRequest, ScopedRuns, StoreError
+from softmax_core.errors import LabError
+from softmax_core.runs.store import RunRequest, ScopedRuns
 
 
 def submit_group(configs: dict[str, TrainConfig], lesson: str) -> list[int]:
@@ -27,7 +27,7 @@ def submit_group(configs: dict[str, TrainConfig], lesson: str) -> list[int]:
                 for label, config in configs.items()]
     try:
         return get_policy().start(identity(), requests)
-    except (ClassroomError, RunLimitReached, StoreError) as error:
+    except LabError as error:
         st.error(f"Can't start: {error}")
         return []
 

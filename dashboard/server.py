@@ -59,7 +59,8 @@ def server_parts() -> dict:
     from dashboard.auth_routes import ROUTES
     from dashboard.gatekeeper import Gatekeeper
     from softmax_core.classroom.addresses import trusted_proxies_from
+    from softmax_core.settings import check_settings
 
-    # a wrong SOFTMAX_LAB_TRUSTED_PROXIES stops the server here, at start, with the entry it can't read
+    check_settings()  # a wrong SOFTMAX_LAB_* variable stops the server here, at start, named with what it allows
     gatekeeper = Middleware(Gatekeeper, proxies=trusted_proxies_from())
     return {"lifespan": serve_runs, "routes": ROUTES, "middleware": [gatekeeper]}

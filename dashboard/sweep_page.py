@@ -10,8 +10,6 @@ cell's curves, and the reading under it is computed from the numbers (``sweeps.r
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
 from dashboard.charts import build_parcoords_figure, build_sweep_figure
@@ -21,9 +19,7 @@ from dashboard.services import get_policy, get_runner, open_store_or_stop
 from dashboard.text import as_text
 from dashboard.train_form import form_config
 from softmax_core.analysis.sweeps import (
-    DEFAULT_MAX_RUNS,
     MAX_AXES,
-    MAX_RUNS_ENV_VAR,
     MAX_SEEDS,
     METRICS,
     SweepError,
@@ -44,8 +40,10 @@ from softmax_core.analysis.sweeps import (
     suggest_values,
 )
 from softmax_core.classroom.auth import ClassroomError
-from softmax_core.config import ConfigError, describe_config, numeric_fields, settings
-from softmax_core.runs.store import RunLimitReached, ScopedRuns, StoreError
+from softmax_core.config import describe_config, numeric_fields, settings
+from softmax_core.errors import LabError
+from softmax_core.runs.store import ScopedRuns
+from softmax_core.settings import server_settings
 
 AXIS_CHOICES = [name for name in numeric_fields() if name != "seed"]
 
@@ -71,7 +69,7 @@ def sweep_form() -> SweepSpec | None:
 
 
 def offer_start(store: ScopedRuns, spec: SweepSpec) -> None:
-    limit = int(os.environ.get(MAX_RUNS_ENV_VAR, DEFAULT_MAX_RUNS))
+    limit = server_settings().max_sweep_runs
     parallel = get_runner().executor.capacity()
     minutes = spec.estimate_seconds(seconds_per_step(store.list_runs()[:50]), parallel) / 60
     shape = " × ".join(str(len(values)) for values in spec.axes.values())
@@ -95,7 +93,7 @@ def offer_start(store: ScopedRuns, spec: SweepSpec) -> None:
 def start_sweep(spec: SweepSpec) -> None:
     try:
         sweep_id, _ = submit_sweep(lambda requests: get_policy().start(identity(), requests), spec)
-    except (ClassroomError, RunLimitReached, ConfigError, StoreError) as error:
+    except LabError as error:
         st.error(f"Can't sweep: {error}")
         return
     st.query_params["sweep"] = sweep_id

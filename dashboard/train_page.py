@@ -21,10 +21,10 @@ from dashboard.settings_widgets import setting_input
 from dashboard.text import as_text
 from dashboard.train_form import FORM_FIELDS, FORM_VALUES, remember_form_values
 from dashboard.url_state import runs_from_url, write_runs_to_url
-from softmax_core.classroom.auth import ClassroomError
 from softmax_core.classroom.budget import what_fits
 from softmax_core.config import PRESETS, ConfigError, TrainConfig
-from softmax_core.runs.store import RunLimitReached, RunRecord, RunRequest, StoreError
+from softmax_core.errors import LabError
+from softmax_core.runs.store import RunRecord, RunRequest
 
 MORE_SETTINGS = ("reports_per_epoch", "seed", "device", "validation")  # behind "More settings"; the rest are shown
 MAX_LIVE_RUNS = 6
@@ -137,7 +137,7 @@ def set_up_for_challenge() -> None:
 def start_run(config: TrainConfig, name: str) -> None:
     try:
         [run_id] = get_policy().start(identity(), [RunRequest(config, name)])
-    except (ConfigError, ClassroomError, RunLimitReached, StoreError) as error:
+    except LabError as error:
         st.sidebar.error(f"Can't start: {error}")
         return
     watched = [run_id] + [i for i in st.session_state["watched"] if i != run_id]

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from softmax_core.dataset_sizes import TRAIN_SET_SIZE, VALIDATION_SIZE
+from softmax_core.errors import InputError
 
 OPTIMIZERS = ("sgd", "adam")
 IMPLEMENTATIONS = ("concise", "scratch")
 DEVICES = ("auto", "cpu", "cuda")
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A hyperparameter is out of its allowed range; the message names the field."""
 
     def __init__(self, field: str, message: str):

@@ -37,7 +37,7 @@ from softmax_core.dataset_sizes import TRAIN_SET_SIZE, VALIDATION_SIZE
 from softmax_core.runs.executors.local import LocalExecutor
 from softmax_core.runs.fair_queue import FairQueue
 from softmax_core.runs.jobs import JobRunner
-from softmax_core.runs.store import RunLimitReached, RunRequest, RunStore
+from softmax_core.runs.store import NameTaken, RunLimitReached, RunRequest, RunStore
 
 PASSWORD = "right horse"
 PASSWORD_HASH = hash_password(PASSWORD)
@@ -559,7 +559,7 @@ def test_runs_remember_their_owner_and_sharing_and_names_are_one_per_class(tmp_p
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
     classroom = store.classroom
     ada = classroom.add_student("Ada", name_key=canonical_name("Ada"))
-    with pytest.raises(KeyError, match="taken"):
+    with pytest.raises(NameTaken, match="taken"):
         classroom.add_student("ada", name_key=canonical_name("ada"))
     assert classroom.add_device(ada, token_digest("token-a"))
     assert classroom.student_by_device(token_digest("token-a")).name == "Ada"

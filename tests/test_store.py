@@ -20,7 +20,7 @@ from softmax_core.book.train import Callback, fit
 from softmax_core.classroom.names import canonical_name
 from softmax_core.config import TrainConfig
 from softmax_core.runs.recording_callback import RecordingCallback
-from softmax_core.runs.store import RunStore, StoreError, default_database_url
+from softmax_core.runs.store import NameTaken, RunStore, StoreError, default_database_url
 from softmax_core.runs.store.engine import MIGRATIONS_DIR
 from softmax_core.runs.store.schema import SCHEMA_VERSION
 from softmax_core.status import RunStatus
@@ -272,7 +272,7 @@ def test_students_whose_names_now_collide_keep_their_places_through_the_upgrade(
                     "\u0418\u0432\u0430\u043d": "\u1d0e\u0299a\u029c", "m" * 40: "rn" * 40}
     assert [s.name for s in store.classroom.list_students()] == lookalikes, "nobody was lost"
     assert store.classroom.student_named(canonical_name("ALICE")).name == "Alice", "the older one has the name"
-    with pytest.raises(KeyError, match="taken"):
+    with pytest.raises(NameTaken, match="taken"):
         store.classroom.add_student("\u0410lice", name_key=canonical_name("\u0410lice"))
 
 

@@ -42,6 +42,8 @@ import numpy as np
 import torch
 
 from softmax_core.dataset_sizes import NUM_FEATURES, TEST_SET_SIZE, TRAIN_SET_SIZE, VALIDATION_SEED, VALIDATION_SIZE
+from softmax_core.errors import LabError
+from softmax_core.settings import server_settings
 
 DATA_ENV_VAR = "SOFTMAX_LAB_DATA"
 CLASS_NAMES = ("t-shirt", "trouser", "pullover", "dress", "coat",
@@ -66,7 +68,7 @@ _DOWNLOAD_CHUNK = 1 << 16
 ProgressCallback = Callable[[str, int, Optional[int]], None]  # (file name, bytes done, bytes total)
 
 
-class DataError(RuntimeError):
+class DataError(LabError, RuntimeError):
     """Fashion-MNIST can't be found, fetched or read; the message says what to do."""
 
 
@@ -147,7 +149,7 @@ def default_data_dir() -> Path:
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     """The folder to use: the argument, else $SOFTMAX_LAB_DATA, else the per-user cache."""
-    chosen = data_dir or os.environ.get(DATA_ENV_VAR) or default_data_dir()
+    chosen = data_dir or server_settings().data_dir or default_data_dir()
     return Path(chosen).expanduser().resolve()
 
 

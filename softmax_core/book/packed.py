@@ -49,12 +49,13 @@ from softmax_core.book.train import (
     yielded_result,
 )
 from softmax_core.config import TrainConfig
+from softmax_core.errors import LabError
 from softmax_core.status import RunStatus
 
 PACKABLE_FIELDS = ("lr", "weight_decay", "momentum")
 
 
-class PackError(ValueError):
+class PackError(LabError, ValueError):
     """These configs can't train as one pack; the message says which fields differ, or what can't pack."""
 
 

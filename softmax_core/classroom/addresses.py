@@ -11,33 +11,20 @@ their address by sending one.
 from __future__ import annotations
 
 import ipaddress
-import os
 from collections.abc import Iterable, Mapping
 
+from softmax_core.settings import Network, read_setting, server_settings
+
 TRUSTED_PROXIES_ENV_VAR = "SOFTMAX_LAB_TRUSTED_PROXIES"
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class ProxySettingError(ValueError):
-    """``SOFTMAX_LAB_TRUSTED_PROXIES`` holds something that is not an address or a network."""
 
 
 def parse_trusted_proxies(text: str) -> tuple[Network, ...]:
-    """'127.0.0.1, 10.0.0.0/8' -> the networks; ProxySettingError naming the bad entry."""
-    networks = []
-    for entry in (part.strip() for part in text.replace(";", ",").split(",")):
-        if not entry:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            raise ProxySettingError(f"{TRUSTED_PROXIES_ENV_VAR}: {entry!r} is not an IP address or network "
-                                    "(e.g. 127.0.0.1 or 10.0.0.0/8; separate several with commas)") from None
-    return tuple(networks)
+    """'127.0.0.1, 10.0.0.0/8' -> the networks; a SettingError naming the bad entry."""
+    return read_setting(TRUSTED_PROXIES_ENV_VAR, text)
 
 
-def trusted_proxies_from(environ: Mapping[str, str] = os.environ) -> tuple[Network, ...]:
-    return parse_trusted_proxies(environ.get(TRUSTED_PROXIES_ENV_VAR, ""))
+def trusted_proxies_from(environ: Mapping[str, str] | None = None) -> tuple[Network, ...]:
+    return server_settings(environ).trusted_proxies
 
 
 def is_trusted(address: str, proxies: Iterable[Network]) -> bool:

@@ -32,24 +32,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from softmax_core.classroom.names import canonical_name, has_letter_or_digit
-from softmax_core.runs.store import ClassFull, ClassStore, GuardRule, StudentRecord
+from softmax_core.errors import LabError
+from softmax_core.runs.store import ClassFull, ClassStore, GuardRule, NameTaken, StudentRecord
+from softmax_core.settings import (
+    DEFAULT_MAX_ACTIVE_COST,
+    DEFAULT_MAX_ACTIVE_RUNS,
+    DEFAULT_MAX_RUN_COST,
+    MOST_ACTIVE_RUNS_ALLOWED,
+    MOST_COST_ALLOWED,
+    server_settings,
+)
 
 CLASS_CODE_ENV_VAR = "SOFTMAX_LAB_CLASS_CODE"
 TEACHER_PASSWORD_ENV_VAR = "SOFTMAX_LAB_TEACHER_PASSWORD"
 MAX_ACTIVE_ENV_VAR = "SOFTMAX_LAB_MAX_ACTIVE_RUNS"
 MAX_RUN_COST_ENV_VAR = "SOFTMAX_LAB_MAX_RUN_COST"
 MAX_ACTIVE_COST_ENV_VAR = "SOFTMAX_LAB_MAX_ACTIVE_COST"
-# Compute is counted in book steps (config.run_cost; the book's 10-epoch run costs 2,350). The largest run:
-# the book's 40-epoch exercise (9,400) fits, one epoch at batch 1 (60,000) does not, and no allowed run has
-# an epoch longer than about a second here, so a run that must yield its worker does so within seconds.
-DEFAULT_MAX_RUN_COST = 10_000
-# What a student's group may have queued or training at once: Exercise 2's five 40-epoch seeds (5 x 7,840
-# with the validation split students hold out) and a 3x3 sweep of 10 epochs (17,640) fit.
-DEFAULT_MAX_ACTIVE_COST = 40_000
-MOST_COST_ALLOWED = 10_000_000  # the largest cost limit a class may set (500 epochs at batch 1 is 30 million)
-# A second guard, on rows rather than compute: a sweep's largest grid (sweeps.DEFAULT_MAX_RUNS) fits.
-DEFAULT_MAX_ACTIVE_RUNS = 64
-MOST_ACTIVE_RUNS_ALLOWED = 200  # the largest per-student limit a class may set
 DEFAULT_MAX_STUDENTS = 60
 MOST_STUDENTS_ALLOWED = 1000
 TOKEN_BYTES = 32  # 256 bits
@@ -81,7 +79,7 @@ WAITING_ROOM = "waiting_room"  # on: a new join waits until the teacher lets the
 WAITING_ROOM_FACTOR = 2  # the waiting room holds at most this many times the class size
 
 
-class ClassroomError(ValueError):
+class ClassroomError(LabError, ValueError):
     """A classroom action can't be done (bad code, name taken, misconfigured); the message says why."""
 
 
@@ -171,25 +169,26 @@ class ClassroomSettings:
 
 
 def load_classroom_settings(secrets_file: Mapping[str, Any] | None = None,
-                            environ: Mapping[str, str] = os.environ) -> ClassroomSettings | None:
+                            environ: Mapping[str, str] | None = None) -> ClassroomSettings | None:
     """The classroom settings from the environment, else from secrets.toml's [classroom]; None if neither
     names a class code. It fails closed: a misspelled table, a setting outside it or an unknown key in it
     is a ClassroomError, never a silently single-user server."""
     section = _classroom_section(dict(secrets_file or {}))
-    code = environ.get(CLASS_CODE_ENV_VAR) or str(section.get("code", ""))
+    env = server_settings(environ)
+    code = env.class_code or str(section.get("code", ""))
     if not code.strip():
         if section:
             raise ClassroomError(f"secrets.toml's [{SECTION}] has no code: set code = \"...\" (what students type)")
         return None
-    password = environ.get(TEACHER_PASSWORD_ENV_VAR) or str(section.get("teacher_password_hash", ""))
+    password = env.teacher_password or str(section.get("teacher_password_hash", ""))
     if password and not is_password_hash(password):
         password = hash_password(password)
-    limit = _whole_number("max_active_runs", environ.get(MAX_ACTIVE_ENV_VAR) or section.get(
+    limit = _whole_number("max_active_runs", env.max_active_runs or section.get(
         "max_active_runs", DEFAULT_MAX_ACTIVE_RUNS), MOST_ACTIVE_RUNS_ALLOWED)
     students = _whole_number("max_students", section.get("max_students", DEFAULT_MAX_STUDENTS), MOST_STUDENTS_ALLOWED)
-    run_cost = _whole_number("max_run_cost", environ.get(MAX_RUN_COST_ENV_VAR) or section.get(
+    run_cost = _whole_number("max_run_cost", env.max_run_cost or section.get(
         "max_run_cost", DEFAULT_MAX_RUN_COST), MOST_COST_ALLOWED)
-    active_cost = _whole_number("max_active_cost", environ.get(MAX_ACTIVE_COST_ENV_VAR) or section.get(
+    active_cost = _whole_number("max_active_cost", env.max_active_cost or section.get(
         "max_active_cost", DEFAULT_MAX_ACTIVE_COST), MOST_COST_ALLOWED)
     return ClassroomSettings(code.strip(), password, limit, students, run_cost, active_cost)
 
@@ -267,7 +266,7 @@ class ClassDoor:
         try:
             student_id = self.classes.add_student(name, address, size, waiting=waiting,
                                                   max_waiting=WAITING_ROOM_FACTOR * size, name_key=canonical_name(name))
-        except KeyError:
+        except NameTaken:
             raise ClassroomError(f"The name {name} is taken in this class, or looks just like one that is: "
                                  "choose another.") from None
         except ClassFull as error:

@@ -37,6 +37,7 @@ from softmax_core.classroom.auth import (
 from softmax_core.classroom.board import Challenge, class_challenge
 from softmax_core.classroom.budget import RUN_COST_SETTING, Estimate, estimate_request
 from softmax_core.config import TrainConfig
+from softmax_core.errors import InputError
 from softmax_core.runs.jobs import JobRunner
 from softmax_core.runs.store import (
     EVERYTHING,
@@ -128,7 +129,7 @@ class ClassPolicy:
         """The teacher sets the largest run a student may start (book steps); it applies to the next start."""
         self._check_teacher(who, "change the largest run")
         if isinstance(cost, bool) or not isinstance(cost, int) or not 1 <= cost <= MOST_COST_ALLOWED:
-            raise ValueError(f"{RUN_COST_SETTING} must be a whole number of book steps from 1 to "
+            raise InputError(f"{RUN_COST_SETTING} must be a whole number of book steps from 1 to "
                              f"{MOST_COST_ALLOWED:,}, got {cost!r}")
         self.store.classroom.set_class_state(RUN_COST_SETTING, cost)
 

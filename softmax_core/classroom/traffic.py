@@ -28,6 +28,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from softmax_core.errors import LabError
+
 SESSION, STUDENT, ADDRESS = "session", "student", "address"
 
 
@@ -56,7 +58,7 @@ class TrafficLimits:
     unbudgeted_addresses: frozenset[str] = frozenset({"127.0.0.1", "::1", ""})
 
 
-class TooManySessions(Exception):
+class TooManySessions(LabError):
     """Refused at the handshake: this student or address already has twice its sessions open."""
 
 

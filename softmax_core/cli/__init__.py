@@ -27,9 +27,11 @@ from typing import Optional, TextIO
 
 from softmax_core.cli.common import CommandLineError, add_common_flags
 from softmax_core.cli.sweep import add_sweep_parser
-from softmax_core.config import PRESETS, ConfigError, settings
+from softmax_core.config import PRESETS, settings
+from softmax_core.errors import LabError
 from softmax_core.runs.executors import NodeInfo, executor_name
-from softmax_core.runs.store import DB_ENV_VAR, RunRecord, RunStore, StoreError, open_default_store
+from softmax_core.runs.store import DB_ENV_VAR, RunRecord, RunStore, open_default_store
+from softmax_core.settings import check_settings
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -242,11 +244,12 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout) -> int:
         if extra and args.command != "serve":  # only serve passes flags on (to Streamlit)
             raise CommandLineError(f"unrecognized arguments: {' '.join(extra)}")
         args.streamlit_flags = extra
+        check_settings()  # a wrong SOFTMAX_LAB_* variable stops the command here, named
         return _command(args.command)(args, out)
     except BrokenPipeError:  # e.g. `runs --json | head`: the reader has all it wanted
         _silence_closed_stdout(out)
         return EXIT_OK
-    except (CommandLineError, ConfigError, StoreError, ValueError) as error:  # a sweep's SweepError is one
+    except LabError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

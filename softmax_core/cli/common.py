@@ -7,10 +7,11 @@ import argparse
 import functools
 from typing import Optional
 
+from softmax_core.errors import InputError
 from softmax_core.runs.executors import EXECUTORS
 
 
-class CommandLineError(Exception):
+class CommandLineError(InputError):
     """A flag's value can't be used; the message says which and why."""
 
 

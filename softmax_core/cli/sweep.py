@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from typing import TextIO
 
 from softmax_core.analysis.sweeps import (
-    DEFAULT_MAX_RUNS,
-    MAX_RUNS_ENV_VAR,
     METRICS,
     SweepGrid,
     SweepSpec,
@@ -30,6 +27,7 @@ from softmax_core.analysis.sweeps import (
 from softmax_core.cli.common import add_common_flags, make_cli_executor
 from softmax_core.config import PRESETS, TrainConfig, numeric_fields, preset_config, settings
 from softmax_core.runs.store import RunRecord, open_default_store
+from softmax_core.settings import server_settings
 from softmax_core.status import RunStatus
 
 POLL_SECONDS = 0.25
@@ -74,7 +72,7 @@ def run_sweep(args: argparse.Namespace, out: TextIO) -> int:
     from softmax_core.runs.jobs import JobRunner
 
     spec = spec_from_args(args)
-    spec.check_size(int(os.environ.get(MAX_RUNS_ENV_VAR, DEFAULT_MAX_RUNS)))
+    spec.check_size(server_settings().max_sweep_runs)
     store = open_default_store()
     runner = JobRunner(store, make_cli_executor(args.executor or executor_name(), store.url, args.data_dir),
                        pack=not args.no_pack)

@@ -15,12 +15,14 @@ from typing import Any
 from softmax_core.book.schedule import EpochSchedule
 from softmax_core.config import ConfigError, TrainConfig, numeric_fields, run_cost, settings
 from softmax_core.dataset_sizes import TRAIN_SET_SIZE, VALIDATION_SIZE
+from softmax_core.errors import InputError
 from softmax_core.runs.store import RunRecord
+from softmax_core.settings import DEFAULT_MAX_SWEEP_RUNS
 from softmax_core.status import RunStatus
 
 MAX_AXES = 3
 MAX_SEEDS = 10
-DEFAULT_MAX_RUNS = 64  # a larger grid is refused (SOFTMAX_LAB_MAX_SWEEP_RUNS changes it)
+DEFAULT_MAX_RUNS = DEFAULT_MAX_SWEEP_RUNS  # a larger grid is refused (SOFTMAX_LAB_MAX_SWEEP_RUNS changes it)
 MAX_RUNS_ENV_VAR = "SOFTMAX_LAB_MAX_SWEEP_RUNS"
 SUGGESTIONS = {"lr": (0.01, 0.03, 0.1, 0.3, 1.0), "batch_size": (32, 64, 128, 256, 512, 1024),
                "epochs": (5, 10, 20), "weight_decay": (0.0, 0.0001, 0.001), "momentum": (0.0, 0.5, 0.9),
@@ -28,7 +30,7 @@ SUGGESTIONS = {"lr": (0.01, 0.03, 0.1, 0.3, 1.0), "batch_size": (32, 64, 128, 25
 FALLBACK_SECONDS_PER_STEP = 0.0004  # one core, batch 256, when no finished run says better
 
 
-class SweepError(ValueError):
+class SweepError(InputError):
     """A sweep can't be made as asked (an axis, a value, its size); the message says which and why."""
 
 

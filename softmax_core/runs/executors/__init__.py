@@ -9,15 +9,14 @@ to a Ray cluster, as one task. ``$SOFTMAX_LAB_EXECUTOR`` chooses.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from softmax_core.settings import EXECUTORS, server_settings
+
 EXECUTOR_ENV_VAR = "SOFTMAX_LAB_EXECUTOR"
-EXECUTORS = ("local", "ray")
 PACK_ENV_VAR = "SOFTMAX_LAB_PACK_SIZE"
-DEFAULT_PACK_SIZE = 16  # the largest pack a worker trains at once: benchmarks/bench_sweep.py measured it
 
 
 @dataclass(frozen=True)
@@ -80,18 +79,12 @@ class Executor(Protocol):
 def pack_limit() -> int:
     """How many runs of one sweep or group a worker may train as one pack: $SOFTMAX_LAB_PACK_SIZE, else 16
     (1: every run alone, as ``sweep --no-pack`` asks)."""
-    value = os.environ.get(PACK_ENV_VAR, str(DEFAULT_PACK_SIZE))
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{PACK_ENV_VAR}={value!r} must be a whole number of runs, 1 or more")
-    return int(value)
+    return server_settings().pack_size
 
 
 def executor_name() -> str:
-    """$SOFTMAX_LAB_EXECUTOR, else 'local'; an unknown name is a ValueError naming the choices."""
-    name = os.environ.get(EXECUTOR_ENV_VAR, "local").strip().lower() or "local"
-    if name not in EXECUTORS:
-        raise ValueError(f"{EXECUTOR_ENV_VAR}={name!r} is not an executor; choose one of {', '.join(EXECUTORS)}")
-    return name
+    """$SOFTMAX_LAB_EXECUTOR, else 'local' (``settings`` checks it)."""
+    return server_settings().executor
 
 
 def make_executor(store_url: str, name: str | None = None) -> Executor:

@@ -32,6 +32,7 @@ from softmax_core.runs.executors import NodeInfo, Submission, WorkerInfo, pack_l
 from softmax_core.runs.executors.ray_plan import Waiting, plan
 from softmax_core.runs.fair_queue import FairQueue
 from softmax_core.runs.store import RunStore
+from softmax_core.settings import server_settings
 from softmax_core.status import RunStatus
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def connect_ray(address: str | None = None):
         return ray
     address = address or os.environ.get("RAY_ADDRESS") or None
     package = str(Path(softmax_core.__file__).resolve().parent)  # the whole package travels with the job
-    options = dict(address=address, include_dashboard=os.environ.get(DASHBOARD_ENV_VAR) == "1",
+    options = dict(address=address, include_dashboard=server_settings().ray_dashboard,
                    logging_level=logging.WARNING, log_to_driver=False,
                    runtime_env={"py_modules": [package]})
     if address is None:
@@ -70,10 +71,7 @@ def connect_ray(address: str | None = None):
 
 def cpus_per_run() -> int:
     """Cores each Ray run asks for (and trains with): $SOFTMAX_LAB_RAY_CPUS_PER_RUN, else 1."""
-    value = os.environ.get(CPUS_PER_RUN_ENV_VAR, "1")
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{CPUS_PER_RUN_ENV_VAR}={value!r} must be a whole number of cores, 1 or more")
-    return int(value)
+    return server_settings().ray_cpus_per_run
 
 
 def describe_ray_nodes(ray) -> list[NodeInfo]:

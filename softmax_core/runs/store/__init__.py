@@ -6,7 +6,7 @@ and migrates, ``database`` holds the engine, its clock and its locks; ``records`
 callers get; ``scope`` is what a reader may see; ``run_store`` and ``class_store`` are the two stores.
 """
 
-from softmax_core.runs.store.class_store import ClassFull, ClassStore, GuardRule
+from softmax_core.runs.store.class_store import ClassFull, ClassStore, GuardRule, NameTaken
 from softmax_core.runs.store.engine import DB_ENV_VAR, StoreError, default_database_url
 from softmax_core.runs.store.records import EpochRecord, MetricPoint, RunRecord, StudentRecord
 from softmax_core.runs.store.run_store import (
@@ -22,6 +22,6 @@ from softmax_core.runs.store.scope import EVERYTHING, NOTHING, ReadScope
 from softmax_core.status import ACTIVE_STATUSES, RunStatus
 
 __all__ = ["ACTIVE_COST_SETTING", "ACTIVE_STATUSES", "DB_ENV_VAR", "EVERYTHING", "NOTHING", "SCHEMA_VERSION",
-           "ClassFull", "ClassStore", "EpochRecord", "GuardRule", "MetricPoint", "ReadScope", "RunLimitReached",
-           "RunRecord", "RunRequest", "RunStatus", "RunStore", "ScopedRuns", "StoreError", "StudentRecord",
-           "default_database_url", "meta_table", "open_default_store"]
+           "ClassFull", "ClassStore", "EpochRecord", "GuardRule", "MetricPoint", "NameTaken", "ReadScope",
+           "RunLimitReached", "RunRecord", "RunRequest", "RunStatus", "RunStore", "ScopedRuns", "StoreError",
+           "StudentRecord",           "default_database_url", "meta_table", "open_default_store"]

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from softmax_core.errors import LabError
 from softmax_core.runs.store.database import Database
 from softmax_core.runs.store.records import StudentRecord
 from softmax_core.runs.store.schema import (
@@ -31,8 +32,12 @@ from softmax_core.status import ACTIVE_STATUSES
 _ACTIVE = [status.value for status in ACTIVE_STATUSES]
 
 
-class ClassFull(ValueError):
+class ClassFull(LabError, ValueError):
     """The class already has as many students as it allows."""
+
+
+class NameTaken(LabError, ValueError):
+    """Another student has this name, or one that looks just like it."""
 
 
 @dataclass(frozen=True)
@@ -64,11 +69,11 @@ class ClassStore:
                     waiting: bool = False, max_waiting: int | None = None, *, name_key: str) -> int:
         """Record a student, admitted at once or (``waiting``) in the waiting room; KeyError if ``name_key``
         (the name's canonical form, which the caller computes: the classroom's names module owns the rule) is
-        taken, ClassFull past ``max_students`` admitted or ``max_waiting`` waiting."""
+        taken (NameTaken), ClassFull past ``max_students`` admitted or ``max_waiting`` waiting."""
         with self.database.writing() as conn:
             self.database.serialize(conn, "lock:roster")
             if conn.execute(sa.select(students_table.c.id).where(students_table.c.name_key == name_key)).first():
-                raise KeyError(f"the name {name!r} is taken in this class")
+                raise NameTaken(f"the name {name!r} is taken in this class")
             if waiting and max_waiting is not None and self._student_count(conn, waiting=True) >= max_waiting:
                 raise ClassFull(f"the waiting room is full ({max_waiting} waiting); ask your teacher to let "
                                 "people in")

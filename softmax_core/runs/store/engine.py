@@ -17,7 +17,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from softmax_core.errors import LabError
 from softmax_core.runs.store.schema import APP_ID, SCHEMA_VERSION, meta_table
+from softmax_core.settings import server_settings
 
 DB_ENV_VAR = "SOFTMAX_LAB_DB"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -25,14 +27,15 @@ PRE_ALEMBIC_REVISION = "0001"  # what a schema-1 database (no alembic_version ta
 _PG_MIGRATION_LOCK = 0x50F7  # any constant shared by every Softmax Lab process
 
 
-class StoreError(RuntimeError):
+class StoreError(LabError, RuntimeError):
     """The database can't be opened, created or written; the message says which and why."""
 
 
 def default_database_url() -> str:
     """$SOFTMAX_LAB_DB, else a SQLite file in the per-user data folder."""
-    if os.environ.get(DB_ENV_VAR):
-        return os.environ[DB_ENV_VAR]
+    configured = server_settings().db_url
+    if configured:
+        return configured
     data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return f"sqlite:///{Path(data_home) / 'softmax-lab' / 'runs.db'}"
 

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from softmax_core.config import TrainConfig, describe_cost, run_cost
+from softmax_core.errors import LabError
 from softmax_core.runs.store.class_store import ClassStore
 from softmax_core.runs.store.database import Database
 from softmax_core.runs.store.engine import default_database_url
@@ -45,7 +46,7 @@ _ACTIVE = [status.value for status in ACTIVE_STATUSES]
 HIDDEN_RUN_COLUMNS = ("final_test_acc", "verdict")  # what a scope without test accuracy reads as NULL
 
 
-class RunLimitReached(ValueError):
+class RunLimitReached(LabError, ValueError):
     """A request passes one of the class's limits (active runs, the largest run, the active budget); the
     message names the setting and gives the numbers, and what would fit."""
 
