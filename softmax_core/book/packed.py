@@ -7,7 +7,7 @@ one gather per step for all of them, one batched product for all their logits an
 gradients, and each cell's own softmax, loss and SGD step (its lr, weight decay and momentum).
 
 Exactly, not nearly: the dynamics at the learning rates a sweep tries (0.3 and up) amplify a last-bit
-difference to 0.03 in the weights within one epoch (measured: the same run on 1 and on 2 threads). So a
+difference into a visible one within one epoch (benchmarks/RESULTS.md, "Exactness readings"). So a
 lone run is itself a stack of one, and the stack uses its batched products only where they were seen
 to sum every cell's outputs as its lone products do (else one product per cell): a cell's numbers are the
 same bits as its separate ``fit``, whatever it is packed with. Each cell reports to its own callbacks; a

@@ -9,10 +9,9 @@ log-softmax (per cell and sample, over its ten classes), the loss and the correc
 its samples), the predicted class, the bias and the update. So a cell's numbers come out the same whatever
 it is stacked with, provided the matrix library sums each output the same way at any width. Batched
 products (``bmm``) are chosen for that: each cell's product is its own ``10 x 784`` problem, the shape a
-lone run computes. One wide ``(10k) x 784`` product does the same arithmetic, but the library sums its
-outputs in another order from width to width (measured here with torch 2.14 on one thread: a lone
-cell's logits differ in the last bit from its row of every wide product, k = 2 to 32, at every batch
-size), where ``bmm`` gave each cell its lone bits at every k and shape tried. A pack still checks, once
+lone run computes. One wide ``(10k) x 784`` product does the same arithmetic, but the library may sum
+its outputs in another order from width to width, where ``bmm`` gave each cell its lone bits at every k
+and shape tried (the readings: benchmarks/RESULTS.md, "Exactness readings"). A pack still checks, once
 per shape on this device and thread count, that the stacked step gives each cell the very bits of its
 step alone, and falls back to one product per cell where it does not (``products_are_per_cell``). A
 lone run (K = 1) is the reference: the exact numbers a packed cell must reproduce.

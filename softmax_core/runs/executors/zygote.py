@@ -1,8 +1,8 @@
 """Worker processes forked from one template process that has imported torch once.
 
-Importing torch takes about two seconds of a core. A pool that spawned each worker from a fresh
-interpreter paid it once per worker, all at once at the server's start (on 2 cores, 4 s before the first
-worker was ready), and again for every replacement. Here one template process per server (the
+Importing torch is slow. A pool that spawned each worker from a fresh interpreter paid it once per
+worker, all at once at the server's start, and again for every replacement (the figures:
+benchmarks/RESULTS.md, "Smaller readings"). Here one template process per server (the
 "zygote", as Android calls it) imports the worker's code once, at the first request, and forks each
 worker from itself on request: a worker is ready in milliseconds, with only its data left to load.
 
