@@ -61,7 +61,8 @@ from softmax_core.book.schedule import EpochSchedule  # noqa: E402
 from softmax_core.book.train import fit  # noqa: E402
 from softmax_core.config import TrainConfig  # noqa: E402
 from softmax_core.runs.executors import PACK_ENV_VAR  # noqa: E402
-from softmax_core.runs.executors.local import WORKER_NICENESS, LocalExecutor, available_cores  # noqa: E402
+from softmax_core.runs.executors.local import LocalExecutor, available_cores  # noqa: E402
+from softmax_core.runs.executors.worker import WORKER_NICENESS  # noqa: E402
 from softmax_core.runs.jobs import JobRunner  # noqa: E402
 from softmax_core.runs.store import RunRequest, RunStore  # noqa: E402
 from softmax_core.status import RunStatus  # noqa: E402

@@ -63,6 +63,7 @@ class RunLog:
     _epoch_started: float = field(default_factory=time.perf_counter)
     _last_point: float = float("-inf")
     _steps_at_epoch_start: int = 0
+    _point_step: int = 0  # the step of the newest live point written
 
     def log_batch(self, loss_sum: float, correct: float, count: int) -> None:
         """One trained mini-batch: its summed loss, how many it got right, how many examples it had."""
@@ -83,9 +84,11 @@ class RunLog:
             epoch=len(self.epochs) + 1, step=self.steps, train_loss=float(train_loss), train_acc=float(train_acc),
             test_acc=float(test_acc), seconds=time.perf_counter() - self._epoch_started,
             weights=weights, bias=bias, confusion=confusion, step_losses=tuple(self._step_losses))
-        point = StepReport(self.steps, float(report.epoch), report.train_loss, report.train_acc)
+        # the epoch's point, unless a live point was just written at this very step (its last batch's)
+        points = [] if self._point_step == self.steps else [
+            StepReport(self.steps, float(report.epoch), report.train_loss, report.train_acc)]
         self._window, self._step_losses = [0.0, 0.0, 0.0], []
-        self.store.record_progress(self.run_id, [point], report)
+        self.store.record_progress(self.run_id, points, report)
         self.epochs.append(report)
         self._steps_at_epoch_start, self._epoch_started = self.steps, time.perf_counter()
         return report
@@ -108,6 +111,7 @@ class RunLog:
         if not count:
             return []
         in_epoch = (self.steps - self._steps_at_epoch_start) / max(self._steps_per_epoch(), 1)
+        self._point_step = self.steps
         return [StepReport(self.steps, len(self.epochs) + min(in_epoch, 1.0), loss_sum / count, correct / count)]
 
     def _steps_per_epoch(self) -> int:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from softmax_core.analysis.export import config_json, metrics_csv, reproduction_script
-from softmax_core.config import TrainConfig
+from softmax_core.analysis.export import OPTIMIZER_CODE, config_json, metrics_csv, reproduction_script
+from softmax_core.config import OPTIMIZERS, ConfigError, TrainConfig
 from softmax_core.runs.store import MetricPoint
 
 
@@ -38,6 +38,16 @@ def test_scripts_carry_the_exact_hyperparameters():
     assert "momentum" not in scratch.split("def train_step")[1], "the book's plain update when there is none"
     compile(scratch, "scratch.py", "exec")
     compile(reproduction_script(TrainConfig(optimizer="adam")), "adam.py", "exec")
+
+
+def test_every_optimizer_exports_as_itself_and_no_other():
+    """A new optimizer in the config must get its own export: it is refused, never written as SGD."""
+    assert set(OPTIMIZER_CODE) == set(OPTIMIZERS)
+    assert "torch.optim.Adam(" in reproduction_script(TrainConfig(optimizer="adam"))
+    unknown = TrainConfig()
+    object.__setattr__(unknown, "optimizer", "rmsprop")  # as if the config offered one more
+    with pytest.raises(ConfigError, match="no export for 'rmsprop'"):
+        reproduction_script(unknown)
 
 
 def test_the_script_trains_like_the_book_on_the_real_data(tmp_path, real_data_dir):

@@ -117,6 +117,24 @@ def test_record_run_logs_ones_own_loop(tmp_path):
     assert [e.test_acc for e in store.read_epochs(saved.id)] == [0.77, 0.83]
 
 
+def test_an_epoch_whose_last_batch_just_wrote_a_live_point_is_recorded(tmp_path, monkeypatch):
+    """On a slow machine the epoch's last batch can be the one that writes a live point (every half second):
+    the epoch's end then lands on that point, rather than writing a second point at the same step."""
+    import softmax_core.notebook as notebook
+
+    monkeypatch.setattr(notebook, "POINT_SECONDS", 0.0)  # every batch writes a live point
+    store = RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
+    with record_run(store=store, steps_per_epoch=3, epochs=2) as run:
+        for _ in range(2):
+            for _ in range(3):
+                run.log_batch(loss_sum=64.0, correct=50, count=64)
+            run.log_epoch(train_loss=1.0, train_acc=0.78, test_acc=0.77)
+    saved = store.get_run(run.run_id)
+    assert saved.status == RunStatus.FINISHED, saved.error
+    points = store.read_points(saved.id)
+    assert [p.step for p in points] == [1, 2, 3, 4, 5, 6] and [p.step for p in points if p.test_acc] == [3, 6]
+
+
 def test_an_error_in_the_loop_ends_the_run_failed_and_is_raised_on(tmp_path):
     store = RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
     with pytest.raises(ZeroDivisionError), record_run(store=store) as run:

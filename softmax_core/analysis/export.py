@@ -12,7 +12,7 @@ import io
 import json
 from collections.abc import Sequence
 
-from softmax_core.config import TrainConfig
+from softmax_core.config import ConfigError, TrainConfig
 
 CSV_COLUMNS = ("step", "epoch", "train_loss", "train_acc", "test_acc", "val_acc")
 
@@ -100,11 +100,18 @@ def _scratch_update_code(config: TrainConfig) -> str:
     return _SGD_WITH_EXTRAS.format(decay=decay, momentum=momentum, lr=config.lr)
 
 
+OPTIMIZER_CODE = {  # each optimizer the config offers, as torch.optim builds it (a new one must be added here)
+    "sgd": "torch.optim.SGD(net.parameters(), lr={lr!r}, momentum={momentum!r}, weight_decay={weight_decay!r})",
+    "adam": "torch.optim.Adam(net.parameters(), lr={lr!r}, weight_decay={weight_decay!r})",
+}
+
+
 def _optimizer_code(config: TrainConfig) -> str:
-    if config.optimizer == "adam":
-        return f"torch.optim.Adam(net.parameters(), lr={config.lr!r}, weight_decay={config.weight_decay!r})"
-    return (f"torch.optim.SGD(net.parameters(), lr={config.lr!r}, momentum={config.momentum!r}, "
-            f"weight_decay={config.weight_decay!r})")
+    if config.optimizer not in OPTIMIZER_CODE:
+        raise ConfigError("optimizer", f"no export for {config.optimizer!r}; the exported optimizers are "
+                          f"{', '.join(OPTIMIZER_CODE)}")
+    return OPTIMIZER_CODE[config.optimizer].format(lr=config.lr, momentum=config.momentum,
+                                                   weight_decay=config.weight_decay)
 
 
 _SCRIPT = '''"""Reproduces a Softmax Lab run in plain PyTorch ({settings}).

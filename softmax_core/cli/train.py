@@ -138,10 +138,6 @@ def _exit_code(result: FitResult) -> int:
     return EXIT_OK if result.status == RunStatus.FINISHED else EXIT_RUN_FAILED
 
 
-def _exit_code(result: FitResult) -> int:
-    return EXIT_OK if result.status == RunStatus.FINISHED else EXIT_RUN_FAILED
-
-
 def _download_progress_printer():
     def report(name: str, done: int, total: Optional[int]) -> None:
         share = f"{100 * done / total:5.1f}%" if total else f"{done} bytes"

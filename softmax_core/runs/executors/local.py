@@ -7,7 +7,8 @@ channel, and never imports the parent's ``__main__``: under Streamlit that is th
 which ``multiprocessing``'s spawn would re-run in every worker (streamlit#4788). Where ``os.fork`` is
 missing, each worker is a fresh interpreter started the same way. A worker sets its own torch threads
 (the cores split between the workers), loads the data once, reports ``ready``, then trains one unit at a
-time (one run or a pack, ``run_driver.run_pack``) at nice +19: on the cores the server's pages leave.
+time (one run or a pack, ``run_driver.run_pack``) at nice +19, on the cores the server's pages leave
+(``worker.py``: the worker's side).
 
 A supervisor thread in the server's process holds the queue, hands a run to an idle worker over that
 worker's own channel, shares the workers fairly while runs train (an owner holding more than its share
@@ -40,17 +41,15 @@ from multiprocessing.connection import Connection, wait
 from softmax_core.runs.executors import NodeInfo, Submission, WorkerInfo, pack_limit
 from softmax_core.runs.executors.zygote import ForkedWorker, fork_worker
 from softmax_core.runs.fair_queue import FairQueue, choose_yields
-from softmax_core.runs.run_driver import DataSource, load_local_data, run_pack
+from softmax_core.runs.run_driver import DataSource, load_local_data
 from softmax_core.runs.store import RunStore
 from softmax_core.status import RunStatus
 
 log = logging.getLogger(__name__)
-PARENT_POLL_SECONDS = 0.2
-WORKER_NICENESS = 19  # the pages first: a class's clicks barely wait, and training takes the rest of the cores
 RESTART_DELAY_SECONDS = 2.0  # after a worker died before it was ready, so a broken start can't spin
 _BOOTSTRAP = ("import sys; from multiprocessing.connection import Connection; "
               "channel = Connection(int(sys.argv[1])); sys.path[:] = channel.recv(); channel.recv(); "
-              "from softmax_core.runs.executors.local import worker_main; worker_main(channel, *channel.recv())")
+              "from softmax_core.runs.executors.worker import worker_main; worker_main(channel, *channel.recv())")
 
 
 def available_cores() -> int:
@@ -330,62 +329,3 @@ def describe_worker_death(pid: int | None, exitcode: int | None) -> str:
         cause = " (out of memory, or killed by hand)" if exitcode == -signal.SIGKILL else ""
         return f"the worker process {pid} was killed by {name}{cause}"
     return f"the worker process {pid} exited unexpectedly (exit code {exitcode})"
-
-
-# --- inside a worker process ------------------------------------------------------------------------------
-
-def forked_worker_main(channel_fd: int) -> None:
-    """A worker the zygote forked: take on the server's path, environment and directory, then live as
-    any worker, watching the zygote (its parent, which goes when the server does)."""
-    channel = Connection(channel_fd)
-    sys.path[:] = channel.recv()
-    environ, cwd = channel.recv()
-    os.environ.clear()
-    os.environ.update(environ)
-    os.chdir(cwd)
-    _, *args = channel.recv()
-    worker_main(channel, os.getppid(), *args)
-
-
-def worker_main(conn: Connection, parent_pid: int, store_url: str, data_source: DataSource, threads: int,
-                warm_data: bool) -> None:
-    """A worker's life (in its own process): set up once, then train what it is sent (a list of run ids:
-    one run, or a pack) until None."""
-    os.nice(WORKER_NICENESS)  # first: on Linux it sets the calling thread's, which later threads inherit
-    _exit_with_parent(parent_pid)
-    import torch
-
-    torch.set_num_threads(threads)
-    store = RunStore(store_url)
-    if warm_data:
-        _load_quietly(data_source)
-    conn.send(("ready",))
-    while True:
-        try:
-            run_ids = conn.recv()
-        except (EOFError, OSError, KeyboardInterrupt):
-            return
-        if run_ids is None:
-            return
-        run_pack(store, run_ids, data_source)
-        conn.send(("done", run_ids))
-
-
-def _load_quietly(data_source: DataSource) -> None:
-    """Load the data before the first run asks; if it can't be had yet, each run reports why."""
-    try:
-        data_source()
-    except Exception:  # noqa: BLE001 - e.g. missing files: the page offers the download
-        log.info("the worker starts without data; a run will say why it can't load", exc_info=True)
-
-
-def _exit_with_parent(parent_pid: int) -> None:
-    """End this worker as soon as the server's process is gone (Ctrl-C ends the server, not a run)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(PARENT_POLL_SECONDS)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="watch-parent", daemon=True).start()

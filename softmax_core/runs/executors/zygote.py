@@ -124,13 +124,13 @@ def fork_worker(channel: socket.socket) -> ForkedWorker:
 def zygote_main(requests_fd: int, replies: Connection, parent_pid: int) -> None:
     """Import the worker's code once, then fork a worker for each channel the server sends, and report
     each worker's start and end; exit when the server's process is gone."""
-    from softmax_core.runs.executors import local  # torch, the store, the trainer: what every worker needs
+    from softmax_core.runs.executors import worker  # torch, the store, the trainer: what every worker needs
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     requests = socket.socket(fileno=requests_fd)
     while os.getppid() == parent_pid:
         ready, _, _ = select.select([requests], [], [], PARENT_POLL_SECONDS)
-        if ready and not _fork_on_request(requests, replies, local.forked_worker_main):
+        if ready and not _fork_on_request(requests, replies, worker.forked_worker_main):
             break
         _report_ended_workers(replies)
     os._exit(0)
