@@ -46,7 +46,10 @@ from e2e.streamlit_client import BrowserLikeClient, ScriptedClient  # noqa: E402
 from e2e.test_traffic_attacks import HangingProxy  # noqa: E402
 
 from softmax_core.classroom.auth import ClassDoor, load_classroom_settings  # noqa: E402
-from softmax_core.runs.store import RunStore  # noqa: E402
+from softmax_core.runs.store import (  # noqa: E402
+    EVERYTHING,  # noqa: E402
+    RunStore,  # noqa: E402
+)
 
 CLASS_CODE = "bench-class-code-7431"
 PROBE, FLOODER, HOG, STRANGER = "127.0.2.1", "127.0.2.2", "127.0.2.3", "127.0.2.4"
@@ -201,16 +204,16 @@ def first_point_beside_a_hog(lab: Class, workers: int, epochs: int, batch: int) 
     for _ in range(workers):
         hog.click("Start", {"Epochs": epochs, "Batch size": batch})
     deadline = time.monotonic() + 60
-    while sum(run.status == "running" for run in lab.store.list_runs()) < workers:
+    while sum(run.status == "running" for run in lab.store.list_runs(scope=EVERYTHING)) < workers:
         if time.monotonic() > deadline:
             raise RuntimeError("the hog's runs did not start")
         time.sleep(0.2)
     classmate = lab.student("Late", "127.0.2.5")
-    known = {run.id for run in lab.store.list_runs()}
+    known = {run.id for run in lab.store.list_runs(scope=EVERYTHING)}
     clicked = time.perf_counter()
     classmate.click("Start", {"Epochs": 1})
     while True:
-        late = [run for run in lab.store.list_runs() if run.id not in known]
+        late = [run for run in lab.store.list_runs(scope=EVERYTHING) if run.id not in known]
         if late and late[0].last_step > 0:
             return time.perf_counter() - clicked
         if time.perf_counter() - clicked > 120:
@@ -252,17 +255,18 @@ def run(args) -> dict:
 
 def settle(store: RunStore, seconds: float = 60.0) -> None:
     """Cancel every run and wait until none is queued or training."""
-    for run_ in store.list_runs():
+    for run_ in store.list_runs(scope=EVERYTHING):
         store.request_cancel(run_.id)
     deadline = time.monotonic() + seconds
-    while any(run_.status in ("queued", "running") for run_ in store.list_runs()) and time.monotonic() < deadline:
+    while time.monotonic() < deadline and any(
+            run_.status in ("queued", "running") for run_ in store.list_runs(scope=EVERYTHING)):
         time.sleep(0.2)
     time.sleep(2)
 
 
 def trained_steps(store: RunStore) -> int:
     """SGD steps the workers have trained, every run together."""
-    return sum(run.last_step for run in store.list_runs())
+    return sum(run.last_step for run in store.list_runs(scope=EVERYTHING))
 
 
 def start_and_watch(student: BrowserLikeClient, until: float) -> None:

@@ -34,7 +34,10 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, wait_until_healthy  # noqa: E402
 
-from softmax_core.runs.store import RunStore  # noqa: E402
+from softmax_core.runs.store import (  # noqa: E402
+    EVERYTHING,  # noqa: E402
+    RunStore,  # noqa: E402
+)
 
 VIEWER_CORE, SERVER_CORE = 0, 1
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -98,7 +101,7 @@ def viewers_to_verdicts(browser, server: Server, count: int) -> dict:
     seconds = time.perf_counter() - started
     for page in pages:
         page.context.close()
-    last_end = max(run.ended_at for run in RunStore(server.db_url).list_runs())
+    last_end = max(run.ended_at for run in RunStore(server.db_url).list_runs(scope=EVERYTHING))
     return {"seconds": seconds, "store_seconds": last_end - clicked_at,
             "server_cpu_share_per_viewer": (server.cpu_seconds() - cpu) / seconds / count,
             "viewer_core_busy": (core_busy_seconds(VIEWER_CORE) - busy) / seconds}
@@ -116,9 +119,10 @@ def watching_cost(browser, server: Server, count: int, seconds: float) -> dict:
     starter.context.close()
     store = RunStore(server.db_url)
     deadline = time.monotonic() + 60
-    while len(running := [run.id for run in store.list_runs() if run.status == "running"]) < 2:
+    while len(running := [run.id for run in store.list_runs(scope=EVERYTHING) if run.status == "running"]) < 2:
         if time.monotonic() > deadline:
-            raise RuntimeError(f"the two long runs did not both start: {[(r.id, r.status) for r in store.list_runs()]}")
+            states = [(r.id, r.status) for r in store.list_runs(scope=EVERYTHING)]
+            raise RuntimeError(f"the two long runs did not both start: {states}")
         time.sleep(0.2)
     run_ids = sorted(running)
     time.sleep(2)
@@ -129,7 +133,7 @@ def watching_cost(browser, server: Server, count: int, seconds: float) -> dict:
         page.get_by_text("running ·").first.wait_for(timeout=60_000)  # the live status line: it polls
     time.sleep(2)
     watched = _server_cpu_over(server, seconds)
-    if not all(run.status == "running" for run in store.get_runs(run_ids)):
+    if not all(run.status == "running" for run in store.get_runs(run_ids, scope=EVERYTHING)):
         raise RuntimeError("a watched run ended before the measurement did; use more epochs")
     for run_id in run_ids:
         store.request_cancel(run_id)

@@ -30,7 +30,10 @@ from softmax_core.config import TrainConfig  # noqa: E402
 from softmax_core.runs.executors.local import LocalExecutor  # noqa: E402
 from softmax_core.runs.executors.ray_cluster import RayExecutor  # noqa: E402
 from softmax_core.runs.jobs import JobRunner  # noqa: E402
-from softmax_core.runs.store import RunStore  # noqa: E402
+from softmax_core.runs.store import (  # noqa: E402
+    EVERYTHING,  # noqa: E402
+    RunStore,  # noqa: E402
+)
 from softmax_core.status import RunStatus  # noqa: E402
 
 
@@ -95,7 +98,7 @@ def run_batch(runner: JobRunner, configs: list[TrainConfig]) -> float:
     for run_id in ids:
         runner.wait(run_id)
     elapsed = time.perf_counter() - started
-    failed = [run for run in runner.store.get_runs(ids) if run.status != RunStatus.FINISHED]
+    failed = [run for run in runner.store.get_runs(ids, scope=EVERYTHING) if run.status != RunStatus.FINISHED]
     if failed:
         raise SystemExit(f"{len(failed)} runs did not finish, e.g. {failed[0].status}: {failed[0].error}")
     return elapsed

@@ -64,7 +64,11 @@ from softmax_core.runs.executors import PACK_ENV_VAR  # noqa: E402
 from softmax_core.runs.executors.local import LocalExecutor, available_cores  # noqa: E402
 from softmax_core.runs.executors.worker import WORKER_NICENESS  # noqa: E402
 from softmax_core.runs.jobs import JobRunner  # noqa: E402
-from softmax_core.runs.store import RunRequest, RunStore  # noqa: E402
+from softmax_core.runs.store import (  # noqa: E402
+    EVERYTHING,  # noqa: E402
+    RunRequest,
+    RunStore,
+)
 from softmax_core.status import RunStatus  # noqa: E402
 
 SWEEP_16 = SweepSpec(TrainConfig(epochs=5, device="cpu"), {"lr": (0.03, 0.1, 0.3, 1.0), "batch_size": (64, 256)},
@@ -241,7 +245,7 @@ def bare_side_by_side_seconds(spec: SweepSpec, cores: int) -> float:
 
 def store_span(store: RunStore, run_ids: list[int]) -> float:
     """From the first run's start to the last one's end, as the store recorded them."""
-    runs = store.get_runs(run_ids)
+    runs = store.get_runs(run_ids, scope=EVERYTHING)
     if {run.status for run in runs} != {RunStatus.FINISHED}:
         raise SystemExit(f"the sweep's runs ended {sorted({run.status.value for run in runs})}")
     return max(run.ended_at for run in runs) - min(run.started_at for run in runs)
@@ -354,7 +358,8 @@ def compare_while_sweeping(folder: str, trials: int, spinners: str | None = None
             busy = []
             for _ in range(trials):
                 busy.append(compare.open(url, shown))
-                if spinners is None and not any(run.status == RunStatus.RUNNING for run in store.get_runs(grid_ids)):
+                grid = store.get_runs(grid_ids, scope=EVERYTHING)
+                if spinners is None and not any(run.status == RunStatus.RUNNING for run in grid):
                     raise SystemExit("the grids ended before the trials did: the busy times were not all busy")
                 time.sleep(1)
             _end_load(runner, neighbours)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+from softmax_core.runs.store import EVERYTHING
+
 
 def wait_for(predicate, timeout: float = 60.0, what: str = "the condition"):
     """The predicate's first truthy value, polled every 20 ms; AssertionError after ``timeout`` seconds."""
@@ -19,5 +21,5 @@ def wait_for(predicate, timeout: float = 60.0, what: str = "the condition"):
 
 def wait_until_training(store, run_id: int, timeout: float = 90.0):
     """The run's record once it has made its first point."""
-    return wait_for(lambda: (run := store.get_run(run_id)).last_step > 0 and run, timeout,
+    return wait_for(lambda: (run := store.get_run(run_id, scope=EVERYTHING)).last_step > 0 and run, timeout,
                     f"run {run_id} to make its first point")

@@ -15,6 +15,7 @@ from conftest import REPO_ROOT
 from streamlit.testing.v1 import AppTest
 
 from softmax_core.config import TrainConfig
+from softmax_core.runs.store import EVERYTHING
 
 APP = str(REPO_ROOT / "dashboard" / "main.py")  # the pages, as app.py serves them
 TIMEOUT = 60
@@ -115,7 +116,7 @@ def test_start_shows_the_run_its_curves_and_the_verdict():
     assert "finished" in shown
     from dashboard.services import get_store
 
-    final_loss = get_store().get_run(run_id).final_train_loss
+    final_loss = get_store().get_run(run_id, scope=EVERYTHING).final_train_loss
     assert final_loss > 0.5 and f"train loss {final_loss:.3f} is not below 0.5" in shown
     charts = app.get("plotly_chart")
     assert len(charts) == 2, "loss and accuracy, two panels (a phone stacks them)"
@@ -134,13 +135,13 @@ def test_the_form_offers_only_what_the_config_accepts():
 def test_bad_input_is_an_error_naming_the_field_and_nothing_starts():
     from dashboard.services import get_store
 
-    before = len(get_store().list_runs())
+    before = len(get_store().list_runs(scope=EVERYTHING))
     app = open_page()
     app.sidebar.selectbox(key="form_implementation").set_value("scratch")
     app.sidebar.selectbox(key="form_optimizer").set_value("adam")
     app.sidebar.button(key="FormSubmitter:train_form-Start").click().run()
     assert "Can't start: optimizer: the scratch implementation has only hand-written sgd, got 'adam'" in texts(app)
-    assert len(get_store().list_runs()) == before
+    assert len(get_store().list_runs(scope=EVERYTHING)) == before
 
 
 def test_run_names_are_shown_as_text_not_markup():
@@ -171,7 +172,7 @@ def test_compare_overlays_selected_runs_and_tabulates_what_differs():
     assert app.query_params["runs"] == str(ids[1])
     all_runs = app.dataframe[0].value
     assert set(ids) <= set(all_runs["id"])
-    worker_pid = get_runner().store.get_run(ids[1]).pid
+    worker_pid = get_runner().store.get_run(ids[1], scope=EVERYTHING).pid
     trained_on = all_runs.set_index("id")["trained on"]
     assert trained_on[ids[1]] == f"cpu on {socket.gethostname()}, process {worker_pid}" and worker_pid != os.getpid()
     app.text_input(key="compare_filter").set_value("batch 1024").run()
@@ -185,7 +186,7 @@ def most_confident_mistake_caption(run_id: int, epoch: int) -> str:
     from dashboard.services import get_store
     from softmax_core.book.data import CLASS_NAMES, load_fashion_mnist
 
-    record, data = get_store().read_epoch(run_id, epoch), load_fashion_mnist(download=False)
+    record, data = get_store().read_epoch(run_id, epoch, scope=EVERYTHING), load_fashion_mnist(download=False)
     probabilities = torch.softmax(data.test_images @ record.weights.T + record.bias, dim=1)
     confidence, predicted = probabilities.max(1)
     confidence[predicted == data.test_labels] = -1.0  # only the wrong ones
@@ -224,7 +225,7 @@ def test_missing_data_is_explained_offered_and_a_failed_download_shown(tmp_path,
     monkeypatch.setattr(dashboard.data_check, "ensure_files",
                         lambda folder, progress: data.ensure_files(folder, progress=progress,
                                                                    mirrors=["http://127.0.0.1:9/"]))
-    before = len(get_store().list_runs())
+    before = len(get_store().list_runs(scope=EVERYTHING))
     app = open_page()
     shown = texts(app)
     assert "Fashion-MNIST is not here yet" in shown and "t10k-labels-idx1-ubyte.gz" in shown
@@ -233,7 +234,7 @@ def test_missing_data_is_explained_offered_and_a_failed_download_shown(tmp_path,
     assert not app.exception
     assert "could not download train-images-idx3-ubyte.gz" in texts(app) and "Offline?" in texts(app)
     start_run(app, epochs=1)
-    assert len(get_store().list_runs()) == before, "no run starts without the data"
+    assert len(get_store().list_runs(scope=EVERYTHING)) == before, "no run starts without the data"
     assert "Can't start yet: Fashion-MNIST is missing" in texts(app)
 
 
@@ -276,7 +277,7 @@ def test_lessons_stability_panel_and_change_one_thing():
     assert "lr 0.1 -> lr 0.4" in unescaped(texts(app))
     from dashboard.services import get_store
 
-    clone = get_store().list_runs()[0]
+    clone = get_store().list_runs(scope=EVERYTHING)[0]
     assert clone.config == TrainConfig(epochs=1, lr=0.4) and clone.config.seed == TrainConfig().seed
 
 
@@ -315,7 +316,7 @@ def test_the_form_and_the_selection_survive_a_visit_to_another_page():
     app = start_run(start_run(open_page(), batch_size=256, epochs=1), batch_size=512, epochs=1)
     wait_for_runs_to_end()
     app.switch_page("compare_page.py").run()
-    oldest, newest = get_store().list_runs()[-1].id, get_store().list_runs()[0].id
+    oldest, newest = get_store().list_runs(scope=EVERYTHING)[-1].id, get_store().list_runs(scope=EVERYTHING)[0].id
     assert app.multiselect(key="compare_ids").value == [newest, oldest], "Compare opens the Train view's runs"
     app.multiselect(key="compare_ids").set_value([oldest]).run()  # a choice the page would not make itself
     app.switch_page("train_page.py").run()

@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.auth_routes import DEVICE_COOKIE, SIGN_OUT_PATH, TEACHER_COOKIE
 from softmax_core.classroom.auth import SIGN_IN_PATH, hash_password, make_teacher_link
 from softmax_core.classroom.names import canonical_name
+from softmax_core.runs.store import EVERYTHING
 
 APP = str(REPO_ROOT / "dashboard" / "main.py")
 CODE, PASSWORD = "FM-101", "teach"
@@ -169,16 +170,16 @@ def test_start_past_the_limit_is_refused_with_the_numbers():
         "Can't start: this run costs 58,800 book steps (300 epochs at batch 256); the largest run this class "
         "allows is 10,000 book steps (max_run_cost): at batch 256, up to 51 epochs fit"]
     assert [w.value for w in app.sidebar.warning][0].startswith("Too large to start: this run costs 58,800")
-    assert store().list_runs() == []
+    assert store().list_runs(scope=EVERYTHING) == []
     app.sidebar.number_input(key="form_epochs").set_value(40)
     app.sidebar.button(key="FormSubmitter:train_form-Start").click().run()
-    assert not errors(app) and len(store().list_runs()) == 1
+    assert not errors(app) and len(store().list_runs(scope=EVERYTHING)) == 1
     app.sidebar.button(key="FormSubmitter:train_form-Start").click().run()
     assert [e.value for e in app.sidebar.error] == [
         "Can't start: you have 1 runs queued or training; this class allows 1 at once: wait for one to end, "
         "or cancel one"]
-    assert len(store().list_runs()) == 1
-    assert store().list_runs()[0].owner_id == store().classroom.student_named(canonical_name("Bob")).id
+    assert len(store().list_runs(scope=EVERYTHING)) == 1
+    assert store().list_runs(scope=EVERYTHING)[0].owner_id == store().classroom.student_named(canonical_name("Bob")).id
 
 
 def log_in(app: AppTest, password: str) -> AppTest:
@@ -232,7 +233,7 @@ def test_before_the_reveal_a_student_sees_validation_accuracy_where_test_accurac
     app.switch_page("compare_page.py").run()
     columns = app.dataframe[0].value.columns.tolist()
     assert "val acc" in columns and "test acc" not in columns
-    run = store().get_run(run_id)
+    run = store().get_run(run_id, scope=EVERYTHING)
     assert app.dataframe[0].value["val acc"].tolist() == [run.final_val_acc]
     app.switch_page("inspect_page.py").run()
     assert not app.exception and any(s.value == "Validation confusion matrix" for s in app.subheader)
@@ -306,7 +307,7 @@ def test_a_teachers_page_on_the_projector_shows_no_test_accuracy_before_the_reve
     from softmax_core.classroom.policy import REVEALED, Identity
 
     _token, run_id = finished_run_of("Ada")
-    run = store().get_run(run_id)
+    run = store().get_run(run_id, scope=EVERYTHING)
     teacher = follow(open_app({"teacher_link": make_teacher_link(store().classroom)}))
     teacher.switch_page("compare_page.py")
     teacher.query_params["runs"] = str(run_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from softmax_core.config import TrainConfig
+from softmax_core.runs.store import EVERYTHING
 from tests.test_app import fresh_store, open_page, open_tab, texts, unescaped, wait_for_runs_to_end  # noqa: F401
 
 
@@ -45,8 +46,8 @@ def test_inspect_shows_a_diverged_run_that_never_finished_an_epoch():
 
     run_id = get_runner().submit(TrainConfig(implementation="scratch", init_std=10.0, epochs=1), "blows up")
     wait_for_runs_to_end()
-    run = get_store().get_run(run_id)
-    assert run.status == "diverged" and not get_store().read_epochs(run_id)
+    run = get_store().get_run(run_id, scope=EVERYTHING)
+    assert run.status == "diverged" and not get_store().read_epochs(run_id, scope=EVERYTHING)
     app = open_page("inspect_page.py", {"run": str(run_id)})
     assert app.selectbox(key="inspect_run").value == run_id
     shown = unescaped(texts(app))

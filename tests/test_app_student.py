@@ -20,6 +20,7 @@ from softmax_core.analysis import lessons
 from softmax_core.classroom.auth import hash_password
 from softmax_core.classroom.board import CHALLENGES, DEFAULT_CHALLENGE
 from softmax_core.config import TrainConfig
+from softmax_core.runs.store import EVERYTHING
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +76,7 @@ def refusals(app: AppTest) -> list[str]:
 def runs_now() -> list:
     from dashboard.services import get_store
 
-    return get_store().list_runs()
+    return get_store().list_runs(scope=EVERYTHING)
 
 
 def click_and_end(app: AppTest, key: str, expect: int) -> None:

@@ -37,7 +37,7 @@ from softmax_core.dataset_sizes import TRAIN_SET_SIZE, VALIDATION_SIZE
 from softmax_core.runs.executors.local import LocalExecutor
 from softmax_core.runs.fair_queue import FairQueue
 from softmax_core.runs.jobs import JobRunner
-from softmax_core.runs.store import NameTaken, RunLimitReached, RunRequest, RunStore
+from softmax_core.runs.store import EVERYTHING, NameTaken, RunLimitReached, RunRequest, RunStore
 
 PASSWORD = "right horse"
 PASSWORD_HASH = hash_password(PASSWORD)
@@ -194,7 +194,7 @@ def test_the_teacher_removes_several_students_at_once(tmp_path):
         ada, bob, cy = (door.join("FM-2026", name, f"10.0.6.{n}")[0] for n, name in enumerate(("Ada", "Bob", "Cy")))
         going = policy.start(Identity(bob.id, bob.name), [RunRequest(TrainConfig(epochs=200, batch_size=1), "hog")])
         assert policy.remove_students(Identity.teacher(), [ada.id, bob.id]) == 1
-        assert runner.wait(going[0], timeout=30) and store.get_run(going[0]).status == "cancelled"
+        assert runner.wait(going[0], timeout=30) and store.get_run(going[0], scope=EVERYTHING).status == "cancelled"
         assert [student.name for student in store.classroom.list_students()] == ["Cy"]
     finally:
         runner.shutdown(timeout=15)
@@ -363,12 +363,12 @@ def test_parallel_tabs_cannot_pass_the_active_run_limit_and_a_group_starts_whole
         thread.join()
     assert outcomes.count("started") == 3 and store.count_active_runs(ada.student_id) == 3
     store.create_runs([RunRequest(TrainConfig(), "one")], owner_id=bob.student_id, max_active=3)
-    before = len(store.list_runs())
+    before = len(store.list_runs(scope=EVERYTHING))
     with pytest.raises(RunLimitReached, match="you have 1 runs queued or training and these are 3 more; this class "
                                               "allows 3 at once"):
         store.create_runs([RunRequest(TrainConfig(), f"seed {seed}") for seed in range(3)],
                           owner_id=bob.student_id, max_active=3)
-    assert len(store.list_runs()) == before, "a group or sweep that doesn't fit is refused whole"
+    assert len(store.list_runs(scope=EVERYTHING)) == before, "a group or sweep that doesn't fit is refused whole"
 
 
 def test_the_runner_hands_out_students_runs_in_turns_and_the_policy_limits_each(tmp_path):
@@ -382,18 +382,19 @@ def test_the_runner_hands_out_students_runs_in_turns_and_the_policy_limits_each(
         bobs = [runner.submit(config.replace(seed=seed), owner_id=bob.student_id) for seed in range(2)]
         for run_id in adas + bobs:
             assert runner.wait(run_id, timeout=120)
-        started = sorted(adas + bobs, key=lambda run_id: store.get_run(run_id).started_at)
+        started = sorted(adas + bobs, key=lambda run_id: store.get_run(run_id, scope=EVERYTHING).started_at)
         assert started.index(bobs[0]) <= 2 and started.index(bobs[1]) <= 4, f"Bob took turns: {started}"
-        assert store.get_run(adas[0]).config.validation is False
+        assert store.get_run(adas[0], scope=EVERYTHING).config.validation is False
         busy = TrainConfig(epochs=200, batch_size=1)
         held = policy.start(bob, [RunRequest(busy, "long"), RunRequest(busy, "long")])
-        assert all(store.get_run(run_id).config.validation for run_id in held), "a student's runs hold out val"
+        assert all(store.get_run(run_id, scope=EVERYTHING).config.validation for run_id in held), \
+            "a student's runs hold out val"
         with pytest.raises(RunLimitReached, match="you have 2 runs queued or training; this class allows 2 at once"):
             policy.start(bob, [RunRequest(config, "one more")])
         policy.start(ada, [RunRequest(config, "hers")])  # the limit is each student's own
         with pytest.raises(NotAllowed, match=f"run {held[0]} belongs to another student"):
             policy.cancel(ada, held[0])
-        assert store.get_run(held[0]).is_active, "a refused cancel changes nothing"
+        assert store.get_run(held[0], scope=EVERYTHING).is_active, "a refused cancel changes nothing"
         with pytest.raises(NotAllowed, match="join the class first"):
             policy.start(None, [RunRequest(config, "anonymous")])
         assert policy.cancel(bob, held[0]) and policy.cancel(Identity.teacher(), held[1])
@@ -416,11 +417,11 @@ def test_removing_a_student_ends_their_token_their_runs_and_their_place_on_the_b
         with pytest.raises(NotAllowed, match="only the teacher can remove a student"):
             policy.remove_student(mallory, mallory.student_id)
         assert policy.remove_student(Identity.teacher(), mallory.student_id) == 1
-        assert runner.wait(going[0], timeout=30) and store.get_run(going[0]).status == "cancelled"
+        assert runner.wait(going[0], timeout=30) and store.get_run(going[0], scope=EVERYTHING).status == "cancelled"
         assert door.student_for(token) is None, "their token signs nobody in, on any device"
         with pytest.raises(ClassroomError, match="used already or has expired"):
             door.sign_in(link)
-        assert not store.get_run(shared).shared and store.classroom.list_students() == []
+        assert not store.get_run(shared, scope=EVERYTHING).shared and store.classroom.list_students() == []
         with pytest.raises(RunLimitReached, match="no longer in this class"):
             policy.start(mallory, [RunRequest(TrainConfig(), "after")])
         with pytest.raises(NotAllowed):
@@ -528,7 +529,7 @@ def finished_run(store, owner_id, val_acc, test_acc, epochs=5, batch_size=256, v
     with store.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE runs SET status='finished', final_val_acc=?, final_test_acc=? WHERE id=?",
                              (val_acc, test_acc, run_id))
-    return store.get_run(run_id)
+    return store.get_run(run_id, scope=EVERYTHING)
 
 
 def test_the_board_ranks_each_students_best_admitted_run_by_validation_accuracy(tmp_path):
@@ -565,9 +566,10 @@ def test_runs_remember_their_owner_and_sharing_and_names_are_one_per_class(tmp_p
     assert classroom.student_by_device(token_digest("token-a")).name == "Ada"
     assert classroom.student_by_device(token_digest("forged")) is None
     run_id = store.create_run(TrainConfig(), "mine", owner_id=ada)
-    assert store.get_run(run_id).owner_id == ada and not store.get_run(run_id).shared
+    run = store.get_run(run_id, scope=EVERYTHING)
+    assert run.owner_id == ada and not run.shared
     store.set_shared(run_id, True)
-    assert store.get_run(run_id).shared and store.count_active_runs(ada) == 1
+    assert store.get_run(run_id, scope=EVERYTHING).shared and store.count_active_runs(ada) == 1
     classroom.set_class_state("challenge", "best-any")
     classroom.set_class_state("challenge", "best-5-epochs")
     assert classroom.class_state() == {"challenge": "best-5-epochs"}

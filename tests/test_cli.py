@@ -11,6 +11,7 @@ from conftest import REPO_ROOT
 
 from softmax_core.cli import EXIT_BAD_INPUT, EXIT_OK, EXIT_RUN_FAILED, build_parser, main
 from softmax_core.cli.train import config_from_args
+from softmax_core.runs.store import EVERYTHING
 
 
 def run_cli(*argv):
@@ -201,7 +202,7 @@ def test_a_stored_run_that_fails_in_the_cli_is_recorded_failed_not_left_running(
     monkeypatch.setenv("SOFTMAX_LAB_DB", url)
     code = main(["train", "--store", "--device", "cuda", "--epochs", "1", "--data-dir", str(real_data_dir)])
     assert code == EXIT_BAD_INPUT and "no CUDA GPU is available" in capsys.readouterr().err
-    [run] = RunStore(url).list_runs()
+    [run] = RunStore(url).list_runs(scope=EVERYTHING)
     assert run.status == "failed" and run.error.startswith("ConfigError: device: cuda was asked for")
 
 

@@ -35,15 +35,15 @@ def test_curves_grow_by_reading_only_new_points_and_equal_the_store(tmp_path):
     run_id = store.create_run(config, "growing")
     halfway = StopAfter(4)
     fit(config, make_tiny_data(), [RecordingCallback(store, run_id, flush_seconds=0), halfway], halfway)
-    partial = cache.curves_of(store.get_run(run_id), "#1", everything)
+    partial = cache.curves_of(store.get_run(run_id, scope=EVERYTHING), "#1", everything)
     assert len(partial.step_epochs) == 4 and reads == [0]
-    cache.curves_of(store.get_run(run_id), "#1", everything)
+    cache.curves_of(store.get_run(run_id, scope=EVERYTHING), "#1", everything)
     assert reads == [0], "an unchanged run is not read again"
     rest = store.create_run(config, "complete")
     fit(config, make_tiny_data(), [RecordingCallback(store, rest, flush_seconds=0)])
-    first = cache.curves_of(store.get_run(rest), "#2", everything)
+    first = cache.curves_of(store.get_run(rest, scope=EVERYTHING), "#2", everything)
     store.add_points(rest, [type("P", (), dict(step=99, epoch=9.9, train_loss=0.1, train_acc=0.9))])
-    grown = cache.curves_of(store.get_run(rest), "#2", everything)
+    grown = cache.curves_of(store.get_run(rest, scope=EVERYTHING), "#2", everything)
     assert reads[-1] == 12 and grown.step_epochs == first.step_epochs + [9.9]
     points = original(rest)
     assert grown.train_loss == [p.train_loss for p in points]
@@ -53,7 +53,7 @@ def test_curves_grow_by_reading_only_new_points_and_equal_the_store(tmp_path):
 def test_the_cache_is_bounded(tmp_path):
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
     cache = CurveCache(max_runs=2)
-    runs = [store.get_run(store.create_run(TrainConfig(), f"run {i}")) for i in range(3)]
+    runs = [store.get_run(store.create_run(TrainConfig(), f"run {i}"), scope=EVERYTHING) for i in range(3)]
     for run in runs:
         cache.curves_of(run, "x", store.reader(EVERYTHING))
     assert list(cache._series) == [(run.id, run.created_at, True) for run in runs[1:]]
@@ -78,8 +78,9 @@ def test_a_run_that_reuses_a_deleted_runs_id_starts_with_its_own_curves(tmp_path
     old = store.create_run(config, "old")
     fit(config, make_tiny_data(), [RecordingCallback(store, old, flush_seconds=0)])
     cache, everything = CurveCache(), store.reader(EVERYTHING)
-    assert cache.curves_of(store.get_run(old), "x", everything).train_loss
-    reused = dataclasses.replace(store.get_run(old), created_at=store.get_run(old).created_at + 1, last_step=0)
+    assert cache.curves_of(store.get_run(old, scope=EVERYTHING), "x", everything).train_loss
+    old_run = store.get_run(old, scope=EVERYTHING)
+    reused = dataclasses.replace(old_run, created_at=old_run.created_at + 1, last_step=0)
     assert cache.curves_of(reused, "x", everything).train_loss == [], "another run, whatever its id"
 
 
@@ -94,8 +95,9 @@ def test_a_lesson_run_is_read_once_per_run_and_last_step(tmp_path):
     original = reader.read_epochs
     reader.read_epochs = lambda *args, **kwargs: (reads.append(args), original(*args, **kwargs))[1]
     cache = LessonRunCache()
-    first = cache.lesson_run(store.get_run(run_id), reader)
-    assert cache.lesson_run(store.get_run(run_id), reader) is first and len(reads) == 1, "no query the second time"
+    first = cache.lesson_run(store.get_run(run_id, scope=EVERYTHING), reader)
+    again = cache.lesson_run(store.get_run(run_id, scope=EVERYTHING), reader)
+    assert again is first and len(reads) == 1, "no query the second time"
     store.add_points(run_id, [type("P", (), dict(step=99, epoch=1.5, train_loss=0.1, train_acc=0.9))])
-    grown = cache.lesson_run(store.get_run(run_id), reader)
+    grown = cache.lesson_run(store.get_run(run_id, scope=EVERYTHING), reader)
     assert grown.steps[-1] == 99 and len(reads) == 2, "a run that moved on is read again"

@@ -12,7 +12,7 @@ import pytest
 
 from softmax_core.analysis.export import OPTIMIZER_CODE, config_json, metrics_csv, reproduction_script
 from softmax_core.config import OPTIMIZERS, ConfigError, TrainConfig
-from softmax_core.runs.store import MetricPoint
+from softmax_core.runs.store import EVERYTHING, MetricPoint
 
 
 def test_metrics_csv_reads_back():
@@ -103,7 +103,7 @@ def test_a_run_downloads_as_a_notebook_that_reproduces_its_first_epoch(tmp_path,
     config = TrainConfig(epochs=2, seed=3)
     run_id = store.create_run(config, "the book's run")
     store.finish_run(run_id, fit(config, fashion_mnist, [RecordingCallback(store, run_id, flush_seconds=0)]))
-    run, stored = store.get_run(run_id), store.read_epochs(run_id)
+    run, stored = store.get_run(run_id, scope=EVERYTHING), store.read_epochs(run_id, scope=EVERYTHING)
     raw = tmp_path / "data" / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
     for file in real_data_dir.glob("*.gz"):
@@ -120,8 +120,8 @@ def test_a_run_downloads_as_a_notebook_that_reproduces_its_first_epoch(tmp_path,
     nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
 
-    [rerun] = RunStore(rerun_db).list_runs()
-    [first] = RunStore(rerun_db).read_epochs(rerun.id)
+    [rerun] = RunStore(rerun_db).list_runs(scope=EVERYTHING)
+    [first] = RunStore(rerun_db).read_epochs(rerun.id, scope=EVERYTHING)
     assert (rerun.config.batch_size, rerun.config.lr, rerun.status) == (256, 0.1, "finished")
     assert first.train_loss == pytest.approx(stored[0].train_loss, abs=0.02)
     assert first.train_acc == pytest.approx(stored[0].train_acc, abs=0.02)

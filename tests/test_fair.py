@@ -25,7 +25,7 @@ from softmax_core.config import PRESETS, TrainConfig, run_cost
 from softmax_core.runs.executors.local import LocalExecutor
 from softmax_core.runs.fair_queue import FairQueue, choose_yields
 from softmax_core.runs.jobs import JobRunner
-from softmax_core.runs.store import RunLimitReached, RunRequest, RunStore
+from softmax_core.runs.store import EVERYTHING, RunLimitReached, RunRequest, RunStore
 from softmax_core.status import RunStatus
 
 
@@ -83,7 +83,7 @@ def test_500_epochs_at_batch_1_is_refused_before_the_click_naming_the_limit_and_
     assert "at batch 5, 1 epoch fits" in estimate.refusal, estimate.refusal
     with pytest.raises(RunLimitReached, match=r"largest run this class allows is 10,000 book steps \(max_run_cost\)"):
         policy.start(ada, [RunRequest(hog, "hog")])
-    assert runner.store.list_runs() == [], "nothing was recorded"
+    assert runner.store.list_runs(scope=EVERYTHING) == [], "nothing was recorded"
     assert policy.estimate(Identity.teacher(), [hog]).fits, "the teacher has no limit"
 
 
@@ -119,7 +119,7 @@ def test_two_names_from_one_address_share_one_budget_and_the_teacher_sets_the_la
         policy.set_run_limit(bob, 100_000)
     policy.set_run_limit(Identity.teacher(), 5_000)
     assert "up to 25 epochs fit" in policy.estimate(bob, [long_run]).refusal
-    for run in runner.store.list_runs():
+    for run in runner.store.list_runs(scope=EVERYTHING):
         runner.cancel(run.id)
 
 
@@ -141,14 +141,15 @@ def test_two_names_from_one_address_are_one_group_in_the_queue(runner_of, tmp_pa
     assert store.classroom.owner_group(ada.student_id) == store.classroom.owner_group(ada2.student_id)
     config = TrainConfig(epochs=1, batch_size=100)
     first = runner.submit(config, owner_id=ada.student_id)
-    wait_for(lambda: store.get_run(first).status == RunStatus.RUNNING, 30, "the first run to be claimed")
+    wait_for(lambda: store.get_run(first, scope=EVERYTHING).status == RunStatus.RUNNING, 30,
+             "the first run to be claimed")
     queued = [runner.submit(config.replace(seed=1), owner_id=ada.student_id),
               runner.submit(config.replace(seed=2), owner_id=ada2.student_id),
               runner.submit(config.replace(seed=3), owner_id=ada2.student_id),
               runner.submit(config.replace(seed=4), owner_id=bob.student_id)]
     gate.touch()
     assert all(runner.wait(run_id, 60) for run_id in [first, *queued])
-    started = sorted(queued, key=lambda run_id: store.get_run(run_id).started_at)
+    started = sorted(queued, key=lambda run_id: store.get_run(run_id, scope=EVERYTHING).started_at)
     assert started.index(queued[3]) == 1, f"Bob's run went second, not after both of Ada's names: {started}"
 
 
@@ -244,16 +245,17 @@ def test_a_student_on_every_worker_yields_one_to_a_classmate_within_seconds_and_
     wait_until_training(store, classmate, 30)
     waited = time.monotonic() - asked
     assert waited < 10, f"the classmate's first point came after {waited:.1f} s"
-    assert all(store.get_run(run_id).last_step < 80 * 125 for run_id in hogs), "both hog runs were still going"
+    assert all(store.get_run(run_id, scope=EVERYTHING).last_step < 80 * 125 for run_id in hogs), \
+        "both hog runs were still going"
     assert all(runner.wait(run_id, 240) for run_id in [classmate, *hogs])
-    runs = {run.id: run for run in store.get_runs(hogs)}
+    runs = {run.id: run for run in store.get_runs(hogs, scope=EVERYTHING)}
     assert all(run.status == RunStatus.FINISHED for run in runs.values())
     assert sorted(run.yields for run in runs.values()) == [0, 1], "one of the two gave its worker back once"
     for run_id, config in zip(hogs, (hog, hog.replace(seed=1)), strict=True):
         reference = Collect()
         fit(config, make_tiny_data(), [reference])
-        points = store.read_points(run_id)
+        points = store.read_points(run_id, scope=EVERYTHING)
         assert [(p.step, p.train_loss, p.train_acc) for p in points] == \
                [(s.step, s.train_loss, s.train_acc) for s in reference.steps], f"run {run_id} lost nothing"
-        assert [e.val_acc for e in store.read_epochs(run_id)] == [e.val_acc for e in reference.epochs]
+        assert [e.val_acc for e in store.read_epochs(run_id, scope=EVERYTHING)] == [e.val_acc for e in reference.epochs]
         assert store.read_checkpoint(run_id) is None, "a finished run keeps no checkpoint"

@@ -14,7 +14,7 @@ from softmax_core.config import ConfigError, TrainConfig, describe_config, diffe
 from softmax_core.runs.executors.local import LocalExecutor, default_worker_count, describe_worker_death
 from softmax_core.runs.jobs import JobRunner
 from softmax_core.runs.run_driver import load_local_data
-from softmax_core.runs.store import RunStore
+from softmax_core.runs.store import EVERYTHING, RunStore
 from softmax_core.status import RunStatus
 
 QUEUED, RUNNING, FINISHED, CANCELLED, FAILED, DIVERGED, INTERRUPTED = (
@@ -44,7 +44,7 @@ def make_runner(store):
 
 
 def wait_for_status(store, run_id, statuses, timeout=60.0):
-    return wait_for(lambda: (run := store.get_run(run_id)).status in statuses and run, timeout,
+    return wait_for(lambda: (run := store.get_run(run_id, scope=EVERYTHING)).status in statuses and run, timeout,
                     f"run {run_id} to become one of {statuses}")
 
 
@@ -57,13 +57,13 @@ def test_four_runs_at_once_on_real_data_train_in_worker_processes(store, make_ru
     assert all(runner.wait(run_id, 120) for run_id in ids)
     pids = set()
     for run_id, config in zip(ids, configs, strict=True):
-        run = store.get_run(run_id)
+        run = store.get_run(run_id, scope=EVERYTHING)
         steps = -(-60000 // config.batch_size)
         assert run.status == FINISHED and run.config == config
-        points = store.read_points(run_id)
+        points = store.read_points(run_id, scope=EVERYTHING)
         assert [p.step for p in points] == sorted({p.step for p in points})
         assert points[-1].step == 2 * steps and len(points) == 10
-        assert [e.epoch for e in store.read_epochs(run_id)] == [1, 2]
+        assert [e.epoch for e in store.read_epochs(run_id, scope=EVERYTHING)] == [1, 2]
         assert run.final_test_acc > 0.75
         assert run.device == "cpu" and run.host and run.pid != os.getpid()
         pids.add(run.pid)
@@ -80,12 +80,12 @@ def test_concurrency_is_bounded_and_the_rest_wait_queued(store, make_runner, tmp
     wait_for_status(store, ids[0], (RUNNING,))
     wait_for_status(store, ids[1], (RUNNING,))
     assert runner.executor.held_run_ids() == [ids[2]], "the third waits in the executor's queue, not a worker"
-    assert store.get_run(ids[2]).status == QUEUED
+    assert store.get_run(ids[2], scope=EVERYTHING).status == QUEUED
     assert runner.active_count() == 3
     assert {worker.state for worker in runner.workers()} == {"training"}
     gate.touch()
     assert all(runner.wait(run_id, 30) for run_id in ids)
-    assert {store.get_run(run_id).status for run_id in ids} == {FINISHED}
+    assert {store.get_run(run_id, scope=EVERYTHING).status for run_id in ids} == {FINISHED}
 
 
 def test_cancel_while_queued_ends_it_at_once(store, make_runner, tmp_path):
@@ -95,7 +95,7 @@ def test_cancel_while_queued_ends_it_at_once(store, make_runner, tmp_path):
     queued = runner.submit(TrainConfig(epochs=1, batch_size=100))
     wait_for_status(store, blockers[1], (RUNNING,))
     assert runner.cancel(queued)
-    run = store.get_run(queued)
+    run = store.get_run(queued, scope=EVERYTHING)
     assert run.status == CANCELLED and run.error == "cancelled while queued"
     gate.touch()
     assert all(runner.wait(run_id, 30) for run_id in blockers)
@@ -104,14 +104,14 @@ def test_cancel_while_queued_ends_it_at_once(store, make_runner, tmp_path):
 def test_cancel_while_running_takes_effect_within_a_second(store, make_runner, fashion_mnist):
     runner = make_runner(load_local_data)
     run_id = runner.submit(TrainConfig(epochs=200), "long")
-    wait_for(lambda: store.get_run(run_id).last_step > 0, what="the first point")
+    wait_for(lambda: store.get_run(run_id, scope=EVERYTHING).last_step > 0, what="the first point")
     asked = time.monotonic()
     assert runner.cancel(run_id)
     assert runner.wait(run_id, 1.0), "cancel must take effect within a second"
     assert time.monotonic() - asked < 1.0
-    run = store.get_run(run_id)
+    run = store.get_run(run_id, scope=EVERYTHING)
     assert run.status == CANCELLED and run.last_step > 0 and run.cancel_requested
-    assert len(store.read_points(run_id)) >= 1
+    assert len(store.read_points(run_id, scope=EVERYTHING)) >= 1
     assert not runner.cancel(run_id), "an ended run can't be cancelled again"
 
 
@@ -119,27 +119,30 @@ def test_a_run_that_raises_is_failed_with_its_message_and_metrics_kept(store, ma
     runner = make_runner(BrokenTestLabels(), workers=1)
     bad = runner.submit(TrainConfig(epochs=3, batch_size=60))
     assert runner.wait(bad, 30)
-    run = store.get_run(bad)
+    run = store.get_run(bad, scope=EVERYTHING)
     assert run.status == FAILED and run.error.startswith("RuntimeError: shape")
-    assert [p.step for p in store.read_points(bad)] == [2, 4, 6, 8, 10]  # epoch 1 trained, then evaluation raised
-    assert store.read_epochs(bad) == []
+    # epoch 1 trained, then evaluation raised
+    assert [p.step for p in store.read_points(bad, scope=EVERYTHING)] == [2, 4, 6, 8, 10]
+    assert store.read_epochs(bad, scope=EVERYTHING) == []
     again = runner.submit(TrainConfig(epochs=1, batch_size=60))
-    assert runner.wait(again, 30) and store.get_run(again).status == FAILED, "the worker survived the failure"
-    assert store.get_run(again).pid == run.pid
+    assert runner.wait(again, 30) and store.get_run(again, scope=EVERYTHING).status == FAILED, \
+        "the worker survived the failure"
+    assert store.get_run(again, scope=EVERYTHING).pid == run.pid
 
 
 def test_missing_data_fails_the_run_not_the_runner(store, make_runner):
     runner = make_runner(NoData(), workers=1)
     run_id = runner.submit(TrainConfig())
     assert runner.wait(run_id, 30)
-    assert store.get_run(run_id).error == "DataError: Fashion-MNIST is missing train-images-idx3-ubyte.gz"
+    error = store.get_run(run_id, scope=EVERYTHING).error
+    assert error == "DataError: Fashion-MNIST is missing train-images-idx3-ubyte.gz"
 
 
 def test_a_diverged_run_is_stored_as_diverged(store, make_runner):
     runner = make_runner(workers=1)
     run_id = runner.submit(TrainConfig(implementation="scratch", init_std=50.0, batch_size=60))
     assert runner.wait(run_id, 30)
-    run = store.get_run(run_id)
+    run = store.get_run(run_id, scope=EVERYTHING)
     assert run.status == DIVERGED and run.diverged_step == 1 and "step 1" in run.error
 
 
@@ -147,25 +150,25 @@ def test_invalid_config_is_refused_before_anything_is_stored(store, make_runner)
     runner = make_runner(workers=1)
     with pytest.raises(ConfigError, match="batch_size: must be in 1..60000, got 0"):
         runner.submit({**TrainConfig().to_dict(), "batch_size": 0})
-    assert store.list_runs() == []
+    assert store.list_runs(scope=EVERYTHING) == []
 
 
 def test_kill_9_of_a_worker_fails_its_run_and_nothing_else(store, make_runner, fashion_mnist):
     runner = make_runner(load_local_data)
     victim = runner.submit(TrainConfig(epochs=200), "victim")
     bystander = runner.submit(TrainConfig(epochs=3), "bystander")
-    wait_for(lambda: store.get_run(victim).last_step > 0 and store.get_run(bystander).last_step > 0,
+    wait_for(lambda: all(store.get_run(i, scope=EVERYTHING).last_step > 0 for i in (victim, bystander)),
              what="both runs to train")
-    victim_pid = store.get_run(victim).pid
+    victim_pid = store.get_run(victim, scope=EVERYTHING).pid
     os.kill(victim_pid, signal.SIGKILL)
     run = wait_for_status(store, victim, (FAILED,), timeout=10)
     assert f"the worker process {victim_pid} was killed by SIGKILL (out of memory, or killed by hand)" in run.error
-    assert len(store.read_points(victim)) >= 1, "its points are kept"
-    assert runner.wait(bystander, 60) and store.get_run(bystander).status == FINISHED
+    assert len(store.read_points(victim, scope=EVERYTHING)) >= 1, "its points are kept"
+    assert runner.wait(bystander, 60) and store.get_run(bystander, scope=EVERYTHING).status == FINISHED
     wait_for(lambda: len(runner.workers()) == 2 and victim_pid not in {w.pid for w in runner.workers()},
              what="a replacement worker")
     after = runner.submit(TrainConfig(epochs=1), "after")
-    assert runner.wait(after, 60) and store.get_run(after).status == FINISHED
+    assert runner.wait(after, 60) and store.get_run(after, scope=EVERYTHING).status == FINISHED
 
 
 def test_a_stale_heartbeat_becomes_interrupted_at_start_and_while_serving(store, make_runner):
@@ -179,9 +182,10 @@ def test_a_stale_heartbeat_becomes_interrupted_at_start_and_while_serving(store,
     store.claim_run(alive, "other-host", 999)
     runner = make_runner(workers=1, stale_seconds=2.0)
     assert runner.recovered == [left_by_a_dead_server]
-    run = store.get_run(left_by_a_dead_server)
-    assert run.status == INTERRUPTED and "no heartbeat" in run.error and len(store.read_points(run.id)) == 1
-    assert store.get_run(alive).status == RUNNING
+    run = store.get_run(left_by_a_dead_server, scope=EVERYTHING)
+    assert run.status == INTERRUPTED and "no heartbeat" in run.error
+    assert len(store.read_points(run.id, scope=EVERYTHING)) == 1
+    assert store.get_run(alive, scope=EVERYTHING).status == RUNNING
     run = wait_for_status(store, alive, (INTERRUPTED,), timeout=10)  # nobody beats it: the watch notices
     assert "while running" in run.error
 
@@ -192,12 +196,13 @@ def test_queued_runs_keep_their_heartbeat_while_they_wait(store, make_runner, tm
     blocker = runner.submit(TrainConfig(epochs=1, batch_size=100))
     waiting = runner.submit(TrainConfig(epochs=1, batch_size=100))
     wait_for_status(store, blocker, (RUNNING,))
-    created = store.get_run(waiting).created_at
-    wait_for(lambda: store.get_run(waiting).heartbeat_at > created + 2.5, timeout=30,
+    created = store.get_run(waiting, scope=EVERYTHING).created_at
+    wait_for(lambda: store.get_run(waiting, scope=EVERYTHING).heartbeat_at > created + 2.5, timeout=30,
              what="the runner to beat for the queued run past the 2 s stale limit")
-    assert store.get_run(waiting).status == QUEUED and store.get_run(blocker).status == RUNNING
+    assert store.get_run(waiting, scope=EVERYTHING).status == QUEUED
+    assert store.get_run(blocker, scope=EVERYTHING).status == RUNNING
     gate.touch()
-    assert runner.wait(waiting, 30) and store.get_run(waiting).status == FINISHED
+    assert runner.wait(waiting, 30) and store.get_run(waiting, scope=EVERYTHING).status == FINISHED
 
 
 def test_defaults_names_and_worker_deaths_described():

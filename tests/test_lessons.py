@@ -10,7 +10,7 @@ from softmax_core.analysis import lessons
 from softmax_core.book.train import fit
 from softmax_core.config import TrainConfig
 from softmax_core.runs.recording_callback import RecordingCallback
-from softmax_core.runs.store import RunStore
+from softmax_core.runs.store import EVERYTHING, RunStore
 
 
 @pytest.fixture(scope="module")
@@ -21,13 +21,13 @@ def store(tmp_path_factory):
 def train_stored(store, data, config):
     run_id = store.create_run(config, "lesson")
     fit(config, data, [RecordingCallback(store, run_id)])
-    return lessons.lesson_run(store, run_id)
+    return lessons.lesson_run(store.reader(EVERYTHING), run_id)
 
 
 @pytest.fixture(scope="module")
 def exercise_one(exercise_one):
     """The session's exercise-1 runs (``conftest.exercise_one``), read as the lessons read them."""
-    return {name: lessons.lesson_run(run.store, run.run_id) for name, run in exercise_one.items()}
+    return {name: lessons.lesson_run(run.store.reader(EVERYTHING), run.run_id) for name, run in exercise_one.items()}
 
 
 def numbers_in(text):

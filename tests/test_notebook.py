@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from softmax_core.notebook import record_run, train_ch3
-from softmax_core.runs.store import RunStatus, RunStore
+from softmax_core.runs.store import EVERYTHING, RunStatus, RunStore
 
 
 def d2l_accuracy(y_hat, y):  # d2l.accuracy, as the book prints it
@@ -87,19 +87,20 @@ def test_train_ch3_trains_as_the_book_and_records_each_epoch(fashion_mnist, tmp_
     expected = d2l_train_ch3(reference_net, train_iter, test_iter, loss, epochs,
                              torch.optim.SGD(reference_net.parameters(), lr=0.1, momentum=momentum))
 
-    [run] = store.list_runs()
+    [run] = store.list_runs(scope=EVERYTHING)
     assert run.status == RunStatus.FINISHED and run.tags["source"] == "notebook"
     config = run.config
     assert (config.batch_size, config.lr, config.momentum, config.epochs) == (256, 0.1, momentum, epochs)
     assert (run.steps_per_epoch, run.total_steps) == (235, 235 * epochs)
-    stored = [value for e in store.read_epochs(run.id) for value in (e.train_loss, e.train_acc, e.test_acc)]
+    epochs = store.read_epochs(run.id, scope=EVERYTHING)
+    stored = [value for e in epochs for value in (e.train_loss, e.train_acc, e.test_acc)]
     assert stored == pytest.approx([value for epoch in expected for value in epoch], rel=1e-6, abs=1e-7)
     assert expected[-1][0] < 1.2 and expected[-1][2] > 0.6  # it learned (chance: loss 2.3, accuracy 0.1)
     assert run.verdict is not None and [c.value for c in run.verdict.checks] == pytest.approx(list(expected[-1]))
-    points = store.read_points(run.id)
+    points = store.read_points(run.id, scope=EVERYTHING)
     assert len(points) >= epochs and points[-1].step == 235 * epochs and points[-1].test_acc == pytest.approx(
         expected[-1][2])
-    last = store.read_epoch(run.id, epochs)
+    last = store.read_epoch(run.id, epochs, scope=EVERYTHING)
     assert (last.weights is not None) == (make_model is book_model)  # the Inspect page's templates
     assert int(last.confusion.sum()) == 10000
     assert f"run {run.id}: " in capsys.readouterr().out
@@ -109,12 +110,12 @@ def test_record_run_logs_ones_own_loop(tmp_path):
     store = RunStore(f"sqlite:///{tmp_path / 'runs.db'}")
     with record_run(name="my loop", store=store, lr=0.05, batch_size=128, epochs=2, hidden=256) as run:
         run.log_epoch(train_loss=0.6, train_acc=0.78, test_acc=0.77)
-        assert store.get_run(run.run_id).status == RunStatus.RUNNING  # the dashboard sees it going
+        assert store.get_run(run.run_id, scope=EVERYTHING).status == RunStatus.RUNNING  # the dashboard sees it going
         run.log_epoch(train_loss=0.45, train_acc=0.84, test_acc=0.83)
-    saved = store.get_run(run.run_id)
+    saved = store.get_run(run.run_id, scope=EVERYTHING)
     assert (saved.name, saved.status, saved.config.lr, saved.config.batch_size) == ("my loop", "finished", 0.05, 128)
     assert saved.tags["hidden"] == "256" and saved.verdict.passed
-    assert [e.test_acc for e in store.read_epochs(saved.id)] == [0.77, 0.83]
+    assert [e.test_acc for e in store.read_epochs(saved.id, scope=EVERYTHING)] == [0.77, 0.83]
 
 
 def test_an_epoch_whose_last_batch_just_wrote_a_live_point_is_recorded(tmp_path, monkeypatch):
@@ -129,9 +130,9 @@ def test_an_epoch_whose_last_batch_just_wrote_a_live_point_is_recorded(tmp_path,
             for _ in range(3):
                 run.log_batch(loss_sum=64.0, correct=50, count=64)
             run.log_epoch(train_loss=1.0, train_acc=0.78, test_acc=0.77)
-    saved = store.get_run(run.run_id)
+    saved = store.get_run(run.run_id, scope=EVERYTHING)
     assert saved.status == RunStatus.FINISHED, saved.error
-    points = store.read_points(saved.id)
+    points = store.read_points(saved.id, scope=EVERYTHING)
     assert [p.step for p in points] == [1, 2, 3, 4, 5, 6] and [p.step for p in points if p.test_acc] == [3, 6]
 
 
@@ -140,6 +141,6 @@ def test_an_error_in_the_loop_ends_the_run_failed_and_is_raised_on(tmp_path):
     with pytest.raises(ZeroDivisionError), record_run(store=store) as run:
         run.log_epoch(train_loss=0.6, train_acc=0.78, test_acc=0.77)
         run.log_epoch(train_loss=1 / 0, train_acc=0.0, test_acc=0.0)
-    saved = store.get_run(run.run_id)
+    saved = store.get_run(run.run_id, scope=EVERYTHING)
     assert saved.status == RunStatus.FAILED and "ZeroDivisionError" in saved.error
-    assert len(store.read_epochs(saved.id)) == 1
+    assert len(store.read_epochs(saved.id, scope=EVERYTHING)) == 1

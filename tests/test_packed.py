@@ -15,7 +15,7 @@ from softmax_core.book.train import Callback, fit
 from softmax_core.config import TrainConfig
 from softmax_core.runs.executors.local import LocalExecutor
 from softmax_core.runs.jobs import JobRunner
-from softmax_core.runs.store import RunRequest, RunStore
+from softmax_core.runs.store import EVERYTHING, RunRequest, RunStore
 from softmax_core.status import RunStatus
 
 
@@ -118,11 +118,11 @@ def test_the_runner_trains_a_sweeps_cells_as_packs_each_an_ordinary_run(tmp_path
         alone = runner.submit_many([RunRequest(cells[0], "alone")])  # a submission of one trains alone
         for run_id in ids + alone:
             assert runner.wait(run_id, 60)
-        runs = store.get_runs(ids)
+        runs = store.get_runs(ids, scope=EVERYTHING)
         assert [(run.pack_lead, run.pack_size) for run in runs] == [(ids[0], 2), (ids[0], 2), (ids[2], 2),
                                                                    (ids[2], 2)], "one pack per seed"
         assert "in a pack of 2 with run" in runs[1].placement
-        assert store.get_run(alone[0]).pack_size is None
+        assert store.get_run(alone[0], scope=EVERYTHING).pack_size is None
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # as the worker trains: a product on 2 threads may sum in another order
         try:
@@ -131,7 +131,7 @@ def test_the_runner_trains_a_sweeps_cells_as_packs_each_an_ordinary_run(tmp_path
             torch.set_num_threads(threads)
         for run, expected in zip(runs, expected_results, strict=True):
             assert run.status == RunStatus.FINISHED and run.final_test_acc == expected.final.test_acc
-            stored = store.read_epochs(run.id, with_tensors=True)
+            stored = store.read_epochs(run.id, with_tensors=True, scope=EVERYTHING)
             assert torch.equal(stored[-1].weights, expected.final.weights), "its own weights, bit for bit"
     finally:
         runner.shutdown(timeout=15)
@@ -145,6 +145,6 @@ def test_without_packing_every_cell_trains_alone(tmp_path):
         ids = runner.submit_many([RunRequest(TrainConfig(epochs=1, batch_size=100, lr=lr), "r") for lr in (0.1, 0.3)])
         for run_id in ids:
             assert runner.wait(run_id, 60)
-        assert [run.pack_size for run in store.get_runs(ids)] == [None, None]
+        assert [run.pack_size for run in store.get_runs(ids, scope=EVERYTHING)] == [None, None]
     finally:
         runner.shutdown(timeout=15)

@@ -13,7 +13,10 @@ from softmax_core.config import TrainConfig
 from softmax_core.runs.executors import make_executor
 from softmax_core.runs.executors.ray_cluster import RayExecutor
 from softmax_core.runs.jobs import JobRunner
-from softmax_core.runs.store import RunStore
+from softmax_core.runs.store import (
+    EVERYTHING,  # noqa: E402
+    RunStore,
+)
 from softmax_core.status import RunStatus
 
 ray = pytest.importorskip("ray")
@@ -60,13 +63,14 @@ def test_runs_land_on_both_nodes_and_record_where_they_trained(store, runner, cl
     assert {run.node for run in runs} == {node["NodeID"] for node in ray.nodes() if node["Alive"]}
     assert all(run.host and run.pid and run.device == "cpu" for run in runs)
     assert all(f"Ray node {run.node[:8]}" in run.placement for run in runs)
-    assert store.get_run(third).status == RunStatus.QUEUED and third in runner.executor.held_run_ids()
+    assert store.get_run(third, scope=EVERYTHING).status == RunStatus.QUEUED and third in runner.executor.held_run_ids()
     assert {worker.run_id for worker in runner.workers() if worker.state == "training"} == set(run_ids)
     assert sorted(node.cpus for node in runner.executor.nodes()) == [1, 1] and runner.executor.capacity() == 2
     for run_id in run_ids:
         runner.cancel(run_id)
     assert runner.wait(third, timeout=90), "the waiting run goes to Ray once there is room"
-    assert store.get_run(third).status == RunStatus.FINISHED and store.get_run(third).final_test_acc > 0.5
+    run = store.get_run(third, scope=EVERYTHING)
+    assert run.status == RunStatus.FINISHED and run.final_test_acc > 0.5
 
 
 def test_a_cancel_raised_in_the_store_stops_a_ray_run_within_a_second(store, runner):
@@ -74,10 +78,11 @@ def test_a_cancel_raised_in_the_store_stops_a_ray_run_within_a_second(store, run
     wait_until_training(store, run_id)
     asked = time.monotonic()
     assert store.request_cancel(run_id)  # as another server, or the CLI, would
-    run = wait_for(lambda: (r := store.get_run(run_id)).status == RunStatus.CANCELLED and r, timeout=5,
+    run = wait_for(lambda: (r := store.get_run(run_id, scope=EVERYTHING)).status == RunStatus.CANCELLED and r,
+                   timeout=5,
                    what="the cancel")
     assert time.monotonic() - asked < 1.0
-    assert run.last_step > 0 and len(store.read_points(run_id)) > 0
+    assert run.last_step > 0 and len(store.read_points(run_id, scope=EVERYTHING)) > 0
 
 
 def test_waiting_runs_are_taken_back_at_once(store, runner):
@@ -89,11 +94,12 @@ def test_waiting_runs_are_taken_back_at_once(store, runner):
     assert runner.executor.held_run_ids() == [held_here] + sent_ahead
     for run_id in [held_here] + sent_ahead:
         assert runner.cancel(run_id)
-        assert store.get_run(run_id).status == RunStatus.CANCELLED, "ended at once"
-    steps = {run_id: store.get_run(run_id).last_step for run_id in busy}
-    wait_for(lambda: all(store.get_run(run_id).last_step > steps[run_id] for run_id in busy), timeout=30,
+        assert store.get_run(run_id, scope=EVERYTHING).status == RunStatus.CANCELLED, "ended at once"
+    steps = {run_id: store.get_run(run_id, scope=EVERYTHING).last_step for run_id in busy}
+    wait_for(lambda: all(store.get_run(run_id, scope=EVERYTHING).last_step > steps[run_id] for run_id in busy),
+             timeout=30,
              what="the cluster to go on training after the cancels")
-    assert all(store.get_run(run_id).last_step == 0 for run_id in sent_ahead), "none of them trained"
+    assert all(store.get_run(run_id, scope=EVERYTHING).last_step == 0 for run_id in sent_ahead), "none of them trained"
     for run_id in busy:
         runner.cancel(run_id)
         assert runner.wait(run_id, timeout=10)
@@ -102,7 +108,7 @@ def test_waiting_runs_are_taken_back_at_once(store, runner):
 def test_a_cuda_run_on_a_cluster_without_gpus_is_refused_with_the_reason(store, runner):
     run_id = runner.submit(SHORT_RUN.replace(device="cuda"))
     assert runner.wait(run_id, timeout=10)
-    run = store.get_run(run_id)
+    run = store.get_run(run_id, scope=EVERYTHING)
     assert run.status == RunStatus.FAILED and "no node of the Ray cluster has a GPU" in run.error
 
 
@@ -122,13 +128,14 @@ def test_killing_a_node_mid_run_ends_its_run_interrupted_with_its_points(store, 
     worker_node = next(node for node in cluster.list_all_nodes() if node is not cluster.head_node)
     victim = next(run for run in runs if run.node == worker_node.node_id)
     survivor = next(run for run in runs if run is not victim)
-    points_before = len(store.read_points(victim.id))
+    points_before = len(store.read_points(victim.id, scope=EVERYTHING))
     cluster.remove_node(worker_node)
-    ended = wait_for(lambda: (r := store.get_run(victim.id)).status != RunStatus.RUNNING and r, timeout=30,
+    ended = wait_for(lambda: (r := store.get_run(victim.id, scope=EVERYTHING)).status != RunStatus.RUNNING and r,
+                     timeout=30,
                      what="the lost node's run to end")
     assert ended.status == RunStatus.INTERRUPTED
     assert f"the Ray node {victim.node[:8]}" in ended.error and "was lost" in ended.error
-    assert len(store.read_points(victim.id)) >= points_before > 0, "its points are kept"
-    assert store.get_run(survivor.id).status == RunStatus.RUNNING, "the other node's run goes on"
+    assert len(store.read_points(victim.id, scope=EVERYTHING)) >= points_before > 0, "its points are kept"
+    assert store.get_run(survivor.id, scope=EVERYTHING).status == RunStatus.RUNNING, "the other node's run goes on"
     runner.cancel(survivor.id)
     assert runner.wait(survivor.id, timeout=10)

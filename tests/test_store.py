@@ -20,7 +20,7 @@ from softmax_core.book.train import Callback, fit
 from softmax_core.classroom.names import canonical_name
 from softmax_core.config import TrainConfig
 from softmax_core.runs.recording_callback import RecordingCallback
-from softmax_core.runs.store import NameTaken, RunStore, StoreError, default_database_url
+from softmax_core.runs.store import EVERYTHING, NameTaken, RunStore, StoreError, default_database_url
 from softmax_core.runs.store.engine import MIGRATIONS_DIR
 from softmax_core.runs.store.schema import SCHEMA_VERSION
 from softmax_core.status import RunStatus
@@ -56,25 +56,26 @@ def test_a_recorded_run_reads_back_exactly_what_fit_emitted(store, tiny_data):
     assert store.claim_run(run_id, "lab-3", 4121)
     collector = Collector()
     result = fit(config, tiny_data, [RecordingCallback(store, run_id, flush_seconds=0), collector])
-    run = store.get_run(run_id)
+    run = store.get_run(run_id, scope=EVERYTHING)
     assert (run.name, run.config, run.status, run.tags) == ("round trip", config, FINISHED, {"lesson": "demo"})
     assert run.final_train_loss == result.final.train_loss and run.final_test_acc == result.final.test_acc
     assert run.verdict == result.verdict
     assert run.steps_per_epoch == 19 and run.total_steps == 57 and run.last_step == 57 and run.progress == 1.0
     assert run.created_at <= run.started_at <= run.ended_at
     assert (run.host, run.pid, run.device, run.placement) == ("lab-3", 4121, "cpu", "cpu on lab-3, process 4121")
-    points = store.read_points(run_id)
+    points = store.read_points(run_id, scope=EVERYTHING)
     assert [(p.step, p.epoch, p.train_loss, p.train_acc) for p in points] == [
         (s.step, s.epoch, s.train_loss, s.train_acc) for s in collector.steps]
     assert [p.epoch for p in points] == sorted(p.epoch for p in points)
     assert [p.test_acc for p in points if p.test_acc is not None] == [e.test_acc for e in collector.epochs]
-    for stored, emitted in zip(store.read_epochs(run_id, with_tensors=True), collector.epochs, strict=True):
+    epochs = store.read_epochs(run_id, with_tensors=True, scope=EVERYTHING)
+    for stored, emitted in zip(epochs, collector.epochs, strict=True):
         assert (stored.epoch, stored.step, stored.train_loss, stored.test_acc) == (
             emitted.epoch, emitted.step, emitted.train_loss, emitted.test_acc)
         assert torch.equal(stored.weights, emitted.weights) and torch.equal(stored.bias, emitted.bias)
         assert torch.equal(stored.confusion, emitted.confusion)
         assert stored.step_losses.tolist() == pytest.approx(list(emitted.step_losses), rel=1e-6)
-    assert torch.equal(store.read_epoch(run_id, 2).weights, collector.epochs[1].weights)
+    assert torch.equal(store.read_epoch(run_id, 2, scope=EVERYTHING).weights, collector.epochs[1].weights)
 
 
 def test_the_writer_batches_points(store, tiny_data, monkeypatch):
@@ -85,50 +86,52 @@ def test_the_writer_batches_points(store, tiny_data, monkeypatch):
     assert store.claim_run(run_id, "here", 1)
     result = fit(TrainConfig(epochs=2, batch_size=10, reports_per_epoch=50), tiny_data,
                  [RecordingCallback(store, run_id, flush_seconds=60)])
-    assert len(store.read_points(run_id)) == 100
+    assert len(store.read_points(run_id, scope=EVERYTHING)) == 100
     # the schedule with the first point, then epoch 1, then epoch 2 with the end: not one per point
     # (nor one each for the schedule and the end)
     assert len(transactions) == 3
-    run = store.get_run(run_id)
+    run = store.get_run(run_id, scope=EVERYTHING)
     assert (run.status, run.total_steps, run.final_test_acc) == (result.status, 120, result.final.test_acc)
-    assert [epoch.epoch for epoch in store.read_epochs(run_id)] == [1, 2]
+    assert [epoch.epoch for epoch in store.read_epochs(run_id, scope=EVERYTHING)] == [1, 2]
 
 
 def test_runs_list_newest_first_and_filter_by_status(store):
     first = store.create_run(TrainConfig(), "a")
     second = store.create_run(TrainConfig(lr=0.2), "b")
     assert store.claim_run(second, "here", 1)
-    assert [run.id for run in store.list_runs()] == [second, first]
-    assert [run.id for run in store.list_runs(RUNNING)] == [second]
-    assert [run.id for run in store.get_runs([second, first, 999])] == [first, second]
-    started = store.get_run(second).started_at
+    assert [run.id for run in store.list_runs(scope=EVERYTHING)] == [second, first]
+    assert [run.id for run in store.list_runs(RUNNING, scope=EVERYTHING)] == [second]
+    assert [run.id for run in store.get_runs([second, first, 999], scope=EVERYTHING)] == [first, second]
+    started = store.get_run(second, scope=EVERYTHING).started_at
     store.record_schedule(second, 20, 200, "cpu")  # fit starting after the data loaded: counts added, start kept
-    again = store.get_run(second)
+    again = store.get_run(second, scope=EVERYTHING)
     assert again.started_at == started and (again.steps_per_epoch, again.total_steps) == (20, 200)
-    assert store.get_run(first).status == QUEUED and store.get_run(first).progress == 0.0
+    queued = store.get_run(first, scope=EVERYTHING)
+    assert queued.status == QUEUED and queued.progress == 0.0
     with pytest.raises(KeyError):
-        store.get_run(999)
+        store.get_run(999, scope=EVERYTHING)
 
 
 def test_delete_removes_the_run_and_its_points(store, tiny_data):
     run_id = store.create_run(TrainConfig(), "gone")
     fit(TrainConfig(epochs=1, batch_size=100), tiny_data, [RecordingCallback(store, run_id)])
     store.delete_run(run_id)
-    assert store.list_runs() == [] and store.read_points(run_id) == [] and store.read_epochs(run_id) == []
+    assert store.list_runs(scope=EVERYTHING) == []
+    assert store.read_points(run_id, scope=EVERYTHING) == [] and store.read_epochs(run_id, scope=EVERYTHING) == []
 
 
 def test_a_run_is_claimed_once_and_never_after_a_cancel(store):
     run_id = store.create_run(TrainConfig(), "contested")
     assert store.claim_run(run_id, "a", 1)
     assert not store.claim_run(run_id, "b", 2), "a second worker must not train it too"
-    assert store.get_run(run_id).host == "a"
+    assert store.get_run(run_id, scope=EVERYTHING).host == "a"
     cancelled = store.create_run(TrainConfig(), "cancelled first")
     assert store.request_cancel(cancelled) and store.cancel_requested(cancelled)
     assert not store.claim_run(cancelled, "a", 1)
     assert store.end_run(cancelled, CANCELLED, "cancelled while queued")
     assert not store.request_cancel(cancelled), "an ended run has nothing to cancel"
     assert not store.end_run(cancelled, FAILED, "too late"), "an ended run stays as it ended"
-    assert store.get_run(cancelled).status == CANCELLED
+    assert store.get_run(cancelled, scope=EVERYTHING).status == CANCELLED
 
 
 def test_stale_runs_become_interrupted_with_their_points_and_fresh_ones_stay(store, tiny_data):
@@ -140,23 +143,23 @@ def test_stale_runs_become_interrupted_with_their_points_and_fresh_ones_stay(sto
                      {"t": time.time() - 30, "id": stale})
     fresh = store.create_run(TrainConfig(), "fresh")
     assert store.interrupt_stale_runs(10.0) == [stale]
-    run = store.get_run(stale)
+    run = store.get_run(stale, scope=EVERYTHING)
     assert run.status == INTERRUPTED and "no heartbeat for over 10 s while running" in run.error
-    assert len(store.read_points(stale)) == 5
-    assert store.get_run(fresh).status == QUEUED
-    before = store.get_run(fresh).heartbeat_at
+    assert len(store.read_points(stale, scope=EVERYTHING)) == 5
+    assert store.get_run(fresh, scope=EVERYTHING).status == QUEUED
+    before = store.get_run(fresh, scope=EVERYTHING).heartbeat_at
     time.sleep(0.01)
     store.beat([fresh, stale])
-    assert store.get_run(fresh).heartbeat_at > before
-    assert store.get_run(stale).status == INTERRUPTED, "a beat doesn't revive an ended run"
+    assert store.get_run(fresh, scope=EVERYTHING).heartbeat_at > before
+    assert store.get_run(stale, scope=EVERYTHING).status == INTERRUPTED, "a beat doesn't revive an ended run"
 
 
 def test_points_are_read_after_a_step_for_live_views(store, tiny_data):
     run_id = store.create_run(TrainConfig(epochs=2, batch_size=100), "live")
     fit(TrainConfig(epochs=2, batch_size=100), tiny_data, [RecordingCallback(store, run_id, flush_seconds=0)])
-    every = store.read_points(run_id)
-    assert store.read_points(run_id, after_step=every[3].step) == every[4:]
-    assert store.read_points(run_id, after_step=every[-1].step) == []
+    every = store.read_points(run_id, scope=EVERYTHING)
+    assert store.read_points(run_id, after_step=every[3].step, scope=EVERYTHING) == every[4:]
+    assert store.read_points(run_id, after_step=every[-1].step, scope=EVERYTHING) == []
 
 
 def load_schema_v1(path: Path) -> str:
@@ -205,7 +208,7 @@ def test_a_schema_1_database_is_upgraded_in_place_with_nothing_lost(store_url, t
         epochs_before = conn.execute(f"SELECT {V1_EPOCH_COLUMNS} FROM epochs ORDER BY run_id, epoch").fetchall()
         runs_before = conn.execute("SELECT id, name, status, config, verdict, tags, owner FROM runs").fetchall()
     store = RunStore(url)
-    runs = {run.id: run for run in store.list_runs()}
+    runs = {run.id: run for run in store.list_runs(scope=EVERYTHING)}
     assert [(r.id, r.name, r.status.value) for r in runs.values()] == [
         (3, "queued in v1", "queued"), (2, "running when v1 stopped", "running"), (1, "finished in v1", "finished")]
     for row in runs_before:
@@ -222,10 +225,10 @@ def test_a_schema_1_database_is_upgraded_in_place_with_nothing_lost(store_url, t
                 for row in conn.execute(sa.text(f"SELECT {V1_EPOCH_COLUMNS} FROM epochs ORDER BY run_id, epoch"))
                 ] == epochs_before
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == HEAD_REVISION
-    assert store.read_epoch(1, 2).weights.shape == (10, 784)
+    assert store.read_epoch(1, 2, scope=EVERYTHING).weights.shape == (10, 784)
     assert sorted(store.interrupt_stale_runs(8.0)) == [2, 3], "v1's leftovers don't stay active forever"
-    assert {store.get_run(2).status, store.get_run(3).status} == {INTERRUPTED}
-    assert RunStore(url).get_run(1).name == "finished in v1", "opening again changes nothing"
+    assert {store.get_run(2, scope=EVERYTHING).status, store.get_run(3, scope=EVERYTHING).status} == {INTERRUPTED}
+    assert RunStore(url).get_run(1, scope=EVERYTHING).name == "finished in v1", "opening again changes nothing"
 
 
 def test_an_upgraded_database_says_its_version_where_the_first_release_looks(store_url, tmp_path):
@@ -282,9 +285,10 @@ def test_reopening_keeps_every_field_point_and_epoch(store_url):
     config = TrainConfig(batch_size=100, epochs=1)
     fit(config, make_tiny_data(), [RecordingCallback(store, run_id, flush_seconds=0)])
     reopened = RunStore(store_url)
-    assert reopened.get_run(run_id).to_dict() == store.get_run(run_id).to_dict()
-    assert reopened.read_points(run_id) == store.read_points(run_id) and len(reopened.read_points(run_id)) > 1
-    before, after = store.read_epoch(run_id, 1), reopened.read_epoch(run_id, 1)
+    assert reopened.get_run(run_id, scope=EVERYTHING).to_dict() == store.get_run(run_id, scope=EVERYTHING).to_dict()
+    points = reopened.read_points(run_id, scope=EVERYTHING)
+    assert points == store.read_points(run_id, scope=EVERYTHING) and len(points) > 1
+    before, after = store.read_epoch(run_id, 1, scope=EVERYTHING), reopened.read_epoch(run_id, 1, scope=EVERYTHING)
     assert torch.equal(before.weights, after.weights) and torch.equal(before.confusion, after.confusion)
 
 
@@ -359,11 +363,11 @@ def test_eight_processes_writing_at_once_lose_no_point(store_url):
         run_ids = pool.starmap(write_runs_and_points, [(store_url, writer, POINTS_PER_WRITER)
                                                        for writer in range(WRITERS)])
     store = RunStore(store_url)
-    assert sorted(run_ids) == sorted({run.id for run in store.list_runs()}), "every run recorded once"
+    assert sorted(run_ids) == sorted({run.id for run in store.list_runs(scope=EVERYTHING)}), "every run recorded once"
     for run_id, writer in zip(run_ids, range(WRITERS), strict=True):
-        run = store.get_run(run_id)
+        run = store.get_run(run_id, scope=EVERYTHING)
         assert (run.status, run.host, run.pid) == (FINISHED, f"writer-{writer}", writer)
-        points = store.read_points(run_id)
+        points = store.read_points(run_id, scope=EVERYTHING)
         assert [p.step for p in points] == list(range(1, POINTS_PER_WRITER + 1))
         assert all(p.train_loss == writer + p.step / 1000 for p in points), "each point is the one its writer wrote"
     assert not store.interrupt_stale_runs(8.0)
@@ -393,3 +397,14 @@ def test_schema_8_keeps_each_students_one_token_as_their_first_device(tmp_path):
     assert classroom.student_by_device(token_digest(gone)) is None
     assert classroom.drop_devices(classroom.student_named(canonical_name("Ada")).id) == 1, "a device like any other"
     assert classroom.student_by_device(token_digest(ada)) is None
+
+
+def test_every_read_names_whose_it_is():
+    """No read of runs has a default scope: the caller says whose read it is (EVERYTHING is named, never
+    assumed), so that a page can't read a student's runs as the teacher by leaving the scope out."""
+    import inspect
+
+    reads = ("get_run", "get_runs", "list_runs", "runs_tagged", "read_points", "read_epochs", "read_epoch")
+    for name in reads:
+        scope = inspect.signature(getattr(RunStore, name)).parameters["scope"]
+        assert scope.kind is inspect.Parameter.KEYWORD_ONLY and scope.default is inspect.Parameter.empty, name

@@ -27,7 +27,7 @@ from softmax_core.cli import main
 from softmax_core.config import TrainConfig
 from softmax_core.runs.executors.local import LocalExecutor
 from softmax_core.runs.jobs import JobRunner
-from softmax_core.runs.store import RunRecord, RunStore
+from softmax_core.runs.store import EVERYTHING, RunRecord, RunStore
 from softmax_core.status import RunStatus
 
 
@@ -97,7 +97,7 @@ def test_a_real_2x2_grid_shows_the_stored_metrics_and_reads_what_they_say(runner
     sweep_id, run_ids = submit_sweep(jobs.submit_many, spec)
     for run_id in run_ids:
         assert jobs.wait(run_id, timeout=300)
-    runs = jobs.store.runs_tagged("sweep", sweep_id)
+    runs = jobs.store.runs_tagged("sweep", sweep_id, scope=EVERYTHING)
     assert sorted(run.id for run in runs) == sorted(run_ids) and all(r.status == RunStatus.FINISHED for r in runs)
     by_cell = {}
     for run in runs:  # grouped here from the configs, not through the sweep's own code
@@ -136,17 +136,19 @@ def test_cancelling_one_cell_of_a_packed_sweep_and_then_the_sweep(runner):
     spec = SweepSpec(TrainConfig(epochs=200, batch_size=1), {"lr": (0.01, 0.03, 0.1), "momentum": (0.0, 0.5)})
     _, run_ids = submit_sweep(jobs.submit_many, spec)
     store = jobs.store
-    wait_for(lambda: all(store.get_run(i).last_step > 0 for i in run_ids), what="the six cells training")
-    assert {(run.status, run.pack_size) for run in store.get_runs(run_ids)} == {(RunStatus.RUNNING, 6)}, "one pack"
+    wait_for(lambda: all(store.get_run(i, scope=EVERYTHING).last_step > 0 for i in run_ids),
+             what="the six cells training")
+    packs = {(run.status, run.pack_size) for run in store.get_runs(run_ids, scope=EVERYTHING)}
+    assert packs == {(RunStatus.RUNNING, 6)}, "one pack"
     assert jobs.cancel(run_ids[0]) and jobs.wait(run_ids[0], timeout=5)
-    steps = {run.id: run.last_step for run in store.get_runs(run_ids[1:])}
-    wait_for(lambda: all(run.last_step > steps[run.id] for run in store.get_runs(run_ids[1:])),
+    steps = {run.id: run.last_step for run in store.get_runs(run_ids[1:], scope=EVERYTHING)}
+    wait_for(lambda: all(run.last_step > steps[run.id] for run in store.get_runs(run_ids[1:], scope=EVERYTHING)),
              what="the other cells to go on")
-    assert store.get_run(run_ids[0]).status == RunStatus.CANCELLED
+    assert store.get_run(run_ids[0], scope=EVERYTHING).status == RunStatus.CANCELLED
     assert cancel_sweep(jobs.cancel, run_ids) == 5
     for run_id in run_ids:
         assert jobs.wait(run_id, timeout=5)
-    assert {store.get_run(i).status for i in run_ids} == {RunStatus.CANCELLED}
+    assert {store.get_run(i, scope=EVERYTHING).status for i in run_ids} == {RunStatus.CANCELLED}
 
 
 def test_the_cli_sweep_prints_one_object_per_run_then_the_grid(real_data_dir, tmp_path, monkeypatch):

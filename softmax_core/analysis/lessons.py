@@ -24,7 +24,7 @@ from softmax_core.book.model import naive_cross_entropy, naive_softmax, stable_l
 from softmax_core.book.train import EpochSchedule
 from softmax_core.config import TrainConfig, describe_fields, preset_config, settings
 from softmax_core.dataset_sizes import TRAIN_SET_SIZE
-from softmax_core.runs.store import RunStore, ScopedRuns
+from softmax_core.runs.store import ScopedRuns
 from softmax_core.status import RunStatus
 
 EXERCISE1_VARIANTS = ("book", "batch-1024", "lr-0.4")
@@ -55,7 +55,7 @@ class LessonRun:
         return self.epoch_train_loss[-1] if self.epoch_train_loss else math.nan
 
 
-def lesson_run(store: RunStore | ScopedRuns, run_id: int) -> LessonRun:
+def lesson_run(store: ScopedRuns, run_id: int) -> LessonRun:
     """Read one run from the store (as a reader may see it) as a LessonRun: its held-out accuracy is the
     test set's, or the validation split's where the reader's scope hides test accuracy."""
     run = store.get_run(run_id)

@@ -30,7 +30,7 @@ from softmax_core.cli.sweep import add_sweep_parser
 from softmax_core.config import PRESETS, settings
 from softmax_core.errors import LabError
 from softmax_core.runs.executors import NodeInfo, executor_name
-from softmax_core.runs.store import DB_ENV_VAR, RunRecord, RunStore, open_default_store
+from softmax_core.runs.store import DB_ENV_VAR, EVERYTHING, RunRecord, RunStore, open_default_store
 from softmax_core.settings import check_settings
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -86,7 +86,7 @@ def run_workers(args: argparse.Namespace, out: TextIO) -> int:
     name = args.executor or executor_name()
     nodes = _nodes_seen_by(name)
     store = open_default_store()
-    going = [run for run in store.list_runs() if run.is_active]
+    going = [run for run in store.list_runs(scope=EVERYTHING) if run.is_active]
     if args.json:
         print(json.dumps({"executor": name, "nodes": [vars(node) for node in nodes],
                           "runs": [{"id": r.id, "name": r.name, "status": r.status.value, "where": r.placement,
@@ -167,7 +167,7 @@ def run_list(args: argparse.Namespace, out: TextIO) -> int:
     store = open_default_store()
     if args.delete is not None:
         return _delete_run(store, args.delete, out)
-    runs = store.list_runs()
+    runs = store.list_runs(scope=EVERYTHING)
     if not runs and not args.json:
         print("no runs stored yet", file=out)
     for run in runs:
@@ -180,7 +180,7 @@ def run_list(args: argparse.Namespace, out: TextIO) -> int:
 
 def _delete_run(store: RunStore, run_id: int, out: TextIO) -> int:
     try:
-        run = store.get_run(run_id)
+        run = store.get_run(run_id, scope=EVERYTHING)
     except KeyError:
         raise CommandLineError(f"--delete: there is no run {run_id} in {store.url}") from None
     if run.is_active:

@@ -26,7 +26,7 @@ from softmax_core.analysis.sweeps import (
 )
 from softmax_core.cli.common import add_common_flags, make_cli_executor
 from softmax_core.config import PRESETS, TrainConfig, numeric_fields, preset_config, settings
-from softmax_core.runs.store import RunRecord, open_default_store
+from softmax_core.runs.store import EVERYTHING, RunRecord, open_default_store
 from softmax_core.settings import server_settings
 from softmax_core.status import RunStatus
 
@@ -94,7 +94,7 @@ def follow_sweep(store, run_ids: list[int], rows) -> SweepGrid:
     """Print each run as it ends, until all have; the finished grid."""
     reported: set[int] = set()
     while True:
-        runs = store.get_runs(run_ids)
+        runs = store.get_runs(run_ids, scope=EVERYTHING)
         for run in runs:
             if not run.is_active and run.id not in reported:
                 rows.print(run)

@@ -27,7 +27,7 @@ from softmax_core.book.packed import pack_key
 from softmax_core.config import TrainConfig, describe_config
 from softmax_core.runs.executors import Executor, Submission, WorkerInfo, make_executor, pack_limit
 from softmax_core.runs.run_driver import HEARTBEAT_SECONDS
-from softmax_core.runs.store import RunRequest, RunStore, StoreError
+from softmax_core.runs.store import EVERYTHING, RunRequest, RunStore, StoreError
 from softmax_core.status import RunStatus
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class JobRunner:
     def wait(self, run_id: int, timeout: Optional[float] = None) -> bool:
         """Block until the run has ended; True if it did within the timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.store.get_run(run_id).is_active:
+        while self.store.get_run(run_id, scope=EVERYTHING).is_active:
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             time.sleep(WAIT_POLL_SECONDS)
@@ -107,7 +107,7 @@ class JobRunner:
         """Runs submitted here that are still queued or running (ended ones are forgotten)."""
         with self._lock:
             ids = list(self._submitted)
-        active = {run.id for run in self.store.get_runs(ids) if run.is_active} if ids else set()
+        active = {run.id for run in self.store.get_runs(ids, scope=EVERYTHING) if run.is_active} if ids else set()
         with self._lock:
             self._submitted = [run_id for run_id in self._submitted if run_id in active or run_id not in ids]
         return len(active)
@@ -121,7 +121,7 @@ class JobRunner:
         with self._lock:
             ids = list(self._submitted)
         if cancel_running:
-            for run in self.store.get_runs(ids):
+            for run in self.store.get_runs(ids, scope=EVERYTHING):
                 if run.is_active:
                     self.cancel(run.id)
             for run_id in ids:
@@ -129,7 +129,7 @@ class JobRunner:
         self._closing.set()
         self._liveness.join(timeout)
         self.executor.shutdown(timeout)
-        for run in self.store.get_runs(ids):
+        for run in self.store.get_runs(ids, scope=EVERYTHING):
             if run.is_active:
                 self.store.end_run(run.id, RunStatus.INTERRUPTED,
                                    f"the server was stopped while this run was {run.status}; its points are kept")

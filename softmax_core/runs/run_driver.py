@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from softmax_core.book.data import FashionMNISTData, load_fashion_mnist
 from softmax_core.book.train import Callback, Checkpoint, FitResult, fit
 from softmax_core.runs.recording_callback import RecordingCallback
-from softmax_core.runs.store import RunStore
+from softmax_core.runs.store import EVERYTHING, RunStore
 from softmax_core.status import RunStatus
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,8 @@ def train_claimed(store: RunStore, run_id: int, data_source: DataSource,
     recorder = RecordingCallback(store, run_id)
     with RunHeartbeat(store, run_id, stop, yield_now):
         try:
-            return fit(store.get_run(run_id).config, data_source(), [recorder, *callbacks], stop, yield_now,
+            config = store.get_run(run_id, scope=EVERYTHING).config
+            return fit(config, data_source(), [recorder, *callbacks], stop, yield_now,
                        read_checkpoint(store, run_id))
         except KeyboardInterrupt:
             _record_end(store, recorder, run_id, RunStatus.CANCELLED, "interrupted from the keyboard")
@@ -144,7 +145,7 @@ def train_claimed_pack(store: RunStore, run_ids: Sequence[int], data_source: Dat
     Any exception is recorded as every run's failure, Ctrl-C as their cancel, and then raised."""
     from softmax_core.book.packed import fit_many  # only a worker that trains a pack needs it
 
-    configs = [run.config for run in store.get_runs(run_ids)]
+    configs = [run.config for run in store.get_runs(run_ids, scope=EVERYTHING)]
     stops, yield_now = [threading.Event() for _ in run_ids], threading.Event()
     recorders = [RecordingCallback(store, run_id) for run_id in run_ids]
     resumes = [read_checkpoint(store, run_id) for run_id in run_ids]

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from softmax_core.book.train import Callback, FitResult, FitStart, finished_message, send_event
-from softmax_core.runs.store import RunRecord, RunStore
+from softmax_core.runs.store import EVERYTHING, RunRecord, RunStore
 from softmax_core.status import RunStatus
 
 POLL_SECONDS = 0.2
@@ -23,12 +23,12 @@ def follow_run(store: RunStore, run_id: int, callbacks: Sequence[Callback],
     """Send the run's start, each epoch as it is stored, and its end to ``callbacks``; returns how it ended."""
     started, epochs_sent = False, 0
     while True:
-        run = store.get_run(run_id)
+        run = store.get_run(run_id, scope=EVERYTHING)
         if not started and (run.device or not run.is_active):
             send_event(callbacks, "on_fit_start", FitStart(run.config, run.steps_per_epoch or 0,
                                                       run.total_steps or 0, run.device or "?"))
             started = True
-        epochs = store.read_epochs(run_id)
+        epochs = store.read_epochs(run_id, scope=EVERYTHING)
         for epoch in epochs[epochs_sent:]:
             send_event(callbacks, "on_epoch_end", epoch)
         epochs_sent = len(epochs)

@@ -15,7 +15,7 @@ from websockets.exceptions import InvalidHandshake
 from softmax_core.classroom.auth import hash_password, make_teacher_link
 from softmax_core.classroom.names import canonical_name
 from softmax_core.runs.executors.local import default_worker_count
-from softmax_core.runs.store import RunStore
+from softmax_core.runs.store import EVERYTHING, RunStore
 
 from .conftest import Server, body_text, save_screenshot
 from .streamlit_client import ScriptedClient, descendant_processes
@@ -128,7 +128,8 @@ def test_hostile_names_render_as_text_on_every_page(class_server, new_page):
     run_id = int(re.search(r"runs=(\d+)", student.url).group(1))
     assert_inert(student, hits, "Train", [HOSTILE_RUN_NAME])
     student.get_by_text("Share", exact=True).first.click()
-    wait_for(lambda: RunStore(class_server.db_url).get_run(run_id).shared, timeout=10, what="the share")
+    store = RunStore(class_server.db_url)
+    wait_for(lambda: store.get_run(run_id, scope=EVERYTHING).shared, timeout=10, what="the share")
 
     student.goto(f"{class_server.url}/compare?runs={run_id}")
     student.locator(".js-plotly-plot").first.wait_for()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from softmax_core.runs.store import RunStore
+from softmax_core.runs.store import EVERYTHING, RunStore
 from softmax_core.status import RunStatus
 from tests.e2e.conftest import Server, body_text, save_screenshot, wait_until_settled
 
@@ -83,13 +83,13 @@ def test_kill_9_of_the_server_mid_run_then_a_restart_shows_it_interrupted(new_pa
         page.goto(server.url)
         run_id = start_from_the_form(page, epochs=300)
         wait_for_points(page)
-        worker_pid = RunStore(db_url).get_run(run_id).pid
+        worker_pid = RunStore(db_url).get_run(run_id, scope=EVERYTHING).pid
         server.kill()
         deadline = time.monotonic() + 5
         while not process_is_gone(worker_pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert process_is_gone(worker_pid), "the worker must not train on without its server"
-        points_at_kill = len(RunStore(db_url).read_points(run_id))
+        points_at_kill = len(RunStore(db_url).read_points(run_id, scope=EVERYTHING))
         server.start()
         viewer = new_page()
         viewer.goto(f"{server.url}/compare?runs={run_id}")
@@ -98,6 +98,6 @@ def test_kill_9_of_the_server_mid_run_then_a_restart_shows_it_interrupted(new_pa
         save_screenshot(viewer, "interrupted-after-restart")  # while the server is up: after, the page greys
     finally:
         server.stop()
-    run = RunStore(db_url).get_run(run_id)
+    run = RunStore(db_url).get_run(run_id, scope=EVERYTHING)
     assert run.status == RunStatus.INTERRUPTED and "no heartbeat" in run.error
-    assert len(RunStore(db_url).read_points(run_id)) == points_at_kill > 0, "the points are kept"
+    assert len(RunStore(db_url).read_points(run_id, scope=EVERYTHING)) == points_at_kill > 0, "the points are kept"

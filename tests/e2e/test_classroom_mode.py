@@ -13,7 +13,7 @@ import pytest
 from polling import wait_for
 
 from softmax_core.classroom.auth import hash_password
-from softmax_core.runs.store import RunStore
+from softmax_core.runs.store import EVERYTHING, RunStore
 
 from .conftest import Server, body_text, save_screenshot
 
@@ -61,7 +61,7 @@ def train_and_share(page, epochs: int) -> int:
 
 def wait_until_shared(store: RunStore, run_id: int, page) -> None:
     for _ in range(50):
-        if store.get_run(run_id).shared:
+        if store.get_run(run_id, scope=EVERYTHING).shared:
             return
         page.wait_for_timeout(100)
     raise AssertionError(f"run {run_id} was not shared")
@@ -79,7 +79,8 @@ def test_a_teacher_and_two_students(new_page, class_server):
     bob_run = train_and_share(bob, epochs=3)
     wait_until_shared(store, ada_run, ada)
     wait_until_shared(store, bob_run, bob)
-    assert store.get_run(ada_run).config.validation, "in classroom mode the form holds out a validation split"
+    assert store.get_run(ada_run, scope=EVERYTHING).config.validation, \
+        "in classroom mode the form holds out a validation split"
 
     bob_body = body_text(bob)
     assert f"#{bob_run}" in bob_body and f"#{ada_run} " not in bob_body, "Train shows only Bob's own runs"
@@ -98,7 +99,8 @@ def test_a_teacher_and_two_students(new_page, class_server):
     bob.goto(f"{class_server.url}/compare?runs={long_run}")
     bob.get_by_text(f"Run #{long_run} belongs to another student").wait_for()
     assert bob.get_by_role("button", name="Cancel").count() == 0
-    assert store.get_run(long_run).is_active and not store.get_run(long_run).cancel_requested
+    long = store.get_run(long_run, scope=EVERYTHING)
+    assert long.is_active and not long.cancel_requested
 
     bob.goto(f"{class_server.url}/auth/sign-in?pass={'x' * 43}")  # a forged link
     bob.get_by_text("This sign-in link was used already or has expired").wait_for()
@@ -109,7 +111,7 @@ def test_a_teacher_and_two_students(new_page, class_server):
     log_in_as_teacher(teacher, f"{class_server.url}/compare?runs={long_run}", wrong_first=True)
     teacher.get_by_role("button", name="Cancel").click()  # the teacher may cancel any run
     teacher.get_by_text("cancelled after step").wait_for(timeout=10_000)
-    assert store.get_run(long_run).status == "cancelled"
+    assert store.get_run(long_run, scope=EVERYTHING).status == "cancelled"
 
     projector = new_page()
     log_in_as_teacher(projector, f"{class_server.url}/board?present=1")
@@ -117,8 +119,8 @@ def test_a_teacher_and_two_students(new_page, class_server):
     assert not projector.locator('[data-testid="stSidebar"]').is_visible(), "presenting mode: no sidebar"
     table = projector.locator('[data-testid="stTable"]')
     table.wait_for()
-    by_val = sorted([(store.get_run(ada_run).final_val_acc, "Ada <i>L</i>"),
-                     (store.get_run(bob_run).final_val_acc, "Bob")], reverse=True)
+    by_val = sorted([(store.get_run(ada_run, scope=EVERYTHING).final_val_acc, "Ada <i>L</i>"),
+                     (store.get_run(bob_run, scope=EVERYTHING).final_val_acc, "Bob")], reverse=True)
     rows = table.locator("tbody tr").all_inner_texts()
     assert [name for _, name in by_val] == [next(n for n in ("Ada <i>L</i>", "Bob") if n in row) for row in rows]
     assert "test acc" not in table.inner_text(), "test accuracy stays hidden until the reveal"
@@ -129,7 +131,7 @@ def test_a_teacher_and_two_students(new_page, class_server):
     teacher.get_by_role("button", name="Reveal test accuracy").click()
     projector.get_by_text("What the test set says").wait_for()  # ...and the projector follows, unreloaded
     revealed = projector.locator('[data-testid="stTable"]').inner_text()
-    assert "test acc" in revealed and f"{store.get_run(bob_run).final_test_acc:.4f}" in revealed
+    assert "test acc" in revealed and f"{store.get_run(bob_run, scope=EVERYTHING).final_test_acc:.4f}" in revealed
     assert projector.get_by_text("exercise 2 must not pick the number of epochs by test accuracy").count() == 1
     save_screenshot(projector, "class-board-revealed")
 
@@ -162,14 +164,14 @@ def test_a_run_taken_back_while_a_classmate_inspects_it_leaves_their_screen(new_
     join(dana, class_server.url, "Dana")
     run_id = start_long_run(dana)
     dana.get_by_text("Share", exact=True).first.click()
-    wait_for(lambda: store.get_run(run_id).shared, timeout=10, what="Dana's run to be shared")
+    wait_for(lambda: store.get_run(run_id, scope=EVERYTHING).shared, timeout=10, what="Dana's run to be shared")
     join(eve, class_server.url, "Eve")
     eve.goto(f"{class_server.url}/inspect?run={run_id}")
     eve.get_by_text("Take it with you").wait_for(timeout=60_000)  # the whole run drawn, and polled since
     assert "confusion matrix" in body_text(eve).lower() and "epochs 300" in body_text(eve)
 
     dana.get_by_text("Share", exact=True).first.click()
-    wait_for(lambda: not store.get_run(run_id).shared, timeout=10, what="Dana's run to be unshared")
+    wait_for(lambda: not store.get_run(run_id, scope=EVERYTHING).shared, timeout=10, what="Dana's run to be unshared")
     taken_back = time.monotonic()
     eve.get_by_text(f"Run #{run_id} can no longer be shown here").wait_for(timeout=15_000)
     # Measured 0.4-3.7 s on 2 cores while the run trains and both pages redraw: the status line's

@@ -11,7 +11,7 @@ import pytest
 from polling import wait_for
 
 from softmax_core.config import TrainConfig
-from softmax_core.runs.store import RunStore
+from softmax_core.runs.store import EVERYTHING, RunStore
 
 from .conftest import Server, save_screenshot
 
@@ -43,12 +43,14 @@ def submit_long_run(page, server: Server) -> int:
     page.goto(server.url)
     page.get_by_role("spinbutton", name="Epochs").fill("300")
     page.get_by_role("button", name="Start").click()
-    return wait_for(lambda: next((run.id for run in RunStore(server.db_url).list_runs()), None), timeout=30,
+    store = RunStore(server.db_url)
+    return wait_for(lambda: next((run.id for run in store.list_runs(scope=EVERYTHING)), None), timeout=30,
                     what="the run")
 
 
 def open_inspect_while_it_grows(page, server: Server, run_id: int) -> None:
-    wait_for(lambda: len(RunStore(server.db_url).read_epochs(run_id)) >= 2, timeout=60, what="two epochs")
+    store = RunStore(server.db_url)
+    wait_for(lambda: len(store.read_epochs(run_id, scope=EVERYTHING)) >= 2, timeout=60, what="two epochs")
     page.goto(f"{server.url}/inspect?run={run_id}")
     page.get_by_role("slider").wait_for()
     first = slider_max(page)
@@ -69,7 +71,7 @@ def test_inspect_shows_a_cancel_within_two_seconds(new_page, server):
     open_inspect_while_it_grows(page, server, run_id)
     store = RunStore(server.db_url)
     store.request_cancel(run_id)
-    wait_for(lambda: not store.get_run(run_id).is_active, timeout=10, what="the worker to stop")
+    wait_for(lambda: not store.get_run(run_id, scope=EVERYTHING).is_active, timeout=10, what="the worker to stop")
     assert seconds_until_shown(page, "cancelled") <= END_SHOWN_WITHIN_SECONDS
 
 
@@ -80,8 +82,9 @@ def test_inspect_shows_an_interruption_and_its_reason_after_a_kill_and_restart(n
     server.kill()
     server.start(same_port=True)  # the restarted server's liveness check marks what the dead one left
     store = RunStore(server.db_url)
-    wait_for(lambda: store.get_run(run_id).status == "interrupted", timeout=30, what="the interruption")
+    wait_for(lambda: store.get_run(run_id, scope=EVERYTHING).status == "interrupted", timeout=30,
+             what="the interruption")
     assert seconds_until_shown(page, "interrupted") <= END_SHOWN_WITHIN_SECONDS
     page.get_by_text("its server or worker stopped").first.wait_for(timeout=5_000)
     save_screenshot(page, "inspect-interrupted")
-    assert TrainConfig.from_dict(store.get_run(run_id).config.to_dict()).epochs == 300
+    assert TrainConfig.from_dict(store.get_run(run_id, scope=EVERYTHING).config.to_dict()).epochs == 300

@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from softmax_core.notebook import train_ch3
-from softmax_core.runs.store import RunStore
+from softmax_core.runs.store import EVERYTHING, RunStore
 
 from .conftest import Server, save_screenshot
 
@@ -65,7 +65,7 @@ def train_in_the_background(store: RunStore, data, epochs: int, batch_size: int)
 def test_a_notebook_run_grows_on_compare_while_it_trains(page, server, fashion_mnist):
     store = RunStore(server.db_url)
     thread = train_in_the_background(store, fashion_mnist, epochs=2, batch_size=128)  # 469 batches an epoch
-    run_id = wait_for(lambda: next((run.id for run in store.list_runs()), None), timeout=60)
+    run_id = wait_for(lambda: next((run.id for run in store.list_runs(scope=EVERYTHING)), None), timeout=60)
     page.goto(f"{server.url}/compare?runs={run_id}")
     seen = []  # the train-loss curve's length, each time it changed while the notebook was still training
     while thread.is_alive():
@@ -77,6 +77,6 @@ def test_a_notebook_run_grows_on_compare_while_it_trains(page, server, fashion_m
     assert len(seen) >= 2 and seen == sorted(seen), f"the curve should grow while it trains: {seen}"
     page.wait_for_function(f"""() => Object.entries(({TRACE_LENGTHS_JS})())
         .some(([name, n]) => name.endsWith('test acc') && n === 2)""", timeout=30_000)
-    assert store.get_run(run_id).status == "finished"
+    assert store.get_run(run_id, scope=EVERYTHING).status == "finished"
     assert "from my notebook" in page.inner_text("body")
     save_screenshot(page, "notebook-run-on-compare")

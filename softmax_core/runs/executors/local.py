@@ -42,7 +42,7 @@ from softmax_core.runs.executors import NodeInfo, Submission, WorkerInfo, pack_l
 from softmax_core.runs.executors.zygote import ForkedWorker, fork_worker
 from softmax_core.runs.fair_queue import FairQueue, choose_yields
 from softmax_core.runs.run_driver import DataSource, load_local_data
-from softmax_core.runs.store import RunStore
+from softmax_core.runs.store import EVERYTHING, RunStore
 from softmax_core.status import RunStatus
 
 log = logging.getLogger(__name__)
@@ -201,7 +201,9 @@ class LocalExecutor:
 
     def _yielded_runs(self, run_ids: Sequence[int]) -> list[int]:
         """Which of a finished unit's runs gave their worker back (queued again, with a checkpoint)."""
-        return [run.id for run in self.store.get_runs(run_ids) if run.status == RunStatus.QUEUED] if run_ids else []
+        if not run_ids:
+            return []
+        return [run.id for run in self.store.get_runs(run_ids, scope=EVERYTHING) if run.status == RunStatus.QUEUED]
 
     def _requeue(self, run_ids: list[int]) -> None:
         """Back into the queue, under their owner; a pack that yielded packs again only with itself (its

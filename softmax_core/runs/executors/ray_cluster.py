@@ -31,7 +31,7 @@ from softmax_core.book.data import FashionMNISTData, load_decoded_arrays, resolv
 from softmax_core.runs.executors import NodeInfo, Submission, WorkerInfo, pack_limit
 from softmax_core.runs.executors.ray_plan import Waiting, plan
 from softmax_core.runs.fair_queue import FairQueue
-from softmax_core.runs.store import RunStore
+from softmax_core.runs.store import EVERYTHING, RunStore
 from softmax_core.settings import server_settings
 from softmax_core.status import RunStatus
 
@@ -136,7 +136,7 @@ class RayExecutor:
         # Its cancel flag is already up, so no task can claim it from now on: if the store still has it
         # queued, it never trained (a claimed one stops through the flag). A lone run's task is dropped;
         # a pack's task goes on with its other runs, and skips this one, which the runner ends now.
-        if task is None or self.store.get_run(run_id).status != RunStatus.QUEUED:
+        if task is None or self.store.get_run(run_id, scope=EVERYTHING).status != RunStatus.QUEUED:
             return False
         if len(task.run_ids) == 1:
             self.ray.cancel(task.ref, force=False)
@@ -151,7 +151,8 @@ class RayExecutor:
     def workers(self) -> list[WorkerInfo]:
         with self._lock:
             tasks = list(self._tasks.values())
-        runs = {run.id: run for run in self.store.get_runs([task.run_id for task in tasks])} if tasks else {}
+        ids = [task.run_id for task in tasks]
+        runs = {run.id: run for run in self.store.get_runs(ids, scope=EVERYTHING)} if tasks else {}
         return [WorkerInfo(f"ray:{(runs[t.run_id].node or '?')[:8]}", runs[t.run_id].pid,
                            "training" if runs[t.run_id].node else "starting", t.run_id)
                 for t in tasks if t.run_id in runs]
@@ -224,7 +225,7 @@ class RayExecutor:
             return
         alive = {node.name for node in self.nodes() if node.alive}  # fresh: this decides a run's end
         for run_id, (deadline, error) in lost.items():
-            run = self.store.get_run(run_id)
+            run = self.store.get_run(run_id, scope=EVERYTHING)
             node_gone = bool(run.node) and run.node not in alive
             if run.is_active and not node_gone and time.monotonic() < deadline:
                 continue  # ask again on the next round
@@ -246,7 +247,8 @@ class RayExecutor:
         with self._lock:
             unclaimed = list(self._unclaimed)
         if unclaimed:
-            claimed = {run.id for run in self.store.get_runs(unclaimed) if run.status != RunStatus.QUEUED}
+            claimed = {run.id for run in self.store.get_runs(unclaimed, scope=EVERYTHING)
+                       if run.status != RunStatus.QUEUED}
             with self._lock:
                 self._unclaimed -= claimed
 
@@ -256,7 +258,7 @@ class RayExecutor:
             pending, task_gpus = list(self._pending), [task.gpus for task in self._tasks.values()]
         if not pending:
             return
-        runs = {run.id: run for run in self.store.get_runs(pending)}  # one query for the whole queue
+        runs = {run.id: run for run in self.store.get_runs(pending, scope=EVERYTHING)}  # one query for the whole queue
         queue = [Waiting(run_id, runs[run_id].config.device, runs[run_id].cancel_requested)
                  for run_id in pending if run_id in runs]
         decided = plan(queue, task_gpus, self._alive_nodes(), self.cpus, PREFETCH_PER_NODE)

@@ -138,9 +138,8 @@ EPOCH_SCALARS = ("epoch", "step", "train_loss", "train_acc", "test_acc", "second
 EPOCH_TENSORS = ("weights", "bias", "confusion", "step_losses")
 
 
-def run_record(row, test_accuracy: bool = True) -> RunRecord:
-    """A runs-table row as a RunRecord. Read without test accuracy (its columns NULL), a finished run's
-    verdict is the book's checks with validation accuracy in the test check's place."""
+def run_record(row) -> RunRecord:
+    """A runs-table row as a RunRecord, as it was read (what a scope may see is the scope's to say)."""
     values = row._mapping
     record = RunRecord(
         id=values["id"], name=values["name"], config=TrainConfig.from_dict(values["config"]),
@@ -157,10 +156,12 @@ def run_record(row, test_accuracy: bool = True) -> RunRecord:
         pack_lead=values["pack_lead"], pack_size=values["pack_size"], cost=values["cost"],
         yields=values["yields"] or 0,
     )
-    return record if test_accuracy else _judged_on_validation(record)
+    return record
 
 
-def _judged_on_validation(run: RunRecord) -> RunRecord:
+def judged_on_validation(run: RunRecord) -> RunRecord:
+    """The run without its test accuracy: a finished run's verdict is the book's checks with validation
+    accuracy in the test check's place."""
     finished = run.status == RunStatus.FINISHED and None not in (run.final_train_loss, run.final_val_acc)
     verdict = judge_book_checks(run.final_train_loss, run.final_train_acc, run.final_val_acc,
                                 held_out="val") if finished else None

@@ -39,7 +39,7 @@ from softmax_core.runs.store.schema import (
     runs_table,
     students_table,
 )
-from softmax_core.runs.store.scope import EVERYTHING, ReadScope
+from softmax_core.runs.store.scope import ReadScope
 from softmax_core.status import ACTIVE_STATUSES, RunStatus
 
 _ACTIVE = [status.value for status in ACTIVE_STATUSES]
@@ -324,25 +324,25 @@ class RunStore:
                 conn.execute(table.delete().where(table.c.run_id == run_id))
             conn.execute(runs_table.delete().where(runs_table.c.id == run_id))
 
-    # --- reading, within a scope -------------------------------------------------------------------------
+    # --- reading: every read names whose it is (EVERYTHING only for the server's own work and the CLI) ----
 
     def reader(self, scope: ReadScope) -> ScopedRuns:
         """This store's reads, as one reader (a student, the teacher) may make them."""
         return ScopedRuns(self, scope)
 
-    def get_run(self, run_id: int, scope: ReadScope = EVERYTHING) -> RunRecord:
+    def get_run(self, run_id: int, *, scope: ReadScope) -> RunRecord:
         """One run; KeyError if there is none in the scope (whether it exists elsewhere isn't said)."""
         runs = self._select_runs(runs_table.c.id == run_id, scope)
         if not runs:
             raise KeyError(f"no run with id {run_id}")
         return runs[0]
 
-    def list_runs(self, status: RunStatus | None = None, scope: ReadScope = EVERYTHING) -> list[RunRecord]:
+    def list_runs(self, status: RunStatus | None = None, *, scope: ReadScope) -> list[RunRecord]:
         """Every run in the scope, newest first (optionally only those with one status)."""
         condition = runs_table.c.status == RunStatus(status).value if status else sa.true()
         return self._select_runs(condition, scope)
 
-    def get_runs(self, run_ids, scope: ReadScope = EVERYTHING) -> list[RunRecord]:
+    def get_runs(self, run_ids, *, scope: ReadScope) -> list[RunRecord]:
         """The runs with these ids that exist in the scope, oldest first (what a live view polls)."""
         return sorted(self._select_runs(runs_table.c.id.in_(list(run_ids)), scope), key=lambda run: run.id)
 
@@ -357,11 +357,11 @@ class RunStore:
         with self.database.reading() as conn:
             return list(conn.execute(query).scalars())
 
-    def runs_tagged(self, key: str, value: str, scope: ReadScope = EVERYTHING) -> list[RunRecord]:
+    def runs_tagged(self, key: str, value: str, *, scope: ReadScope) -> list[RunRecord]:
         """The runs in the scope whose tag ``key`` is ``value`` (e.g. one sweep's), oldest first."""
         return sorted(self._select_runs(runs_table.c.tags[key].as_string() == value, scope), key=lambda run: run.id)
 
-    def read_points(self, run_id: int, after_step: int = 0, scope: ReadScope = EVERYTHING) -> list[MetricPoint]:
+    def read_points(self, run_id: int, after_step: int = 0, *, scope: ReadScope) -> list[MetricPoint]:
         """A run's progress points in step order (only those after ``after_step``, for a live view)."""
         test_acc = points_table.c.test_acc if scope.test_accuracy else sa.null().label("test_acc")
         query = (sa.select(points_table.c.step, points_table.c.epoch, points_table.c.train_loss,
@@ -372,7 +372,7 @@ class RunStore:
         with self.database.reading() as conn:
             return [MetricPoint(*row) for row in conn.execute(query)]
 
-    def read_epochs(self, run_id: int, with_tensors: bool = False, scope: ReadScope = EVERYTHING) -> list[EpochRecord]:
+    def read_epochs(self, run_id: int, with_tensors: bool = False, *, scope: ReadScope) -> list[EpochRecord]:
         """A run's epoch records in order; weights, confusion and step losses only if asked."""
         names = EPOCH_SCALARS + (EPOCH_TENSORS if with_tensors else ())
         query = (sa.select(*self._epoch_columns(names, scope))
@@ -382,7 +382,7 @@ class RunStore:
             rows = conn.execute(query).all()
         return [epoch_record(row, with_tensors) for row in rows]
 
-    def read_epoch(self, run_id: int, epoch: int, scope: ReadScope = EVERYTHING) -> EpochRecord:
+    def read_epoch(self, run_id: int, epoch: int, *, scope: ReadScope) -> EpochRecord:
         """One epoch with its tensors (weights, bias, step losses; the test confusion if the scope shows it)."""
         query = (sa.select(*self._epoch_columns(EPOCH_SCALARS + EPOCH_TENSORS, scope))
                  .where(epochs_table.c.run_id == run_id, epochs_table.c.epoch == epoch,
@@ -406,7 +406,7 @@ class RunStore:
             return sa.true()
         return run_id_column.in_(sa.select(runs_table.c.id).where(scope.runs_condition()))
 
-    def _select_runs(self, condition, scope: ReadScope = EVERYTHING) -> list[RunRecord]:
+    def _select_runs(self, condition, scope: ReadScope) -> list[RunRecord]:
         last_step = (sa.select(sa.func.max(points_table.c.step)).where(points_table.c.run_id == runs_table.c.id)
                      .scalar_subquery())
         columns = [sa.null().label(c.name) if c.name in HIDDEN_RUN_COLUMNS and not scope.test_accuracy else c
@@ -414,7 +414,7 @@ class RunStore:
         query = (sa.select(*columns, last_step.label("last_step")).where(condition, scope.runs_condition())
                  .order_by(runs_table.c.id.desc()))
         with self.database.reading() as conn:
-            return [run_record(row, scope.test_accuracy) for row in conn.execute(query)]
+            return [scope.shown(run_record(row)) for row in conn.execute(query)]
 
     def _update_run(self, run_id: int, **values: Any) -> None:
         with self.database.writing() as conn:
@@ -450,16 +450,16 @@ class ScopedRuns:
         self.store, self.scope = store, scope
 
     def get_run(self, run_id: int) -> RunRecord:
-        return self.store.get_run(run_id, self.scope)
+        return self.store.get_run(run_id, scope=self.scope)
 
     def get_runs(self, run_ids) -> list[RunRecord]:
-        return self.store.get_runs(run_ids, self.scope)
+        return self.store.get_runs(run_ids, scope=self.scope)
 
     def list_runs(self, status: RunStatus | None = None) -> list[RunRecord]:
-        return self.store.list_runs(status, self.scope)
+        return self.store.list_runs(status, scope=self.scope)
 
     def runs_tagged(self, key: str, value: str) -> list[RunRecord]:
-        return self.store.runs_tagged(key, value, self.scope)
+        return self.store.runs_tagged(key, value, scope=self.scope)
 
     def latest_group(self, lesson: str) -> list[int]:
         """The newest group of this lesson's runs that the reader started (everyone's, for the teacher)."""
@@ -468,13 +468,13 @@ class ScopedRuns:
         return self.store.latest_group(lesson, self.scope.student_id) if self.scope.student_id is not None else []
 
     def read_points(self, run_id: int, after_step: int = 0) -> list[MetricPoint]:
-        return self.store.read_points(run_id, after_step, self.scope)
+        return self.store.read_points(run_id, after_step, scope=self.scope)
 
     def read_epochs(self, run_id: int, with_tensors: bool = False) -> list[EpochRecord]:
-        return self.store.read_epochs(run_id, with_tensors, self.scope)
+        return self.store.read_epochs(run_id, with_tensors, scope=self.scope)
 
     def read_epoch(self, run_id: int, epoch: int) -> EpochRecord:
-        return self.store.read_epoch(run_id, epoch, self.scope)
+        return self.store.read_epoch(run_id, epoch, scope=self.scope)
 
 
 def open_default_store() -> RunStore:

@@ -1,6 +1,7 @@
 """ReadScope: which runs a reader may see, and whether it may see their test accuracy, as the store's
 queries apply it in SQL. The classroom's policy decides the scope of each person; the store only obeys
-it, so no page can read past it by asking the store a different way."""
+it, so no page can read past it by asking the store a different way. The scope also says how a run it
+reads is shown (``shown``): the row mapper only maps."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from softmax_core.runs.store.records import RunRecord, judged_on_validation
 from softmax_core.runs.store.schema import runs_table
 
 
@@ -23,6 +25,10 @@ class ReadScope:
     @classmethod
     def of_student(cls, student_id: int, test_accuracy: bool) -> ReadScope:
         return cls(everyone=False, student_id=student_id, test_accuracy=test_accuracy)
+
+    def shown(self, run: RunRecord) -> RunRecord:
+        """The run as this scope sees it: without test accuracy, its verdict judged on validation."""
+        return run if self.test_accuracy else judged_on_validation(run)
 
     def runs_condition(self) -> sa.ColumnElement:
         """The SQL condition on the runs table for the runs in this scope."""
