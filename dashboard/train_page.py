@@ -81,7 +81,6 @@ def config_form() -> tuple[TrainConfig | None, str]:
     sidebar.selectbox("Preset", list(PRESETS), key="preset", on_change=apply_preset,
                       format_func=lambda name: PRESETS[name].title,
                       help="The book's run and its exercises; the form below takes its values.")
-    sidebar.caption(PRESETS[st.session_state["preset"]].lesson)
     errors = check_fields(held_fields())
     left, right = sidebar.columns(2)
     form_input("batch_size", left)
@@ -90,7 +89,8 @@ def config_form() -> tuple[TrainConfig | None, str]:
     form_input("epochs", left)
     started = right.button("Start", type="primary", key=START_KEY, width="stretch")
     if errors:  # beside Start, before and after a click: a red border alone says neither what nor why
-        sidebar.error("Can't start:\n" + "\n".join(f"- {as_text(describe_problem(error))}" for error in errors))
+        sidebar.error("  \n".join(["Can't start:", *(as_text(describe_problem(error)) for error in errors)]))
+    sidebar.caption(PRESETS[st.session_state["preset"]].lesson)  # below Start: what it teaches, not in its way
     with sidebar.expander("More settings", expanded=any(error.field not in SHOWN_FIELDS for error in errors)):
         name = st.text_input("Run name (optional)", key="form_name", max_chars=200)
         for field in FORM_FIELDS:

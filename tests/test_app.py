@@ -139,7 +139,7 @@ def test_bad_input_is_an_error_naming_the_field_and_nothing_starts():
     app.sidebar.selectbox(key="form_implementation").set_value("scratch")
     app.sidebar.selectbox(key="form_optimizer").set_value("adam")
     app.sidebar.button(key="train_start").click().run()
-    assert "- Optimizer: the scratch implementation has only hand-written sgd, got 'adam'" in unescaped(texts(app))
+    assert "Optimizer: the scratch implementation has only hand-written sgd, got 'adam'" in unescaped(texts(app))
     assert len(get_store().list_runs()) == before
 
 
