@@ -67,9 +67,10 @@ def _first_point_due(run: RunRecord, now: float) -> bool:
 
 
 def render_live_runs(reader: ScopedRuns, run_ids: Sequence[int], chart_key: str, draw_runs: DrawRuns | None = None,
-                     show_curves: bool = True, when_done: DrawRuns | None = None) -> None:
+                     show_curves: bool = True, when_done: DrawRuns | None = None, curves_first: bool = False) -> None:
     """Draw the runs (in ``run_ids`` order) and their curves, live while any is active; once none is,
-    ``when_done(runs)`` draws what is computed from the ended runs."""
+    ``when_done(runs)`` draws what is computed from the ended runs. ``curves_first``: the chart above
+    the runs (Train's cards would push it below a laptop's screen)."""
     if not run_ids:
         return
     order = {run_id: index for index, run_id in enumerate(run_ids)}
@@ -80,8 +81,10 @@ def render_live_runs(reader: ScopedRuns, run_ids: Sequence[int], chart_key: str,
     def live() -> None:
         runs = sorted(reader.get_runs(run_ids), key=lambda run: order[run.id])
         say_which_left(run_ids, runs)
+        if curves_first and show_curves and runs:
+            render_curves(runs, reader, chart_key)
         (draw_runs or draw_progress_lines)(runs)
-        if show_curves and runs:
+        if not curves_first and show_curves and runs:
             render_curves(runs, reader, chart_key)
         if poll_interval(runs) != interval:
             st.rerun()  # speed up, slow down or stop: the page reruns once and re-arms the timer

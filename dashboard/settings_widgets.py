@@ -15,8 +15,11 @@ def help_text(setting: Setting) -> str:
     return f"{setting.help} Allowed: {setting.allowed}."
 
 
-def setting_input(name: str, key: str, value: Any = None, container: Any = st, label: str | None = None) -> Any:
-    """The widget for one field (``value`` None: the widget's state under ``key`` holds it)."""
+def setting_input(name: str, key: str, value: Any = None, container: Any = st, label: str | None = None,
+                  bounded: bool = True) -> Any:
+    """The widget for one field (``value`` None: the widget's state under ``key`` holds it). ``bounded``
+    False lets a number outside the range reach the page, so that the page can say what is wrong with it
+    (a bounded field that the browser refuses only turns red, and the page never hears of it)."""
     setting = settings()[name]
     shown = label or setting.label
     if setting.kind is bool:
@@ -27,11 +30,10 @@ def setting_input(name: str, key: str, value: Any = None, container: Any = st, l
         options = {"index": index} if value is not None else {}
         return container.selectbox(shown, setting.choices, key=key, help=help_text(setting), **options)
     low, high = setting.widget_range
-    options = {} if value is None else {"value": value}
-    if setting.kind is int:
-        return container.number_input(shown, int(low), int(high), step=int(setting.step), key=key,
-                                      help=help_text(setting), **options)
-    if value is not None:
-        options["value"] = float(value)
-    return container.number_input(shown, float(low), float(high), step=float(setting.step),
-                                  format=f"%.{setting.decimals}f", key=key, help=help_text(setting), **options)
+    kind = int if setting.kind is int else float
+    options = {} if value is None else {"value": kind(value)}
+    if bounded:
+        options |= {"min_value": kind(low), "max_value": kind(high)}
+    if setting.kind is not int:
+        options["format"] = f"%.{setting.decimals}f"
+    return container.number_input(shown, step=kind(setting.step), key=key, help=help_text(setting), **options)

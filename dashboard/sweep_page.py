@@ -17,7 +17,7 @@ from dashboard.classroom_gate import identity, reader, shows_test_accuracy
 from dashboard.live import curves_figure
 from dashboard.services import get_policy, get_runner, open_store_or_stop
 from dashboard.text import as_text
-from dashboard.train_form import form_config
+from dashboard.train_form import form_config, form_problems
 from softmax_core.analysis.sweeps import (
     MAX_AXES,
     MAX_SEEDS,
@@ -61,6 +61,9 @@ def sweep_form() -> SweepSpec | None:
              for i, name in enumerate(axes)}
     seeds = columns[-1].number_input("Seeds per cell", 1, MAX_SEEDS, 1, key="sweep_seeds")
     st.caption(f"The other settings come from the Train form: {as_text(describe_config(base))}.")
+    if problems := form_problems():
+        st.warning("The Train form holds values that can't start, so the book's are used: "
+                   + "; ".join(as_text(problem) for problem in problems) + ".")
     try:
         return SweepSpec(base, {name: parse_values(name, text) for name, text in texts.items()}, int(seeds))
     except SweepError as error:

@@ -1,7 +1,10 @@
-"""Train: a sidebar form with every TrainConfig field and the book's presets; Start submits to the shared
-JobRunner and returns at once (a worker process trains); the runs of this view grow live below, in the
-shared live view, with progress, Cancel and verdict. In classroom mode a student sees only their own
-runs here, can share each to the class board, and starts runs with a validation split.
+"""Train: a sidebar form with every TrainConfig field and the book's presets (the exercises' three fields
+and Start within a laptop's first screen, the rest behind "More settings"); what the core refuses in it
+is named beside Start, field by field. Start submits to the shared JobRunner and returns at once (a
+worker process trains); the runs of this view grow live below, in the shared live view, the chart above
+the cards with progress, Cancel and verdict. Opened with no run named, the view shows the runs still
+going that this person started. In classroom mode a student sees only their own runs here, can share
+each to the class board, and starts runs with a validation split.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from dashboard.text import as_text
 from dashboard.train_form import FORM_FIELDS, FORM_VALUES, remember_form_values
 from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.classroom.budget import what_fits
-from softmax_core.config import PRESETS, ConfigError, TrainConfig
+from softmax_core.config import PRESETS, ConfigError, TrainConfig, check_fields, describe_problem
 from softmax_core.errors import LabError
 from softmax_core.runs.store import RunRecord, RunRequest
 
-MORE_SETTINGS = ("reports_per_epoch", "seed", "device", "validation")  # behind "More settings"; the rest are shown
+SHOWN_FIELDS = ("batch_size", "lr", "epochs")  # the book's exercises vary these; the rest are behind "More settings"
+START_KEY = "train_start"
 MAX_LIVE_RUNS = 6
 
 
@@ -38,57 +42,77 @@ def apply_preset() -> None:
 
 
 def init_session_state() -> None:
-    """The form holds the last values used (the book's run at first); the view shows the URL's runs."""
+    """The form holds the last values typed (the book's run at first); the view shows the URL's runs, or
+    else the runs this person started that are still going."""
     if "watched" not in st.session_state:
         st.session_state["watched"] = runs_from_url()
         book = PRESETS["book"].config
         st.session_state[FORM_VALUES] = {key: getattr(book, field) for field, key in FORM_FIELDS.items()}
         if classroom_on():  # the class board ranks runs on the validation split
             st.session_state[FORM_VALUES][FORM_FIELDS["validation"]] = True
+    if not st.session_state["watched"]:
+        watch_runs_going()
     for key, value in st.session_state[FORM_VALUES].items():
         st.session_state.setdefault(key, value)  # Streamlit drops widget state while another page shows
 
 
-def form_input(field: str) -> None:
+def watch_runs_going() -> None:
+    """A view with no run named (a new tab, ``/`` typed again) shows the runs still queued or training
+    that this person started: they outlive the tab that started them."""
+    going = get_policy().runs_going(identity(), MAX_LIVE_RUNS)
+    if going:
+        st.session_state["watched"] = going
+        write_runs_to_url(going)
+
+
+def form_input(field: str, container=st) -> None:
     """A form field whose default is its current value: without it, a rerun first draws the field at
-    its minimum (batch size 1, lr 0.0001) and then corrects it, a visible flash."""
+    its default and then corrects it, a visible flash. Unbounded: a number out of range reaches the page,
+    which names the field and its range beside Start (the core's check is the one source of ranges)."""
     key = FORM_FIELDS[field]
-    setting_input(field, key, value=st.session_state[key])
+    setting_input(field, key, value=st.session_state[key], container=container, bounded=False)
 
 
 def config_form() -> tuple[TrainConfig | None, str]:
-    """The sidebar form; returns (config, run name) when Start was clicked with valid values."""
-    st.sidebar.selectbox("Preset", list(PRESETS), key="preset", on_change=apply_preset,
-                         format_func=lambda name: PRESETS[name].title,
-                         help="The book's run and its exercises; the form below takes its values.")
-    st.sidebar.caption(PRESETS[st.session_state["preset"]].lesson)
-    with st.sidebar.form("train_form"):
+    """The sidebar form, Start within a laptop's first screen; returns (config, run name) when Start was
+    clicked with valid values. Each field reaches the server as it is typed (no ``st.form``): the values
+    stay while another page shows, and Sweep starts from them."""
+    sidebar = st.sidebar
+    sidebar.selectbox("Preset", list(PRESETS), key="preset", on_change=apply_preset,
+                      format_func=lambda name: PRESETS[name].title,
+                      help="The book's run and its exercises; the form below takes its values.")
+    errors = check_fields(held_fields())
+    left, right = sidebar.columns(2)
+    form_input("batch_size", left)
+    form_input("lr", right)
+    left, right = sidebar.columns(2, vertical_alignment="bottom")
+    form_input("epochs", left)
+    started = right.button("Start", type="primary", key=START_KEY, width="stretch")
+    if errors:  # beside Start, before and after a click: a red border alone says neither what nor why
+        sidebar.error("  \n".join(["Can't start:", *(as_text(describe_problem(error)) for error in errors)]))
+    sidebar.caption(PRESETS[st.session_state["preset"]].lesson)  # below Start: what it teaches, not in its way
+    with sidebar.expander("More settings", expanded=any(error.field not in SHOWN_FIELDS for error in errors)):
         name = st.text_input("Run name (optional)", key="form_name", max_chars=200)
         for field in FORM_FIELDS:
-            if field not in MORE_SETTINGS:
+            if field not in SHOWN_FIELDS:
                 form_input(field)
-        with st.expander("More settings"):
-            for field in MORE_SETTINGS:
-                form_input(field)
-        started = st.form_submit_button("Start", type="primary", width="stretch")
     render_cost()
     render_challenge()
-    if not started:
+    if not started or errors:
         return None, ""
-    values = {field: st.session_state[key] for field, key in FORM_FIELDS.items()}
-    try:
-        return TrainConfig(**values), name
-    except ConfigError as error:
-        st.sidebar.error(f"Can't start: {error}")
-        return None, ""
+    return TrainConfig(**held_fields()), name
+
+
+def held_fields() -> dict:
+    """The TrainConfig fields' values the form holds now."""
+    return {field: st.session_state[key] for field, key in FORM_FIELDS.items()}
 
 
 def held_config() -> TrainConfig | None:
     """The config the form holds as this session would train it (None: values TrainConfig refuses, which
-    Start says). A form sends its values on Start, so these are the values since the last Start or preset."""
+    the form says beside Start)."""
     try:
-        values = {field: st.session_state[key] for field, key in FORM_FIELDS.items()}
-        return get_policy().prepare(identity(), TrainConfig(**values))
+        return get_policy().prepare(identity(), TrainConfig(**held_fields()))
     except (ConfigError, KeyError):
         return None
 
@@ -197,7 +221,7 @@ def main() -> None:
                 "open the sidebar with **»** at the top left).")
         render_empty_curves()
         return
-    render_live_runs(reader(), watched, "live_curves", draw_runs=render_run_cards)
+    render_live_runs(reader(), watched, "live_curves", draw_runs=render_run_cards, curves_first=True)
 
 
 main()

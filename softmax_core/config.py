@@ -27,11 +27,13 @@ DEVICES = ("auto", "cpu", "cuda")
 
 
 class ConfigError(InputError):
-    """A hyperparameter is out of its allowed range; the message names the field."""
+    """A hyperparameter is out of its allowed range; the message names the field. ``words`` says the
+    problem as a form says it beside the field's label ("1000 is above the largest allowed, 500")."""
 
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, words: str = ""):
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.words = words or message
 
 
 @dataclass(frozen=True)
@@ -72,11 +74,12 @@ class Setting:
         """The value as this field's type, or ConfigError naming the field and the allowed values."""
         if self.choices:
             if value not in self.choices:
-                raise ConfigError(name, f"must be one of {self.allowed}; got {value!r}")
+                raise ConfigError(name, f"must be one of {self.allowed}; got {value!r}",
+                                  f"{value!r} is not one of {self.allowed}")
             return value
         if self.kind is bool:
             if not isinstance(value, bool):
-                raise ConfigError(name, f"must be {self.allowed}, got {value!r}")
+                raise ConfigError(name, f"must be {self.allowed}, got {value!r}", f"{value!r} is not {self.allowed}")
             return value
         if self.kind is int:
             return self._check_int(name, value)
@@ -86,20 +89,45 @@ class Setting:
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # 256.0 from JSON or a slider is 256
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(name, f"must be a whole number in {self.allowed}, got {value!r}")
+            raise ConfigError(name, f"must be a whole number in {self.allowed}, got {value!r}",
+                              f"{self._shown(value)} is not a whole number")
         if not self.low <= value <= self.high:
-            raise ConfigError(name, f"must be in {self.allowed}, got {value}")
+            raise ConfigError(name, f"must be in {self.allowed}, got {value}", self._out_of_range(value))
         return value
 
     def _check_float(self, name: str, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(name, f"must be a number in {self.allowed}, got {value!r}")
+            raise ConfigError(name, f"must be a number in {self.allowed}, got {value!r}",
+                              f"{self._shown(value)} is not a number")
         value = float(value)
         too_low = value <= self.low if self.low_open else value < self.low
         too_high = value >= self.high if self.high_open else value > self.high
         if math.isnan(value) or too_low or too_high:
-            raise ConfigError(name, f"must be in {self.allowed}, got {value:g}")
+            raise ConfigError(name, f"must be in {self.allowed}, got {value:g}", self._out_of_range(value))
         return value
+
+    def _out_of_range(self, value: float) -> str:
+        """Which end a number is past, in words, e.g. '1000 is above the largest allowed, 500'."""
+        shown, low, high = self._shown(value), self._shown(self.low), self._shown(self.high)
+        if math.isnan(value):
+            return f"{shown} is not a number: type one from {low} to {high}"
+        if self.low_open and value <= self.low:
+            return f"{shown} is too small: it must be above {low}"
+        if value < self.low:
+            return f"{shown} is below the smallest allowed, {low}"
+        if self.high_open and value >= self.high:
+            return f"{shown} is too large: it must be below {high}"
+        return f"{shown} is above the largest allowed, {high}"
+
+    def _shown(self, value: Any) -> str:
+        """A number as a person typed it: 500 (an int field's bound), 0.0001, 1e+20; anything else as is."""
+        if value is None:
+            return "nothing"  # an emptied field
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return repr(value)
+        if self.kind is int and float(value).is_integer():
+            return str(int(value))
+        return f"{value:g}"
 
 
 def _setting(default: Any, **spec: Any) -> Any:
@@ -202,6 +230,31 @@ def differing_fields(configs: Sequence[TrainConfig]) -> list[str]:
     """Names of the fields on which the configs don't all agree, in declaration order."""
     rows = [config.to_dict() for config in configs]
     return [name for name in field_names() if len({row[name] for row in rows}) > 1]
+
+
+def check_fields(values: Mapping[str, Any]) -> list[ConfigError]:
+    """Every problem of these values, each field's own first (in declaration order), then the rules across
+    fields once each field is fine: what a form lists beside its Start, where ``TrainConfig(**values)``
+    would name only the first."""
+    errors = []
+    for name, spec in settings().items():
+        try:
+            spec.check(name, values.get(name))
+        except ConfigError as error:
+            errors.append(error)
+    if not errors:
+        try:
+            TrainConfig(**{name: values[name] for name in field_names()})
+        except ConfigError as error:
+            errors.append(error)
+    return errors
+
+
+def describe_problem(error: ConfigError) -> str:
+    """A ConfigError as a form says it: the field's label and the problem in words, e.g. 'Epochs: 1000 is
+    above the largest allowed, 500'."""
+    spec = settings().get(error.field)
+    return f"{spec.label if spec else error.field}: {error.words}"
 
 
 def field_names() -> tuple[str, ...]:

@@ -50,7 +50,7 @@ def start_run(app: AppTest, **fields) -> AppTest:
         widget = app.sidebar.text_input(key="form_name") if field == "name" else \
             app.sidebar.number_input(key=f"form_{field}")
         widget.set_value(value)
-    app.sidebar.button(key="FormSubmitter:train_form-Start").click().run()
+    app.sidebar.button(key="train_start").click().run()
     assert not app.exception, app.exception
     return app
 
@@ -123,13 +123,13 @@ def test_start_shows_the_run_its_curves_and_the_verdict():
     assert "train loss" in charts[0].proto.spec and "test acc" in charts[1].proto.spec
 
 
-def test_the_form_offers_only_what_the_config_accepts():
+def test_the_form_says_each_fields_range_and_leaves_the_check_to_the_config():
     app = open_page()
     learning_rate, momentum = app.sidebar.number_input(key="form_lr"), app.sidebar.number_input(key="form_momentum")
-    assert learning_rate.proto.min == 0.0001 and learning_rate.proto.max == 10.0  # lr in (0, 10]
-    assert momentum.proto.min == 0.0 and momentum.proto.max == 0.999  # momentum in [0, 1)
-    assert app.sidebar.number_input(key="form_batch_size").proto.max == 60000
-    assert "Allowed: (0, 10]." in learning_rate.proto.help
+    assert "Allowed: (0, 10]." in learning_rate.proto.help and "Allowed: [0, 1)." in momentum.proto.help
+    # no bound in the browser, which would only turn a field red: the page hears every number and names
+    # what the config refuses beside Start (tests/test_app_train.py)
+    assert learning_rate.min is None and app.sidebar.number_input(key="form_batch_size").max is None
 
 
 def test_bad_input_is_an_error_naming_the_field_and_nothing_starts():
@@ -139,8 +139,8 @@ def test_bad_input_is_an_error_naming_the_field_and_nothing_starts():
     app = open_page()
     app.sidebar.selectbox(key="form_implementation").set_value("scratch")
     app.sidebar.selectbox(key="form_optimizer").set_value("adam")
-    app.sidebar.button(key="FormSubmitter:train_form-Start").click().run()
-    assert "Can't start: optimizer: the scratch implementation has only hand-written sgd, got 'adam'" in texts(app)
+    app.sidebar.button(key="train_start").click().run()
+    assert "Optimizer: the scratch implementation has only hand-written sgd, got 'adam'" in unescaped(texts(app))
     assert len(get_store().list_runs(scope=EVERYTHING)) == before
 
 

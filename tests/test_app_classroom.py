@@ -165,16 +165,16 @@ def test_start_past_the_limit_is_refused_with_the_numbers():
     app = signed_in_app(student_token("Bob"))
     assert "costs 1,960 book steps" in app.sidebar.caption[-1].value, "the cost shows beside Start"
     app.sidebar.number_input(key="form_epochs").set_value(300)
-    app.sidebar.button(key="FormSubmitter:train_form-Start").click().run()
+    app.sidebar.button(key="train_start").click().run()
     assert [e.value for e in app.sidebar.error] == [
         "Can't start: this run costs 58,800 book steps (300 epochs at batch 256); the largest run this class "
         "allows is 10,000 book steps (max_run_cost): at batch 256, up to 51 epochs fit"]
     assert [w.value for w in app.sidebar.warning][0].startswith("Too large to start: this run costs 58,800")
     assert store().list_runs(scope=EVERYTHING) == []
     app.sidebar.number_input(key="form_epochs").set_value(40)
-    app.sidebar.button(key="FormSubmitter:train_form-Start").click().run()
+    app.sidebar.button(key="train_start").click().run()
     assert not errors(app) and len(store().list_runs(scope=EVERYTHING)) == 1
-    app.sidebar.button(key="FormSubmitter:train_form-Start").click().run()
+    app.sidebar.button(key="train_start").click().run()
     assert [e.value for e in app.sidebar.error] == [
         "Can't start: you have 1 runs queued or training; this class allows 1 at once: wait for one to end, "
         "or cancel one"]
@@ -270,7 +270,7 @@ def test_the_teacher_turns_the_waiting_room_on_lets_a_join_in_and_removes_two_at
     teacher.toggle(key="board_waiting_room").set_value(True).run()
     cy = follow(join(open_app(), CODE, "Cy"))
     assert any("You are waiting for your teacher to let you in." in i.value for i in cy.info)
-    assert "FormSubmitter:train_form-Start" not in [b.key for b in cy.sidebar.button], "no page but the wait"
+    assert "train_start" not in [b.key for b in cy.sidebar.button], "no page but the wait"
     teacher.run()
     waiting = store().classroom.student_named(canonical_name("Cy"))
     assert waiting.waiting and any(s.value == "Students (2)" for s in teacher.subheader)

@@ -21,6 +21,7 @@ from softmax_core.classroom.auth import hash_password
 from softmax_core.classroom.board import CHALLENGES, DEFAULT_CHALLENGE
 from softmax_core.config import TrainConfig
 from softmax_core.runs.store import EVERYTHING
+from tests.heartbeats import kept_going
 
 
 @pytest.fixture(autouse=True)
@@ -149,13 +150,32 @@ def test_the_train_page_shows_the_challenge_says_when_a_run_wont_count_and_sets_
     assert app.sidebar.number_input(key="form_epochs").value == 10
     assert [w.value for w in app.sidebar.warning] == [
         "10 epochs: this run won't count for the challenge, which allows at most 5."]
-    app.sidebar.button(key="FormSubmitter:train_form-Start").click().run()
+    app.sidebar.button(key="train_start").click().run()
     [run] = runs_now()
     assert "Share: 10 epochs: this run won't count for the challenge, which allows at most 5." in shown(app)
     app.sidebar.button(key="challenge_set_up").click().run()
     assert not app.exception, app.exception
     assert app.sidebar.number_input(key="form_epochs").value == 5
     assert not app.sidebar.warning and "These settings can count for the challenge." in shown(app)
-    app.sidebar.button(key="FormSubmitter:train_form-Start").click().run()
+    app.sidebar.button(key="train_start").click().run()
     newest = runs_now()[0]
     assert newest.id != run.id and newest.config.epochs == 5 and challenge.why_not(newest.config) == ""
+
+
+def test_a_students_train_page_opened_again_shows_their_runs_still_going_and_no_one_elses():
+    from dashboard.services import get_store
+    from softmax_core.classroom.names import canonical_name
+
+    ada_token, _ = student_token("Ada"), student_token("Bob")
+    ada, bob = (get_store().classroom.student_named(canonical_name(name)).id for name in ("Ada", "Bob"))
+    config = TrainConfig(epochs=1, validation=True)
+    hers = get_store().create_run(config, "hers", owner_id=ada)  # recorded, given to no worker: still queued
+    his = get_store().create_run(config, "his", owner_id=bob)
+    get_store().set_shared(his, True)
+    app = AppTest.from_file(APP, default_timeout=60)  # a new tab of Ada's
+    app.session_state[JAR] = {DEVICE_COOKIE: ada_token}
+    with kept_going(get_store(), [hers, his]):
+        app.run()
+    assert not app.exception, app.exception
+    assert f"#{hers} hers" in shown(app) and f"#{his} his" not in shown(app)
+    assert "No run in this view yet" not in shown(app)

@@ -38,6 +38,7 @@ from softmax_core.runs.executors.local import LocalExecutor
 from softmax_core.runs.fair_queue import FairQueue
 from softmax_core.runs.jobs import JobRunner
 from softmax_core.runs.store import EVERYTHING, NameTaken, RunLimitReached, RunRequest, RunStore
+from softmax_core.status import RunStatus
 
 PASSWORD = "right horse"
 PASSWORD_HASH = hash_password(PASSWORD)
@@ -649,3 +650,20 @@ def test_the_challenge_says_before_a_run_why_it_wont_count_and_sets_settings_up_
     assert batch.why_not(book) == "batch 256: this run won't count for the challenge, which needs batch 1024"
     assert batch.set_up(book) == book.replace(batch_size=1024)
     assert CHALLENGES["best-any"].why_not(TrainConfig(epochs=40, validation=True)) == ""
+
+
+def test_the_runs_still_going_are_each_persons_own_active_runs_newest_first(store_url):
+    store, policy, ada, bob = class_of(store_url)
+    config = TrainConfig(epochs=1, validation=True)
+    adas_old, adas_ended, adas_new = (store.create_run(config, "a", owner_id=ada.student_id) for _ in range(3))
+    store.end_run(adas_ended, RunStatus.CANCELLED)
+    bobs = store.create_run(config, "b", owner_id=bob.student_id)
+    store.set_shared(bobs, True)  # Ada may see it, but it isn't hers to watch
+    teachers = store.create_run(config, "t")
+    assert policy.runs_going(ada, 6) == [adas_new, adas_old]
+    assert policy.runs_going(ada, 1) == [adas_new]
+    assert policy.runs_going(bob, 6) == [bobs]
+    assert policy.runs_going(Identity.teacher(), 6) == [teachers], "the teacher's own, not the class's"
+    assert policy.runs_going(None, 6) == [], "someone who hasn't joined sees nothing"
+    alone = ClassPolicy(None, store)
+    assert alone.runs_going(None, 6) == [teachers], "the single user's: the runs no student started"

@@ -104,3 +104,21 @@ def test_every_settings_bound_is_written_once_in_config_py():
                    if t.type == tokenize.NUMBER and t.string.replace("_", "").isdigit()
                    and int(t.string.replace("_", "")) in bounds]
     assert places == [], f"a settings bound written again: {places}"
+
+
+def test_every_problem_of_a_forms_values_is_named_in_words_with_the_bound_it_passes():
+    from softmax_core.config import check_fields, describe_problem  # new in the fix for issue 34
+
+    values = {**TrainConfig().to_dict(), "epochs": 1000, "batch_size": -5, "lr": 0.0, "momentum": 1.0,
+              "seed": 2.5}
+    assert [describe_problem(error) for error in check_fields(values)] == [
+        "Batch size: -5 is below the smallest allowed, 1",
+        "Learning rate: 0 is too small: it must be above 0",
+        "Epochs: 1000 is above the largest allowed, 500",
+        "Momentum: 1 is too large: it must be below 1",
+        "Seed: 2.5 is not a whole number"]
+    assert check_fields(TrainConfig().to_dict()) == []
+    [cross] = check_fields({**TrainConfig().to_dict(), "implementation": "scratch", "optimizer": "adam"})
+    assert describe_problem(cross) == "Optimizer: the scratch implementation has only hand-written sgd, got 'adam'"
+    with pytest.raises(ConfigError, match=r"epochs: must be in 1\.\.500, got 1000"):
+        TrainConfig(epochs=1000)  # the CLI's and the store's message is unchanged

@@ -50,6 +50,7 @@ from softmax_core.runs.store import (
     RunStore,
     ScopedRuns,
 )
+from softmax_core.status import RunStatus
 
 REVEALED = "revealed"  # the class state's key for the teacher's reveal of test accuracy
 
@@ -100,6 +101,15 @@ class ClassPolicy:
     def reader(self, who: Identity | None) -> ScopedRuns:
         """The store's reads as ``who`` may make them."""
         return self.store.reader(self.scope(who))
+
+    def runs_going(self, who: Identity | None, most: int) -> list[int]:
+        """The runs ``who`` started that are still queued or training, newest first (at most ``most``):
+        what their Train page shows when it opens with no run named, since runs outlive the tab. A
+        student's are their own; the teacher's and the single user's are those no student started."""
+        reader = self.reader(who)
+        active = [run for status in (RunStatus.RUNNING, RunStatus.QUEUED) for run in reader.list_runs(status)]
+        mine = [run for run in active if (who.owns(run) if self._is_student(who) else run.owner_id is None)]
+        return sorted((run.id for run in mine), reverse=True)[:most]
 
     def revealed(self) -> bool:
         return bool(self.store.classroom.class_state().get(REVEALED))
