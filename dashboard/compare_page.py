@@ -3,7 +3,8 @@ shared live view (legend names say what differs; runs still going grow, and the 
 end), beside a table of only the differing hyperparameters and the final metrics.
 The selection lives in the URL (?runs=3,5), so a reload or a shared link shows the same view (and
 "Share this view" gives that link, which never carries who you are). In classroom mode a student's
-"held-out acc" is validation accuracy until the teacher reveals the test set.
+"held-out acc" is validation accuracy until the teacher reveals the test set, and each of their own runs
+has its Share switch here: the runs a lesson or a sweep started show on no Train page to share them from.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import streamlit as st
 from dashboard.classroom_gate import held_out_name, reader, refuse_hidden, render_view_link
 from dashboard.live import render_live_runs
 from dashboard.render import legend_labels, render_seed_band, status_markdown
-from dashboard.run_actions import render_cancel, show_action_refusal
+from dashboard.run_actions import render_cancel, render_challenge_note, render_share, show_action_refusal
 from dashboard.services import open_store_or_stop
 from dashboard.text import as_text
 from dashboard.url_state import runs_from_url, write_runs_to_url
@@ -75,13 +76,15 @@ def render_seed_bands(runs: list[RunRecord]) -> None:
 
 
 def render_statuses(runs: list[RunRecord]) -> None:
-    """Each selected run's status, live: progress while it goes, the reason when it didn't finish, and
-    Cancel for an active run this session may cancel (the teacher: any)."""
+    """Each selected run's status, live: progress while it goes, the reason when it didn't finish,
+    Cancel for an active run this session may cancel (the teacher: any), and a student's Share for their own."""
     for run in runs:
         progress = f" · {run.progress:.0%}" if run.is_active else ""
         line, action = st.columns([6, 1])
         line.markdown(f"**#{run.id}** {status_markdown(run)}{progress}")
         render_cancel(run, action, key=f"compare_cancel_{run.id}")
+        render_share(run, action)
+        render_challenge_note(run)
 
 
 def render_runs_table(shown: list[RunRecord]) -> None:

@@ -39,7 +39,9 @@ def render_estimate(configs: list[TrainConfig]) -> bool:
     if estimate.run_limit is None:
         return True
     if estimate.fits:
-        st.caption(f"These runs {estimate.summary()}.")
+        st.caption(f"These runs {estimate.summary(plural=True)}.")
+    elif estimate.fits_once_idle(configs):  # e.g. the same group again while the first trains: no refusal
+        st.caption(f"Not now: {estimate.busy_summary()}.")
     else:
         st.warning(f"Too large to start: {estimate.refusal}. Wait for your runs to end, or ask your teacher.")
     return estimate.fits

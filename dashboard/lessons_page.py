@@ -141,8 +141,8 @@ def show_overfitting(store: ScopedRuns, runs: Sequence[RunRecord]) -> None:
         st.warning("At least two finished seeds are needed for a spread.")
         return
     finished = [run for run in runs if run.status == RunStatus.FINISHED]
-    st.plotly_chart(build_band_figure(bands.epochs, {"train − test gap": (bands.gap_mean, bands.gap_std)},
-                                      y_title="accuracy gap"), key="ex2_gap", width="stretch")
+    st.plotly_chart(build_band_figure(bands.epochs, lessons.gap_band(bands), y_title="accuracy gap"), key="ex2_gap",
+                    width="stretch")
     for sentence in lessons.explain_overfitting(bands):
         st.markdown("- " + as_text(sentence))
     offer_weight_decay(store, finished)
@@ -169,10 +169,8 @@ def weight_decay_configs(finished: Sequence[RunRecord]) -> list[TrainConfig]:
 def show_weight_decay(store: ScopedRuns, plain: Sequence[RunRecord], decayed: Sequence[RunRecord]) -> None:
     plain_bands = lessons.seed_bands(lesson_runs(store, plain))
     decayed_bands = lessons.seed_bands(lesson_runs(store, [r for r in decayed if r.status == RunStatus.FINISHED]))
-    st.plotly_chart(build_band_figure(decayed_bands.epochs, {
-        "test accuracy, no decay": (plain_bands.test_mean, plain_bands.test_std),
-        "test accuracy, wd 0.001": (decayed_bands.test_mean, decayed_bands.test_std)}), key="ex2_wd_bands",
-        width="stretch")
+    st.plotly_chart(build_band_figure(decayed_bands.epochs, lessons.weight_decay_bands(plain_bands, decayed_bands)),
+                    key="ex2_wd_bands", width="stretch")
     for sentence in lessons.explain_overfitting(decayed_bands)[1:2]:
         st.markdown("- With weight decay: " + as_text(sentence))
 

@@ -83,7 +83,11 @@ def offer_start(store: ScopedRuns, spec: SweepSpec) -> None:
     except SweepError as error:
         st.error(f"Can't sweep: {error}")
         return
-    estimate = get_policy().estimate(identity(), [config for _, config in spec.configs()])
+    configs = [config for _, config in spec.configs()]
+    estimate = get_policy().estimate(identity(), configs)
+    if estimate.fits_once_idle(configs):  # e.g. this grid again, just started: a wait, not a grid too large
+        st.info(f"A new sweep of this grid: {estimate.busy_summary()}.")
+        return
     if not estimate.fits:  # before the click, in a student's words, with the grid that would fit
         st.error(f"Too large to start: {describe_smaller_grid(spec, largest_grid_that_fits(spec, estimate.admits))}.")
         st.caption(f"Why: {estimate.refusal}.")

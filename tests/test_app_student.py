@@ -179,3 +179,49 @@ def test_a_students_train_page_opened_again_shows_their_runs_still_going_and_no_
     assert not app.exception, app.exception
     assert f"#{hers} hers" in shown(app) and f"#{his} his" not in shown(app)
     assert "No run in this view yet" not in shown(app)
+
+
+def test_a_lessons_run_is_shared_from_compare_where_the_student_finds_it():
+    """Exercise 1's runs start on Lessons, so no Train page shows them to share: Compare, where a student
+    finds their runs, has each one's Share (and, for a classmate's shared run, none); the cost beside the
+    lesson's button reads "These runs cost" (it read "These runs costs")."""
+    from dashboard.services import get_store
+
+    app = student_app("Ada", page="lessons_page.py")
+    assert re.search(r"These runs cost [\d,]+ book steps", shown(app)), [c.value for c in app.caption]
+    app.button(key="ex1_start").click().run()
+    assert not app.exception, app.exception
+    book_run = min(run.id for run in runs_now())
+    app.switch_page("compare_page.py")
+    app.query_params["runs"] = str(book_run)
+    app.run()
+    [share] = [toggle for toggle in app.toggle if toggle.key == f"share_{book_run}"]
+    share.set_value(True).run()
+    assert not app.exception and get_store().get_run(book_run, scope=EVERYTHING).shared
+    assert "Share: 10 epochs: this run won't count for the challenge, which allows at most 5." in shown(app)
+    bob = student_app("Bob", page="compare_page.py")
+    bob.query_params["runs"] = str(book_run)
+    bob.run()
+    assert any(f"#{book_run}" in m.value for m in bob.markdown), "Bob sees the shared run..."
+    assert not [toggle for toggle in bob.toggle if toggle.key.startswith("share_")], "...and no Share of it"
+    for run in runs_now():
+        get_store().request_cancel(run.id)
+
+
+def test_just_after_the_default_sweep_starts_the_page_says_wait_not_too_large():
+    """The New sweep form stays open under the sweep just started, estimating the same grid again: it said
+    "Too large to start: at most 6 runs fit" in red, as if the class had refused the grid it had just
+    started. Now it says the grid fits once the student's runs end."""
+    from dashboard.services import get_store
+
+    app = student_app(page="sweep_page.py")
+    app.button(key="sweep_start").click().run()
+    assert not app.exception, app.exception
+    assert len(runs_now()) == 9
+    app.run()
+    assert not refusals(app), refusals(app)
+    assert any(i.value.startswith("A new sweep of this grid: your runs queued or training (with every name from "
+                                  "your computer) hold 23,490 of your 40,000 book steps; these fit once they end")
+               for i in app.info), [i.value for i in app.info]
+    for run in runs_now():
+        get_store().request_cancel(run.id)

@@ -1,5 +1,6 @@
 """lessons.py: the explanations agree with the numbers measured on the real runs they explain."""
 
+import dataclasses
 import math
 import re
 
@@ -100,6 +101,19 @@ def test_noise_sized_wiggles_are_called_noise():
             for seed in range(5)]
     dips, gap, _ = lessons.explain_overfitting(lessons.seed_bands(runs))
     assert "within noise" in dips and "no growth beyond noise" in gap
+
+
+def test_exercise_twos_bands_are_named_after_what_was_held_out():
+    """Before the reveal a student's held-out accuracy is the validation split's: the gap and the weight
+    decay bands say so (they were called 'test' whatever was held out)."""
+    runs = [made_up_run([0.80, 0.82, 0.83], [0.81, 0.84, 0.86], seed) for seed in range(3)]
+    validation = [dataclasses.replace(run, held_out="validation") for run in runs]
+    hidden, shown = lessons.seed_bands(validation), lessons.seed_bands(runs)
+    assert list(lessons.gap_band(hidden)) == ["train − validation gap"]
+    assert list(lessons.weight_decay_bands(hidden, hidden)) == ["validation accuracy, no decay",
+                                                                "validation accuracy, wd 0.001"]
+    assert list(lessons.gap_band(shown)) == ["train − test gap"], "after the reveal, the test set"
+    assert list(lessons.weight_decay_bands(shown, shown))[1] == "test accuracy, wd 0.001"
 
 
 def test_largest_dip_and_loss_at_step():

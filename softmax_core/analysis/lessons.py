@@ -261,6 +261,22 @@ def explain_overfitting(bands: SeedBands) -> list[str]:
     ]
 
 
+Band = tuple[np.ndarray, np.ndarray]  # per-epoch mean and standard deviation
+
+
+def gap_band(bands: SeedBands) -> dict[str, Band]:
+    """Exercise 2's train minus held-out accuracy gap, named after what was held out (before the reveal a
+    student's is the validation split: a band called 'test' would tell them they chose on the test set)."""
+    return {f"train − {bands.held_out} gap": (bands.gap_mean, bands.gap_std)}
+
+
+def weight_decay_bands(plain: SeedBands, decayed: SeedBands) -> dict[str, Band]:
+    """Exercise 2's remedy beside the plain seeds: held-out accuracy with and without weight decay, named
+    after what was held out."""
+    return {f"{plain.held_out} accuracy, no decay": (plain.test_mean, plain.test_std),
+            f"{decayed.held_out} accuracy, wd 0.001": (decayed.test_mean, decayed.test_std)}
+
+
 def group_by_seed(runs: Sequence) -> list[list]:
     """Finished runs (anything with ``.config`` and ``.status``) that differ only by seed, one run per
     seed, in groups of two or more seeds, in the order they came."""

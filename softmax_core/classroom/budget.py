@@ -41,9 +41,21 @@ class Estimate:
         asks while it looks for a smaller request that fits, without reading the store again."""
         return estimate_request(configs, self.run_limit, self.budget, self.in_use).fits
 
-    def summary(self) -> str:
-        """One line for beside a Start button, e.g. 'costs 2,350 book steps; 37,650 of your 40,000 left'."""
-        text = f"costs {describe_cost(self.cost)}"
+    def fits_once_idle(self, configs: Sequence[TrainConfig]) -> bool:
+        """Whether these runs (this request's) would fit once the group's queued and training runs end: a
+        request refused only for what is in use now, e.g. the same sweep again while the first one trains."""
+        return not self.fits and estimate_request(configs, self.run_limit, self.budget).fits
+
+    def busy_summary(self) -> str:
+        """Why a request that fits once idle waits, e.g. 'your runs queued or training hold 23,490 of your
+        40,000 book steps; these fit once they end'."""
+        return (f"your runs queued or training (with every name from your computer) hold {self.in_use:,} of your "
+                f"{describe_cost(self.budget)}; these fit once they end")
+
+    def summary(self, plural: bool = False) -> str:
+        """One line for beside a Start button, e.g. 'costs 2,350 book steps; 37,650 of your 40,000 left'
+        ('cost ...' after a plural subject: "These runs cost ...")."""
+        text = f"{'cost' if plural else 'costs'} {describe_cost(self.cost)}"
         if self.budget is not None:
             text += f"; {self.left:,} of your {self.budget:,} left"
         if self.run_limit is not None:

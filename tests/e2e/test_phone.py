@@ -8,11 +8,11 @@ import pytest
 
 from softmax_core.classroom.auth import hash_password
 
-from .conftest import Server, save_screenshot, wait_until_settled
+from .class_helpers import PHONE, close_sidebar, fits_the_screen, open_sidebar
+from .conftest import Server, save_screenshot
 from .test_classroom_mode import CLASS_CODE, TEACHER_PASSWORD, join
 
 pytestmark = pytest.mark.e2e
-PHONE = {"width": 390, "height": 844}
 PLOTS_WITH_CURVES_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot'))
     .filter(plot => (plot.data || []).some(t => (t.x || []).length > 0)).length"""
 
@@ -35,22 +35,6 @@ def phone(browser):
     page.set_default_timeout(30_000)
     yield page
     context.close()
-
-
-def fits_the_screen(page, locator) -> None:
-    box = locator.bounding_box()
-    assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
-
-
-def open_sidebar(page) -> None:
-    page.get_by_role("button", name="Expand sidebar").click()
-    page.locator('[data-testid="stSidebar"][data-collapsed="false"]').wait_for()
-    wait_until_settled(page)  # the sidebar slides in
-
-
-def close_sidebar(page) -> None:
-    page.get_by_role("button", name="Collapse sidebar").click()
-    page.locator('[data-testid="stSidebar"][data-collapsed="true"]').wait_for(state="attached")
 
 
 def test_a_student_on_a_phone_joins_starts_a_run_and_sees_the_curve_panels_stacked(phone, class_with_default_limits):

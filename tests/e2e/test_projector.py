@@ -6,26 +6,21 @@ form with the class code filled in."""
 
 from __future__ import annotations
 
-import io
-from urllib.parse import urlencode
-
 import pytest
-from playwright.sync_api import expect
 from polling import wait_for
 
-from softmax_core.classroom.auth import hash_password, make_teacher_link
+from softmax_core.classroom.auth import hash_password
 from softmax_core.classroom.names import canonical_name
 from softmax_core.config import TrainConfig
 from softmax_core.runs.store import MetricPoint, RunStore
 
+from .class_helpers import PROJECTOR, controls_shown, join_by_link, open_as_teacher, read_join_qr
 from .conftest import Server, save_screenshot
 
 pytestmark = pytest.mark.e2e
 CLASS_CODE, TEACHER_PASSWORD = "FM-101", "teach me softmax"
 STUDENTS = ["Ada Lovelace", "Bob", "Chidi Anagonye", "Dana", "Eleanor Shellstrop", "Farid"]
 HIDDEN = "Test accuracy stays hidden until the teacher reveals it"
-PROJECTOR = {"width": 1280, "height": 720}
-OUTER = "e => e.outerHTML.slice(0, 200)"
 
 
 @pytest.fixture
@@ -58,11 +53,6 @@ def shared_run(store: RunStore, student: str, place: int) -> int:
     return run_id
 
 
-def open_as_teacher(page, server: Server, path: str) -> None:
-    link = make_teacher_link(RunStore(server.db_url).classroom)
-    page.goto(f"{server.url}/auth/sign-in?{urlencode({'pass': link, 'next': path})}")
-
-
 def board_projector(new_page, server: Server):
     page = new_page()
     page.set_viewport_size(PROJECTOR)
@@ -88,13 +78,7 @@ def test_the_projected_board_fits_the_ranking_hides_the_teachers_side_and_reads_
 
     text = page.locator("body").inner_text()
     assert "joined from" not in text and "10.0.0." not in text, "no student's address on the projector"
-    for label in ("Reveal test accuracy", "Hide test accuracy", "Remove the chosen", "Let everyone in",
-                  "Set class size", "Log out"):
-        assert not page.get_by_role("button", name=label).is_visible(), label
-    main = page.locator('[data-testid="stMain"]')
-    for role in ("button", "checkbox", "switch", "textbox", "spinbutton", "combobox"):
-        visible = [e for e in main.get_by_role(role).all() if e.is_visible()]
-        assert not visible, f"a teacher's {role} on the projector: {[e.evaluate(OUTER) for e in visible]}"
+    assert controls_shown(page) == [], "no teacher's control on the projector"
 
     assert_chart_reads_from_the_back(page.locator(".js-plotly-plot").first, runs=5)
     assert "test" not in text.replace(HIDDEN, ""), "no test accuracy before the reveal"
@@ -144,9 +128,6 @@ def test_the_projected_board_follows_the_reveal_made_in_another_session(new_page
 
 
 def test_the_qr_code_decodes_to_the_join_link_which_fills_in_the_code(new_page, class_server):
-    import zxingcpp
-    from PIL import Image
-
     projector = new_page()
     projector.set_viewport_size(PROJECTOR)
     open_as_teacher(projector, class_server, "/board?present=1")
@@ -155,15 +136,7 @@ def test_the_qr_code_decodes_to_the_join_link_which_fills_in_the_code(new_page, 
     assert "QR code of the join link" in qr.get_attribute("alt")
     box = qr.bounding_box()
     assert box["width"] >= 250 and box["y"] + box["height"] <= PROJECTOR["height"], "big, and in the first screen"
-    image = Image.open(io.BytesIO(qr.screenshot()))
-    [decoded] = zxingcpp.read_barcodes(image)
-    link = decoded.text
+    link = read_join_qr(projector)
     assert link == f"{class_server.url}/?code={CLASS_CODE}", link
     assert link.split("?")[0].rstrip("/") in projector.locator("body").inner_text().replace("\u2060", "")
-    student = new_page()
-    student.goto(link)
-    student.get_by_text("Join the class").wait_for()
-    expect(student.get_by_role("textbox", name="Class code")).to_have_value(CLASS_CODE, timeout=10_000)
-    student.get_by_role("textbox", name="Your display name").fill("Grace")
-    student.get_by_role("button", name="Join").click()
-    student.get_by_text("Signed in as").wait_for()
+    join_by_link(new_page(), link, CLASS_CODE, "Grace")
