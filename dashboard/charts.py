@@ -38,7 +38,7 @@ METRIC_STYLES = {  # metric -> (axis, dash, label)
 }
 MAX_POINTS_PER_SERIES = 400
 SMOOTHED_METRICS = ("train_loss", "train_acc")  # the per-step series; held-out accuracy is one point an epoch
-RAW_OPACITY = 0.25  # the raw curve, faint beneath its smoothed one (TensorBoard's look)
+RAW_OPACITY = 0.35  # the raw curve, faint beneath its smoothed one (TensorBoard's look)
 LOG_LOSS_RANGE = (0.2, 2.5)  # the empty chart's loss axis on a log scale: the book's runs live in there
 HEAT_COLOURS = "Viridis"  # the sweep's cells
 WHITE, NEAR_BLACK = "rgb(255, 255, 255)", "rgb(26, 26, 26)"  # the numbers written on them
@@ -143,7 +143,7 @@ def _raw_trace(trace: dict) -> dict:
     group still hides it with its run)."""
     raw = {key: value for key, value in trace.items() if key != "hovertemplate"}
     return {**raw, "name": f"{trace['name']} (raw)", "opacity": RAW_OPACITY, "showlegend": False,
-            "hoverinfo": "skip", "line": {**trace["line"], "width": 1}}
+            "hoverinfo": "skip", "line": {**trace["line"], "width": 1.5}}
 
 
 def curves_text(runs: Sequence[RunCurves], metrics: Sequence[str] | None = None) -> list[str]:

@@ -1,7 +1,8 @@
 """The controls people expect above training curves (TensorBoard, W&B, MLflow have them): the loss axis on
 a log scale, and a smoothing slider (TensorBoard's exponential moving average, 0 = off) that keeps each
 raw curve faint beneath its smoothed one. Each chart has its own pair; the last one a person moved is
-remembered for the session, so the next chart (on this page or another) starts from it.
+remembered for the session, so the next chart (on this page or another) starts from it, and a
+projector (``?present=1``), which shows no controls, draws it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.charts import CurveView
+from dashboard.render import presenting
 from softmax_core.analysis.chart_readings import MAX_SMOOTHING
 
 VIEW_KEY = "curve_view"  # the session's last choice, a CurveView
@@ -25,8 +27,11 @@ def remember_view(key: str) -> None:
 
 
 def curve_view_controls(key: str) -> CurveView:
-    """The log-scale toggle and the smoothing slider of the chart ``key``, above it; returns their view."""
+    """The log-scale toggle and the smoothing slider of the chart ``key``, above it; returns their view.
+    A projector shows no controls (nothing to click from the back of the room): the session's last view."""
     saved = st.session_state.get(VIEW_KEY, CurveView())
+    if presenting():
+        return saved
     log_column, smoothing_column, _ = st.columns([1, 1, 1], vertical_alignment="center")
     log_loss = log_column.toggle("Log-scale loss", value=saved.log_loss, key=f"{key}_log", help=LOG_HELP,
                                  on_change=remember_view, args=(key,))
