@@ -14,10 +14,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.charts import build_curves_figure, run_traces
+from dashboard.charts import build_curves_figure, curves_text, run_traces
 from dashboard.classroom_gate import identity, reader
+from dashboard.curve_controls import curve_view_controls
 from dashboard.join_panel import render_join_panel
-from dashboard.render import chart_style, presenting, shown_as_message
+from dashboard.render import chart_style, presenting, show_chart, shown_as_message
 from dashboard.services import get_curve_cache, get_policy, get_store, open_store_or_stop
 from dashboard.text import as_text
 from softmax_core.classroom.auth import MOST_COST_ALLOWED, MOST_STUDENTS_ALLOWED, WAITING_ROOM_FACTOR, ClassroomError
@@ -98,13 +99,14 @@ def board_table(entries: list[BoardEntry], revealed: bool) -> pd.DataFrame:
 def render_top_curves(entries: list[BoardEntry], revealed: bool) -> None:
     metrics = ["train_loss", "val_acc"] + (["test_acc"] if revealed else [])
     cache, runs = get_curve_cache(), reader()
-    traces = [trace for index, entry in enumerate(entries[:TOP_CURVES])
-              for trace in run_traces(cache.curves_of(entry.run, f"{entry.rank}. {entry.student}", runs), index,
-                                      metrics)]
+    view = curve_view_controls("board_curves")
+    curves = [cache.curves_of(entry.run, f"{entry.rank}. {entry.student}", runs) for entry in entries[:TOP_CURVES]]
+    traces = [trace for index, run_curves in enumerate(curves)
+              for trace in run_traces(run_curves, index, metrics, view.smoothing)]
     figure = build_curves_figure([], title=f"the top {min(TOP_CURVES, len(entries))} runs", traces=traces,
-                                 style=chart_style())
-    st.plotly_chart(figure,
-                    key="board_curves", width="stretch")
+                                 style=chart_style(), view=view)
+    show_chart(figure, "board_curves", "Loss and accuracy against epoch. "
+               + " ".join(curves_text(curves, metrics)))
 
 
 def act_on_class(action, *args, done: str = "") -> None:

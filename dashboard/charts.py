@@ -24,6 +24,7 @@ from plotly.basedatatypes import BaseFigure
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
+from softmax_core.analysis.chart_readings import describe_run_curves, smooth_curve
 from softmax_core.analysis.sweeps import HeatCell
 from softmax_core.dataset_sizes import IMAGE_SIDE
 
@@ -36,8 +37,12 @@ METRIC_STYLES = {  # metric -> (axis, dash, label)
     "val_acc": ("accuracy", "dashdot", "val acc"),
 }
 MAX_POINTS_PER_SERIES = 400
+SMOOTHED_METRICS = ("train_loss", "train_acc")  # the per-step series; held-out accuracy is one point an epoch
+RAW_OPACITY = 0.35  # the raw curve, faint beneath its smoothed one (TensorBoard's look)
+LOG_LOSS_RANGE = (0.2, 2.5)  # the empty chart's loss axis on a log scale: the book's runs live in there
 HEAT_COLOURS = "Viridis"  # the sweep's cells
 WHITE, NEAR_BLACK = "rgb(255, 255, 255)", "rgb(26, 26, 26)"  # the numbers written on them
+KEY_GREY = "#8A8A8A"  # the line styles' key: 3:1 or more against both the light and the dark background
 
 
 @dataclass
@@ -54,6 +59,21 @@ class RunCurves:
     marker_text: str = ""
     val_epochs: Sequence[float] = field(default_factory=list)  # for a run with a validation split
     val_acc: Sequence[float] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CurveView:
+    """How a person chose to see the curves: the loss axis on a log scale, and the per-step series
+    smoothed (TensorBoard's weight, 0 = off) with their raw curves kept faint beneath."""
+
+    log_loss: bool = False
+    smoothing: float = 0.0
+
+
+def chart_config(name: str) -> dict:
+    """Plotly's config for one chart: its camera button saves a PNG named after the chart, at twice its
+    size on screen (the SVG button beside it comes from ``chart_downloads``)."""
+    return {"toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}}
 
 
 def thin(xs: Sequence[float], ys: Sequence[float], limit: int = MAX_POINTS_PER_SERIES) -> tuple[list, list]:
@@ -74,11 +94,23 @@ def safe_label(text: str) -> str:
 CURVE_PANELS = {"loss": ("x", "y", [0.0, 0.46]), "accuracy": ("x2", "y2", [0.54, 1.0])}  # axis -> x, y, domain
 
 
-def run_traces(run: RunCurves, index: int, metrics: Sequence[str] | None = None) -> list[dict]:
+def run_traces(run: RunCurves, index: int, metrics: Sequence[str] | None = None,
+               smoothing: float = 0.0) -> list[dict]:
     """One run's curves (its three, and val acc when it has a validation split; or only ``metrics``) as
-    Plotly trace dicts, in the run's colour (the ``index``-th of the palette)."""
+    Plotly trace dicts, in the run's colour (the ``index``-th of the palette); with ``smoothing``, each
+    per-step series is drawn smoothed over its faint raw curve."""
     colour = PALETTE[index % len(PALETTE)]
     label = safe_label(run.label)
+    traces = []
+    for metric, (xs, ys) in _series_of(run, metrics).items():
+        if smoothing and metric in SMOOTHED_METRICS and ys:
+            traces.append(_raw_trace(_curve_trace(metric, xs, ys, label, index, colour)))
+            ys = smooth_curve(ys, smoothing)
+        traces.append(_curve_trace(metric, xs, ys, label, index, colour))
+    return traces
+
+
+def _series_of(run: RunCurves, metrics: Sequence[str] | None) -> dict[str, tuple[Sequence[float], Sequence[float]]]:
     series = {"train_loss": (run.step_epochs, run.train_loss), "train_acc": (run.step_epochs, run.train_acc),
               "test_acc": (run.test_epochs, run.test_acc), "val_acc": (run.val_epochs, run.val_acc)}
     if not run.val_acc:
@@ -87,21 +119,41 @@ def run_traces(run: RunCurves, index: int, metrics: Sequence[str] | None = None)
         del series["test_acc"]
     if metrics is not None:
         series = {metric: values for metric, values in series.items() if metric in metrics}
-    traces = []
-    for metric, (xs, ys) in series.items():
-        axis, dash, metric_label = METRIC_STYLES[metric]
-        xs, ys = thin(xs, ys)
-        x_axis, y_axis, _ = CURVE_PANELS[axis]
-        traces.append({
-            "type": "scatter", "x": xs, "y": ys, "xaxis": x_axis, "yaxis": y_axis,
-            "mode": "lines+markers" if metric in ("test_acc", "val_acc") else "lines",
-            "name": f"{label}: {metric_label}", "legendgroup": str(index),
-            "line": {"color": colour, "dash": dash, "width": 2}, "marker": {"size": 5},
-            "cliponaxis": False,  # a dot at the panel's edge is drawn whole
-            # the label comes from the trace's escaped name: a '%{y}' in a run name would be filled in here
-            "hovertemplate": f"{metric_label} %{{y:.4f}}<br>epoch %{{x:.2f}}<extra>%{{fullData.name}}</extra>",
-        })
-    return traces
+    return series
+
+
+def _curve_trace(metric: str, xs: Sequence[float], ys: Sequence[float], label: str, index: int,
+                 colour: str) -> dict:
+    axis, dash, metric_label = METRIC_STYLES[metric]
+    xs, ys = thin(xs, ys)
+    x_axis, y_axis, _ = CURVE_PANELS[axis]
+    return {
+        "type": "scatter", "x": xs, "y": ys, "xaxis": x_axis, "yaxis": y_axis,
+        "mode": "lines+markers" if metric in ("test_acc", "val_acc") else "lines",
+        "name": f"{label}: {metric_label}", "legendgroup": str(index),
+        "line": {"color": colour, "dash": dash, "width": 2}, "marker": {"size": 5},
+        "cliponaxis": False,  # a dot at the panel's edge is drawn whole
+        # the label comes from the trace's escaped name: a '%{y}' in a run name would be filled in here
+        "hovertemplate": f"{metric_label} %{{y:.4f}}<br>epoch %{{x:.2f}}<extra>%{{fullData.name}}</extra>",
+    }
+
+
+def _raw_trace(trace: dict) -> dict:
+    """The raw curve under a smoothed one: faint and thin, out of the legend and the hover (its legend
+    group still hides it with its run)."""
+    raw = {key: value for key, value in trace.items() if key != "hovertemplate"}
+    return {**raw, "name": f"{trace['name']} (raw)", "opacity": RAW_OPACITY, "showlegend": False,
+            "hoverinfo": "skip", "line": {**trace["line"], "width": 1.5}}
+
+
+def curves_text(runs: Sequence[RunCurves], metrics: Sequence[str] | None = None) -> list[str]:
+    """Each run's curves in a sentence (its loss, then each accuracy drawn: all, or those of ``metrics``
+    as ``run_traces`` takes them), the text alternative of the curves charts. (Labels are as typed: the
+    page escapes what it renders.)"""
+    drawn = [metric for metric in ("train_acc", "test_acc", "val_acc") if metrics is None or metric in metrics]
+    return [describe_run_curves(run.label, run.step_epochs, run.train_loss,
+                                {METRIC_STYLES[metric][2]: getattr(run, metric) for metric in drawn})
+            for run in runs]
 
 
 @dataclass(frozen=True)
@@ -123,25 +175,27 @@ PROJECTOR = ProjectorStyle()
 
 
 def build_curves_figure(runs: Sequence[RunCurves], title: str = "", height: int = 420,
-                        traces: Sequence[dict] | None = None, style: ProjectorStyle | None = None) -> go.Figure:
+                        traces: Sequence[dict] | None = None, style: ProjectorStyle | None = None,
+                        view: CurveView = CurveView()) -> go.Figure:
     """Loss (left) and accuracy (right) against epoch for every run, sharing colours across panels
-    (``traces``: the runs' ``run_traces``, when the caller already has them; ``style``: for a projector)."""
-    return go.Figure(_curves_spec(runs, title, height, traces, style), _validate=False)
+    (``traces``: the runs' ``run_traces``, when the caller already has them, smoothed as ``view`` says;
+    ``style``: for a projector; ``view``: a log loss axis, smoothing)."""
+    return go.Figure(_curves_spec(runs, title, height, traces, style, view), _validate=False)
 
 
 def build_curve_panels(runs: Sequence[RunCurves], title: str = "", height: int = 420,
-                       traces: Sequence[dict] | None = None) -> list[go.Figure]:
+                       traces: Sequence[dict] | None = None, view: CurveView = CurveView()) -> list[go.Figure]:
     """The curves figure's two panels as two figures, loss then accuracy, for two page columns: a phone
     stacks columns, where one figure's panels would stay side by side, each a third of the screen. The
     title goes on the loss panel; each legend names its own panel's curves. (A projector keeps the one
     figure, whose legend names each run once: ``build_curves_figure`` with a style.)"""
-    return [go.Figure(spec, _validate=False) for spec in curve_panel_specs(runs, title, height, traces)]
+    return [go.Figure(spec, _validate=False) for spec in curve_panel_specs(runs, title, height, traces, view)]
 
 
 def curve_panel_specs(runs: Sequence[RunCurves], title: str = "", height: int = 420,
-                      traces: Sequence[dict] | None = None) -> list[dict]:
+                      traces: Sequence[dict] | None = None, view: CurveView = CurveView()) -> list[dict]:
     """``build_curve_panels`` as plain specs ({"data", "layout"}), for ``PreparedFigure``."""
-    spec = _curves_spec(runs, title, height, traces)
+    spec = _curves_spec(runs, title, height, traces, view=view)
     return [_panel_spec(spec, name, keep_title=index == 0) for index, name in enumerate(CURVE_PANELS)]
 
 
@@ -175,7 +229,8 @@ def _panel_spec(spec: dict, name: str, keep_title: bool) -> dict:
                              for note in spec["layout"]["annotations"]
                              if note.get("text") == name or (note.get("xref") == x_axis)]
     layout["shapes"] = [shape for shape in spec["layout"]["shapes"] if shape.get("xref") == x_axis]
-    layout["uirevision"] = f"curves-{name}"
+    # a new revision when the loss axis changes scale: a zoom kept from the other scale would be nonsense
+    layout["uirevision"] = f"curves-{name}-{layout['yaxis'].get('type', 'linear')}"
     # below the epoch axis's title, however many rows it wraps into on a half-width column or a phone
     layout["legend"] = {**(layout.get("legend") or {}), "y": -0.25, "yanchor": "top"}
     if not keep_title:
@@ -184,12 +239,12 @@ def _panel_spec(spec: dict, name: str, keep_title: bool) -> dict:
 
 
 def _curves_spec(runs: Sequence[RunCurves], title: str, height: int, traces: Sequence[dict] | None,
-                 style: ProjectorStyle | None = None) -> dict:
+                 style: ProjectorStyle | None = None, view: CurveView = CurveView()) -> dict:
     if traces is None:
-        traces = [trace for index, run in enumerate(runs) for trace in run_traces(run, index)]
-    layout = _curves_layout(title, height)
+        traces = [trace for index, run in enumerate(runs) for trace in run_traces(run, index, None, view.smoothing)]
+    layout = _curves_layout(title, height, view.log_loss)
     if not traces:  # the chart's place before any run: both panels, the book's ranges (not Plotly's -1..4)
-        _fix_ranges(layout, epochs=10, loss=2.5)
+        _fix_ranges(layout, epochs=10, loss=LOG_LOSS_RANGE if view.log_loss else (0, 2.5))
         traces = [{"type": "scatter", "x": [], "y": [], "xaxis": x_axis, "yaxis": y_axis, "showlegend": False,
                    "hoverinfo": "skip"} for x_axis, y_axis, _ in CURVE_PANELS.values()]
     for index, run in enumerate(runs):
@@ -257,10 +312,10 @@ def _line_style_key(metric: str) -> dict:
     x_axis, y_axis, _ = CURVE_PANELS[axis]
     return {"type": "scatter", "x": [None], "y": [None], "xaxis": x_axis, "yaxis": y_axis, "mode": "lines",
             "name": label, "legend": "legend2", "hoverinfo": "skip",
-            "line": {"color": "#555", "dash": dash, "width": 3}}
+            "line": {"color": KEY_GREY, "dash": dash, "width": 3}}
 
 
-def _curves_layout(title: str, height: int) -> dict:
+def _curves_layout(title: str, height: int, log_loss: bool = False) -> dict:
     layout: dict = {
         "title": {"text": safe_label(title)} if title else None, "height": height, "hovermode": "closest",
         "uirevision": "curves", "legend": {"orientation": "h", "y": -0.2},
@@ -274,12 +329,17 @@ def _curves_layout(title: str, height: int) -> dict:
         layout[_layout_key(x_axis)] = {"domain": domain, "anchor": y_axis, "title": {"text": "epoch"},
                                        "rangemode": "tozero", "autorange": True}
         layout[_layout_key(y_axis)] = {"anchor": x_axis, "title": {"text": name}, "autorange": True}
+    if log_loss:
+        layout["yaxis"].update(type="log", title={"text": "loss (log scale)"})
     return layout
 
 
-def _fix_ranges(layout: dict, epochs: float, loss: float) -> None:
-    for axis, top in (("xaxis", epochs), ("xaxis2", epochs), ("yaxis", loss), ("yaxis2", 1.0)):
-        layout[axis].update(range=[0, top], autorange=False)
+def _fix_ranges(layout: dict, epochs: float, loss: tuple[float, float]) -> None:
+    """Fixed ranges for the empty chart; a log axis's range is given in powers of ten, as Plotly reads it."""
+    low, high = (math.log10(end) for end in loss) if layout["yaxis"].get("type") == "log" else loss
+    for axis, span in (("xaxis", [0, epochs]), ("xaxis2", [0, epochs]), ("yaxis", [low, high]),
+                       ("yaxis2", [0, 1.0])):
+        layout[axis].update(range=span, autorange=False)
 
 
 def _add_marker(layout: dict, epoch: float, text: str, colour: str) -> None:
@@ -370,8 +430,9 @@ def build_sweep_figure(cells: Sequence[HeatCell], x_title: str, y_title: str, me
     traces = [_heat_trace(done, metric_title, size, where), _waiting_trace(waiting, size, where),
               _boundary_trace(done, size)]
     figure = go.Figure([trace for trace in traces if trace is not None])
+    # the page's own background between the cells (a white plot area glared on the dark theme)
     figure.update_layout(height=height, margin={"l": 70, "r": 30, "t": 30, "b": 60}, uirevision="sweep",
-                         plot_bgcolor="white", clickmode="event+select", showlegend=True,
+                         plot_bgcolor="rgba(0, 0, 0, 0)", clickmode="event+select", showlegend=True,
                          legend={"orientation": "h", "y": -0.2})
     x_ticks, y_ticks = sorted({c.x for c in cells}), sorted({c.y for c in cells})
     for update, log, ticks, title in ((figure.update_xaxes, log_x, x_ticks, x_title),
@@ -452,6 +513,7 @@ def _waiting_trace(cells: Sequence[HeatCell], size: int, where: str) -> go.Scatt
     return go.Scatter(
         x=[c.x for c in cells], y=[c.y for c in cells], mode="markers+text", name="training…",
         text=["…" if c.running else "–" for c in cells], customdata=[[c.key, ""] for c in cells],
+        textfont={"color": NEAR_BLACK},  # on its light grey cell whatever the theme's text colour
         marker={"symbol": "square", "size": size, "color": "#E0E0E0"},
         hovertemplate=f"{where}: no finished run yet<extra></extra>")
 

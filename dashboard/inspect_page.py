@@ -16,10 +16,11 @@ import torch
 
 from dashboard.charts import build_confusion_figure, build_per_class_figure, build_templates_figure
 from dashboard.classroom_gate import classroom_on, held_out_name, reader, refuse_hidden
-from dashboard.render import for_the_room, render_verdict, shown_as_message, status_markdown
+from dashboard.render import for_the_room, render_verdict, show_chart, shown_as_message, status_markdown
 from dashboard.services import open_store_or_stop
 from dashboard.text import as_text
 from dashboard.url_state import runs_from_url
+from softmax_core.analysis.chart_readings import describe_confusion, describe_per_class
 from softmax_core.analysis.export import config_json, metrics_csv, reproduction_notebook, reproduction_script
 from softmax_core.analysis.inspection import GalleryItem, held_out_confusion, mistakes_gallery
 from softmax_core.book.data import CLASS_NAMES, DataError, load_fashion_mnist
@@ -123,8 +124,10 @@ def render_epoch(run: RunRecord, record: EpochRecord) -> None:
         return
     st.subheader(f"Class templates after epoch {record.epoch}")
     st.caption("Each class's weight row as an image: red pixels raise the class's score, blue ones lower it.")
-    st.plotly_chart(for_the_room(build_templates_figure(record.weights.numpy(), CLASS_NAMES)), key="templates",
-                    width="stretch")
+    weights = record.weights.numpy()
+    show_chart(for_the_room(build_templates_figure(weights, CLASS_NAMES)), "templates",
+               f"Ten 28 by 28 images, one per class ({', '.join(CLASS_NAMES)}), of the weights after epoch "
+               f"{record.epoch}; the strongest weight is {float(np.abs(weights).max()):.3f}.", caption=False)
     try:
         confusion = confusion_of(run, record, held_out)
     except DataError as error:
@@ -133,13 +136,13 @@ def render_epoch(run: RunRecord, record: EpochRecord) -> None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader(f"{held_out.capitalize()} confusion matrix")
-        st.plotly_chart(for_the_room(build_confusion_figure(confusion, CLASS_NAMES)), key="confusion",
-                        width="stretch")
+        show_chart(for_the_room(build_confusion_figure(confusion, CLASS_NAMES)), "confusion",
+                   describe_confusion(confusion.tolist(), CLASS_NAMES, held_out))
     with right:
         st.subheader("Accuracy per class")
-        figure = build_per_class_figure(per_class_accuracy(torch.as_tensor(confusion)).tolist(), CLASS_NAMES,
-                                        held_out=held_out)
-        st.plotly_chart(for_the_room(figure), key="per_class", width="stretch")
+        accuracies = per_class_accuracy(torch.as_tensor(confusion)).tolist()
+        figure = build_per_class_figure(accuracies, CLASS_NAMES, held_out=held_out)
+        show_chart(for_the_room(figure), "per_class", describe_per_class(accuracies, CLASS_NAMES, held_out))
 
 
 def render_gallery(run: RunRecord, record: EpochRecord) -> None:

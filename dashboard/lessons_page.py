@@ -14,11 +14,12 @@ from dashboard.classroom_gate import reader, render_view_link
 from dashboard.data_check import data_ready_or_offer_download
 from dashboard.lesson_groups import group_from_url_or_store, remember_group, render_estimate, submit_group
 from dashboard.live import render_live_runs
-from dashboard.render import render_seed_band
+from dashboard.render import render_seed_band, show_chart
 from dashboard.services import get_lesson_runs, open_store_or_stop
 from dashboard.settings_widgets import setting_input
 from dashboard.text import as_text
 from softmax_core.analysis import lessons
+from softmax_core.analysis.chart_readings import describe_band
 from softmax_core.config import PRESETS, ConfigError, TrainConfig
 from softmax_core.runs.store import RunRecord, ScopedRuns
 from softmax_core.status import RunStatus
@@ -141,8 +142,10 @@ def show_overfitting(store: ScopedRuns, runs: Sequence[RunRecord]) -> None:
         st.warning("At least two finished seeds are needed for a spread.")
         return
     finished = [run for run in runs if run.status == RunStatus.FINISHED]
-    st.plotly_chart(build_band_figure(bands.epochs, lessons.gap_band(bands), y_title="accuracy gap"), key="ex2_gap",
-                    width="stretch")
+    gap = lessons.gap_band(bands)
+    show_chart(build_band_figure(bands.epochs, gap, y_title="accuracy gap"), "ex2_gap",
+               f"Over {bands.seeds} seeds: " + "; ".join(describe_band(label, mean, std)
+                                                         for label, (mean, std) in gap.items()) + ".")
     for sentence in lessons.explain_overfitting(bands):
         st.markdown("- " + as_text(sentence))
     offer_weight_decay(store, finished)
@@ -169,8 +172,9 @@ def weight_decay_configs(finished: Sequence[RunRecord]) -> list[TrainConfig]:
 def show_weight_decay(store: ScopedRuns, plain: Sequence[RunRecord], decayed: Sequence[RunRecord]) -> None:
     plain_bands = lessons.seed_bands(lesson_runs(store, plain))
     decayed_bands = lessons.seed_bands(lesson_runs(store, [r for r in decayed if r.status == RunStatus.FINISHED]))
-    st.plotly_chart(build_band_figure(decayed_bands.epochs, lessons.weight_decay_bands(plain_bands, decayed_bands)),
-                    key="ex2_wd_bands", width="stretch")
+    decay = lessons.weight_decay_bands(plain_bands, decayed_bands)
+    show_chart(build_band_figure(decayed_bands.epochs, decay), "ex2_wd_bands",
+               "; ".join(describe_band(label, mean, std) for label, (mean, std) in decay.items()) + ".")
     for sentence in lessons.explain_overfitting(decayed_bands)[1:2]:
         st.markdown("- With weight decay: " + as_text(sentence))
 

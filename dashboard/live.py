@@ -10,6 +10,10 @@ one spec, so a poll does the same work as for one figure. It polls at once while
 awaits its first point, every second while a run trains, slowly while runs only wait in the queue, and
 not at all once none is active; a change of pace reruns the page once to re-arm the timer.
 
+Above the curves sit their controls (a log-scale loss axis, smoothing: ``curve_controls``), inside the
+fragment so that moving one redraws only the view; a smoothed run's traces are cached like the raw ones.
+Beneath them each run's curves are said in a sentence, also the charts' accessible names.
+
 Every poll reads through the session's ``ScopedRuns``: a run its reader may no longer see (un-shared,
 its student removed) drops out of the view at the next poll, and says so.
 """
@@ -26,13 +30,16 @@ import streamlit as st
 
 from dashboard.charts import (
     CURVE_PANELS,
+    CurveView,
     PreparedFigure,
     RunCurves,
     build_curves_figure,
     curve_panel_specs,
+    curves_text,
     run_traces,
 )
-from dashboard.render import chart_style, legend_labels, shown_as_message
+from dashboard.curve_controls import curve_view_controls
+from dashboard.render import chart_style, legend_labels, show_chart, shown_as_message
 from dashboard.services import get_curve_cache
 from dashboard.text import as_text
 from softmax_core.runs.store import RunRecord, ScopedRuns
@@ -112,41 +119,50 @@ def draw_progress_lines(runs: Sequence[RunRecord]) -> None:
 
 
 def render_curves(runs: Sequence[RunRecord], reader: ScopedRuns, chart_key: str) -> None:
-    """On a projector one figure whose legend names each run once, in the room's type; elsewhere the two
-    panels in columns, which a phone stacks."""
+    """The curves' controls (log-scale loss, smoothing), then on a projector one figure whose legend names
+    each run once, in the room's type; elsewhere the two panels in columns, which a phone stacks. Each
+    run's curves are said in a sentence beneath (and are the charts' accessible names)."""
+    view = curve_view_controls(chart_key)
+    curves, traces = _curves_and_traces(runs, reader, view.smoothing)
+    text = " ".join(curves_text(curves))
     if chart_style() is not None:
-        st.plotly_chart(curves_figure(runs, reader), key=chart_key, width="stretch")
+        figure = build_curves_figure(curves, traces=traces, style=chart_style(), view=view)
+        show_chart(figure, chart_key, alt=f"Loss and accuracy against epoch. {text}")
     else:
-        render_curve_panels(curve_panels(runs, reader), chart_key)
+        panels = [PreparedFigure(spec) for spec in curve_panel_specs(curves, traces=traces, view=view)]
+        render_curve_panels(panels, chart_key, text)
 
 
-def render_curve_panels(panels: Sequence[go.Figure | PreparedFigure], chart_key: str) -> None:
-    """Loss and accuracy side by side in two columns, which a phone stacks, each then the screen's width."""
+def render_curve_panels(panels: Sequence[go.Figure | PreparedFigure], chart_key: str, text: str = "",
+                        caption: bool = True) -> None:
+    """Loss and accuracy side by side in two columns, which a phone stacks, each then the screen's width;
+    ``text`` (the runs' curves in words) is each panel's accessible name and (``caption``) a caption
+    beneath both."""
     for column, figure, panel in zip(st.columns(2), panels, CURVE_PANELS, strict=True):
-        column.plotly_chart(figure, key=f"{chart_key}_{panel}", width="stretch")
+        show_chart(figure, f"{chart_key}_{panel}", alt=f"{panel.capitalize()} against epoch. {text}".strip(),
+                   where=column, caption=False)
+    if text and caption:
+        st.caption(as_text(text))
 
 
-def curve_panels(runs: Sequence[RunRecord], reader: ScopedRuns, title: str = "") -> list[PreparedFigure]:
-    """The runs' curves as two panels (loss, accuracy) from the same cached traces as ``curves_figure``,
-    as specs Streamlit sends as they are (a poll builds no ``go.Figure``)."""
-    curves, traces = _curves_and_traces(runs, reader)
-    return [PreparedFigure(spec) for spec in curve_panel_specs(curves, title=title, traces=traces)]
+def curves_figure(runs: Sequence[RunRecord], reader: ScopedRuns, title: str = "",
+                  view: CurveView | None = None) -> tuple[go.Figure, str]:
+    """The runs' overlaid curves as ``reader`` may see them, labelled by what differs between them, in a
+    projector's style while presenting; and their text alternative."""
+    view = view or CurveView()
+    curves, traces = _curves_and_traces(runs, reader, view.smoothing)
+    figure = build_curves_figure(curves, title=title, traces=traces, style=chart_style(), view=view)
+    return figure, " ".join(curves_text(curves))
 
 
-def _curves_and_traces(runs: Sequence[RunRecord], reader: ScopedRuns) -> tuple[list[RunCurves], list[dict]]:
+def _curves_and_traces(runs: Sequence[RunRecord], reader: ScopedRuns,
+                       smoothing: float = 0.0) -> tuple[list[RunCurves], list[dict]]:
     labels = legend_labels(runs)
     cache = get_curve_cache()
     curves = [cache.curves_of(run, labels[run.id], reader) for run in runs]
     traces = [trace for index, (run, run_curves) in enumerate(zip(runs, curves))
-              for trace in _traces_of(run, run_curves, index)]
+              for trace in _traces_of(run, run_curves, index, smoothing)]
     return curves, traces
-
-
-def curves_figure(runs: Sequence[RunRecord], reader: ScopedRuns, title: str = "") -> go.Figure:
-    """The runs' overlaid curves as ``reader`` may see them, labelled by what differs between them, in a
-    projector's style while presenting."""
-    curves, traces = _curves_and_traces(runs, reader)
-    return build_curves_figure(curves, title=title, traces=traces, style=chart_style())
 
 
 _traces: OrderedDict[tuple, list[dict]] = OrderedDict()
@@ -154,14 +170,14 @@ _traces_lock = threading.Lock()
 MAX_CACHED_TRACES = 1024
 
 
-def _traces_of(run: RunRecord, curves: RunCurves, index: int) -> list[dict]:
-    """A run's traces, rebuilt only when its points, label or colour changed."""
-    key = (run.id, run.created_at, run.test_accuracy_shown, run.last_step, curves.label, index)
+def _traces_of(run: RunRecord, curves: RunCurves, index: int, smoothing: float = 0.0) -> list[dict]:
+    """A run's traces, rebuilt only when its points, label, colour or smoothing changed."""
+    key = (run.id, run.created_at, run.test_accuracy_shown, run.last_step, curves.label, index, smoothing)
     with _traces_lock:
         if key in _traces:
             _traces.move_to_end(key)
             return _traces[key]
-    traces = run_traces(curves, index)
+    traces = run_traces(curves, index, smoothing=smoothing)
     with _traces_lock:
         _traces[key] = traces
         while len(_traces) > MAX_CACHED_TRACES:

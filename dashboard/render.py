@@ -12,9 +12,10 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.charts import PROJECTOR, ProjectorStyle, build_band_figure, style_figure
+from dashboard.charts import PROJECTOR, ProjectorStyle, build_band_figure, chart_config, style_figure
 from dashboard.services import get_lesson_runs
 from dashboard.text import as_text
+from softmax_core.analysis.chart_readings import describe_band
 from softmax_core.analysis.lessons import SeedBands, seed_bands
 from softmax_core.config import describe_fields, differing_fields
 from softmax_core.runs.store import RunRecord, ScopedRuns
@@ -35,7 +36,8 @@ h1 {font-size: 3.2rem !important;} h2, h3 {font-size: 2.2rem !important;}
 [data-testid="stTable"] td, [data-testid="stTable"] th {font-size: 1.3rem; padding-top: 0.2rem; padding-bottom: 0.2rem;}
 [data-testid="stMainBlockContainer"] h3 {font-size: 1.9rem !important; padding-top: 0.25rem;}
 .modebar-container {display: none !important;}
-[data-testid="stCaptionContainer"] {color: rgba(49, 51, 63, 0.85);}
+@media (prefers-color-scheme: light) {[data-testid="stCaptionContainer"] {color: rgba(49, 51, 63, 0.85);}}
+@media (prefers-color-scheme: dark) {[data-testid="stCaptionContainer"] {color: rgba(250, 250, 250, 0.85);}}
 </style>"""
 
 
@@ -52,6 +54,23 @@ def chart_style() -> ProjectorStyle | None:
 def for_the_room(figure):
     """A figure in a projector's type sizes while presenting (any figure; the curves have their own style)."""
     return style_figure(figure, chart_style())
+
+
+def show_chart(figure, key: str, alt: str, where: Any = None, caption: bool = True, **options: Any) -> Any:
+    """A Plotly chart the page's width, with its text alternative: the chart's accessible name (``alt``,
+    plain text) and, with ``caption``, the same words beneath it; its camera button saves a PNG (the
+    SVG button beside it: ``chart_downloads``). Returns what ``st.plotly_chart`` does (a selection)."""
+    where = where or st
+    shown = where.plotly_chart(figure, key=key, width="stretch", config=chart_config(key), alt=alt, **options)
+    if caption:
+        where.caption(as_text(alt))
+    return shown
+
+
+def band_text(bands: SeedBands) -> str:
+    """A seed band's gist: where each mean ends, ± its spread, over how many seeds."""
+    return (f"Over {bands.seeds} seeds: " + describe_band("train accuracy", bands.train_mean, bands.train_std)
+            + "; " + describe_band(f"{bands.held_out} accuracy", bands.test_mean, bands.test_std) + ".")
 
 
 def start_presenting_mode() -> None:
@@ -120,8 +139,8 @@ def render_seed_band(reader: ScopedRuns, runs: Sequence[RunRecord], key: str, ti
         return None
     cache = get_lesson_runs()
     bands = seed_bands([cache.lesson_run(run, reader) for run in finished])
-    st.plotly_chart(for_the_room(build_band_figure(bands.epochs, {
+    show_chart(for_the_room(build_band_figure(bands.epochs, {
         "train accuracy": (bands.train_mean, bands.train_std),
         f"{bands.held_out} accuracy": (bands.test_mean, bands.test_std)},
-        title=title or f"mean ± std over {bands.seeds} seeds")), key=key, width="stretch")
+        title=title or f"mean ± std over {bands.seeds} seeds")), key, band_text(bands))
     return bands

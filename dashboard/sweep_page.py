@@ -14,10 +14,13 @@ import streamlit as st
 
 from dashboard.charts import build_parcoords_figure, build_sweep_figure
 from dashboard.classroom_gate import identity, reader, shows_test_accuracy
+from dashboard.curve_controls import curve_view_controls
 from dashboard.live import curves_figure
+from dashboard.render import show_chart
 from dashboard.services import get_policy, get_runner, open_store_or_stop
 from dashboard.text import as_text
 from dashboard.train_form import form_config, form_problems
+from softmax_core.analysis.chart_readings import describe_grid
 from softmax_core.analysis.sweeps import (
     MAX_AXES,
     MAX_SEEDS,
@@ -128,14 +131,20 @@ def choose_view(grid: SweepGrid) -> tuple[str, str, str | None, dict]:
     return metric, x_axis, y_axis, fixed
 
 
+def cell_place(cell, x_title: str, y_title: str) -> str:
+    """Where a cell is, as its axes label it: 'Batch size 64, Learning rate 0.3'."""
+    return f"{x_title} {cell.x:g}" + (f", {y_title} {cell.y:g}" if y_title else "")
+
+
 def render_heatmap(grid: SweepGrid, metric: str, x_axis: str, y_axis: str | None, fixed: dict) -> int | None:
     """The heatmap; returns the key of the cell clicked, if any."""
     cells = heat_cells(grid, metric, x_axis, y_axis, fixed)
-    figure = build_sweep_figure(cells, settings()[x_axis].label, settings()[y_axis].label if y_axis else "",
-                                metric_label(metric), log_x=is_log_spaced(grid.axis_values(x_axis)),
+    x_title, y_title = settings()[x_axis].label, settings()[y_axis].label if y_axis else ""
+    figure = build_sweep_figure(cells, x_title, y_title, metric_label(metric),
+                                log_x=is_log_spaced(grid.axis_values(x_axis)),
                                 log_y=bool(y_axis) and is_log_spaced(grid.axis_values(y_axis)))
-    event = st.plotly_chart(figure, key="sweep_heatmap", on_select="rerun", selection_mode="points",
-                            width="stretch")
+    text = describe_grid(cells, metric_label(metric), lambda cell: cell_place(cell, x_title, y_title))
+    event = show_chart(figure, "sweep_heatmap", text, on_select="rerun", selection_mode="points")
     points = (event or {}).get("selection", {}).get("points", []) if event else []
     for point in points:
         data = point.get("customdata")
@@ -151,8 +160,9 @@ def render_cell_curves(store: ScopedRuns, grid: SweepGrid, key: int | None) -> N
     cell = cell_by_key(grid, key)
     where = ", ".join(f"{settings()[name].short} {cell.values[name]:g}" for name in grid.axes)
     st.subheader(f"The runs of the cell {where}")
-    st.plotly_chart(curves_figure(store.get_runs([run.id for run in cell.runs]), store), key="sweep_cell_curves",
-                    width="stretch")
+    view = curve_view_controls("sweep_cell_curves")
+    figure, text = curves_figure(store.get_runs([run.id for run in cell.runs]), store, view=view)
+    show_chart(figure, "sweep_cell_curves", f"Loss and accuracy against epoch. {text}")
 
 
 def render_parcoords(grid: SweepGrid, metric: str) -> None:
@@ -164,8 +174,8 @@ def render_parcoords(grid: SweepGrid, metric: str) -> None:
     logs = [name for name in grid.axes if is_log_spaced(grid.axis_values(name))]
     st.subheader("Every run across the varied fields")
     st.caption("Drag along an axis to brush: only the runs inside stay highlighted.")
-    st.plotly_chart(build_parcoords_figure(dims, metric_label(metric), logs), key="sweep_parcoords",
-                    width="stretch")
+    show_chart(build_parcoords_figure(dims, metric_label(metric), logs), "sweep_parcoords",
+               f"{len(finished)} finished runs, each a line across {', '.join(dims)}.")
 
 
 def render_sweep(store: ScopedRuns, sweep_id: str) -> None:

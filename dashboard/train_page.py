@@ -198,7 +198,8 @@ def visible_here(run_ids: list[int]) -> list[int]:
 
 def render_empty_curves() -> None:
     """The chart's place before any run: Plotly's bundle loads now, not with the first click."""
-    render_curve_panels(build_curve_panels([], title="the loss and accuracy curves grow here"), "live_curves")
+    render_curve_panels(build_curve_panels([], title="the loss and accuracy curves grow here"), "live_curves",
+                        "No run yet: the curves grow here once one starts.", caption=False)
 
 
 def main() -> None:

@@ -89,3 +89,38 @@ def test_sweep_errors_name_the_values_as_the_form_labels_them(text, expected):
     errors = [error.value for error in app.error]
     assert any(expected in error for error in errors), errors
     assert not any("batch_size" in error for error in errors)
+
+
+def loss_panel(app, key: str) -> dict:
+    import json
+
+    return json.loads(next(chart for chart in app.get("plotly_chart") if chart.key == key).proto.spec)
+
+
+def test_compare_offers_a_log_loss_axis_and_smoothing_that_keeps_the_raw_curve_and_says_the_curves():
+    from dashboard.services import get_runner
+
+    run_id = get_runner().submit(TrainConfig(epochs=1, reports_per_epoch=20), "book")
+    wait_for_runs_to_end()
+    app = open_page("compare_page.py", {"runs": str(run_id)})
+    assert loss_panel(app, "compare_curves_loss")["layout"]["yaxis"].get("type") != "log"
+    app.toggle(key="compare_curves_log").set_value(True).run()
+    assert loss_panel(app, "compare_curves_loss")["layout"]["yaxis"]["type"] == "log"
+    names = [trace["name"] for trace in loss_panel(app, "compare_curves_loss")["data"]]
+    assert names == [f"#{run_id} book: train loss"]
+    app.slider(key="compare_curves_smoothing").set_value(0.8).run()
+    traces = loss_panel(app, "compare_curves_loss")["data"]
+    assert [trace["name"] for trace in traces] == [f"#{run_id} book: train loss (raw)", f"#{run_id} book: train loss"]
+    assert traces[0]["opacity"] < traces[1].get("opacity", 1) and traces[0]["y"] != traces[1]["y"]
+    shown = unescaped(texts(app))
+    assert f"#{run_id} book: train loss fell from" in shown and "over 1 epoch; train acc ends at 0." in shown
+    charts = {chart.key: chart.proto.alt for chart in app.get("plotly_chart")}
+    assert charts["compare_curves_loss"].startswith("Loss against epoch. ") and "test acc ends at" in \
+        charts["compare_curves_accuracy"]
+    app.switch_page("inspect_page.py").run()  # the session's choice goes with it; Inspect's charts say theirs
+    alts = {chart.key: chart.proto.alt for chart in app.get("plotly_chart")}
+    assert "test images right; most often confused: true" in alts["confusion"], alts
+    assert alts["per_class"].startswith("Worst test accuracy: ") and "one per class" in alts["templates"]
+    app.switch_page("compare_page.py").run()
+    assert app.toggle(key="compare_curves_log").value is True
+    assert app.slider(key="compare_curves_smoothing").value == 0.8

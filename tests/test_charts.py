@@ -170,3 +170,54 @@ def test_a_prepared_figure_sends_the_spec_that_a_validated_figure_would():
         assert isinstance(prepared, BaseFigure) and prepared.to_dict() is spec
         validated = go.Figure(spec)  # raises on any key or value Plotly doesn't know
         assert [trace.name for trace in validated.data] == [trace.name for trace in built.data]
+
+
+def test_a_log_loss_axis_is_on_the_loss_panel_only_and_keeps_no_zoom_from_the_linear_one():
+    import plotly.graph_objects as go
+
+    from dashboard.charts import CurveView, curve_panel_specs
+
+    runs = [RunCurves("a", [0.5, 1.0], [0.9, 0.7], [0.7, 0.8], [1.0], [0.79])]
+    loss, accuracy = (go.Figure(spec) for spec in curve_panel_specs(runs, view=CurveView(log_loss=True)))
+    assert loss.layout.yaxis.type == "log" and accuracy.layout.yaxis.type in (None, "linear")
+    linear = curve_panel_specs(runs)[0]["layout"]
+    assert linear["yaxis"].get("type") is None and linear["uirevision"] != loss.layout.uirevision
+    assert build_curves_figure(runs, view=CurveView(log_loss=True)).layout.yaxis.type == "log"
+    empty = build_curve_panels([], view=CurveView(log_loss=True))[0]  # a log axis's range is in powers of ten
+    assert empty.layout.yaxis.range == pytest.approx((np.log10(0.2), np.log10(2.5)))
+
+
+def test_smoothing_draws_each_per_step_curve_smoothed_over_its_faint_raw_curve():
+    import plotly.graph_objects as go
+
+    from dashboard.charts import CurveView, run_traces
+    from softmax_core.analysis.chart_readings import smooth_curve
+
+    run = RunCurves("lr 0.4", [0.25, 0.5, 0.75, 1.0], [0.9, 0.5, 0.8, 0.4], [0.6, 0.8, 0.7, 0.85], [1.0], [0.8])
+    assert [trace["name"] for trace in run_traces(run, 0)] == ["lr 0.4: train loss", "lr 0.4: train acc",
+                                                               "lr 0.4: test acc"]
+    traces = run_traces(run, 0, smoothing=0.6)
+    assert [trace["name"] for trace in traces] == [
+        "lr 0.4: train loss (raw)", "lr 0.4: train loss", "lr 0.4: train acc (raw)", "lr 0.4: train acc",
+        "lr 0.4: test acc"], "raw beneath smoothed; held-out accuracy, one point an epoch, never smoothed"
+    raw, smoothed = traces[0], traces[1]
+    assert raw["y"] == [0.9, 0.5, 0.8, 0.4] and smoothed["y"] == pytest.approx(smooth_curve(raw["y"], 0.6))
+    assert raw["opacity"] < 0.5 and raw["showlegend"] is False and raw["hoverinfo"] == "skip"
+    assert raw["line"]["color"] == smoothed["line"]["color"] and raw["legendgroup"] == smoothed["legendgroup"]
+    loss, _ = build_curve_panels([run], view=CurveView(smoothing=0.6))
+    assert [trace.name for trace in go.Figure(loss.to_dict()).data] == ["lr 0.4: train loss (raw)",
+                                                                       "lr 0.4: train loss"]
+
+
+def test_every_chart_saves_a_png_named_after_it_and_the_curves_have_a_text_alternative():
+    from dashboard.charts import chart_config, curves_text
+
+    assert chart_config("compare_curves_loss")["toImageButtonOptions"] == {
+        "format": "png", "filename": "compare_curves_loss", "scale": 2}
+    runs = [RunCurves("#1 book", [0.5, 10.0], [0.78, 0.45], [0.7, 0.85], [1.0, 10.0], [0.8, 0.83]),
+            RunCurves("#2 student", [0.5], [0.9], [0.6], val_epochs=[1.0], val_acc=[0.7])]
+    assert curves_text(runs) == [
+        "#1 book: train loss fell from 0.78 to 0.45 over 10 epochs; train acc ends at 0.85; test acc ends at 0.83.",
+        "#2 student: train loss stayed at 0.90 over 0.5 epochs; train acc ends at 0.60; val acc ends at 0.70."]
+    assert curves_text(runs[:1], ["train_loss", "val_acc"]) == [  # the class board's chart before the reveal
+        "#1 book: train loss fell from 0.78 to 0.45 over 10 epochs."]
