@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard.classroom_gate import classroom_on, identity, require_identity, resolve_identity
 from dashboard.gatekeeper import TICKET_HEADER, is_parked, traffic_notice
-from dashboard.render import presenting, shown_as_message, start_presenting_mode
+from dashboard.render import presenting, shown_as_message, start_presenting_mode, start_readable_styles
 from dashboard.services import services
 from softmax_core.runs.store import StoreError
 
@@ -19,6 +19,7 @@ FAVICON = Path(__file__).parent / "assets" / "favicon.png"  # served by this ser
 
 st.set_page_config(page_title="Softmax Lab", page_icon=str(FAVICON), layout="wide",
                    initial_sidebar_state="collapsed" if presenting() else "auto")
+start_readable_styles()
 start_presenting_mode()
 ticket = st.context.headers.get(TICKET_HEADER)
 if notice := traffic_notice(ticket):

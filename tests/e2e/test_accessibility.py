@@ -46,11 +46,13 @@ STREAMLIT_OWN: tuple[Allowed, ...] = ()
 
 @dataclass(frozen=True)
 class Visit:
-    """A page to audit: its address, what shows once it is drawn, and a tab to click first, if any."""
+    """A page to audit: its address, what shows once it is drawn, a tab to click first, if any, and the
+    screen sizes it is seen at."""
 
     path: str
     drawn: str
     tab: str = ""
+    sizes: tuple[str, ...] = tuple(SIZES)
 
 
 def solo_visits(ids: dict) -> dict[str, Visit]:
@@ -87,7 +89,7 @@ def class_visits(run_id: int) -> dict[str, tuple[str, Visit]]:
         "student-board": ("student", Visit("/board", "Class board")),
         "teacher-board": ("teacher", Visit("/board", "Students (")),
         "teacher-inspect": ("teacher", Visit(f"/inspect?run={run_id}", "Most confidently wrong")),
-        "projector-board": ("teacher", Visit("/board?present=1", "Class code")),
+        "projector-board": ("teacher", Visit("/board?present=1", "Class code", sizes=("1366x768",))),  # no phone
     }
 
 
@@ -176,7 +178,8 @@ AXE_RUN_JS = """async allowed => {
     return results.violations.map(v => ({
         rule: v.id, impact: v.impact, help: v.help,
         nodes: v.nodes.filter(n => !streamlits(v.id, n.target))
-                      .map(n => ({target: n.target, html: n.html.slice(0, 200), why: n.failureSummary})),
+                      .map(n => ({target: n.target, html: n.html.slice(0, 200), why: n.failureSummary,
+                                  inside: element([].concat(n.target))?.closest('[data-testid]')?.dataset.testid})),
     })).filter(v => v.nodes.length);
 }"""
 
@@ -195,7 +198,8 @@ def audit_at_both_sizes(page, visit: Visit, url: str, name: str, axe_script: Pat
         page.get_by_role("tab", name=visit.tab).click()
         page.wait_for_timeout(1000)
     found = []
-    for size, viewport in SIZES.items():
+    for size in visit.sizes:
+        viewport = SIZES[size]
         page.set_viewport_size(viewport)
         wait_until_settled(page)
         page.screenshot(path=str(ARTIFACTS / f"a11y-{name}-{size}.png"))
@@ -216,7 +220,8 @@ def shoot_whole_page(page, viewport: dict, path: Path) -> None:
 
 
 def describe(violation: dict, size: str) -> str:
-    nodes = "\n".join(f"    {node['target']}: {node['html']}\n      {node['why']}" for node in violation["nodes"])
+    nodes = "\n".join(f"    {node['target']} in {node['inside']}: {node['html']}\n      {node['why']}"
+                      for node in violation["nodes"])
     return f"{violation['rule']} ({violation['impact']}, {size}): {violation['help']}\n{nodes}"
 
 
