@@ -207,7 +207,7 @@ def render_students(code: str) -> None:
     if warning := weak_code_warning(code):
         st.warning(warning)
     with st.container(border=True):
-        st.subheader(f"Students ({len(admitted)})")
+        st.header(f"Students ({len(admitted)})")
         render_door_settings(policy)
         size = policy.class_size()
         render_waiting(waiting, size)
@@ -227,7 +227,7 @@ def ranking_caption(challenge, revealed: bool) -> str:
 def render_ranking(state: dict, entries: list[BoardEntry], revealed: bool) -> None:
     """The challenge and the ranking: what the class looks at first."""
     challenge = CHALLENGES[state.get("challenge", DEFAULT_CHALLENGE)]
-    st.subheader(challenge.title, anchor=False)
+    st.header(challenge.title, anchor=False)
     st.caption(ranking_caption(challenge, revealed))
     if not entries:
         st.info("No shared run meets the challenge yet: train with a validation split, then switch on Share.")
@@ -263,7 +263,7 @@ def render_reveal_and_curves(entries: list[BoardEntry], revealed: bool) -> None:
     if not entries:
         return
     if revealed and all(entry.test_rank is not None for entry in entries):
-        st.subheader("What the test set says", anchor=False)
+        st.header("What the test set says", anchor=False)
         for line in read_reveal(entries):
             st.markdown(as_text(line))
     render_top_curves(entries, revealed)

@@ -141,7 +141,7 @@ def main() -> None:
     render_view_link("compare", {"runs": ",".join(map(str, st.session_state["compare_ids"]))})
     render_live_runs(reader(), [run.id for run in selected], "compare_curves", draw_runs=render_statuses)
     render_seed_bands(selected)
-    st.subheader("What differs")
+    st.header("What differs")
     st.dataframe(differences_table(selected), hide_index=True, width="stretch", key="differences")
 
 

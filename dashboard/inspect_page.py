@@ -122,7 +122,7 @@ def render_epoch(run: RunRecord, record: EpochRecord) -> None:
         st.info("This run's model is not the book's single linear layer, so it has no class templates "
                 "to show; its curves are on Compare.")
         return
-    st.subheader(f"Class templates after epoch {record.epoch}")
+    st.header(f"Class templates after epoch {record.epoch}")
     st.caption("Each class's weight row as an image: red pixels raise the class's score, blue ones lower it.")
     weights = record.weights.numpy()
     show_chart(for_the_room(build_templates_figure(weights, CLASS_NAMES)), "templates",
@@ -135,11 +135,11 @@ def render_epoch(run: RunRecord, record: EpochRecord) -> None:
         return
     left, right = st.columns([3, 2])
     with left:
-        st.subheader(f"{held_out.capitalize()} confusion matrix")
+        st.header(f"{held_out.capitalize()} confusion matrix")
         show_chart(for_the_room(build_confusion_figure(confusion, CLASS_NAMES)), "confusion",
                    describe_confusion(confusion.tolist(), CLASS_NAMES, held_out))
     with right:
-        st.subheader("Accuracy per class")
+        st.header("Accuracy per class")
         accuracies = per_class_accuracy(torch.as_tensor(confusion)).tolist()
         figure = build_per_class_figure(accuracies, CLASS_NAMES, held_out=held_out)
         show_chart(for_the_room(figure), "per_class", describe_per_class(accuracies, CLASS_NAMES, held_out))
@@ -147,7 +147,7 @@ def render_epoch(run: RunRecord, record: EpochRecord) -> None:
 
 def render_gallery(run: RunRecord, record: EpochRecord) -> None:
     held_out = held_out_name()
-    st.subheader(f"Most confidently wrong {held_out} images")
+    st.header(f"Most confidently wrong {held_out} images")
     try:
         gallery = cached_gallery(run_key(run), record.epoch, held_out, record.weights.numpy(), record.bias.numpy())
     except DataError as error:
@@ -156,7 +156,7 @@ def render_gallery(run: RunRecord, record: EpochRecord) -> None:
     columns = st.columns(6)
     for index, item in enumerate(gallery):
         with columns[index % 6]:
-            st.image(item.image, width=96, clamp=True)
+            st.image(item.image, width=96, clamp=True, alt=mistake_alt(item, held_out))
             st.caption(mistake_caption(item))
 
 
@@ -165,6 +165,16 @@ def mistake_caption(item: GalleryItem) -> str:
     mistake = item.mistake
     return (f"true **{CLASS_NAMES[mistake.true_label]}**, predicted **{CLASS_NAMES[mistake.predicted_label]}**  \n"
             + " · ".join(f"{CLASS_NAMES[i]} {mistake.probabilities[i]:.0%}" for i in item.top_classes()))
+
+
+def mistake_alt(item: GalleryItem, held_out: str) -> str:
+    """The image's alt text, for a screen reader: what it shows and what the model made of it, e.g.
+    'A test image of an ankle boot, predicted sandal with 91% confidence'."""
+    mistake = item.mistake
+    true_name = CLASS_NAMES[mistake.true_label]
+    article = "an" if true_name[0] in "aeiou" else "a"
+    return (f"A {held_out} image of {article} {true_name}, predicted {CLASS_NAMES[mistake.predicted_label]} "
+            f"with {mistake.confidence:.0%} confidence")
 
 
 def render_takeaways(run: RunRecord) -> None:
@@ -196,13 +206,13 @@ def render_run(run: RunRecord) -> None:
     if not epochs:
         st.info(nothing_to_inspect(run))
         if not run.is_active:
-            st.subheader("Take it with you")
+            st.header("Take it with you")
             render_takeaways(run)
         return
     record = reader().read_epoch(run.id, choose_epoch(run, epochs[-1].epoch))
     render_epoch(run, record)
     render_gallery(run, record)
-    st.subheader("Take it with you")
+    st.header("Take it with you")
     render_takeaways(run)
 
 

@@ -159,7 +159,7 @@ def render_cell_curves(store: ScopedRuns, grid: SweepGrid, key: int | None) -> N
         return
     cell = cell_by_key(grid, key)
     where = ", ".join(f"{settings()[name].short} {cell.values[name]:g}" for name in grid.axes)
-    st.subheader(f"The runs of the cell {where}")
+    st.header(f"The runs of the cell {where}")
     view = curve_view_controls("sweep_cell_curves")
     figure, text = curves_figure(store.get_runs([run.id for run in cell.runs]), store, view=view)
     show_chart(figure, "sweep_cell_curves", f"Loss and accuracy against epoch. {text}")
@@ -172,7 +172,7 @@ def render_parcoords(grid: SweepGrid, metric: str) -> None:
     dims = {name: [run.tags["cell"][name] for run in finished] for name in grid.axes}
     dims[metric_label(metric)] = [metric_of(run, metric) for run in finished]
     logs = [name for name in grid.axes if is_log_spaced(grid.axis_values(name))]
-    st.subheader("Every run across the varied fields")
+    st.header("Every run across the varied fields")
     st.caption("Drag along an axis to brush: only the runs inside stay highlighted.")
     show_chart(build_parcoords_figure(dims, metric_label(metric), logs), "sweep_parcoords",
                f"{len(finished)} finished runs, each a line across {', '.join(dims)}.")
@@ -203,7 +203,7 @@ def live_grid(store: ScopedRuns, sweep_id: str, metric: str, x_axis: str, y_axis
         except ClassroomError as error:
             st.error(str(error))
     clicked = render_heatmap(grid, metric, x_axis, y_axis, fixed)
-    st.subheader("What the grid says")
+    st.header("What the grid says")
     for line in read_sweep(grid):
         st.markdown(f"- {as_text(line)}")
     render_cell_curves(store, grid, clicked)

@@ -71,6 +71,14 @@ def count_elements(app: AppTest, type_name: str) -> int:
     return walk(app._tree)
 
 
+def image_alts(app: AppTest) -> list[str]:
+    """The alt text of every image on the page ('' where an image has none)."""
+    def walk(node) -> list[str]:
+        own = [image.alt for image in node.proto.imgs] if type(node).__name__ == "Image" else []
+        return own + [alt for child in getattr(node, "children", {}).values() for alt in walk(child)]
+    return walk(app._tree)
+
+
 def open_tab(app: AppTest, label: str) -> AppTest:
     """Click a Lessons tab (only the tab in view runs)."""
     app.session_state["lesson_tab"] = label
@@ -206,11 +214,16 @@ def test_inspect_replays_templates_confusion_and_mistakes():
     assert f"Trained on cpu on {socket.gethostname()}, process" in unescaped(texts(app))
     assert len(app.get("plotly_chart")) == 3
     assert count_elements(app, "Image") == 12
+    alts = image_alts(app)  # what a screen reader says of each image: the truth, the guess, the confidence
+    assert len(alts) == 12 and all(alt.startswith("A test image of ") for alt in alts), alts
+    true, predicted, confidence = re.match(r"true \*\*(.+)\*\*, predicted \*\*(.+)\*\*  \n\S+ (\d+%)",
+                                           most_confident_mistake_caption(run_id, epoch=2)).groups()
+    assert alts[0].endswith(f" {true}, predicted {predicted} with {confidence} confidence"), alts[0]
     captions = [c.value for c in app.caption if c.value.startswith("true **")]
     assert len(captions) == 12 and captions[0].startswith(most_confident_mistake_caption(run_id, epoch=2))
     app.slider(key=f"inspect_epoch_{run_id}").set_value(1).run()
     assert not app.exception
-    assert "after epoch 1" in "\n".join(h.value for h in app.subheader)
+    assert "after epoch 1" in "\n".join(h.value for h in app.header)
     assert any("nn.Linear(784, 10)" in block.value for block in app.code)
     downloads = [button.proto.label for button in app.get("download_button")]
     assert "Notebook (.ipynb)" in downloads, downloads

@@ -236,7 +236,7 @@ def test_before_the_reveal_a_student_sees_validation_accuracy_where_test_accurac
     run = store().get_run(run_id, scope=EVERYTHING)
     assert app.dataframe[0].value["val acc"].tolist() == [run.final_val_acc]
     app.switch_page("inspect_page.py").run()
-    assert not app.exception and any(s.value == "Validation confusion matrix" for s in app.subheader)
+    assert not app.exception and any(s.value == "Validation confusion matrix" for s in app.header)
     get_policy().set_class_state(Identity.teacher(), REVEALED, True)
     app.switch_page("compare_page.py").run()
     assert "test acc" in app.dataframe[0].value.columns.tolist(), "after the reveal, the test set"
@@ -266,20 +266,20 @@ def test_the_teacher_turns_the_waiting_room_on_lets_a_join_in_and_removes_two_at
     class size, which overrides the configured one."""
     ada, bob = student_token("Ada"), student_token("Bob")
     teacher = teachers_board()
-    assert any(s.value == "Students (2)" for s in teacher.subheader)
+    assert any(s.value == "Students (2)" for s in teacher.header)
     teacher.toggle(key="board_waiting_room").set_value(True).run()
     cy = follow(join(open_app(), CODE, "Cy"))
     assert any("You are waiting for your teacher to let you in." in i.value for i in cy.info)
     assert "train_start" not in [b.key for b in cy.sidebar.button], "no page but the wait"
     teacher.run()
     waiting = store().classroom.student_named(canonical_name("Cy"))
-    assert waiting.waiting and any(s.value == "Students (2)" for s in teacher.subheader)
+    assert waiting.waiting and any(s.value == "Students (2)" for s in teacher.header)
     teacher.multiselect(key="board_waiting_pick").select(waiting.id).run()
     teacher.button(key="board_admit").click().run()
     assert not store().classroom.student_named(canonical_name("Cy")).waiting
     cy.run()
     assert [t.value for t in cy.title] == ["Softmax regression on Fashion-MNIST"], "in, once let in"
-    assert any(s.value == "Students (3)" for s in teacher.subheader)
+    assert any(s.value == "Students (3)" for s in teacher.header)
     pick = teacher.multiselect(key="board_remove_pick")
     pick.select(store().classroom.student_named(canonical_name("Ada")).id).select(store().classroom.student_named(canonical_name("Bob")).id).run()
     teacher.button(key="board_remove").click().run()
@@ -316,7 +316,7 @@ def test_a_teachers_page_on_the_projector_shows_no_test_accuracy_before_the_reve
     teacher.query_params["present"] = "1"
     teacher.run()
     assert not teacher.exception, teacher.exception
-    text = " ".join(str(element.value) for kind in ("markdown", "caption", "subheader", "info")
+    text = " ".join(str(element.value) for kind in ("markdown", "caption", "header", "subheader", "info")
                     for element in teacher.get(kind) if hasattr(element, "value"))
     assert "test acc" not in text.lower()
     for table in teacher.dataframe:
@@ -328,8 +328,8 @@ def test_a_teachers_page_on_the_projector_shows_no_test_accuracy_before_the_reve
     teacher.switch_page("inspect_page.py")
     teacher.query_params["present"] = "1"
     teacher.run()
-    subheaders = [s.value for s in teacher.subheader]
-    assert "Validation confusion matrix" in subheaders and "Test confusion matrix" not in subheaders, subheaders
+    headers = [s.value for s in teacher.header]
+    assert "Validation confusion matrix" in headers and "Test confusion matrix" not in headers, headers
     teacher.switch_page("compare_page.py")
     teacher.query_params["present"], teacher.query_params["runs"] = "1", str(run_id)
     get_policy().set_class_state(Identity.teacher(), REVEALED, True)
