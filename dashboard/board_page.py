@@ -103,7 +103,7 @@ def render_top_curves(entries: list[BoardEntry], revealed: bool) -> None:
     curves = [cache.curves_of(entry.run, f"{entry.rank}. {entry.student}", runs) for entry in entries[:TOP_CURVES]]
     traces = [trace for index, run_curves in enumerate(curves)
               for trace in run_traces(run_curves, index, metrics, view.smoothing)]
-    figure = build_curves_figure([], title=f"the top {min(TOP_CURVES, len(entries))} runs", traces=traces,
+    figure = build_curves_figure([], title=top_runs_title(min(TOP_CURVES, len(entries))), traces=traces,
                                  style=chart_style(), view=view)
     show_chart(figure, "board_curves", "Loss and accuracy against epoch. "
                + " ".join(curves_text(curves, metrics)))
@@ -289,6 +289,11 @@ def render_board() -> None:
         render_teacher_controls(state)
     render_ranking(state, entries, revealed)
     render_reveal_and_curves(entries, revealed)
+
+
+def top_runs_title(count: int) -> str:
+    """'the top run', 'the top 5 runs'."""
+    return "the top run" if count == 1 else f"the top {count} runs"
 
 
 def main() -> None:

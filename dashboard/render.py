@@ -137,12 +137,21 @@ def render_progress(run: RunRecord) -> None:
         else:
             st.progress(0.0, text="queued: waiting for a free worker")
         return
-    elapsed = (run.ended_at or time.time()) - (run.started_at or time.time())
+    st.progress(run.progress, text=progress_text(run, time.time()))
+
+
+def progress_text(run: RunRecord, now: float) -> str:
+    """'epoch 1.5 of 10 · 3.2 s elapsed · about 18 s left'; without a start time (a run recorded
+    elsewhere, or cancelled before a worker took it), no time is claimed."""
     epoch = run.last_step / run.steps_per_epoch if run.steps_per_epoch else 0.0
-    left = elapsed / run.progress * (1 - run.progress) if run.progress > 0 else None
-    text = (f"epoch {epoch:.1f} of {run.config.epochs} · {elapsed:.1f} s elapsed"
-            + (f" · about {left:.0f} s left" if left is not None and run.is_active else ""))
-    st.progress(run.progress, text=text)
+    text = f"epoch {epoch:.1f} of {run.config.epochs}"
+    if run.started_at is None:
+        return text
+    elapsed = max(0.0, (run.ended_at or now) - run.started_at)
+    text += f" · {elapsed:.1f} s elapsed"
+    if run.progress > 0 and run.is_active:
+        text += f" · about {elapsed / run.progress * (1 - run.progress):.0f} s left"
+    return text
 
 
 def legend_labels(runs: Sequence[RunRecord]) -> dict[int, str]:

@@ -221,3 +221,22 @@ def test_every_chart_saves_a_png_named_after_it_and_the_curves_have_a_text_alter
         "#2 student: train loss stayed at 0.90 over 0.5 epochs; train acc ends at 0.60; val acc ends at 0.70."]
     assert curves_text(runs[:1], ["train_loss", "val_acc"]) == [  # the class board's chart before the reveal
         "#1 book: train loss fell from 0.78 to 0.45 over 10 epochs."]
+
+
+def test_progress_claims_no_time_without_a_start_and_never_a_negative_one():
+    """A run cancelled before a worker took it (or recorded elsewhere) has no start time: the card said
+    '-59.4 s elapsed'."""
+    import dataclasses
+
+    from dashboard.render import progress_text
+    from softmax_core.config import TrainConfig
+    from softmax_core.runs.store.records import RunRecord
+    from softmax_core.status import RunStatus
+
+    run = RunRecord(id=1, name="r", config=TrainConfig(epochs=2), status=RunStatus.CANCELLED, created_at=100.0,
+                    started_at=None, ended_at=100.0, error=None, final_train_loss=None, final_train_acc=None,
+                    final_test_acc=None, verdict=None, diverged_step=None, diverged_epoch=None,
+                    steps_per_epoch=235, total_steps=470, last_step=470)
+    assert progress_text(run, now=160.0) == "epoch 2.0 of 2"
+    going = dataclasses.replace(run, status=RunStatus.RUNNING, started_at=150.0, ended_at=None, last_step=235)
+    assert progress_text(going, now=160.0) == "epoch 1.0 of 2 · 10.0 s elapsed · about 10 s left"
