@@ -10,7 +10,6 @@ import torch
 from workloads import TinyData, make_tiny_data
 
 from softmax_core.book.packed import PackError, check_packable, fit_many
-from softmax_core.book.stacked import StackedSoftmaxSGD
 from softmax_core.book.train import Callback, fit
 from softmax_core.config import TrainConfig
 from softmax_core.runs.executors.local import LocalExecutor
@@ -56,11 +55,8 @@ SWEEP_CELLS = [TrainConfig(epochs=3, batch_size=256, lr=lr, momentum=momentum, w
                                            (0.1, 0.9, 0.0), (0.3, 0.5, 1e-3))]
 
 
-@pytest.mark.parametrize("per_cell_products", [False, True], ids=["stacked products", "a product per cell"])
-def test_every_cell_equals_its_separate_run_on_the_real_data(fashion_mnist, one_thread, per_cell_products):
-    stack = StackedSoftmaxSGD(SWEEP_CELLS, torch.device("cpu"), (256, 96), (10_000,), per_cell_products)
-    assert stack.products_are_per_cell == per_cell_products, "on one thread here, the stacked products are exact"
-    packed = fit_many(SWEEP_CELLS, fashion_mnist, per_cell_products=per_cell_products)
+def test_every_cell_equals_its_separate_run_on_the_real_data(fashion_mnist, one_thread):
+    packed = fit_many(SWEEP_CELLS, fashion_mnist)
     for cell, result in zip(SWEEP_CELLS, packed, strict=True):
         assert_same_run(result, fit(cell, fashion_mnist))
 

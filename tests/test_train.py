@@ -6,16 +6,17 @@ import pytest
 import torch
 from torch import nn
 
+from softmax_core.book import reference
 from softmax_core.book.model import build_concise_model
 from softmax_core.book.train import (
     CANCELLED,
     DIVERGED,
     FINISHED,
-    ORDER_SEED_OFFSET,
     Callback,
     ConciseTrainer,
     EpochSchedule,
     fit,
+    send_event,
 )
 from softmax_core.config import ConfigError, TrainConfig
 
@@ -79,38 +80,11 @@ def test_naive_softmax_diverges_where_the_concise_one_does_not(fashion_mnist):
 
 # --- mechanics, on small made-up data ---------------------------------------------------------------
 
-def reference_book_loop(config, data):
-    """The book's train_ch3 with autograd and nn.CrossEntropyLoss, fed the same init and batch order."""
-    model = build_concise_model(config.init_std, torch.Generator().manual_seed(config.seed))
-    loss = nn.CrossEntropyLoss(reduction="none")
-    updater = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                              weight_decay=config.weight_decay)
-    order_generator = torch.Generator().manual_seed(config.seed + ORDER_SEED_OFFSET)
-    history = []
-    for _ in range(config.epochs):
-        order = torch.randperm(len(data.train_labels), generator=order_generator)
-        total_loss = total_correct = 0.0
-        for rows in order.split(config.batch_size):
-            X, y = data.train_images[rows], data.train_labels[rows]
-            y_hat = model(X)
-            l = loss(y_hat, y)
-            updater.zero_grad()
-            l.mean().backward()
-            updater.step()
-            total_loss += float(l.detach().sum())
-            total_correct += float((y_hat.argmax(1) == y).sum())
-        with torch.no_grad():
-            test_acc = float((model(data.test_images).argmax(1) == data.test_labels).sum()) / len(data.test_labels)
-        n = len(data.train_labels)
-        history.append((total_loss / n, total_correct / n, test_acc))
-    return history, model
-
-
 @pytest.mark.parametrize("changes", [{}, {"momentum": 0.9, "weight_decay": 0.01}, {"batch_size": 64}])
 def test_fit_computes_exactly_the_books_metrics_and_updates(tiny_data, changes):
     config = TrainConfig(**{"epochs": 3, "batch_size": 100, "lr": 0.5, **changes})
     result = fit(config, tiny_data)
-    history, model = reference_book_loop(config, tiny_data)
+    model, history = reference.train_ch3(config, tiny_data)
     for report, (loss, acc, test_acc) in zip(result.epochs, history, strict=True):
         assert report.train_loss == pytest.approx(loss, rel=1e-5)
         assert report.train_acc == pytest.approx(acc, abs=1e-9)
@@ -208,7 +182,5 @@ def test_cuda_without_a_gpu_is_a_config_error(tiny_data, monkeypatch):
 
 
 def test_a_misspelled_hook_is_an_error_not_silence():
-    from softmax_core.book.train import _Events
-
     with pytest.raises(ValueError, match="no callback hook named 'on_epoch_ends'"):
-        _Events([Callback()]).call("on_epoch_ends", None)
+        send_event([Callback()], "on_epoch_ends", None)

@@ -25,11 +25,6 @@ class EpochSchedule:
         steps, reports = self.steps, min(self.reports_per_epoch, self.steps)
         return sorted({math.ceil(k * steps / reports) for k in range(1, reports + 1)})
 
-    def batch_sizes(self) -> tuple[int, ...]:
-        """The distinct sizes of the epoch's batches: the batch size, and the last batch's where smaller."""
-        return tuple(sorted({self.batch_size if self.num_examples >= self.batch_size else self.num_examples,
-                             self.examples_in(self.steps - 1, self.steps)}))
-
     def examples_in(self, first_step: int, end_step: int) -> int:
         """Examples seen by steps [first_step, end_step) of an epoch (0-based)."""
         return min(end_step * self.batch_size, self.num_examples) - first_step * self.batch_size

@@ -1,24 +1,18 @@
 """Section 3.7's softmax regression trained by SGD, as a stack of K models ("cells") that share each
-batch: the one training step of every ``concise`` SGD run, alone (K = 1) or packed (``packed.fit_many``).
+batch: the training step of every ``concise`` SGD run, alone (K = 1) or packed (``packed.fit_many``).
 
-The layout is class-major: a block of k cells keeps its weights as one ``(k, 10, 784)`` tensor, so one
-batched product ``W X^T`` gives every cell's logits as ``(k, 10, n)`` and one batched product ``G X``
-every cell's gradient, against the one gathered batch (a broadcast view, read from cache by every
-cell). Everything else works along the classes or along each cell's own row: the softmax and the
-log-softmax (per cell and sample, over its ten classes), the loss and the correct counts (per cell, over
-its samples), the predicted class, the bias and the update. So a cell's numbers come out the same whatever
-it is stacked with, provided the matrix library sums each output the same way at any width. Batched
-products (``bmm``) are chosen for that: each cell's product is its own ``10 x 784`` problem, the shape a
-lone run computes. One wide ``(10k) x 784`` product does the same arithmetic, but the library may sum
-its outputs in another order from width to width, where ``bmm`` gave each cell its lone bits at every k
-and shape tried (the readings: benchmarks/RESULTS.md, "Exactness readings"). A pack still checks, once
-per shape on this device and thread count, that the stacked step gives each cell the very bits of its
-step alone, and falls back to one product per cell where it does not (``products_are_per_cell``). A
-lone run (K = 1) is the reference: the exact numbers a packed cell must reproduce.
+A block of k cells keeps its weights as one ``(k, 10, 784)`` tensor: one batched product ``W X^T`` gives
+every cell's logits ``(k, 10, n)`` and one ``G X`` every cell's gradient, against the one gathered batch;
+everything else (softmax, loss, counts, update) works along each cell's own row. Batched products
+because each cell's product is then its own ``10 x 784`` problem, the shape a lone run computes, so a
+cell gets the bits of its lone run whatever it is stacked with (one wide ``(10k) x 784`` product sums
+in another order from width to width). The stack keeps that promise itself: the first time a layout
+meets a shape, it checks on made-up images and on copies that the stacked step or logits give every
+cell its lone bits, and goes on with one product per cell where they do not.
 
-Plain SGD (the book's setting) is fused into the gradient's product: each cell's ``softmax - onehot``
-is scaled by its ``-lr / n`` and ``W += G X`` in one ``baddbmm_``. Cells with momentum or weight decay
-get the mean gradient and ``torch.optim.SGD``'s update, cell by cell.
+Plain SGD (the book's setting) is fused into the gradient's product: ``softmax - onehot`` scaled by
+each cell's ``-lr / n``, then ``W += G X`` in one ``baddbmm_``. Cells with momentum or weight decay get
+the mean gradient and ``torch.optim.SGD``'s update, cell by cell.
 """
 
 from __future__ import annotations
@@ -35,7 +29,7 @@ from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
 
 EVAL_CHUNK = 8192
 _MOMENTUM_NAMES = ("weight_momentum", "bias_momentum")  # a cell's buffers (cell, 0) and (cell, 1)
-_EXACTNESS_SEEN: dict[tuple, bool] = {}  # what the check found, per shape, device and thread count
+_STACKING_EXACT: dict[tuple, bool] = {}  # what the check found, per stack layout, shape, device and threads
 
 
 def stacks(config: TrainConfig) -> bool:
@@ -144,16 +138,9 @@ class _Block:
 
 class StackedSoftmaxSGD:
     """K softmax regressions that share a batch size and a seed (so their initial weights and batches),
-    each with its own lr, weight decay and momentum, trained one shared batch at a time.
+    each with its own lr, weight decay and momentum, trained one shared batch at a time."""
 
-    ``batch_sizes`` and ``eval_sizes`` are the shapes the run will use (every batch size of an epoch; the
-    sizes of the sets it evaluates): the stacked products are used only where they were seen to give each
-    cell its lone numbers at those shapes, on this device, at this thread count. ``per_cell_products``
-    asks for one product per cell whatever the check finds (to compare the two).
-    """
-
-    def __init__(self, configs: Sequence[TrainConfig], device: torch.device,
-                 batch_sizes: Sequence[int] = (), eval_sizes: Sequence[int] = (), per_cell_products: bool = False):
+    def __init__(self, configs: Sequence[TrainConfig], device: torch.device):
         first = configs[0]
         model = build_concise_model(first.init_std, torch.Generator().manual_seed(first.seed))  # as fit() draws
         weight, bias = model[1].weight.detach().to(device), model[1].bias.detach().to(device)
@@ -166,11 +153,7 @@ class StackedSoftmaxSGD:
                                           weight.expand(len(cells), NUM_CLASSES, NUM_FEATURES).clone(),
                                           bias.expand(len(cells), NUM_CLASSES).clone(), kind))
         self.device = device
-        self.batch_sizes, self.eval_sizes = tuple(sorted(set(batch_sizes))), _chunk_sizes(eval_sizes)
-        self.products_are_per_cell = False
-        if per_cell_products:
-            self._split_into_cells()
-        self._settle_products()
+        self._checked: set[tuple[str, int]] = set()  # the shapes this layout was checked at
 
     @property
     def cells(self) -> list[int]:
@@ -180,14 +163,20 @@ class StackedSoftmaxSGD:
     def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One SGD step of every cell; each cell's (sum of losses, number correct) before it, in ``cells``
         order."""
+        self._keep_exact("step", len(labels))
         outcomes = [block.train_step(images, labels) for block in self.blocks]
+        if len(outcomes) == 1:
+            return outcomes[0]
         return torch.cat([loss for loss, _ in outcomes]), torch.cat([correct for _, correct in outcomes])
 
     @torch.no_grad()
     def predictions(self, images: torch.Tensor) -> torch.Tensor:
         """(K, N): every cell's predicted class for each image, in ``EVAL_CHUNK`` chunks."""
-        return torch.cat([torch.cat([predicted_classes(block.logits(chunk)) for block in self.blocks])
-                          for chunk in images.split(EVAL_CHUNK)], dim=1)
+        return torch.cat([self._chunk_predictions(chunk) for chunk in images.split(EVAL_CHUNK)], dim=1)
+
+    def _chunk_predictions(self, images: torch.Tensor) -> torch.Tensor:
+        self._keep_exact("logits", len(images))
+        return torch.cat([predicted_classes(block.logits(images)) for block in self.blocks])
 
     def cell_weights(self, cell: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The cell's ten class templates (10, 784) and its bias, detached on the CPU."""
@@ -220,8 +209,7 @@ class StackedSoftmaxSGD:
         blocks = [block.rows([row for row, cell in enumerate(block.cells) if cell not in gone])
                   if gone & set(block.cells) else block for block in self.blocks]
         self.blocks = [block for block in blocks if block.size]
-        if not self.products_are_per_cell:
-            self._settle_products()
+        self._checked.clear()  # a new layout: its shapes are checked anew
 
     def _where(self, cell: int) -> tuple[_Block, int]:
         for block in self.blocks:
@@ -229,44 +217,42 @@ class StackedSoftmaxSGD:
                 return block, block.cells.index(cell)
         raise KeyError(f"cell {cell} is not in this stack")
 
-    def _settle_products(self) -> None:
-        """Keep the stacked products where they give every cell its lone bits; else one block per cell."""
+    def _keep_exact(self, kind: str, n: int) -> None:
+        """The first time this layout meets n images to train on (``step``) or to predict (``logits``):
+        keep the stacked products if they give every cell its lone bits there, else one block per cell."""
+        if (kind, n) in self._checked:
+            return
+        self._checked.add((kind, n))
         if all(block.size == 1 for block in self.blocks):
             return
-        key = (tuple((block.plain, block.size) for block in self.blocks), self.batch_sizes, self.eval_sizes,
-               self.device.type, torch.get_num_threads())
-        if key not in _EXACTNESS_SEEN:
-            _EXACTNESS_SEEN[key] = stacking_is_exact(self.blocks, self.batch_sizes, self.eval_sizes)
-        if not _EXACTNESS_SEEN[key]:
-            self._split_into_cells()
-
-    def _split_into_cells(self) -> None:
-        self.products_are_per_cell = True
-        self.blocks = [block.rows([row]) for block in self.blocks for row in range(block.size)]
+        key = (tuple((block.plain, block.size) for block in self.blocks), kind, n, self.device.type,
+               torch.get_num_threads())
+        if key not in _STACKING_EXACT:
+            _STACKING_EXACT[key] = _stacking_is_exact(self.blocks, kind, n)
+        if not _STACKING_EXACT[key]:
+            self.blocks = [block.rows([row]) for block in self.blocks for row in range(block.size)]
 
 
-def stacking_is_exact(blocks: Sequence[_Block], batch_sizes: Sequence[int], eval_sizes: Sequence[int]) -> bool:
-    """Whether each block's stacked step and logits equal, bit for bit, every cell's own at these shapes
-    (on made-up images: what decides the library's order of summation is the shapes, not the values)."""
-    device = blocks[0].weight.device
-    for size in batch_sizes:
-        images, labels = _made_up_batch(size, device)
-        for block in blocks:
-            stacked, alone = block.copy(), [block.rows([row]) for row in range(block.size)]
-            losses, correct = stacked.train_step(images, labels)
-            for row, cell in enumerate(alone):
-                loss, right = cell.train_step(images, labels)
-                if not (torch.equal(loss[0], losses[row]) and torch.equal(right[0], correct[row])
-                        and torch.equal(cell.weight[0], stacked.weight[row])
-                        and torch.equal(cell.bias[0], stacked.bias[row])):
-                    return False
-    for size in eval_sizes:
-        images, _ = _made_up_batch(size, device)
-        for block in blocks:
-            logits = block.logits(images)
-            if not all(torch.equal(block.rows([row]).logits(images)[0], logits[row]) for row in range(block.size)):
+def _stacking_is_exact(blocks: Sequence[_Block], kind: str, n: int) -> bool:
+    """Whether each block's stacked step or logits equal, bit for bit, every cell's own at n images
+    (made-up ones: what decides the library's order of summation is the shapes, not the values)."""
+    images, labels = _made_up_batch(n, blocks[0].weight.device)
+    for block in blocks:
+        stacked = _cell_outputs(block, kind, images, labels)
+        for row in range(block.size):
+            alone = _cell_outputs(block.rows([row]), kind, images, labels)[0]
+            if not all(torch.equal(mine, theirs) for mine, theirs in zip(stacked[row], alone, strict=True)):
                 return False
     return True
+
+
+def _cell_outputs(block: _Block, kind: str, images: torch.Tensor, labels: torch.Tensor) -> list[tuple]:
+    """Each cell's logits, or its loss, correct count, weight and bias after a step (of a copy)."""
+    if kind == "logits":
+        return [(logits,) for logits in block.logits(images)]
+    block = block.copy()
+    losses, correct = block.train_step(images, labels)
+    return list(zip(losses, correct, block.weight, block.bias, strict=True))
 
 
 def _made_up_batch(size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -277,13 +263,3 @@ def _made_up_batch(size: int, device: torch.device) -> tuple[torch.Tensor, torch
     labels = (torch.arange(size, device=device) * 7919 % 10007) % NUM_CLASSES
     return images, labels
 
-
-def _chunk_sizes(set_sizes: Sequence[int]) -> tuple[int, ...]:
-    """The sizes of the evaluation chunks that sets of these sizes split into."""
-    sizes = set()
-    for size in set_sizes:
-        if size >= EVAL_CHUNK:
-            sizes.add(EVAL_CHUNK)
-        if size % EVAL_CHUNK:
-            sizes.add(size % EVAL_CHUNK)
-    return tuple(sorted(sizes))

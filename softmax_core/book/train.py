@@ -1,24 +1,22 @@
-"""fit(): the training loop of the book's ``train_ch3``, fast, and reporting through callbacks.
+"""fit() and fit_many()'s one training loop: the book's ``train_ch3``, fast, for K >= 1 runs ("cells")
+at once, reporting through callbacks. ``reference.py`` is the book's loop as written, which this one is
+held to.
 
 The metrics are the book's: per epoch, the average training loss and accuracy over the epoch's
 mini-batches (each measured on its batch just before that batch's update) and the test accuracy after
-the epoch. What is faster than the book: the whole data set lives in memory tensors and each batch is
-one ``index_select`` (no DataLoader, no per-image transform); losses and accuracies are summed on the
-device and read once per report, not once per step; and the ``concise`` model's backward pass is
-written out analytically, since for softmax regression it is exact and short:
-``d mean(CE) / d logits = (softmax(logits) - onehot(y)) / batch``. With SGD the model is a stack of
-one (``stacked.py``, the step a packed run's every cell takes too), plain SGD fused into the gradient's
-matrix product; Adam is ``torch.optim``'s. The ``scratch`` model keeps autograd and the book's
-hand-written SGD, as in 3.6.
+the epoch. What is faster than the book: the data set lives in memory tensors and each batch is one
+``index_select`` (no DataLoader); losses and accuracies are summed on the device and read once per
+report; and the gradient of softmax regression is written out, ``(softmax(logits) - onehot(y)) / n``.
+With SGD the cells train as one stack (``stacked.py``: a lone run is a stack of one, and each packed
+cell gets the bits of its lone run); Adam is ``ConciseTrainer``, the scratch model ``ScratchTrainer``
+(autograd and the book's hand-written SGD, as in 3.6), one run each.
 
-The loop never prints or plots. It emits events to callbacks: ``on_fit_start``, ``on_step`` (about
-``reports_per_epoch`` times an epoch), ``on_epoch_end``, ``on_fit_end``. It checks the stop signal
-between steps, and a non-finite loss ends the run as ``diverged`` (with the step), not as an exception.
-
-A run can give its worker back at an epoch end and go on later with nothing lost: when its ``yield_now``
-signal is set, it ends ``queued`` with a ``Checkpoint`` (its weights, its optimizer's state, the epochs
-done and the shuffling generator's state), and ``fit(..., resume=checkpoint)`` trains the remaining
-epochs to the very numbers the uninterrupted run would have reached.
+The loop never prints or plots: each cell's callbacks hear ``on_fit_start``, ``on_step`` (about
+``reports_per_epoch`` times an epoch), ``on_epoch_end`` and ``on_fit_end``. A cell's stop signal is
+checked between steps, and a non-finite loss ends the cell ``diverged`` (with the step); either ends
+that cell at once while the others go on. With ``yield_now`` set at an epoch end, every cell still
+going ends ``queued`` with a ``Checkpoint`` (weights, optimizer state, epochs done, the shuffling
+generator's state), from which ``resume`` trains to the very numbers of the uninterrupted run.
 """
 
 from __future__ import annotations
@@ -27,7 +25,7 @@ import io
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional, Union
 
 import torch
@@ -132,13 +130,6 @@ class FitResult:
         return self.checkpoint is not None
 
 
-def yielded_result(epochs: tuple[EpochReport, ...], checkpoint: Checkpoint, seconds: float) -> FitResult:
-    """A run that gave its worker back after an epoch: queued again, to resume from ``checkpoint``."""
-    return FitResult(RunStatus.QUEUED, epochs, None,
-                     f"gave its worker to a classmate after epoch {checkpoint.epoch}; it goes on from there",
-                     seconds, checkpoint=checkpoint)
-
-
 class Callback:
     """Receives fit()'s events; override what you need (each default does nothing)."""
 
@@ -168,16 +159,6 @@ def send_event(callbacks: Iterable[Callback], hook: str, payload: object) -> Non
         getattr(callback, hook)(payload)
 
 
-class _Events:
-    """fit()'s callbacks, each event sent to all of them (``send_event``)."""
-
-    def __init__(self, callbacks: Iterable[Callback]):
-        self.callbacks = tuple(callbacks)
-
-    def call(self, hook: str, payload: object) -> None:
-        send_event(self.callbacks, hook, payload)
-
-
 def resolve_device(name: str) -> torch.device:
     """'auto' -> cuda if present else cpu; 'cuda' without a GPU is a ConfigError."""
     if name == "auto":
@@ -187,32 +168,19 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-class StackedTrainer:
-    """Section 3.7 with SGD (the book's setting): a stack of one cell (``stacked.StackedSoftmaxSGD``),
-    the very step a packed cell takes, so a lone run is the reference every packed cell reproduces."""
+class _OneCell:
+    """A trainer of one run, which the loop drives as it drives a stack (``StackedSoftmaxSGD``) of one."""
 
-    def __init__(self, config: TrainConfig, device: torch.device):
-        self.stack = StackedSoftmaxSGD([config], device)
+    cells = [0]
+    model: torch.nn.Module
 
-    def train_step(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One update; returns (sum of the batch's losses, number correct), both before the update."""
-        loss_sums, correct = self.stack.train_step(images, labels)
-        return loss_sums[0], correct[0]
-
-    def predict(self, images: torch.Tensor) -> torch.Tensor:
-        return self.stack.predictions(images)[0]
-
-    def weights_and_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.stack.cell_weights(0)
-
-    def state(self) -> dict:
-        return self.stack.cell_state(0)
-
-    def load_state(self, state: dict) -> None:
-        self.stack.load_cell_state(0, state)
+    @torch.no_grad()
+    def predictions(self, images: torch.Tensor) -> torch.Tensor:
+        """(1, N): the predicted class of each image, in ``EVAL_CHUNK`` chunks."""
+        return torch.cat([self.model(chunk).argmax(1) for chunk in images.split(EVAL_CHUNK)]).unsqueeze(0)
 
 
-class ConciseTrainer:
+class ConciseTrainer(_OneCell):
     """Section 3.7's nn.Linear and cross-entropy with another optimizer than SGD (Adam): the exact
     analytic gradient ``(softmax - onehot) / n`` goes into ``.grad`` and ``torch.optim`` does the update."""
 
@@ -240,22 +208,18 @@ class ConciseTrainer:
         self.optimizer.step()
         return loss_sum, correct
 
-    @torch.no_grad()
-    def predict(self, images: torch.Tensor) -> torch.Tensor:
-        return arg_max_classes(self.model, images)
-
-    def weights_and_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def cell_weights(self, cell: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         return class_templates(self.model), self.linear.bias.detach().cpu().clone()
 
-    def state(self) -> dict:
+    def cell_state(self, cell: int = 0) -> dict:
         return {"model": _on_cpu(self.model.state_dict()), "optimizer": _on_cpu(self.optimizer.state_dict())}
 
-    def load_state(self, state: dict) -> None:
+    def load_cell_state(self, cell: int, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
 
 
-class ScratchTrainer:
+class ScratchTrainer(_OneCell):
     """Section 3.6: naive softmax and cross-entropy, autograd, and the book's hand-written SGD."""
 
     def __init__(self, config: TrainConfig, generator: torch.Generator, device: torch.device):
@@ -283,18 +247,14 @@ class ScratchTrainer:
             parameter.sub_(step, alpha=lr)
             parameter.grad.zero_()
 
-    @torch.no_grad()
-    def predict(self, images: torch.Tensor) -> torch.Tensor:
-        return arg_max_classes(self.model, images)
-
-    def weights_and_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def cell_weights(self, cell: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         return class_templates(self.model), self.model.b.detach().cpu().clone()
 
-    def state(self) -> dict:
+    def cell_state(self, cell: int = 0) -> dict:
         return {"model": _on_cpu(self.model.state_dict()), "velocities": _on_cpu(self.velocities)}
 
     @torch.no_grad()
-    def load_state(self, state: dict) -> None:
+    def load_cell_state(self, cell: int, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         for velocity, saved in zip(self.velocities, state["velocities"], strict=True):
             velocity.copy_(saved)
@@ -311,26 +271,16 @@ def _on_cpu(value):
     return value
 
 
-def build_trainer(config: TrainConfig, generator: torch.Generator, device: torch.device):
-    """The trainer of the config's implementation and optimizer: a stack of one for concise SGD, else
-    ConciseTrainer (Adam) or ScratchTrainer."""
-    if stacks(config):
-        return StackedTrainer(config, device)
-    trainer_class = ScratchTrainer if config.implementation == "scratch" else ConciseTrainer
-    return trainer_class(config, generator, device)
-
-
-def arg_max_classes(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """The model's predicted class for each image, in ``EVAL_CHUNK`` chunks."""
-    return torch.cat([model(chunk).argmax(1) for chunk in images.split(EVAL_CHUNK)])
-
-
-def evaluate(predict: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
-             labels: torch.Tensor) -> tuple[float, torch.Tensor]:
-    """Accuracy and confusion matrix of a model (given as its predicted classes) on a data set, in order."""
-    predicted = predict(images)
-    correct = int((predicted == labels).sum())
-    return correct / len(labels), confusion_matrix(predicted.cpu(), labels.cpu())
+def _build_cells(configs: Sequence[TrainConfig], device: torch.device):
+    """What trains the cells: one stack for concise SGD (any K), else ConciseTrainer (Adam) or
+    ScratchTrainer, for one run."""
+    first = configs[0]
+    if stacks(first):
+        return StackedSoftmaxSGD(configs, device)
+    if len(configs) > 1:
+        raise ValueError(f"only concise SGD runs train together, not {first.implementation} with {first.optimizer}")
+    trainer_class = ScratchTrainer if first.implementation == "scratch" else ConciseTrainer
+    return trainer_class(first, torch.Generator().manual_seed(first.seed), device)
 
 
 def fit(config: TrainConfig, data: FashionMNISTData, callbacks: Sequence[Callback] = (),
@@ -338,140 +288,190 @@ def fit(config: TrainConfig, data: FashionMNISTData, callbacks: Sequence[Callbac
     """Train softmax regression as ``config`` says, sending events to ``callbacks``; never raises on a
     diverged or stopped run (its status says so). ``yield_now`` set at an epoch end (not the last) ends
     the run ``queued`` with a checkpoint; ``resume`` goes on from one."""
+    return fit_cells([config], data, [callbacks], [stop], yield_now, None if resume is None else [resume])[0]
+
+
+def fit_cells(configs: Sequence[TrainConfig], data: FashionMNISTData, callbacks: Sequence[Sequence[Callback]],
+              stops: Sequence[StopSignal], yield_now: StopSignal = None,
+              resumes: Sequence[Checkpoint] | None = None) -> list[FitResult]:
+    """Train K >= 1 cells that differ at most in lr, weight decay and momentum (``packed.check_packable``
+    says which may) with one shuffle and one gathered batch a step; cell ``i`` reports to
+    ``callbacks[i]`` and stops on ``stops[i]``. ``resumes``: every cell's checkpoint, all from one epoch
+    and shuffling state. Each cell's FitResult, in order."""
     started = time.perf_counter()
-    device = resolve_device(config.device)
+    first = configs[0]
+    device = resolve_device(first.device)
     data = data.to(device)
-    init_generator = torch.Generator().manual_seed(config.seed)
-    order_generator = torch.Generator().manual_seed(config.seed + ORDER_SEED_OFFSET)
-    trainer = build_trainer(config, init_generator, device)
-    if resume is not None:
-        trainer.load_state(resume.trainer)
+    split = data.validation_split() if first.validation else None
+    schedule = EpochSchedule(len(split.train_rows) if split else len(data.train_labels), first.batch_size,
+                             first.reports_per_epoch)
+    model = _build_cells(configs, device)
+    cells = [_Cell(i, config, tuple(callbacks[i]), _as_predicate(stops[i])) for i, config in enumerate(configs)]
+    for cell in cells:
+        send_event(cell.callbacks, "on_fit_start",
+                   FitStart(cell.config, schedule.steps, schedule.steps * first.epochs, str(device)))
+    order_generator = torch.Generator().manual_seed(first.seed + ORDER_SEED_OFFSET)
+    for cell, resume in enumerate(resumes or ()):
+        model.load_cell_state(cell, resume.trainer)
         order_generator.set_state(resume.order)
-    split = data.validation_split() if config.validation else None
-    num_train = len(split.train_rows) if split else len(data.train_labels)
-    schedule = EpochSchedule(num_train, config.batch_size, config.reports_per_epoch)
-    events = _Events(callbacks)
-    events.call("on_fit_start", FitStart(config, schedule.steps, schedule.steps * config.epochs, str(device)))
-    loop = _EpochLoop(trainer, data, schedule, order_generator, events, _as_predicate(stop), split)
+    loop = _EpochLoop(model, data, schedule, split, cells, order_generator, started)
     should_yield = _as_predicate(yield_now)
-    epochs: list[EpochReport] = []
-    for epoch in range(1 + (resume.epoch if resume else 0), config.epochs + 1):
-        report = loop.run(epoch)
-        if report is None:  # stopped or diverged: loop.stopped says which, and where
+    for epoch in range(1 + (resumes[0].epoch if resumes else 0), first.epochs + 1):
+        if not loop.going():
             break
-        epochs.append(report)
-        events.call("on_epoch_end", report)
-        if epoch < config.epochs and should_yield():
-            checkpoint = Checkpoint(epoch, trainer.state(), order_generator.get_state())
-            result = yielded_result(tuple(epochs), checkpoint, time.perf_counter() - started)
-            events.call("on_fit_end", result)
-            return result
-    result = _result_of(loop.stopped, tuple(epochs), config, time.perf_counter() - started)
-    events.call("on_fit_end", result)
-    return result
+        loop.run(epoch)
+        if epoch < first.epochs and loop.going() and should_yield():
+            loop.yield_cells(epoch)
+            break
+    for cell in cells:
+        if cell.result is None:
+            loop.finish(cell, pack_goes_on=False)
+    return [cell.result for cell in cells]
 
 
 @dataclass(frozen=True)
 class _Stopped:
-    """Why and where a run ended early."""
+    """Why and where a cell ended early."""
 
-    status: RunStatus  # cancelled or diverged
-    step: int  # for diverged: the first non-finite step; for cancelled: steps completed
+    status: RunStatus  # cancelled, diverged or queued (yielded)
+    step: int  # for diverged: the first non-finite step; else: steps completed
     epoch: float
 
 
+@dataclass
+class _Cell:
+    """One run of the loop: its config, callbacks and stop check, its epochs so far, and how it ended."""
+
+    index: int
+    config: TrainConfig
+    callbacks: Sequence[Callback]
+    should_stop: Callable[[], bool]
+    epochs: list = field(default_factory=list)
+    stopped: _Stopped | None = None
+    result: FitResult | None = None  # set (and on_fit_end sent) the moment the cell ends
+
+    @property
+    def going(self) -> bool:
+        return self.stopped is None
+
+
 class _EpochLoop:
-    """Runs one epoch at a time over a fresh shuffle, reporting as the schedule says; when it stops a run
-    early, ``run`` returns None and ``stopped`` says why and where."""
+    """The epoch loop: one shuffle and one gathered batch per step for every cell still going, each
+    cell's reports to its own callbacks, and a cell that ends (cancelled, diverged) ended at once."""
 
-    def __init__(self, trainer, data: FashionMNISTData, schedule: EpochSchedule,
-                 order_generator: torch.Generator, events: _Events, should_stop: Callable[[], bool],
-                 split: ValidationSplit | None = None):
-        self.trainer, self.data, self.schedule, self.split = trainer, data, schedule, split
-        self.order_generator, self.events, self.should_stop = order_generator, events, should_stop
+    def __init__(self, model, data: FashionMNISTData, schedule: EpochSchedule, split: ValidationSplit | None,
+                 cells: list[_Cell], order_generator: torch.Generator, started: float):
+        self.model, self.data, self.schedule, self.split, self.cells = model, data, schedule, split, cells
+        self.order_generator, self.started = order_generator, started
         self.report_after = set(schedule.report_after())
-        self.stopped: _Stopped | None = None
         device = data.train_labels.device
-        self.loss_sums = torch.zeros(schedule.steps, device=device)
-        self.correct = torch.zeros(schedule.steps, dtype=torch.long, device=device)
+        self.loss_sums = torch.zeros(len(cells), schedule.steps, device=device)  # a cell's row is contiguous
+        self.correct = torch.zeros(len(cells), schedule.steps, dtype=torch.long, device=device)
+        self.rows = self._trained_rows()
 
-    def run(self, epoch: int) -> EpochReport | None:
+    def going(self) -> bool:
+        return any(cell.going for cell in self.cells)
+
+    def run(self, epoch: int) -> None:
+        """One epoch over a fresh shuffle of the training rows (a validation split's rows stay out)."""
         started = time.perf_counter()
         steps, batch = self.schedule.steps, self.schedule.batch_size
-        first_step_of_epoch = (epoch - 1) * steps
-        order = epoch_order(self.schedule, self.order_generator, self.data.train_labels.device, self.split)
+        order = torch.randperm(self.schedule.num_examples, generator=self.order_generator)
+        order = order.to(self.data.train_labels.device)
+        if self.split is not None:
+            order = self.split.train_rows.index_select(0, order)
         window_start = 0
         for i in range(steps):
-            if self.should_stop():
-                self.stopped = _Stopped(CANCELLED, first_step_of_epoch + i, epoch - 1 + i / steps)
-                return None
+            self._stop_cancelled(epoch, i)
+            if not self.going():
+                return
             rows = order[i * batch:(i + 1) * batch]
             images = self.data.train_images.index_select(0, rows)
             labels = self.data.train_labels.index_select(0, rows)
-            self.loss_sums[i], self.correct[i] = self.trainer.train_step(images, labels)
+            self.loss_sums[self.rows, i], self.correct[self.rows, i] = self.model.train_step(images, labels)
             if i + 1 in self.report_after:
-                self.stopped = self._report_window(epoch, window_start, i + 1)
-                if self.stopped:
-                    return None
+                for cell in self.cells:
+                    if cell.going:
+                        self._report_window(cell, epoch, window_start, i + 1)
                 window_start = i + 1
-        return self._epoch_report(epoch, time.perf_counter() - started)
+        if self.going():
+            self._epoch_reports(epoch, time.perf_counter() - started)
 
-    def _report_window(self, epoch: int, start: int, end: int) -> _Stopped | None:
-        """Send a StepReport over steps [start, end) of this epoch, or say where the loss blew up."""
-        outcome = window_outcome(self.schedule, epoch, start, end, self.loss_sums, self.correct)
-        if isinstance(outcome, _Stopped):
-            return outcome
-        self.events.call("on_step", outcome)
-        return None
+    def _trained_rows(self) -> torch.Tensor | slice:
+        """The loss and count rows of the cells the model still trains, in the model's order."""
+        cells = self.model.cells
+        if cells == list(range(len(cells))):
+            return slice(0, len(cells))
+        return torch.tensor(cells, device=self.loss_sums.device)
 
-    def _epoch_report(self, epoch: int, train_seconds: float) -> EpochReport:
+    def finish(self, cell: _Cell, pack_goes_on: bool = True) -> None:
+        """The cell's end, told at once (a cancelled or diverged cell doesn't wait for the others, nor is
+        it trained any further)."""
+        cell.result = _result_of(cell.stopped, tuple(cell.epochs), cell.config, time.perf_counter() - self.started)
+        if pack_goes_on and self.going():
+            self.model.drop([cell.index])
+            self.rows = self._trained_rows()
+        send_event(cell.callbacks, "on_fit_end", cell.result)
+
+    def yield_cells(self, epoch: int) -> None:
+        """Every cell still going gives the worker back after this epoch, each with its checkpoint."""
+        order = self.order_generator.get_state()
+        for cell in self.cells:
+            if cell.going:
+                checkpoint = Checkpoint(epoch, self.model.cell_state(cell.index), order)
+                cell.result = FitResult(RunStatus.QUEUED, tuple(cell.epochs), None,
+                                        f"gave its worker to a classmate after epoch {epoch}; it goes on from there",
+                                        time.perf_counter() - self.started, checkpoint=checkpoint)
+                cell.stopped = _Stopped(RunStatus.QUEUED, epoch * self.schedule.steps, float(epoch))
+                send_event(cell.callbacks, "on_fit_end", cell.result)
+
+    def _stop_cancelled(self, epoch: int, i: int) -> None:
+        steps = self.schedule.steps
+        for cell in self.cells:
+            if cell.going and cell.should_stop():
+                cell.stopped = _Stopped(CANCELLED, (epoch - 1) * steps + i, epoch - 1 + i / steps)
+                self.finish(cell)
+
+    def _report_window(self, cell: _Cell, epoch: int, start: int, end: int) -> None:
+        """Send the cell a StepReport over steps [start, end) of this epoch, or end it where its loss
+        first went non-finite (the others go on)."""
+        steps, losses = self.schedule.steps, self.loss_sums[cell.index, start:end]
+        finite = torch.isfinite(losses)
+        if not bool(finite.all()):
+            bad = start + int((~finite).nonzero()[0])
+            cell.stopped = _Stopped(DIVERGED, (epoch - 1) * steps + bad + 1, epoch - 1 + (bad + 1) / steps)
+            self.finish(cell)
+            return
+        examples = self.schedule.examples_in(start, end)
+        send_event(cell.callbacks, "on_step", StepReport(
+            step=(epoch - 1) * steps + end, epoch=epoch - 1 + end / steps, train_loss=float(losses.sum()) / examples,
+            train_acc=int(self.correct[cell.index, start:end].sum()) / examples))
+
+    def _epoch_reports(self, epoch: int, train_seconds: float) -> None:
         started = time.perf_counter()
-        n = self.schedule.num_examples
-        test_acc, confusion = evaluate(self.trainer.predict, self.data.test_images, self.data.test_labels)
-        val_acc = self._validation_accuracy()
-        weights, bias = self.trainer.weights_and_bias()
-        batch_sizes = torch.tensor([self.schedule.examples_in(i, i + 1) for i in range(self.schedule.steps)])
+        test = dict(zip(self.model.cells, self.model.predictions(self.data.test_images), strict=True))
+        val = dict(zip(self.model.cells, self.model.predictions(self.split.images), strict=True)) if self.split else {}
+        seconds = train_seconds + time.perf_counter() - started
+        for cell in [cell for cell in self.cells if cell.going]:
+            report = self._epoch_report(cell, epoch, seconds, test[cell.index], val.get(cell.index))
+            cell.epochs.append(report)
+            send_event(cell.callbacks, "on_epoch_end", report)
+
+    def _epoch_report(self, cell: _Cell, epoch: int, seconds: float, predicted: torch.Tensor,
+                      val_predicted: torch.Tensor | None) -> EpochReport:
+        """The one place an EpochReport is made."""
+        n, labels, steps = self.schedule.num_examples, self.data.test_labels, self.schedule.steps
+        weights, bias = self.model.cell_weights(cell.index)
+        batch_sizes = torch.tensor([self.schedule.examples_in(i, i + 1) for i in range(steps)])
         return EpochReport(
-            epoch=epoch,
-            step=epoch * self.schedule.steps,
-            train_loss=float(self.loss_sums.sum()) / n,
-            train_acc=int(self.correct.sum()) / n,
-            test_acc=test_acc,
-            seconds=train_seconds + time.perf_counter() - started,
-            weights=weights,
-            bias=bias,
-            confusion=confusion,
-            step_losses=tuple((self.loss_sums.cpu() / batch_sizes).tolist()),
-            val_acc=val_acc,
-        )
-
-    def _validation_accuracy(self) -> float | None:
-        if self.split is None:
-            return None
-        return evaluate(self.trainer.predict, self.split.images, self.split.labels)[0]
-
-
-def epoch_order(schedule: EpochSchedule, generator: torch.Generator, device: torch.device,
-                split: ValidationSplit | None) -> torch.Tensor:
-    """An epoch's fresh shuffle of the training rows (a validation split's rows stay out)."""
-    order = torch.randperm(schedule.num_examples, generator=generator).to(device)
-    return split.train_rows.index_select(0, order) if split is not None else order
-
-
-def window_outcome(schedule: EpochSchedule, epoch: int, start: int, end: int, loss_sums: torch.Tensor,
-                   correct: torch.Tensor) -> StepReport | _Stopped:
-    """Steps [start, end) of an epoch (one run's per-step loss sums and correct counts): their StepReport,
-    or where the loss first went non-finite."""
-    steps = schedule.steps
-    window_losses = loss_sums[start:end]
-    finite = torch.isfinite(window_losses)
-    if not bool(finite.all()):
-        bad = start + int((~finite).nonzero()[0])
-        return _Stopped(DIVERGED, (epoch - 1) * steps + bad + 1, epoch - 1 + (bad + 1) / steps)
-    examples = schedule.examples_in(start, end)
-    return StepReport(step=(epoch - 1) * steps + end, epoch=epoch - 1 + end / steps,
-                      train_loss=float(window_losses.sum()) / examples,
-                      train_acc=int(correct[start:end].sum()) / examples)
+            epoch=epoch, step=epoch * steps,
+            train_loss=float(self.loss_sums[cell.index].sum()) / n,
+            train_acc=int(self.correct[cell.index].sum()) / n,
+            test_acc=int((predicted == labels).sum()) / len(labels), seconds=seconds, weights=weights, bias=bias,
+            confusion=confusion_matrix(predicted.cpu(), labels.cpu()),
+            step_losses=tuple((self.loss_sums[cell.index].cpu() / batch_sizes).tolist()),
+            val_acc=None if val_predicted is None else
+            int((val_predicted == self.split.labels).sum()) / len(self.split.labels))
 
 
 def _as_predicate(stop: StopSignal) -> Callable[[], bool]:
