@@ -28,8 +28,8 @@ def test_curves_grow_by_reading_only_new_points_and_equal_the_store(tmp_path):
     store = RunStore(f"sqlite:///{tmp_path}/runs.db")
     reads = []
     original = store.read_points
-    store.read_points = lambda run_id, after_step=0, scope=EVERYTHING: (
-        reads.append(after_step), original(run_id, after_step, scope))[1]
+    store.read_points = lambda run_id, after_step=0, *, scope: (
+        reads.append(after_step), original(run_id, after_step, scope=scope))[1]
     cache, everything = CurveCache(), store.reader(EVERYTHING)
     config = TrainConfig(epochs=2, batch_size=100)
     run_id = store.create_run(config, "growing")

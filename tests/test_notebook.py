@@ -92,8 +92,8 @@ def test_train_ch3_trains_as_the_book_and_records_each_epoch(fashion_mnist, tmp_
     config = run.config
     assert (config.batch_size, config.lr, config.momentum, config.epochs) == (256, 0.1, momentum, epochs)
     assert (run.steps_per_epoch, run.total_steps) == (235, 235 * epochs)
-    epochs = store.read_epochs(run.id, scope=EVERYTHING)
-    stored = [value for e in epochs for value in (e.train_loss, e.train_acc, e.test_acc)]
+    stored_epochs = store.read_epochs(run.id, scope=EVERYTHING)
+    stored = [value for e in stored_epochs for value in (e.train_loss, e.train_acc, e.test_acc)]
     assert stored == pytest.approx([value for epoch in expected for value in epoch], rel=1e-6, abs=1e-7)
     assert expected[-1][0] < 1.2 and expected[-1][2] > 0.6  # it learned (chance: loss 2.3, accuracy 0.1)
     assert run.verdict is not None and [c.value for c in run.verdict.checks] == pytest.approx(list(expected[-1]))
