@@ -45,7 +45,7 @@ def test_curves_grow_by_reading_only_new_points_and_equal_the_store(tmp_path):
     store.add_points(rest, [type("P", (), dict(step=99, epoch=9.9, train_loss=0.1, train_acc=0.9))])
     grown = cache.curves_of(store.get_run(rest, scope=EVERYTHING), "#2", everything)
     assert reads[-1] == 12 and grown.step_epochs == first.step_epochs + [9.9]
-    points = original(rest)
+    points = original(rest, scope=EVERYTHING)
     assert grown.train_loss == [p.train_loss for p in points]
     assert grown.test_acc == [p.test_acc for p in points if p.test_acc is not None] and len(grown.test_acc) == 2
 
