@@ -44,14 +44,14 @@ def apply_preset() -> None:
 def init_session_state() -> None:
     """The form holds the last values typed (the book's run at first); the view shows the URL's runs, or
     else the runs this person started that are still going."""
-    if "watched" not in st.session_state:
+    if "watched" not in st.session_state:  # the page opened (a new tab, the address typed again)
         st.session_state["watched"] = runs_from_url()
         book = PRESETS["book"].config
         st.session_state[FORM_VALUES] = {key: getattr(book, field) for field, key in FORM_FIELDS.items()}
         if classroom_on():  # the class board ranks runs on the validation split
             st.session_state[FORM_VALUES][FORM_FIELDS["validation"]] = True
-    if not st.session_state["watched"]:
-        watch_runs_going()
+        if not st.session_state["watched"]:  # only then: a tab already open keeps to the runs it started
+            watch_runs_going()
     for key, value in st.session_state[FORM_VALUES].items():
         st.session_state.setdefault(key, value)  # Streamlit drops widget state while another page shows
 

@@ -121,6 +121,7 @@ def test_hostile_names_render_as_text_on_every_page(class_server, new_page):
     student.get_by_text("Signed in as").wait_for()
     assert_inert(student, hits, "the sidebar", [HOSTILE_NAME])
 
+    student.get_by_text("More settings").click()  # the run's name is among the settings behind it
     student.get_by_role("textbox", name="Run name (optional)").fill(HOSTILE_RUN_NAME)
     student.get_by_role("spinbutton", name="Epochs").fill("1")
     student.get_by_role("button", name="Start").click()

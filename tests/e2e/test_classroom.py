@@ -3,6 +3,7 @@ a server killed mid-run whose run then shows as interrupted after a restart, wit
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -24,8 +25,12 @@ def start_from_the_form(page, epochs: int | None = None) -> int:
         field.fill(str(epochs))
         field.press("Tab")
     page.get_by_role("button", name="Start").click()
-    page.wait_for_url("**runs=*")
-    return int(page.url.split("runs=")[1].split(",")[0].split("&")[0])
+    # the page's own word for the new run: the address may first show this person's runs still going
+    started = page.get_by_text(re.compile(r"Run #\d+ started")).first
+    started.wait_for()
+    run_id = int(re.search(r"Run #(\d+) started", started.inner_text()).group(1))
+    page.wait_for_url(f"**runs={run_id}*")
+    return run_id
 
 
 def wait_for_points(page, timeout_ms: int = 30_000) -> None:
