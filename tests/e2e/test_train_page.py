@@ -170,6 +170,6 @@ def test_slash_opened_again_shows_the_runs_still_going(site, person):
     with kept_going(store, [going]):  # as a worker holding it would
         page = person()
         page.goto(url)
-        page.get_by_text(f"#{going} still queued").wait_for(timeout=15_000)
+        page.get_by_text(f"#{going} still queued", exact=True).wait_for(timeout=15_000)
         assert "No run in this view yet" not in body_text(page)
         screenshot(page, "laptop-runs-going")
