@@ -4,12 +4,15 @@ joining by that link, what the projector must never show (a control, an address)
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlencode
 
 from playwright.sync_api import expect
 
-from softmax_core.classroom.auth import make_teacher_link
+from softmax_core.classroom.auth import hash_password, make_teacher_link
 from softmax_core.runs.store import RunStore
 
 from .conftest import Server, wait_until_settled
@@ -21,6 +24,17 @@ TEACHER_BUTTONS = ("Reveal test accuracy", "Hide test accuracy", "Remove the cho
                    "Set class size", "Log out")
 CONTROL_ROLES = ("button", "checkbox", "switch", "textbox", "spinbutton", "combobox")
 OUTER = "e => e.outerHTML.slice(0, 200)"
+
+
+@contextlib.contextmanager
+def running_class(folder: Path, data_dir: Path, code: str, password: str, **env: str) -> Iterator[Server]:
+    """A real server in classroom mode (its database in ``folder``), stopped at the end."""
+    env = {"SOFTMAX_LAB_CLASS_CODE": code, "SOFTMAX_LAB_TEACHER_PASSWORD": hash_password(password), **env}
+    server = Server(f"sqlite:///{folder}/runs.db", data_dir, folder / "streamlit.log", env=env).start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def open_as_teacher(page, server: Server, path: str) -> None:

@@ -31,7 +31,6 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 from polling import wait_for
 
-from softmax_core.classroom.auth import hash_password
 from softmax_core.runs.store import EVERYTHING, RunStore
 
 from .class_helpers import (
@@ -43,8 +42,9 @@ from .class_helpers import (
     open_as_teacher,
     open_sidebar,
     read_join_qr,
+    running_class,
 )
-from .conftest import ARTIFACTS, Server, body_text, save_screenshot
+from .conftest import ARTIFACTS, body_text, save_screenshot
 
 pytestmark = pytest.mark.e2e
 CLASS_CODE, TEACHER_PASSWORD = "FM-238", "a lesson plan"
@@ -107,14 +107,10 @@ WATCH_PROJECTOR_JS = """setInterval(() => {
 
 @pytest.fixture
 def lesson_server(tmp_path_factory, real_data_dir):
-    folder = tmp_path_factory.mktemp("e2e-lesson")
-    env = {"SOFTMAX_LAB_CLASS_CODE": CLASS_CODE, "SOFTMAX_LAB_TEACHER_PASSWORD": hash_password(TEACHER_PASSWORD),
-           "SOFTMAX_LAB_TRUSTED_PROXIES": "127.0.0.1"}  # each student's own address: see the module's docstring
-    server = Server(f"sqlite:///{folder}/runs.db", real_data_dir, folder / "streamlit.log", env=env).start()
-    try:
+    # each student's own address, through 127.0.0.1 as a trusted proxy: see the module's docstring
+    with running_class(tmp_path_factory.mktemp("e2e-lesson"), real_data_dir, CLASS_CODE, TEACHER_PASSWORD,
+                      SOFTMAX_LAB_TRUSTED_PROXIES="127.0.0.1") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from softmax_core.classroom.auth import hash_password
-
-from .class_helpers import PHONE, close_sidebar, fits_the_screen, open_sidebar
-from .conftest import Server, save_screenshot
+from .class_helpers import PHONE, close_sidebar, fits_the_screen, open_sidebar, running_class
+from .conftest import save_screenshot
 from .test_classroom_mode import CLASS_CODE, TEACHER_PASSWORD, join
 
 pytestmark = pytest.mark.e2e
@@ -19,13 +17,8 @@ PLOTS_WITH_CURVES_JS = """() => Array.from(document.querySelectorAll('[data-test
 
 @pytest.fixture
 def class_with_default_limits(tmp_path_factory, real_data_dir):
-    folder = tmp_path_factory.mktemp("e2e-phone")
-    env = {"SOFTMAX_LAB_CLASS_CODE": CLASS_CODE, "SOFTMAX_LAB_TEACHER_PASSWORD": hash_password(TEACHER_PASSWORD)}
-    server = Server(f"sqlite:///{folder}/runs.db", real_data_dir, folder / "streamlit.log", env=env).start()
-    try:
+    with running_class(tmp_path_factory.mktemp("e2e-phone"), real_data_dir, CLASS_CODE, TEACHER_PASSWORD) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -9,12 +9,11 @@ from __future__ import annotations
 import pytest
 from polling import wait_for
 
-from softmax_core.classroom.auth import hash_password
 from softmax_core.classroom.names import canonical_name
 from softmax_core.config import TrainConfig
 from softmax_core.runs.store import MetricPoint, RunStore
 
-from .class_helpers import PROJECTOR, controls_shown, join_by_link, open_as_teacher, read_join_qr
+from .class_helpers import PROJECTOR, controls_shown, join_by_link, open_as_teacher, read_join_qr, running_class
 from .conftest import Server, save_screenshot
 
 pytestmark = pytest.mark.e2e
@@ -25,13 +24,8 @@ HIDDEN = "Test accuracy stays hidden until the teacher reveals it"
 
 @pytest.fixture
 def class_server(tmp_path_factory, real_data_dir):
-    folder = tmp_path_factory.mktemp("e2e-projector")
-    env = {"SOFTMAX_LAB_CLASS_CODE": CLASS_CODE, "SOFTMAX_LAB_TEACHER_PASSWORD": hash_password(TEACHER_PASSWORD)}
-    server = Server(f"sqlite:///{folder}/runs.db", real_data_dir, folder / "streamlit.log", env=env).start()
-    try:
+    with running_class(tmp_path_factory.mktemp("e2e-projector"), real_data_dir, CLASS_CODE, TEACHER_PASSWORD) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def shared_run(store: RunStore, student: str, place: int) -> int:
