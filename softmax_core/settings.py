@@ -177,10 +177,12 @@ def server_settings(environ: Mapping[str, str] | None = None) -> ServerSettings:
     """This process's settings: read once for as long as the ``SOFTMAX_LAB_*`` variables don't change."""
     environ = os.environ if environ is None else environ
     key = tuple(sorted((name, text) for name, text in environ.items() if name.startswith(PREFIX)))
-    if key not in _cache:
+    found = _cache.get(key)
+    if found is None:  # (the pages' threads may ask at once: each keeps what it read)
+        found = load_settings(environ)
         _cache.clear()
-        _cache[key] = load_settings(environ)
-    return _cache[key]
+        _cache[key] = found
+    return found
 
 
 def check_settings(environ: Mapping[str, str] | None = None) -> ServerSettings:
