@@ -48,8 +48,9 @@ READABLE_CSS = """<style>
 [data-testid="stCaptionContainer"] {opacity: 0.8 !important;}
 /* the slider's value is drawn in the primary blue, which keeps white text on buttons at 4.6:1 but reads at
    3.9:1 on the dark page: a lighter blue for that text only */
-@media (prefers-color-scheme: dark) {[data-testid="stSliderThumbValue"], [data-testid="stSliderThumbValue"] * {
-  color: #8FB3E0 !important;}}
+@media (prefers-color-scheme: dark) {
+  [data-testid="stSliderThumbValue"], [data-testid="stSliderThumbValue"] *,
+  [role="tab"][aria-selected="true"], [role="tab"][aria-selected="true"] * {color: #8FB3E0 !important;}}
 @media (max-width: 640px) {
   [data-testid="stTable"] :is(th, td) {padding-left: 0.25rem !important; padding-right: 0.25rem !important;}
   [data-testid="stTable"] :is(th, td, th *, td *) {white-space: normal !important;}

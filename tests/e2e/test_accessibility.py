@@ -1,6 +1,6 @@
 """Every page of the app audited by axe-core in Chromium, alone and in classroom mode (the join screen, a
 student's pages, the teacher's board and the projector's), in the light and the dark colour scheme, at a
-laptop's 1366x768 and (light) a phone's 390x844. A page fails on any violation the app causes. What Streamlit's
+laptop's 1366x768 and a phone's 390x844. A page fails on any violation the app causes. What Streamlit's
 own markup causes is let through only by ``STREAMLIT_OWN`` below: a rule, the elements it may flag there,
 and the Streamlit issue that tracks it. axe-core comes from the npm registry (``tests/e2e/package.json``,
 installed by ``.ci/run`` with ``npm ci --prefix tests/e2e``). Screenshots: artifacts/e2e/a11y-*.png."""
@@ -191,16 +191,15 @@ def audit(page, axe_script: Path) -> list[dict]:
 
 
 def audit_at_both_sizes(page, visit: Visit, url: str, name: str, axe_script: Path, scheme: str) -> list[str]:
-    """Open the page at a laptop's size, audit it, shoot it; then the same at a phone's size. In the dark
-    scheme only the laptop's (the layout is the light scheme's; what changes is colour, which the laptop's
-    audit sees), to keep the suite's time."""
+    """Open the page at a laptop's size, audit it, shoot it; then the same at a phone's size (the whole
+    page is shot in the light scheme only, to keep the suite's time)."""
     page.goto(url + visit.path)
     page.get_by_text(visit.drawn).first.wait_for()
     if visit.tab:
         page.get_by_role("tab", name=visit.tab).click()
         page.wait_for_timeout(1000)
     found = []
-    for size in visit.sizes if scheme == "light" else visit.sizes[:1]:
+    for size in visit.sizes:
         viewport = SIZES[size]
         page.set_viewport_size(viewport)
         wait_until_settled(page)
