@@ -104,11 +104,12 @@ def browser():
 
 @pytest.fixture
 def new_page(browser):
-    """Pages in separate browser contexts, as separate people would have (closed after the test)."""
+    """Pages in separate browser contexts, as separate people would have (closed after the test); a
+    screen size and Playwright's context options may be given."""
     contexts = []
 
-    def make():
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    def make(viewport=None, **options):
+        context = browser.new_context(viewport=viewport or {"width": 1400, "height": 1000}, **options)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(30_000)

@@ -45,20 +45,9 @@ def site(tmp_path_factory, real_data_dir):
 
 
 @pytest.fixture
-def person(browser):
-    """A fresh browser (its own context) at a given screen size."""
-    contexts = []
-
-    def make(viewport=LAPTOP, **options):
-        context = browser.new_context(viewport=viewport, **options)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
+def person(new_page):
+    """A fresh browser (its own context), at a laptop's screen size unless told another."""
+    return lambda viewport=LAPTOP, **options: new_page(viewport, **options)
 
 
 def screenshot(page, name: str) -> None:
