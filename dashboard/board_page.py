@@ -27,6 +27,7 @@ from softmax_core.classroom.class_code import weak_code_warning
 from softmax_core.classroom.policy import REVEALED
 from softmax_core.config import BOOK_BATCH, TrainConfig, run_cost
 from softmax_core.errors import LabError
+from softmax_core.metric_registry import METRICS, shown_to
 from softmax_core.runs.store import StudentRecord
 
 TOP_CURVES = 5
@@ -97,7 +98,7 @@ def board_table(entries: list[BoardEntry], revealed: bool) -> pd.DataFrame:
 
 
 def render_top_curves(entries: list[BoardEntry], revealed: bool) -> None:
-    metrics = ["train_loss", "val_acc"] + (["test_acc"] if revealed else [])
+    metrics = [m.name for m in METRICS if (m.held_out or m.kind == "loss") and shown_to(m.split, revealed)]
     cache, runs = get_curve_cache(), reader()
     view = curve_view_controls("board_curves")
     curves = [cache.curves_of(entry.run, f"{entry.rank}. {entry.student}", runs) for entry in entries[:TOP_CURVES]]

@@ -1,8 +1,9 @@
 """Plotly figure builders from plain data (lists and numpy arrays): no torch, no store, no streamlit.
 
-The curves figure replaces the book's matplotlib ``Animator``: train loss, train accuracy and test
-accuracy against (fractional) epoch, one colour per run and one line style per metric, interactive
-(hover values, legend toggles). Every figure sets ``uirevision`` so that a live redraw keeps the
+The curves figure replaces the book's matplotlib ``Animator``: every metric of the registry
+(``metric_registry``: train and held-out loss on the left panel, accuracies on the right) against
+(fractional) epoch, one colour per run and one line style per metric, interactive (hover values, legend
+toggles). Every figure sets ``uirevision`` so that a live redraw keeps the
 person's zoom, and long series are thinned to a bounded number of points.
 
 The curves figure is redrawn by every live viewer twice a second, so it is built as plain dicts (its
@@ -27,17 +28,11 @@ from plotly.subplots import make_subplots
 from softmax_core.analysis.chart_readings import describe_run_curves, smooth_curve
 from softmax_core.analysis.sweeps import HeatCell
 from softmax_core.dataset_sizes import IMAGE_SIDE
+from softmax_core.metric_registry import METRICS, metric
 
 PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D",
            "#BAB0AC", "#EECA3B")
-METRIC_STYLES = {  # metric -> (axis, dash, label)
-    "train_loss": ("loss", "solid", "train loss"),
-    "train_acc": ("accuracy", "dash", "train acc"),
-    "test_acc": ("accuracy", "dot", "test acc"),
-    "val_acc": ("accuracy", "dashdot", "val acc"),
-}
 MAX_POINTS_PER_SERIES = 400
-SMOOTHED_METRICS = ("train_loss", "train_acc")  # the per-step series; held-out accuracy is one point an epoch
 RAW_OPACITY = 0.35  # the raw curve, faint beneath its smoothed one (TensorBoard's look)
 LOG_LOSS_RANGE = (0.2, 2.5)  # the empty chart's loss axis on a log scale: the book's runs live in there
 HEAT_COLOURS = "Viridis"  # the sweep's cells
@@ -45,20 +40,20 @@ WHITE, NEAR_BLACK = "rgb(255, 255, 255)", "rgb(26, 26, 26)"  # the numbers writt
 KEY_GREY = "#8A8A8A"  # the line styles' key: 3:1 or more against both the light and the dark background
 
 
+Series = tuple[Sequence[float], Sequence[float]]  # (fractional epochs, values)
+
+
 @dataclass
 class RunCurves:
-    """One run's curves, as plain lists (x = fractional epoch)."""
+    """One run's curves, as plain lists (x = fractional epoch), by metric name (the registry's)."""
 
     label: str
-    step_epochs: Sequence[float] = field(default_factory=list)
-    train_loss: Sequence[float] = field(default_factory=list)
-    train_acc: Sequence[float] = field(default_factory=list)
-    test_epochs: Sequence[float] = field(default_factory=list)
-    test_acc: Sequence[float] = field(default_factory=list)
+    series: dict[str, Series] = field(default_factory=dict)
     marker_epoch: float | None = None  # e.g. where the loss became NaN
     marker_text: str = ""
-    val_epochs: Sequence[float] = field(default_factory=list)  # for a run with a validation split
-    val_acc: Sequence[float] = field(default_factory=list)
+
+    def points(self, name: str) -> Series:
+        return self.series.get(name, ([], []))
 
 
 @dataclass(frozen=True)
@@ -102,39 +97,38 @@ def run_traces(run: RunCurves, index: int, metrics: Sequence[str] | None = None,
     colour = PALETTE[index % len(PALETTE)]
     label = safe_label(run.label)
     traces = []
-    for metric, (xs, ys) in _series_of(run, metrics).items():
-        if smoothing and metric in SMOOTHED_METRICS and ys:
-            traces.append(_raw_trace(_curve_trace(metric, xs, ys, label, index, colour)))
+    for name, (xs, ys) in drawn_series(run, metrics).items():
+        if smoothing and metric(name).per_step and ys:
+            traces.append(_raw_trace(_curve_trace(name, xs, ys, label, index, colour)))
             ys = smooth_curve(ys, smoothing)
-        traces.append(_curve_trace(metric, xs, ys, label, index, colour))
+        traces.append(_curve_trace(name, xs, ys, label, index, colour))
     return traces
 
 
-def _series_of(run: RunCurves, metrics: Sequence[str] | None) -> dict[str, tuple[Sequence[float], Sequence[float]]]:
-    series = {"train_loss": (run.step_epochs, run.train_loss), "train_acc": (run.step_epochs, run.train_acc),
-              "test_acc": (run.test_epochs, run.test_acc), "val_acc": (run.val_epochs, run.val_acc)}
-    if not run.val_acc:
-        del series["val_acc"]
-    elif not run.test_acc:  # held out for validation, and test accuracy hidden from this reader (or not yet in)
-        del series["test_acc"]
-    if metrics is not None:
-        series = {metric: values for metric, values in series.items() if metric in metrics}
-    return series
+def drawn_series(run: RunCurves, metrics: Sequence[str] | None = None) -> dict[str, Series]:
+    """The run's series a chart draws (all the registry's, or only ``metrics``), in the registry's order:
+    every train series, and each held-out one that has points; before the first epoch's held-out point,
+    an empty test accuracy, so that the legend says what will come."""
+    wanted = [m for m in METRICS if metrics is None or m.name in metrics]
+    drawn = {m.name: run.points(m.name) for m in wanted if not m.held_out or run.points(m.name)[1]}
+    if not any(metric(name).held_out for name in drawn) and any(m.name == "test_acc" for m in wanted):
+        drawn["test_acc"] = run.points("test_acc")
+    return {m.name: drawn[m.name] for m in wanted if m.name in drawn}
 
 
-def _curve_trace(metric: str, xs: Sequence[float], ys: Sequence[float], label: str, index: int,
+def _curve_trace(name: str, xs: Sequence[float], ys: Sequence[float], label: str, index: int,
                  colour: str) -> dict:
-    axis, dash, metric_label = METRIC_STYLES[metric]
+    drawn = metric(name)
     xs, ys = thin(xs, ys)
-    x_axis, y_axis, _ = CURVE_PANELS[axis]
+    x_axis, y_axis, _ = CURVE_PANELS[drawn.kind]
     return {
         "type": "scatter", "x": xs, "y": ys, "xaxis": x_axis, "yaxis": y_axis,
-        "mode": "lines+markers" if metric in ("test_acc", "val_acc") else "lines",
-        "name": f"{label}: {metric_label}", "legendgroup": str(index),
-        "line": {"color": colour, "dash": dash, "width": 2}, "marker": {"size": 5},
+        "mode": "lines" if drawn.per_step else "lines+markers",
+        "name": f"{label}: {drawn.label}", "legendgroup": str(index),
+        "line": {"color": colour, "dash": drawn.dash, "width": 2}, "marker": {"size": 5},
         "cliponaxis": False,  # a dot at the panel's edge is drawn whole
         # the label comes from the trace's escaped name: a '%{y}' in a run name would be filled in here
-        "hovertemplate": f"{metric_label} %{{y:.4f}}<br>epoch %{{x:.2f}}<extra>%{{fullData.name}}</extra>",
+        "hovertemplate": f"{drawn.label} %{{y:.4f}}<br>epoch %{{x:.2f}}<extra>%{{fullData.name}}</extra>",
     }
 
 
@@ -147,13 +141,16 @@ def _raw_trace(trace: dict) -> dict:
 
 
 def curves_text(runs: Sequence[RunCurves], metrics: Sequence[str] | None = None) -> list[str]:
-    """Each run's curves in a sentence (its loss, then each accuracy drawn: all, or those of ``metrics``
-    as ``run_traces`` takes them), the text alternative of the curves charts. (Labels are as typed: the
-    page escapes what it renders.)"""
-    drawn = [metric for metric in ("train_acc", "test_acc", "val_acc") if metrics is None or metric in metrics]
-    return [describe_run_curves(run.label, run.step_epochs, run.train_loss,
-                                {METRIC_STYLES[metric][2]: getattr(run, metric) for metric in drawn})
-            for run in runs]
+    """Each run's curves in a sentence (its train loss, then each other series drawn: all, or those of
+    ``metrics`` as ``run_traces`` takes them), the text alternative of the curves charts. (Labels are as
+    typed: the page escapes what it renders.)"""
+    texts = []
+    for run in runs:
+        epochs, losses = run.points("train_loss")
+        others = {metric(name).label: values for name, (_, values) in drawn_series(run, metrics).items()
+                  if name != "train_loss"}
+        texts.append(describe_run_curves(run.label, epochs, losses, others))
+    return texts
 
 
 @dataclass(frozen=True)
@@ -258,8 +255,8 @@ def _curves_spec(runs: Sequence[RunCurves], title: str, height: int, traces: Seq
 def _style_for_projector(layout: dict, traces: list[dict], style: ProjectorStyle) -> list[dict]:
     """Restyle the figure for a projector (on copies: a live view's traces are cached and shared)."""
     per_run = _one_legend_entry_per_run(traces)
-    metrics = [metric for metric, (_, dash, label) in METRIC_STYLES.items()
-               if any(trace.get("line", {}).get("dash") == dash for trace in per_run)]
+    drawn = {(trace.get("xaxis"), trace.get("line", {}).get("dash")) for trace in per_run}
+    metrics = [m.name for m in METRICS if (CURVE_PANELS[m.kind][0], m.dash) in drawn]
     rows = max(1, math.ceil(sum(1 for trace in per_run if trace.get("showlegend")) / style.runs_per_legend_row))
     legend_px = rows * style.legend_row_px
     text, ticks = {"size": style.text_px}, {"size": style.tick_px}
@@ -277,7 +274,7 @@ def _style_for_projector(layout: dict, traces: list[dict], style: ProjectorStyle
     for key in [key for key in layout if key.startswith(("xaxis", "yaxis"))]:
         layout[key]["title"]["font"] = text
         layout[key].update(tickfont=ticks, automargin=True)
-    return per_run + [_line_style_key(metric) for metric in metrics]
+    return per_run + [_line_style_key(name) for name in metrics]
 
 
 def style_figure(figure: go.Figure, style: ProjectorStyle | None) -> go.Figure:
@@ -306,13 +303,13 @@ def _one_legend_entry_per_run(traces: list[dict]) -> list[dict]:
     return styled
 
 
-def _line_style_key(metric: str) -> dict:
+def _line_style_key(name: str) -> dict:
     """A grey line in the second legend that says what one line style means."""
-    axis, dash, label = METRIC_STYLES[metric]
-    x_axis, y_axis, _ = CURVE_PANELS[axis]
+    styled = metric(name)
+    x_axis, y_axis, _ = CURVE_PANELS[styled.kind]
     return {"type": "scatter", "x": [None], "y": [None], "xaxis": x_axis, "yaxis": y_axis, "mode": "lines",
-            "name": label, "legend": "legend2", "hoverinfo": "skip",
-            "line": {"color": KEY_GREY, "dash": dash, "width": 3}}
+            "name": styled.label, "legend": "legend2", "hoverinfo": "skip",
+            "line": {"color": KEY_GREY, "dash": styled.dash, "width": 3}}
 
 
 def _curves_layout(title: str, height: int, log_loss: bool = False) -> dict:

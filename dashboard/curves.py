@@ -20,36 +20,31 @@ from dataclasses import dataclass, field
 
 from dashboard.charts import RunCurves
 from softmax_core.analysis.lessons import LessonRun, lesson_run
+from softmax_core.metric_registry import NAMES
 from softmax_core.runs.store import RunRecord, ScopedRuns
 from softmax_core.status import RunStatus
 
 
 @dataclass
 class _Series:
-    """The points of one run read so far, as parallel lists."""
+    """The points of one run read so far: each metric's epochs and values, as parallel lists (a metric
+    has a point where it was measured: every report, or each epoch's end)."""
 
     last_step: int = 0
-    step_epochs: list[float] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    train_acc: list[float] = field(default_factory=list)
-    test_epochs: list[float] = field(default_factory=list)
-    test_acc: list[float] = field(default_factory=list)
-    val_epochs: list[float] = field(default_factory=list)
-    val_acc: list[float] = field(default_factory=list)
+    epochs: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in NAMES})
+    values: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in NAMES})
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def extend(self, points) -> None:
         for point in points:
-            self.step_epochs.append(point.epoch)
-            self.train_loss.append(point.train_loss)
-            self.train_acc.append(point.train_acc)
-            if point.test_acc is not None:
-                self.test_epochs.append(point.epoch)
-                self.test_acc.append(point.test_acc)
-            if point.val_acc is not None:
-                self.val_epochs.append(point.epoch)
-                self.val_acc.append(point.val_acc)
+            for name, value in point.values.items():
+                if value is not None:
+                    self.epochs[name].append(point.epoch)
+                    self.values[name].append(value)
             self.last_step = point.step
+
+    def copied(self) -> dict[str, tuple[list[float], list[float]]]:
+        return {name: (self.epochs[name][:], self.values[name][:]) for name in NAMES}
 
 
 class CurveCache:
@@ -67,9 +62,7 @@ class CurveCache:
         with series.lock:
             if run.last_step > series.last_step:
                 series.extend(reader.read_points(run.id, after_step=series.last_step))
-            curves = RunCurves(label, series.step_epochs[:], series.train_loss[:], series.train_acc[:],
-                               series.test_epochs[:], series.test_acc[:], val_epochs=series.val_epochs[:],
-                               val_acc=series.val_acc[:])
+            curves = RunCurves(label, series.copied())
         if run.status == RunStatus.DIVERGED and run.diverged_epoch is not None:
             curves.marker_epoch, curves.marker_text = run.diverged_epoch, f"#{run.id} NaN at step {run.diverged_step}"
         return curves

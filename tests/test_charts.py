@@ -22,6 +22,14 @@ from softmax_core.analysis.sweeps.grid import HeatCell
 from softmax_core.book.data import CLASS_NAMES
 
 
+def curves(label, step_epochs=(), train_loss=(), train_acc=(), test_epochs=(), test_acc=(), marker_epoch=None,
+           marker_text="", val_epochs=(), val_acc=()) -> RunCurves:
+    """A run's curves as the book's four series: per-step loss and accuracy, held-out accuracy per epoch."""
+    return RunCurves(label, {"train_loss": (list(step_epochs), list(train_loss)),
+                             "train_acc": (list(step_epochs), list(train_acc)),
+                             "test_acc": (list(test_epochs), list(test_acc)),
+                             "val_acc": (list(val_epochs), list(val_acc))}, marker_epoch, marker_text)
+
 def test_thin_keeps_short_series_and_bounds_long_ones_keeping_the_ends():
     assert thin([1, 2, 3], [4, 5, 6]) == ([1, 2, 3], [4, 5, 6])
     xs = list(range(10_000))
@@ -30,8 +38,8 @@ def test_thin_keeps_short_series_and_bounds_long_ones_keeping_the_ends():
 
 
 def test_curves_figure_has_a_line_style_per_metric_and_a_colour_per_run():
-    runs = [RunCurves("#1 batch 256", [0.5, 1.0], [0.9, 0.7], [0.7, 0.8], [1.0], [0.79]),
-            RunCurves("#2 batch 1024", [0.5, 1.0], [1.2, 0.9], [0.6, 0.7], [1.0], [0.72])]
+    runs = [curves("#1 batch 256", [0.5, 1.0], [0.9, 0.7], [0.7, 0.8], [1.0], [0.79]),
+            curves("#2 batch 1024", [0.5, 1.0], [1.2, 0.9], [0.6, 0.7], [1.0], [0.72])]
     figure = build_curves_figure(runs)
     names = [trace.name for trace in figure.data]
     assert names == ["#1 batch 256: train loss", "#1 batch 256: train acc", "#1 batch 256: test acc",
@@ -44,18 +52,18 @@ def test_curves_figure_has_a_line_style_per_metric_and_a_colour_per_run():
 
 def test_long_runs_are_downsampled():
     epochs = list(np.linspace(0, 500, 50_000))
-    figure = build_curves_figure([RunCurves("long", epochs, epochs, epochs, [], [])])
+    figure = build_curves_figure([curves("long", epochs, epochs, epochs, [], [])])
     assert len(figure.data[0].x) <= 400
 
 
 def test_labels_cannot_inject_markup():
     assert safe_label("<b>x</b> & y") == "&lt;b&gt;x&lt;/b&gt; &amp; y"
-    figure = build_curves_figure([RunCurves("<img src=x>", [1.0], [0.5], [0.8], [1.0], [0.8])])
+    figure = build_curves_figure([curves("<img src=x>", [1.0], [0.5], [0.8], [1.0], [0.8])])
     assert "<img" not in figure.data[0].name
 
 
 def test_divergence_marker_is_drawn():
-    figure = build_curves_figure([RunCurves("naive", [0.2], [2.0], [0.1], [], [], 0.4, "NaN at step 12")])
+    figure = build_curves_figure([curves("naive", [0.2], [2.0], [0.1], [], [], 0.4, "NaN at step 12")])
     assert figure.layout.shapes[0].x0 == 0.4
     assert figure.layout.annotations[-1].text == "NaN at step 12"
 
@@ -75,8 +83,8 @@ def test_templates_confusion_per_class_and_band_figures():
 def test_the_unvalidated_curves_figure_is_valid_plotly():
     import plotly.graph_objects as go
 
-    runs = [RunCurves("a", [0.5, 1.0], [0.9, 0.7], [0.7, 0.8], [1.0], [0.79], 0.7, "NaN at step 3"),
-            RunCurves("b", [0.5], [1.2], [0.6], [], [])]
+    runs = [curves("a", [0.5, 1.0], [0.9, 0.7], [0.7, 0.8], [1.0], [0.79], 0.7, "NaN at step 3"),
+            curves("b", [0.5], [1.2], [0.6], [], [])]
     checked = go.Figure(build_curves_figure(runs, title="t").to_dict())  # validates every key and value
     assert [trace.name for trace in checked.data][:3] == ["a: train loss", "a: train acc", "a: test acc"]
     assert checked.layout.xaxis2.domain == (0.54, 1.0) and checked.layout.yaxis2.anchor == "x2"
@@ -141,7 +149,7 @@ def test_a_sweep_cells_hover_gives_the_seeds_spread_or_says_one_seed_has_none():
 def test_the_curve_panels_are_two_figures_each_the_full_width_of_its_column():
     import plotly.graph_objects as go
 
-    runs = [RunCurves("a", [0.5, 1.0], [0.9, 0.7], [0.7, 0.8], [1.0], [0.79], 0.7, "NaN at step 3")]
+    runs = [curves("a", [0.5, 1.0], [0.9, 0.7], [0.7, 0.8], [1.0], [0.79], 0.7, "NaN at step 3")]
     loss, accuracy = (go.Figure(panel.to_dict()) for panel in build_curve_panels(runs, title="t"))  # validated
     assert [t.name for t in loss.data] == ["a: train loss"] and [t.name for t in accuracy.data] == [
         "a: train acc", "a: test acc"]
@@ -163,8 +171,8 @@ def test_a_prepared_figure_sends_the_spec_that_a_validated_figure_would():
 
     from dashboard.charts import PreparedFigure, curve_panel_specs
 
-    runs = [RunCurves("lr 0.1", [0.5, 1.0], [0.9, 0.6], [0.7, 0.8], [1.0], [0.79]),
-            RunCurves("lr 0.4", [0.5, 1.0], [1.2, 0.9], [0.6, 0.7], [1.0], [0.7], 0.8, "NaN at step 3")]
+    runs = [curves("lr 0.1", [0.5, 1.0], [0.9, 0.6], [0.7, 0.8], [1.0], [0.79]),
+            curves("lr 0.4", [0.5, 1.0], [1.2, 0.9], [0.6, 0.7], [1.0], [0.7], 0.8, "NaN at step 3")]
     for spec, built in zip(curve_panel_specs(runs, title="t"), build_curve_panels(runs, title="t"), strict=True):
         prepared = PreparedFigure(spec)
         assert isinstance(prepared, BaseFigure) and prepared.to_dict() is spec
@@ -177,7 +185,7 @@ def test_a_log_loss_axis_is_on_the_loss_panel_only_and_keeps_no_zoom_from_the_li
 
     from dashboard.charts import CurveView, curve_panel_specs
 
-    runs = [RunCurves("a", [0.5, 1.0], [0.9, 0.7], [0.7, 0.8], [1.0], [0.79])]
+    runs = [curves("a", [0.5, 1.0], [0.9, 0.7], [0.7, 0.8], [1.0], [0.79])]
     loss, accuracy = (go.Figure(spec) for spec in curve_panel_specs(runs, view=CurveView(log_loss=True)))
     assert loss.layout.yaxis.type == "log" and accuracy.layout.yaxis.type in (None, "linear")
     linear = curve_panel_specs(runs)[0]["layout"]
@@ -193,7 +201,7 @@ def test_smoothing_draws_each_per_step_curve_smoothed_over_its_faint_raw_curve()
     from dashboard.charts import CurveView, run_traces
     from softmax_core.analysis.chart_readings import smooth_curve
 
-    run = RunCurves("lr 0.4", [0.25, 0.5, 0.75, 1.0], [0.9, 0.5, 0.8, 0.4], [0.6, 0.8, 0.7, 0.85], [1.0], [0.8])
+    run = curves("lr 0.4", [0.25, 0.5, 0.75, 1.0], [0.9, 0.5, 0.8, 0.4], [0.6, 0.8, 0.7, 0.85], [1.0], [0.8])
     assert [trace["name"] for trace in run_traces(run, 0)] == ["lr 0.4: train loss", "lr 0.4: train acc",
                                                                "lr 0.4: test acc"]
     traces = run_traces(run, 0, smoothing=0.6)
@@ -214,8 +222,8 @@ def test_every_chart_saves_a_png_named_after_it_and_the_curves_have_a_text_alter
 
     assert chart_config("compare_curves_loss")["toImageButtonOptions"] == {
         "format": "png", "filename": "compare_curves_loss", "scale": 2}
-    runs = [RunCurves("#1 book", [0.5, 10.0], [0.78, 0.45], [0.7, 0.85], [1.0, 10.0], [0.8, 0.83]),
-            RunCurves("#2 student", [0.5], [0.9], [0.6], val_epochs=[1.0], val_acc=[0.7])]
+    runs = [curves("#1 book", [0.5, 10.0], [0.78, 0.45], [0.7, 0.85], [1.0, 10.0], [0.8, 0.83]),
+            curves("#2 student", [0.5], [0.9], [0.6], val_epochs=[1.0], val_acc=[0.7])]
     assert curves_text(runs) == [
         "#1 book: train loss fell from 0.78 to 0.45 over 10 epochs; train acc ends at 0.85; test acc ends at 0.83.",
         "#2 student: train loss stayed at 0.90 over 0.5 epochs; train acc ends at 0.60; val acc ends at 0.70."]
@@ -234,8 +242,8 @@ def test_progress_claims_no_time_without_a_start_and_never_a_negative_one():
     from softmax_core.status import RunStatus
 
     run = RunRecord(id=1, name="r", config=TrainConfig(epochs=2), status=RunStatus.CANCELLED, created_at=100.0,
-                    started_at=None, ended_at=100.0, error=None, final_train_loss=None, final_train_acc=None,
-                    final_test_acc=None, verdict=None, diverged_step=None, diverged_epoch=None,
+                    started_at=None, ended_at=100.0, error=None, finals={},
+                    verdict=None, diverged_step=None, diverged_epoch=None,
                     steps_per_epoch=235, total_steps=470, last_step=470)
     assert progress_text(run, now=160.0) == "epoch 2.0 of 2"
     going = dataclasses.replace(run, status=RunStatus.RUNNING, started_at=150.0, ended_at=None, last_step=235)

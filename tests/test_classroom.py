@@ -543,7 +543,7 @@ def test_the_board_ranks_each_students_best_admitted_run_by_validation_accuracy(
     board = rank_board(runs, names, CHALLENGES["best-5-epochs"])
     assert [(e.rank, e.student, e.val_acc, e.test_rank) for e in board] == [(1, "Ada", 0.84, 2), (2, "Bob", 0.82, 1)]
     assert board[0].places_moved == -1 and board[1].places_moved == 1
-    unrevealed = rank_board([dataclasses.replace(run, final_test_acc=None) for run in runs], names,
+    unrevealed = rank_board([dataclasses.replace(run, finals={**run.finals, "test_acc": None}) for run in runs], names,
                             CHALLENGES["best-5-epochs"])
     assert [(e.student, e.test_rank, e.places_moved) for e in unrevealed] == [("Ada", None, 0), ("Bob", None, 0)]
     reading = read_reveal(board)

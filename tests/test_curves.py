@@ -7,6 +7,7 @@ from workloads import make_tiny_data
 from dashboard.curves import CurveCache
 from softmax_core.book.train import Callback, fit
 from softmax_core.config import TrainConfig
+from softmax_core.metric_registry import METRICS, Split
 from softmax_core.runs.recording_callback import RecordingCallback
 from softmax_core.runs.store import EVERYTHING, ReadScope, RunStore
 
@@ -36,7 +37,7 @@ def test_curves_grow_by_reading_only_new_points_and_equal_the_store(tmp_path):
     halfway = StopAfter(4)
     fit(config, make_tiny_data(), [RecordingCallback(store, run_id, flush_seconds=0), halfway], halfway)
     partial = cache.curves_of(store.get_run(run_id, scope=EVERYTHING), "#1", everything)
-    assert len(partial.step_epochs) == 4 and reads == [0]
+    assert len(partial.points("train_loss")[0]) == 4 and reads == [0]
     cache.curves_of(store.get_run(run_id, scope=EVERYTHING), "#1", everything)
     assert reads == [0], "an unchanged run is not read again"
     rest = store.create_run(config, "complete")
@@ -44,10 +45,11 @@ def test_curves_grow_by_reading_only_new_points_and_equal_the_store(tmp_path):
     first = cache.curves_of(store.get_run(rest, scope=EVERYTHING), "#2", everything)
     store.add_points(rest, [type("P", (), dict(step=99, epoch=9.9, train_loss=0.1, train_acc=0.9))])
     grown = cache.curves_of(store.get_run(rest, scope=EVERYTHING), "#2", everything)
-    assert reads[-1] == 12 and grown.step_epochs == first.step_epochs + [9.9]
+    assert reads[-1] == 12 and grown.points("train_loss")[0] == first.points("train_loss")[0] + [9.9]
     points = original(rest, scope=EVERYTHING)
-    assert grown.train_loss == [p.train_loss for p in points]
-    assert grown.test_acc == [p.test_acc for p in points if p.test_acc is not None] and len(grown.test_acc) == 2
+    assert grown.points("train_loss")[1] == [p.train_loss for p in points]
+    test_acc = grown.points("test_acc")[1]
+    assert test_acc == [p.test_acc for p in points if p.test_acc is not None] and len(test_acc) == 2
 
 
 def test_the_cache_is_bounded(tmp_path):
@@ -67,9 +69,12 @@ def test_a_students_curves_before_the_reveal_hold_no_test_accuracy_even_after_th
     fit(config, make_tiny_data(), [RecordingCallback(store, run_id, flush_seconds=0)])
     cache = CurveCache()
     teacher, ada = store.reader(EVERYTHING), store.reader(ReadScope.of_student(student, test_accuracy=False))
-    assert len(cache.curves_of(teacher.get_run(run_id), "#1", teacher).test_acc) == 2
+    theirs = cache.curves_of(teacher.get_run(run_id), "#1", teacher)
+    assert all(len(theirs.points(m.name)[1]) == 2 for m in METRICS if m.held_out), "two epochs of each held-out metric"
     hers = cache.curves_of(ada.get_run(run_id), "#1", ada)
-    assert hers.test_acc == [] and len(hers.val_acc) == 2, "the teacher's cached copy is never handed to her"
+    assert all(hers.points(m.name)[1] == [] for m in METRICS if m.split is Split.TEST), \
+        "the teacher's cached copy is never handed to her"
+    assert all(len(hers.points(m.name)[1]) == 2 for m in METRICS if m.split is Split.VALIDATION)
 
 
 def test_a_run_that_reuses_a_deleted_runs_id_starts_with_its_own_curves(tmp_path):
@@ -78,10 +83,10 @@ def test_a_run_that_reuses_a_deleted_runs_id_starts_with_its_own_curves(tmp_path
     old = store.create_run(config, "old")
     fit(config, make_tiny_data(), [RecordingCallback(store, old, flush_seconds=0)])
     cache, everything = CurveCache(), store.reader(EVERYTHING)
-    assert cache.curves_of(store.get_run(old, scope=EVERYTHING), "x", everything).train_loss
+    assert cache.curves_of(store.get_run(old, scope=EVERYTHING), "x", everything).points("train_loss")[1]
     old_run = store.get_run(old, scope=EVERYTHING)
     reused = dataclasses.replace(old_run, created_at=old_run.created_at + 1, last_step=0)
-    assert cache.curves_of(reused, "x", everything).train_loss == [], "another run, whatever its id"
+    assert cache.curves_of(reused, "x", everything).points("train_loss")[1] == [], "another run, whatever its id"
 
 
 def test_a_lesson_run_is_read_once_per_run_and_last_step(tmp_path):

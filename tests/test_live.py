@@ -15,7 +15,7 @@ from softmax_core.status import RunStatus
 
 NOW = 1_000_000.0
 BASE = RunRecord(id=1, name="r", config=TrainConfig(), status=RunStatus.QUEUED, created_at=NOW - 1, started_at=None,
-                 ended_at=None, error=None, final_train_loss=None, final_train_acc=None, final_test_acc=None,
+                 ended_at=None, error=None, finals={},
                  verdict=None, diverged_step=None, diverged_epoch=None, steps_per_epoch=None, total_steps=None)
 
 

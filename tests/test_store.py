@@ -31,7 +31,7 @@ FINISHED, INTERRUPTED, QUEUED, RUNNING, CANCELLED, FAILED = (
 SCHEMA_V1_SQL = Path(__file__).parent / "data" / "schema_v1.sql"
 V1_EPOCH_COLUMNS = ("run_id, epoch, step, train_loss, train_acc, test_acc, seconds, weights, bias, confusion, "
                     "step_losses")
-HEAD_REVISION = "0009"
+HEAD_REVISION = f"{SCHEMA_VERSION:04d}"  # the newest migration, numbered as the schema it makes
 
 
 @pytest.fixture

@@ -56,8 +56,9 @@ def test_the_spec_checks_every_value_and_the_grids_size():
 def made_up_run(run_id: int, lr: float, loss: float) -> RunRecord:
     """A finished run of a one-axis sweep over lr, with only what the reading reads."""
     return RunRecord(id=run_id, name="r", config=TrainConfig(lr=lr), status=RunStatus.FINISHED, created_at=0.0,
-                     started_at=0.0, ended_at=1.0, error=None, final_train_loss=loss, final_train_acc=0.8,
-                     final_test_acc=0.8, verdict=None, diverged_step=None, diverged_epoch=None,
+                     started_at=0.0, ended_at=1.0, error=None,
+                     finals={"train_loss": loss, "train_acc": 0.8, "test_acc": 0.8}, verdict=None,
+                     diverged_step=None, diverged_epoch=None,
                      steps_per_epoch=1, total_steps=1, tags={"axes": ["lr"], "cell": {"lr": lr}, "seeds": 2})
 
 

@@ -80,7 +80,8 @@ def write_runs_and_points(store_url: str, writer: int, points: int, batch: int =
     assert store.claim_run(run_id, f"writer-{writer}", writer)
     for first in range(1, points + 1, batch):
         steps = range(first, min(first + batch, points + 1))
-        store.add_points(run_id, [MetricPoint(step, step / points, writer + step / 1000, 0.5) for step in steps])
+        store.add_points(run_id, [MetricPoint.of(step, step / points, train_loss=writer + step / 1000, train_acc=0.5)
+                                  for step in steps])
         store.beat([run_id])
         store.interrupt_stale_runs(8.0)
     store.end_run(run_id, RunStatus.FINISHED)

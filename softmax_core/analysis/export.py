@@ -13,16 +13,18 @@ import json
 from collections.abc import Sequence
 
 from softmax_core.config import ConfigError, TrainConfig
+from softmax_core.metric_registry import METRICS, Split, shown_to
 
-CSV_COLUMNS = ("step", "epoch", "train_loss", "train_acc", "test_acc", "val_acc")
+CSV_COLUMNS = ("step", "epoch", *(metric.name for metric in METRICS))
 
 
 def metrics_csv(points: Sequence, test_accuracy: bool = True) -> str:
-    """Progress points (objects with the CSV_COLUMNS attributes) as CSV text, accuracies empty mid-epoch.
-    Without ``test_accuracy`` (a student before the reveal) there is no test_acc column at all; val_acc
-    is there when the run held out a validation split."""
-    columns = [name for name in CSV_COLUMNS if (name != "test_acc" or test_accuracy)
-               and (name != "val_acc" or any(getattr(point, "val_acc", None) is not None for point in points))]
+    """Progress points (``MetricPoint``s) as CSV text: step, epoch and a column for each of the registry's
+    metrics, an epoch-end metric empty mid-epoch. Without ``test_accuracy`` (a student before the reveal)
+    no column of the test split is there at all; a validation column is there when the run held out a
+    validation split."""
+    columns = ["step", "epoch"] + [m.name for m in METRICS if shown_to(m.split, test_accuracy) and (
+        m.split is not Split.VALIDATION or any(getattr(point, m.name, None) is not None for point in points))]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)

@@ -16,6 +16,7 @@ from softmax_core.book.data import DataError, load_fashion_mnist
 from softmax_core.book.train import Callback, EpochReport, FitResult, FitStart, fit
 from softmax_core.cli.common import CommandLineError, make_cli_executor
 from softmax_core.config import TrainConfig, describe_config, preset_config, settings
+from softmax_core.metric_registry import METRICS, NAMES, Metric, Split
 from softmax_core.runs.run_driver import claim, train_claimed
 from softmax_core.runs.run_follower import follow_run
 from softmax_core.runs.store import RunStore, StoreError, open_default_store
@@ -32,22 +33,22 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 
 
 class TablePrinter(Callback):
-    """Prints one row per epoch as it ends, then the outcome and the verdict."""
+    """Prints one row per epoch as it ends (a column for each of the registry's metrics the run measures),
+    then the outcome and the verdict."""
 
     def __init__(self, out: TextIO):
-        self.out, self.validation = out, False
+        self.out, self.columns = out, list(METRICS)
 
     def on_fit_start(self, start: FitStart) -> None:
         settings = ", ".join(f"{k}={v}" for k, v in start.config.to_dict().items())
-        self.validation = start.config.validation
+        self.columns = [m for m in METRICS if m.split is not Split.VALIDATION or start.config.validation]
         self._print(f"training on {start.device}: {settings}")
-        val_header = f"  {'val acc':>7}" if self.validation else ""
-        self._print(f"{'epoch':>5}  {'train loss':>10}  {'train acc':>9}{val_header}  {'test acc':>8}  {'seconds':>7}")
+        self._print("  ".join([f"{'epoch':>5}", *(f"{m.label:>{_width(m)}}" for m in self.columns),
+                               f"{'seconds':>7}"]))
 
     def on_epoch_end(self, report: EpochReport) -> None:
-        val = f"  {report.val_acc:>7.4f}" if self.validation else ""
-        self._print(f"{report.epoch:>5}  {report.train_loss:>10.4f}  {report.train_acc:>9.4f}{val}  "
-                    f"{report.test_acc:>8.4f}  {report.seconds:>7.2f}")
+        values = [_cell(getattr(report, m.name, None), _width(m)) for m in self.columns]
+        self._print("  ".join([f"{report.epoch:>5}", *values, f"{report.seconds:>7.2f}"]))
 
     def on_fit_end(self, result: FitResult) -> None:
         self._print(result.message)
@@ -67,8 +68,7 @@ class JsonLinesPrinter(Callback):
 
     def on_epoch_end(self, report: EpochReport) -> None:
         self._emit({"event": "epoch", "epoch": report.epoch, "step": report.step,
-                    "train_loss": report.train_loss, "train_acc": report.train_acc,
-                    "test_acc": report.test_acc, "val_acc": report.val_acc, "seconds": report.seconds})
+                    **{name: getattr(report, name, None) for name in NAMES}, "seconds": report.seconds})
 
     def on_fit_end(self, result: FitResult) -> None:
         self._emit(result_summary(result))
@@ -83,10 +83,17 @@ def result_summary(result: FitResult) -> dict:
     return {
         "event": "end", "status": result.status, "message": result.message,
         "seconds": result.seconds, "diverged_step": result.diverged_step,
-        "final": None if final is None else {
-            "train_loss": final.train_loss, "train_acc": final.train_acc, "test_acc": final.test_acc},
+        "final": None if final is None else {name: getattr(final, name, None) for name in NAMES},
         "verdict": result.verdict.to_dict() if result.verdict else None,
     }
+
+
+def _width(metric: Metric) -> int:
+    return max(len(metric.label), 7)
+
+
+def _cell(value: float | None, width: int) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.4f}"
 
 
 def run_train(args: argparse.Namespace, out: TextIO) -> int:

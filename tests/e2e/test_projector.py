@@ -34,8 +34,10 @@ def shared_run(store: RunStore, student: str, place: int) -> int:
     owner = store.classroom.add_student(student, joined_from=f"10.0.0.{place + 10}", name_key=canonical_name(student))
     run_id = store.create_run(TrainConfig(epochs=5, validation=True), f"{student}'s run", owner_id=owner)
     steps = 10
-    store.add_points(run_id, [MetricPoint(epoch * steps + step, epoch + step / steps, 1.0 - 0.1 * epoch - 0.01 * step,
-                                          0.6 + 0.04 * epoch) for epoch in range(5) for step in range(1, steps + 1)])
+    store.add_points(run_id, [MetricPoint.of(epoch * steps + step, epoch + step / steps,
+                                             train_loss=1.0 - 0.1 * epoch - 0.01 * step,
+                                             train_acc=0.6 + 0.04 * epoch)
+                              for epoch in range(5) for step in range(1, steps + 1)])
     val, test = 0.84 - 0.01 * place, 0.80 + 0.005 * place  # the test set reorders them
     with store.engine.begin() as conn:
         for epoch in range(1, 6):

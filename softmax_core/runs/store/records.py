@@ -1,12 +1,15 @@
 """What the store hands out (RunRecord, MetricPoint, EpochRecord) and how rows and tensors map to them.
 
 Tensors are stored as little-endian bytes of a fixed dtype and shape, so any reader (another process,
-another machine, another database) decodes them the same way.
+another machine, another database) decodes them the same way. A record's metrics are those of
+``metric_registry``, held as a mapping and read as attributes (``point.train_loss``,
+``run.final_test_acc``), so that a metric added there needs no field here.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -15,10 +18,30 @@ import numpy as np
 from softmax_core.book.verdict import Verdict, judge_book_checks
 from softmax_core.config import TrainConfig
 from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
+from softmax_core.metric_registry import BY_NAME, METRICS, NAMES, Split
 from softmax_core.status import RunStatus
 
 if TYPE_CHECKING:  # torch is loaded only by a reader of tensors: listing runs needs none
     import torch
+
+Values = Mapping[str, Optional[float]]  # metric name -> value (None: not measured, or not for this reader)
+
+
+def _metric_attribute(values: Values, name: str, prefix: str = "") -> Optional[float]:
+    """``values``' metric called ``name`` less ``prefix``; AttributeError for a name that is no metric."""
+    bare = name[len(prefix):] if name.startswith(prefix) else None
+    if bare not in BY_NAME:
+        raise AttributeError(name)
+    return values.get(bare)
+
+
+def checked_values(values: Mapping[str, Any]) -> dict[str, Optional[float]]:
+    """Metric values by name, every registry metric present (None where missing); KeyError for a name
+    that is no metric, so a typo is an error, never a value nobody reads."""
+    unknown = set(values) - set(NAMES)
+    if unknown:
+        raise KeyError(f"no metric named {', '.join(sorted(unknown))}; the metrics are {', '.join(NAMES)}")
+    return {name: values.get(name) for name in NAMES}
 
 
 @dataclass(frozen=True)
@@ -33,9 +56,7 @@ class RunRecord:
     started_at: Optional[float]
     ended_at: Optional[float]
     error: Optional[str]
-    final_train_loss: Optional[float]
-    final_train_acc: Optional[float]
-    final_test_acc: Optional[float]
+    finals: Values  # each metric at the run's last epoch (read as ``run.final_<name>``)
     verdict: Optional[Verdict]
     diverged_step: Optional[int]
     diverged_epoch: Optional[float]
@@ -51,12 +72,16 @@ class RunRecord:
     device: Optional[str] = None
     owner_id: Optional[int] = None  # the student, in classroom mode
     shared: bool = False  # shared to the class board
-    final_val_acc: Optional[float] = None  # on the validation split, if the run held one out
     test_accuracy_shown: bool = True  # False: read in a scope that hides test accuracy (before the reveal)
     pack_lead: Optional[int] = None  # trained in a pack: the pack's first run, and how many it held
     pack_size: Optional[int] = None
     cost: Optional[int] = None  # in book steps (config.run_cost)
     yields: int = 0  # times it gave its worker back to a classmate (pre-empted), resuming where it stopped
+
+    def __getattr__(self, name: str) -> Optional[float]:
+        if name.startswith("__") or name == "finals":  # copy and pickle look for these before __init__
+            raise AttributeError(name)
+        return _metric_attribute(self.finals, name, "final_")
 
     @property
     def held_out_acc(self) -> Optional[float]:
@@ -84,8 +109,9 @@ class RunRecord:
         return f"{self.device or 'cpu'} on {where}, process {self.pid}{pack}"
 
     def to_dict(self) -> dict[str, Any]:
-        values = {k: v for k, v in vars(self).items() if k not in ("config", "verdict", "status")}
-        return {**values, "status": self.status.value, "config": self.config.to_dict(),
+        values = {k: v for k, v in vars(self).items() if k not in ("config", "verdict", "status", "finals")}
+        finals = {f"final_{name}": value for name, value in self.finals.items()}
+        return {**values, **finals, "status": self.status.value, "config": self.config.to_dict(),
                 "verdict": self.verdict.to_dict() if self.verdict else None}
 
 
@@ -107,35 +133,45 @@ class StudentRecord:
 
 @dataclass(frozen=True)
 class MetricPoint:
-    """One stored progress point (test_acc only at epoch ends)."""
+    """One stored progress point: each metric's value there (an epoch-end metric only at an epoch's last
+    step), read as ``point.train_loss``."""
 
     step: int
     epoch: float
-    train_loss: float
-    train_acc: float
-    test_acc: Optional[float] = None
-    val_acc: Optional[float] = None
+    values: Values
+
+    @classmethod
+    def of(cls, step: int, epoch: float, **values: Optional[float]) -> MetricPoint:
+        return cls(step, epoch, checked_values(values))
+
+    def __getattr__(self, name: str) -> Optional[float]:
+        if name.startswith("__") or name == "values":
+            raise AttributeError(name)
+        return _metric_attribute(self.values, name)
 
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """The book's metrics of one epoch; tensors only when asked for."""
+    """One epoch's metrics (read as ``record.test_acc``); tensors only when asked for."""
 
     epoch: int
     step: int
-    train_loss: float
-    train_acc: float
-    test_acc: float
     seconds: float
-    val_acc: Optional[float] = None  # on the validation split, if the run held one out
+    values: Values
     weights: Optional[torch.Tensor] = None
     bias: Optional[torch.Tensor] = None
     confusion: Optional[torch.Tensor] = None
     step_losses: Optional[torch.Tensor] = None
 
+    def __getattr__(self, name: str) -> Optional[float]:
+        if name.startswith("__") or name == "values":
+            raise AttributeError(name)
+        return _metric_attribute(self.values, name)
 
-EPOCH_SCALARS = ("epoch", "step", "train_loss", "train_acc", "test_acc", "seconds", "val_acc")
-EPOCH_TENSORS = ("weights", "bias", "confusion", "step_losses")
+
+EPOCH_SCALARS = ("epoch", "step", "seconds", *NAMES)
+EPOCH_TENSORS = {"weights": Split.TRAIN, "bias": Split.TRAIN, "confusion": Split.TEST,  # the split each is of
+                 "step_losses": Split.TRAIN}
 
 
 def run_record(row) -> RunRecord:
@@ -144,15 +180,15 @@ def run_record(row) -> RunRecord:
     record = RunRecord(
         id=values["id"], name=values["name"], config=TrainConfig.from_dict(values["config"]),
         status=RunStatus(values["status"]), created_at=values["created_at"], started_at=values["started_at"],
-        ended_at=values["ended_at"], error=values["error"], final_train_loss=values["final_train_loss"],
-        final_train_acc=values["final_train_acc"], final_test_acc=values["final_test_acc"],
+        ended_at=values["ended_at"], error=values["error"],
+        finals={metric.name: values[metric.final_column] for metric in METRICS},
         verdict=Verdict.from_dict(values["verdict"]) if values["verdict"] else None,
         diverged_step=values["diverged_step"], diverged_epoch=values["diverged_epoch"],
         steps_per_epoch=values["steps_per_epoch"], total_steps=values["total_steps"],
         last_step=values["last_step"] or 0, tags=values["tags"] or {}, heartbeat_at=values["heartbeat_at"],
         cancel_requested=bool(values["cancel_requested"]), host=values["host"], pid=values["pid"],
         node=values["node"], device=values["device"], owner_id=values["owner_id"],
-        shared=bool(values["shared"]), final_val_acc=values["final_val_acc"],
+        shared=bool(values["shared"]),
         pack_lead=values["pack_lead"], pack_size=values["pack_size"], cost=values["cost"],
         yields=values["yields"] or 0,
     )
@@ -171,7 +207,7 @@ def judged_on_validation(run: RunRecord) -> RunRecord:
 def epoch_row(run_id: int, report) -> dict[str, Any]:
     """A fit() EpochReport as an epochs-table row."""
     return {
-        "run_id": run_id, **{name: getattr(report, name) for name in EPOCH_SCALARS},
+        "run_id": run_id, **{name: getattr(report, name, None) for name in EPOCH_SCALARS},
         "weights": _to_bytes(report.weights, "<f4"), "bias": _to_bytes(report.bias, "<f4"),
         "confusion": _to_bytes(report.confusion, "<i4"),
         "step_losses": np.asarray(report.step_losses, dtype="<f4").tobytes(),
@@ -180,7 +216,8 @@ def epoch_row(run_id: int, report) -> dict[str, Any]:
 
 def epoch_record(row, with_tensors: bool) -> EpochRecord:
     values = row._mapping
-    scalars = {name: values[name] for name in EPOCH_SCALARS}
+    scalars = dict(epoch=values["epoch"], step=values["step"], seconds=values["seconds"],
+                   values={name: values[name] for name in NAMES})
     if not with_tensors:
         return EpochRecord(**scalars)
     return EpochRecord(

@@ -5,7 +5,8 @@ It is also how the server and its workers talk: a worker claims a queued run, re
 reads the run's cancel flag and writes its points; the server sets the flag and turns runs whose
 heartbeat went stale into ``interrupted``. Every read takes a ``ReadScope`` (the classroom policy's
 answer to who is asking) and applies it in SQL: a student's query returns their runs and the shared
-ones, and without test accuracy until the teacher's reveal. The class's own records (students,
+ones, and nothing measured on the test split until the teacher's reveal: which columns those are is
+the metric registry's to say (``metric_registry.shown_to``), never a list here. The class's own records (students,
 guards, passes) are the ``ClassStore`` at ``store.classroom``.
 """
 
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 
 from softmax_core.config import TrainConfig, describe_cost, run_cost
 from softmax_core.errors import LabError
+from softmax_core.metric_registry import EPOCH_END_METRICS, METRICS, NAMES, STEP_METRICS, Split
 from softmax_core.runs.store.class_store import ClassStore
 from softmax_core.runs.store.database import Database
 from softmax_core.runs.store.engine import default_database_url
@@ -43,7 +45,8 @@ from softmax_core.runs.store.scope import ReadScope
 from softmax_core.status import ACTIVE_STATUSES, RunStatus
 
 _ACTIVE = [status.value for status in ACTIVE_STATUSES]
-HIDDEN_RUN_COLUMNS = ("final_test_acc", "verdict")  # what a scope without test accuracy reads as NULL
+RUN_COLUMN_SPLITS = {**{metric.final_column: metric.split for metric in METRICS},
+                     "verdict": Split.TEST}  # the book's verdict is judged on test accuracy
 
 
 class RunLimitReached(LabError, ValueError):
@@ -267,8 +270,8 @@ class RunStore:
         progress points, an epoch's record, how the run ended (each optional). A run's store costs a
         transaction per flush, not one per kind of news. (``schedule`` is fit()'s FitStart, ``result`` its
         FitResult.)"""
-        rows = [{"run_id": run_id, "step": p.step, "epoch": p.epoch, "train_loss": p.train_loss,
-                 "train_acc": p.train_acc} for p in points]
+        rows = [{"run_id": run_id, "step": p.step, "epoch": p.epoch,
+                 **{metric.name: getattr(p, metric.name) for metric in STEP_METRICS}} for p in points]
         with self.database.writing() as conn:
             if schedule is not None:
                 conn.execute(runs_table.update().where(runs_table.c.id == run_id).values(
@@ -280,7 +283,8 @@ class RunStore:
                 conn.execute(epochs_table.insert().values(**epoch_row(run_id, epoch)))
                 conn.execute(points_table.update()
                              .where(points_table.c.run_id == run_id, points_table.c.step == epoch.step)
-                             .values(test_acc=epoch.test_acc, val_acc=getattr(epoch, "val_acc", None)))
+                             .values(**{metric.name: getattr(epoch, metric.name, None)
+                                        for metric in EPOCH_END_METRICS}))
             if result is not None:
                 conn.execute(runs_table.update().where(runs_table.c.id == run_id)
                              .values(**_ending(result, self.database.now())))
@@ -363,18 +367,18 @@ class RunStore:
 
     def read_points(self, run_id: int, after_step: int = 0, *, scope: ReadScope) -> list[MetricPoint]:
         """A run's progress points in step order (only those after ``after_step``, for a live view)."""
-        test_acc = points_table.c.test_acc if scope.test_accuracy else sa.null().label("test_acc")
-        query = (sa.select(points_table.c.step, points_table.c.epoch, points_table.c.train_loss,
-                           points_table.c.train_acc, test_acc, points_table.c.val_acc)
+        metrics = [_shown(points_table.c[metric.name], metric.split, scope) for metric in METRICS]
+        query = (sa.select(points_table.c.step, points_table.c.epoch, *metrics)
                  .where(points_table.c.run_id == run_id, points_table.c.step > after_step,
                         self._visible_run(points_table.c.run_id, scope))
                  .order_by(points_table.c.step))
         with self.database.reading() as conn:
-            return [MetricPoint(*row) for row in conn.execute(query)]
+            return [MetricPoint(row.step, row.epoch, {name: row._mapping[name] for name in NAMES})
+                    for row in conn.execute(query)]
 
     def read_epochs(self, run_id: int, with_tensors: bool = False, *, scope: ReadScope) -> list[EpochRecord]:
         """A run's epoch records in order; weights, confusion and step losses only if asked."""
-        names = EPOCH_SCALARS + (EPOCH_TENSORS if with_tensors else ())
+        names = EPOCH_SCALARS + (tuple(EPOCH_TENSORS) if with_tensors else ())
         query = (sa.select(*self._epoch_columns(names, scope))
                  .where(epochs_table.c.run_id == run_id, self._visible_run(epochs_table.c.run_id, scope))
                  .order_by(epochs_table.c.epoch))
@@ -384,7 +388,7 @@ class RunStore:
 
     def read_epoch(self, run_id: int, epoch: int, *, scope: ReadScope) -> EpochRecord:
         """One epoch with its tensors (weights, bias, step losses; the test confusion if the scope shows it)."""
-        query = (sa.select(*self._epoch_columns(EPOCH_SCALARS + EPOCH_TENSORS, scope))
+        query = (sa.select(*self._epoch_columns(EPOCH_SCALARS + tuple(EPOCH_TENSORS), scope))
                  .where(epochs_table.c.run_id == run_id, epochs_table.c.epoch == epoch,
                         self._visible_run(epochs_table.c.run_id, scope)))
         with self.database.reading() as conn:
@@ -397,8 +401,8 @@ class RunStore:
 
     @staticmethod
     def _epoch_columns(names: Sequence[str], scope: ReadScope) -> list:
-        hidden = () if scope.test_accuracy else ("test_acc", "confusion")  # the confusion matrix is the test set's
-        return [sa.null().label(name) if name in hidden else epochs_table.c[name] for name in names]
+        splits = {**{metric.name: metric.split for metric in METRICS}, **EPOCH_TENSORS}
+        return [_shown(epochs_table.c[name], splits.get(name, Split.TRAIN), scope) for name in names]
 
     @staticmethod
     def _visible_run(run_id_column, scope: ReadScope) -> sa.ColumnElement:
@@ -409,8 +413,7 @@ class RunStore:
     def _select_runs(self, condition, scope: ReadScope) -> list[RunRecord]:
         last_step = (sa.select(sa.func.max(points_table.c.step)).where(points_table.c.run_id == runs_table.c.id)
                      .scalar_subquery())
-        columns = [sa.null().label(c.name) if c.name in HIDDEN_RUN_COLUMNS and not scope.test_accuracy else c
-                   for c in runs_table.columns]
+        columns = [_shown(c, RUN_COLUMN_SPLITS.get(c.name, Split.TRAIN), scope) for c in runs_table.columns]
         query = (sa.select(*columns, last_step.label("last_step")).where(condition, scope.runs_condition())
                  .order_by(runs_table.c.id.desc()))
         with self.database.reading() as conn:
@@ -419,6 +422,12 @@ class RunStore:
     def _update_run(self, run_id: int, **values: Any) -> None:
         with self.database.writing() as conn:
             conn.execute(runs_table.update().where(runs_table.c.id == run_id).values(**values))
+
+
+def _shown(column: sa.Column, split: Split, scope: ReadScope) -> sa.ColumnElement:
+    """The column as ``scope`` reads it: itself, or NULL under its name if what it holds is measured on a
+    split the scope may not see."""
+    return column if scope.shows(split) else sa.null().label(column.name)
 
 
 def _group_condition(owner_id: int, address: str) -> sa.ColumnElement:
@@ -434,10 +443,7 @@ def _ending(result, now: sa.ColumnElement) -> dict[str, Any]:
     return dict(
         status=RunStatus(result.status).value, ended_at=now,
         error=None if result.status == RunStatus.FINISHED else result.message,
-        final_train_loss=final.train_loss if final else None,
-        final_train_acc=final.train_acc if final else None,
-        final_test_acc=final.test_acc if final else None,
-        final_val_acc=getattr(final, "val_acc", None) if final else None,
+        **{metric.final_column: getattr(final, metric.name, None) for metric in METRICS},
         verdict=result.verdict.to_dict() if result.verdict else None,
         diverged_step=result.diverged_step, diverged_epoch=result.diverged_epoch,
     )

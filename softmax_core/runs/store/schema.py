@@ -5,15 +5,22 @@ where it trained (host, process, Ray node, device), how it ended, and in classro
 whether it is shared to the class board. Students are a display name; each browser a student signs in on
 is a device, kept as its token's SHA-256 (so one browser can be signed out without the others).
 Points are the live curves; epochs hold what a page needs to replay a run (weights, bias, confusion
-matrix, every batch's loss).
+matrix, every batch's loss). The metrics' columns (a point's, an epoch's, a run's final values) are those
+of ``metric_registry``: a metric added there has its columns here, and a migration that adds them.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 
+from softmax_core.metric_registry import METRICS
+
 APP_ID = "softmax-lab"
-SCHEMA_VERSION = 9  # also written to meta.schema_version, so that an older release refuses this database
+MIGRATIONS = Path(__file__).with_name("migrations") / "versions"  # 0001_schema_1.py, 0002_workers.py, ...
+# the newest migration's number, which it writes to meta.schema_version, so that an older release refuses this database
+SCHEMA_VERSION = max(int(path.name[:4]) for path in MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 metadata = sa.MetaData()
 meta_table = sa.Table(
@@ -31,9 +38,7 @@ runs_table = sa.Table(
     sa.Column("started_at", sa.Float),
     sa.Column("ended_at", sa.Float),
     sa.Column("error", sa.Text),
-    sa.Column("final_train_loss", sa.Float),
-    sa.Column("final_train_acc", sa.Float),
-    sa.Column("final_test_acc", sa.Float),
+    *(sa.Column(metric.final_column, sa.Float) for metric in METRICS),  # at the last epoch
     sa.Column("verdict", sa.JSON),
     sa.Column("diverged_step", sa.Integer),
     sa.Column("diverged_epoch", sa.Float),
@@ -51,7 +56,6 @@ runs_table = sa.Table(
     sa.Column("owner_id", sa.Integer, sa.ForeignKey("students.id", name="fk_runs_owner", ondelete="SET NULL"),
               index=True),  # the student, in classroom mode
     sa.Column("shared", sa.Boolean, nullable=False, server_default=sa.false()),  # on the class board
-    sa.Column("final_val_acc", sa.Float),  # on the held-out validation split, when the run has one
     sa.Column("cost", sa.Integer),  # in book steps (config.run_cost): what a student's budget counts
     sa.Column("yield_requested", sa.Boolean, nullable=False, server_default=sa.false()),  # yield at epoch end
     sa.Column("yields", sa.Integer, nullable=False, server_default="0"),  # times it gave its worker back
@@ -62,20 +66,14 @@ points_table = sa.Table(
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("step", sa.Integer, primary_key=True),
     sa.Column("epoch", sa.Float, nullable=False),
-    sa.Column("train_loss", sa.Float),
-    sa.Column("train_acc", sa.Float),
-    sa.Column("test_acc", sa.Float),  # only at epoch ends
-    sa.Column("val_acc", sa.Float),  # only at epoch ends, for a run with a validation split
+    *(sa.Column(metric.name, sa.Float) for metric in METRICS),  # an epoch-end metric: at its epoch's last step
 )
 epochs_table = sa.Table(
     "epochs", metadata,
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("epoch", sa.Integer, primary_key=True),
     sa.Column("step", sa.Integer, nullable=False),
-    sa.Column("train_loss", sa.Float),
-    sa.Column("train_acc", sa.Float),
-    sa.Column("test_acc", sa.Float),
-    sa.Column("val_acc", sa.Float),
+    *(sa.Column(metric.name, sa.Float) for metric in METRICS),  # a per-step one: the epoch's average
     sa.Column("seconds", sa.Float),
     sa.Column("weights", sa.LargeBinary),  # (10, 784) little-endian float32
     sa.Column("bias", sa.LargeBinary),  # (10,) float32

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from softmax_core.metric_registry import Split, shown_to
 from softmax_core.runs.store.records import RunRecord, judged_on_validation
 from softmax_core.runs.store.schema import runs_table
 
@@ -25,6 +26,10 @@ class ReadScope:
     @classmethod
     def of_student(cls, student_id: int, test_accuracy: bool) -> ReadScope:
         return cls(everyone=False, student_id=student_id, test_accuracy=test_accuracy)
+
+    def shows(self, split: Split) -> bool:
+        """Whether this reader sees what is measured on ``split`` (the registry's one rule)."""
+        return shown_to(split, self.test_accuracy)
 
     def shown(self, run: RunRecord) -> RunRecord:
         """The run as this scope sees it: without test accuracy, its verdict judged on validation."""
