@@ -48,6 +48,8 @@ METRICS = (
     Metric("train_acc", Split.TRAIN, "accuracy", True, "train acc", "dash"),
     Metric("test_acc", Split.TEST, "accuracy", False, "test acc", "dot"),
     Metric("val_acc", Split.VALIDATION, "accuracy", False, "val acc", "dashdot"),
+    Metric("test_loss", Split.TEST, "loss", False, "test loss", "dot"),  # the mean over the test images
+    Metric("val_loss", Split.VALIDATION, "loss", False, "val loss", "dashdot"),
 )
 BY_NAME = {metric.name: metric for metric in METRICS}
 NAMES = tuple(BY_NAME)

@@ -107,10 +107,11 @@ def test_compare_offers_a_log_loss_axis_and_smoothing_that_keeps_the_raw_curve_a
     app.toggle(key="compare_curves_log").set_value(True).run()
     assert loss_panel(app, "compare_curves_loss")["layout"]["yaxis"]["type"] == "log"
     names = [trace["name"] for trace in loss_panel(app, "compare_curves_loss")["data"]]
-    assert names == [f"#{run_id} book: train loss"]
+    assert names == [f"#{run_id} book: train loss", f"#{run_id} book: test loss"], "the held-out loss beside it"
     app.slider(key="compare_curves_smoothing").set_value(0.8).run()
     traces = loss_panel(app, "compare_curves_loss")["data"]
-    assert [trace["name"] for trace in traces] == [f"#{run_id} book: train loss (raw)", f"#{run_id} book: train loss"]
+    assert [trace["name"] for trace in traces] == [f"#{run_id} book: train loss (raw)", f"#{run_id} book: train loss",
+                                                   f"#{run_id} book: test loss"], "one point an epoch: not smoothed"
     assert traces[0]["opacity"] < traces[1].get("opacity", 1) and traces[0]["y"] != traces[1]["y"]
     shown = unescaped(texts(app))
     assert f"#{run_id} book: train loss fell from" in shown and "over 1 epoch; train acc ends at 0." in shown

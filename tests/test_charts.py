@@ -248,3 +248,18 @@ def test_progress_claims_no_time_without_a_start_and_never_a_negative_one():
     assert progress_text(run, now=160.0) == "epoch 2.0 of 2"
     going = dataclasses.replace(run, status=RunStatus.RUNNING, started_at=150.0, ended_at=None, last_step=235)
     assert progress_text(going, now=160.0) == "epoch 1.0 of 2 · 10.0 s elapsed · about 10 s left"
+
+
+def test_the_held_out_loss_is_drawn_on_the_loss_panel_in_its_splits_line_style():
+    run = curves("#1 book", [0.5, 1.0], [0.9, 0.7], [0.7, 0.8], [1.0], [0.79])
+    run.series["test_loss"] = ([1.0], [0.74])
+    student = curves("#2 hers", [0.5, 1.0], [0.9, 0.7], [0.7, 0.8], val_epochs=[1.0], val_acc=[0.8])
+    student.series["val_loss"] = ([1.0], [0.72])
+    figure = build_curves_figure([run, student])
+    by_name = {trace.name: trace for trace in figure.data}
+    assert list(by_name) == ["#1 book: train loss", "#1 book: train acc", "#1 book: test acc", "#1 book: test loss",
+                             "#2 hers: train loss", "#2 hers: train acc", "#2 hers: val acc", "#2 hers: val loss"]
+    for name, split_accuracy in (("#1 book: test loss", "#1 book: test acc"),
+                                 ("#2 hers: val loss", "#2 hers: val acc")):
+        assert by_name[name].xaxis == "x" and by_name[name].mode == "lines+markers"
+        assert by_name[name].line.dash == by_name[split_accuracy].line.dash

@@ -30,7 +30,8 @@ def test_table_run_exits_zero_even_when_the_books_checks_fail(real_data_dir):
     code, out = run_cli("train", "--epochs", "1", "--data-dir", str(real_data_dir))
     assert code == EXIT_OK
     lines = out.splitlines()
-    assert lines[1].split() == ["epoch", "train", "loss", "train", "acc", "test", "acc", "seconds"]
+    assert lines[1].split() == ["epoch", "train", "loss", "train", "acc", "test", "acc", "test", "loss",
+                                 "seconds"]
     assert lines[2].split()[0] == "1"
     assert "[FAIL] train_loss < 0.5" in out
 

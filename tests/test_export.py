@@ -19,7 +19,8 @@ def test_metrics_csv_reads_back():
     points = [MetricPoint.of(47, 0.2, train_loss=0.9, train_acc=0.7),
               MetricPoint.of(235, 1.0, train_loss=0.6, train_acc=0.8, test_acc=0.79)]
     rows = list(csv.DictReader(io.StringIO(metrics_csv(points))))
-    assert rows[0] == {"step": "47", "epoch": "0.2", "train_loss": "0.9", "train_acc": "0.7", "test_acc": ""}
+    assert rows[0] == {"step": "47", "epoch": "0.2", "train_loss": "0.9", "train_acc": "0.7", "test_acc": "",
+                       "test_loss": ""}
     assert float(rows[1]["test_acc"]) == 0.79
 
 

@@ -120,7 +120,7 @@ def test_a_run_that_raises_is_failed_with_its_message_and_metrics_kept(store, ma
     bad = runner.submit(TrainConfig(epochs=3, batch_size=60))
     assert runner.wait(bad, 30)
     run = store.get_run(bad, scope=EVERYTHING)
-    assert run.status == FAILED and run.error.startswith("RuntimeError: shape")
+    assert run.status == FAILED and run.error.startswith("RuntimeError: index 99 is out of bounds")
     # epoch 1 trained, then evaluation raised
     assert [p.step for p in store.read_points(bad, scope=EVERYTHING)] == [2, 4, 6, 8, 10]
     assert store.read_epochs(bad, scope=EVERYTHING) == []

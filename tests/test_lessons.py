@@ -71,7 +71,10 @@ def test_overfitting_statements_follow_from_the_seed_spread(store, fashion_mnist
     bands = lessons.seed_bands(runs)
     assert bands.seeds == 3 and len(bands.epochs) == 15
     assert np.allclose(bands.test_mean, np.mean([r.epoch_test_acc for r in runs], axis=0))
-    dips, gap, best = lessons.explain_overfitting(bands)
+    dips, gap, best, loss_gap = lessons.explain_overfitting(bands)
+    gaps = np.array([r.epoch_held_out_loss for r in runs]) - np.array([r.epoch_train_loss for r in runs])
+    assert f"{gaps.mean(0)[4]:.4f} at epoch 5" in loss_gap and f"{gaps.mean(0)[14]:.4f} at epoch 15" in loss_gap
+    assert "it grows" in loss_gap, "on the real data the test loss pulls away from the train loss by epoch 15"
     dip, _ = lessons.largest_dip(bands.test_mean)
     noise = float(np.median(bands.test_std))
     assert f"{dip:.4f}" in dips and f"{noise:.4f}" in dips

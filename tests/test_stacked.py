@@ -84,12 +84,14 @@ def test_a_cell_has_its_lone_bits_in_a_stack_and_after_another_cell_leaves(one_t
         losses, correct = stack.train_step(images, labels)
         outcomes.append(dict(zip(stack.cells, zip(losses, correct, strict=True), strict=True)))
     assert stack.cells == [0, 2, 3]
-    test_images, _ = batch(10_000, 5)
-    predicted = stack.predictions(test_images)
+    test_images, test_labels = batch(10_000, 5)
+    predicted, loss_sums = stack.evaluate(test_images, test_labels)
     for row, cell in enumerate(stack.cells):
         alone, steps = lone_run(CELLS[cell], batches)
         assert all(torch.equal(mine, theirs) for mine, theirs in zip(stack.cell_weights(cell), alone.cell_weights(0),
                                                                      strict=True)), "weights and bias, bit for bit"
         for mine, (loss, right) in zip(outcomes, steps, strict=True):
             assert torch.equal(mine[cell][0], loss[0]) and torch.equal(mine[cell][1], right[0])
-        assert torch.equal(predicted[row], alone.predictions(test_images)[0])
+        lone_predicted, lone_loss_sum = alone.evaluate(test_images, test_labels)
+        assert torch.equal(predicted[row], lone_predicted[0]) and torch.equal(loss_sums[row], lone_loss_sum[0]), \
+            "held-out predictions and loss, bit for bit"

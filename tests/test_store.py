@@ -19,8 +19,9 @@ from workloads import make_tiny_data, write_runs_and_points
 from softmax_core.book.train import Callback, fit
 from softmax_core.classroom.names import canonical_name
 from softmax_core.config import TrainConfig
+from softmax_core.metric_registry import METRICS, Split
 from softmax_core.runs.recording_callback import RecordingCallback
-from softmax_core.runs.store import EVERYTHING, NameTaken, RunStore, StoreError, default_database_url
+from softmax_core.runs.store import EVERYTHING, NameTaken, ReadScope, RunStore, StoreError, default_database_url
 from softmax_core.runs.store.engine import MIGRATIONS_DIR
 from softmax_core.runs.store.schema import SCHEMA_VERSION
 from softmax_core.status import RunStatus
@@ -408,3 +409,29 @@ def test_every_read_names_whose_it_is():
     for name in reads:
         scope = inspect.signature(getattr(RunStore, name)).parameters["scope"]
         assert scope.kind is inspect.Parameter.KEYWORD_ONLY and scope.default is inspect.Parameter.empty, name
+
+
+def test_a_students_scope_reads_nothing_of_the_test_split_whatever_the_registry_holds(store, tiny_data):
+    """The one hiding rule, over every metric the registry lists: what the teacher reads of the test split
+    (points, epochs, the run's final values, the test confusion matrix), a student before the reveal reads
+    as nothing, and the rest as the teacher does."""
+    student = store.classroom.add_student("Ada", "digest", name_key="ada")
+    config = TrainConfig(epochs=2, batch_size=100, validation=True)
+    run_id = store.create_run(config, "hers", owner_id=student)
+    fit(config, tiny_data, [RecordingCallback(store, run_id, flush_seconds=0)])
+    before, after = (ReadScope.of_student(student, test_accuracy=revealed) for revealed in (False, True))
+    for scope in (EVERYTHING, before, after):
+        run = store.get_run(run_id, scope=scope)
+        epoch_ends = [p for p in store.read_points(run_id, scope=scope) if p.step % run.steps_per_epoch == 0]
+        epochs, last = store.read_epochs(run_id, scope=scope), store.read_epoch(run_id, 2, scope=scope)
+        for metric in METRICS:
+            read = [run.finals[metric.name], *(p.values[metric.name] for p in epoch_ends),
+                    *(e.values[metric.name] for e in epochs), last.values[metric.name]]
+            if metric.split is Split.TEST and scope is before:
+                assert read == [None] * len(read), f"{metric.name} leaked to a student before the reveal"
+            else:
+                assert None not in read, f"{metric.name} was recorded, and {scope} may read it"
+        assert (last.confusion is None) == (scope is before), "the confusion matrix is the test set's"
+        assert any("test_acc" in check.name for check in run.verdict.checks) != (scope is before), \
+            "before the reveal the book's checks are judged on validation accuracy"
+    assert any(m.split is Split.TEST for m in METRICS) and any(m.held_out for m in METRICS if m.kind == "loss")

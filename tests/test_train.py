@@ -50,6 +50,18 @@ def test_the_books_run_reaches_the_books_numbers(exercise_one):
     assert result.verdict.passed
 
 
+def test_the_test_loss_is_the_mean_cross_entropy_of_each_epochs_model_on_the_test_images(exercise_one,
+                                                                                          fashion_mnist):
+    epochs = exercise_one["book"].result.epochs
+    for report in (epochs[0], epochs[-1]):
+        logits = fashion_mnist.test_images @ report.weights.t() + report.bias
+        assert report.test_loss == pytest.approx(float(nn.functional.cross_entropy(logits, fashion_mnist.test_labels)),
+                                                 rel=1e-5)
+    assert epochs[-1].test_loss < epochs[0].test_loss, "the book's run learns: its test loss falls"
+    assert epochs[-1].test_loss > epochs[-1].train_loss, "and the test images stay harder than the trained ones"
+    assert all(report.val_loss is None for report in epochs), "no validation split, no validation loss"
+
+
 def test_batch_1024_fails_the_books_loss_check(exercise_one):
     result = exercise_one["batch-1024"].result
     assert 0.51 <= result.final.train_loss <= 0.535

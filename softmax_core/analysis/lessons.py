@@ -49,6 +49,7 @@ class LessonRun:
     last_epoch_batch_losses: Sequence[float] = field(default_factory=list)  # every mini-batch's loss
     diverged_step: Optional[int] = None
     held_out: str = "test"  # or "validation": a student's view before the teacher reveals test accuracy
+    epoch_held_out_loss: Sequence[Optional[float]] = ()  # the held-out loss on the same split (None: not recorded)
 
     @property
     def final_train_loss(self) -> float:
@@ -71,6 +72,7 @@ def lesson_run(store: ScopedRuns, run_id: int) -> LessonRun:
         epoch_test_acc=[e.test_acc if run.test_accuracy_shown else e.val_acc for e in epochs],
         last_epoch_batch_losses=last_losses, diverged_step=run.diverged_step,
         held_out="test" if run.test_accuracy_shown else "validation",
+        epoch_held_out_loss=[e.test_loss if run.test_accuracy_shown else e.val_loss for e in epochs],
     )
 
 
@@ -196,6 +198,7 @@ class SeedBands:
     seeds: int
     gap_per_seed: np.ndarray  # (seeds, epochs)
     held_out: str = "test"  # what ``test_*`` measured: "test", or "validation" before the reveal
+    loss_gap_per_seed: np.ndarray | None = None  # held-out minus train loss, (seeds, epochs); None: not recorded
 
 
 def one_per_seed(runs: Sequence) -> list:
@@ -217,7 +220,25 @@ def seed_bands(runs: Sequence[LessonRun]) -> SeedBands:
     gap = train - test
     std = (lambda a: a.std(axis=0, ddof=1)) if len(runs) > 1 else (lambda a: np.zeros(a.shape[1]))
     return SeedBands(list(range(1, length + 1)), train.mean(0), std(train), test.mean(0), std(test),
-                     gap.mean(0), std(gap), len(runs), gap, runs[0].held_out)
+                     gap.mean(0), std(gap), len(runs), gap, runs[0].held_out, _loss_gaps(runs, length))
+
+
+def _loss_gaps(runs: Sequence[LessonRun], length: int) -> np.ndarray | None:
+    """Held-out minus train loss per seed and epoch, when every run recorded its held-out loss."""
+    held_out = [list(run.epoch_held_out_loss[:length]) for run in runs]
+    if any(len(losses) < length or None in losses for losses in held_out):
+        return None
+    return np.array(held_out, dtype=float) - np.array([run.epoch_train_loss[:length] for run in runs], dtype=float)
+
+
+def _paired_growth(per_seed: np.ndarray, early: int, last: int) -> tuple[float, float, bool]:
+    """How much a per-seed series grows from epoch index ``early`` to ``last`` (mean over seeds, paired:
+    same seed), its standard error over seeds, and whether the growth is beyond noise."""
+    growth_per_seed = per_seed[:, last] - per_seed[:, early]
+    growth = float(growth_per_seed.mean())
+    seeds = len(per_seed)
+    noise = float(growth_per_seed.std(ddof=1) / math.sqrt(seeds)) if seeds > 1 else math.inf
+    return growth, noise, growth > NOISE_FACTOR * noise
 
 
 def largest_dip(values: Sequence[float]) -> tuple[float, int]:
@@ -237,12 +258,10 @@ def explain_overfitting(bands: SeedBands) -> list[str]:
     dip_is_noise = dip <= NOISE_FACTOR * noise
     last = len(bands.epochs) - 1
     early = min(len(bands.epochs) - 1, 4)  # compare the gap after epoch 5 with the end
-    growth_per_seed = bands.gap_per_seed[:, last] - bands.gap_per_seed[:, early]  # paired: same seed
-    growth = float(growth_per_seed.mean())
-    growth_noise = float(growth_per_seed.std(ddof=1) / math.sqrt(bands.seeds)) if bands.seeds > 1 else math.inf
-    gap_grows = growth > NOISE_FACTOR * growth_noise
+    growth, growth_noise, gap_grows = _paired_growth(bands.gap_per_seed, early, last)
     best_epoch = int(np.argmax(bands.test_mean)) + 1
     held_out = bands.held_out
+    loss_reading = [] if bands.loss_gap_per_seed is None else [explain_loss_gap(bands, early, last, gap_grows)]
     return [
         (f"Over {bands.seeds} seeds the largest dip of the mean {held_out} accuracy is {dip:.4f} "
          f"(at epoch {dip_epoch}); "
@@ -258,7 +277,26 @@ def explain_overfitting(bands: SeedBands) -> list[str]:
          f"ends at {bands.test_mean[last]:.4f}; early stopping would keep epoch {best_epoch} "
          + ("(chosen on the test set, so its score is optimistic)." if held_out == "test" else
             "(chosen on the validation split, so the test set still gives an honest score).")),
+        *loss_reading,
     ]
+
+
+def explain_loss_gap(bands: SeedBands, early: int, last: int, accuracy_gap_grows: bool) -> str:
+    """Does the held-out minus train loss grow? The loss also weighs how sure each answer is, so it can
+    show overfitting that the accuracy gap does not yet."""
+    gaps = bands.loss_gap_per_seed
+    growth, noise, grows = _paired_growth(gaps, early, last)
+    mean = gaps.mean(0)
+    held_out = bands.held_out
+    text = (f"The {held_out}-train loss gap goes from {mean[early]:.4f} at epoch {bands.epochs[early]} to "
+            f"{mean[last]:.4f} at epoch {bands.epochs[last]} (change {growth:+.4f}, standard error over seeds "
+            f"{noise:.4f}): ")
+    if grows and not accuracy_gap_grows:
+        return text + ("it grows while the accuracy gap does not yet: the model grows surer of its training "
+                       "images than of held-out ones before it gets more of them wrong.")
+    if grows:
+        return text + "it grows too: the model fits its training images better than held-out ones."
+    return text + "no growth beyond noise."
 
 
 Band = tuple[np.ndarray, np.ndarray]  # per-epoch mean and standard deviation

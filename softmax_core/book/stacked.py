@@ -45,6 +45,14 @@ def predicted_classes(logits: torch.Tensor) -> torch.Tensor:
     return logits.max(1).indices
 
 
+def summed_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Each cell's cross-entropy summed over the images, (k,), for ``(k, 10, n)`` logits: the stable
+    log-softmax (section 3.7.2's LogSumExp), never the naive one."""
+    k, _, n = logits.shape
+    picked = F.log_softmax(logits, dim=1).gather(1, labels.view(1, 1, n).expand(k, 1, n))
+    return picked.sum((1, 2)).neg_()
+
+
 def broadcast_to_cells(matrix: torch.Tensor, k: int) -> torch.Tensor:
     """The one matrix every cell of a block multiplies by, as a batch of k (a view: nothing is copied)."""
     return matrix.unsqueeze(0).expand(k, *matrix.shape)
@@ -170,13 +178,17 @@ class StackedSoftmaxSGD:
         return torch.cat([loss for loss, _ in outcomes]), torch.cat([correct for _, correct in outcomes])
 
     @torch.no_grad()
-    def predictions(self, images: torch.Tensor) -> torch.Tensor:
-        """(K, N): every cell's predicted class for each image, in ``EVAL_CHUNK`` chunks."""
-        return torch.cat([self._chunk_predictions(chunk) for chunk in images.split(EVAL_CHUNK)], dim=1)
-
-    def _chunk_predictions(self, images: torch.Tensor) -> torch.Tensor:
-        self._keep_exact("logits", len(images))
-        return torch.cat([predicted_classes(block.logits(images)) for block in self.blocks])
+    @torch.no_grad()
+    def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every cell's predicted class for each image (K, N) and its summed cross-entropy over them (K,),
+        in ``EVAL_CHUNK`` chunks."""
+        predicted, loss_sums = [], 0.0
+        for chunk, chunk_labels in zip(images.split(EVAL_CHUNK), labels.split(EVAL_CHUNK), strict=True):
+            self._keep_exact("logits", len(chunk))
+            logits = torch.cat([block.logits(chunk) for block in self.blocks])
+            predicted.append(predicted_classes(logits))
+            loss_sums = loss_sums + summed_cross_entropy(logits, chunk_labels)
+        return torch.cat(predicted, dim=1), loss_sums
 
     def cell_weights(self, cell: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The cell's ten class templates (10, 784) and its bias, detached on the CPU."""

@@ -41,7 +41,7 @@ from softmax_core.book.model import (
     naive_softmax,
 )
 from softmax_core.book.schedule import EpochSchedule
-from softmax_core.book.stacked import EVAL_CHUNK, StackedSoftmaxSGD, stacks
+from softmax_core.book.stacked import EVAL_CHUNK, StackedSoftmaxSGD, stacks, summed_cross_entropy
 from softmax_core.config import ConfigError, TrainConfig
 from softmax_core.status import RunStatus
 
@@ -86,6 +86,8 @@ class EpochReport:
     confusion: torch.Tensor  # (10, 10) int64, [true, predicted] on the test set
     step_losses: tuple[float, ...]  # mean loss of each mini-batch, in order
     val_acc: Optional[float] = None  # on the held-out validation split, for a run that asks for one
+    test_loss: Optional[float] = None  # mean cross-entropy on the test images after the epoch
+    val_loss: Optional[float] = None  # ... and on the validation split
 
 
 @dataclass(frozen=True)
@@ -175,9 +177,13 @@ class _OneCell:
     model: torch.nn.Module
 
     @torch.no_grad()
-    def predictions(self, images: torch.Tensor) -> torch.Tensor:
-        """(1, N): the predicted class of each image, in ``EVAL_CHUNK`` chunks."""
-        return torch.cat([self.model(chunk).argmax(1) for chunk in images.split(EVAL_CHUNK)]).unsqueeze(0)
+    def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(1, N): the predicted class of each image, and (1,): the summed cross-entropy over them, in
+        ``EVAL_CHUNK`` chunks."""
+        logits = [self.model(chunk).t().unsqueeze(0) for chunk in images.split(EVAL_CHUNK)]
+        loss_sums = sum(summed_cross_entropy(chunk, chunk_labels)
+                        for chunk, chunk_labels in zip(logits, labels.split(EVAL_CHUNK), strict=True))
+        return torch.cat([chunk.argmax(1) for chunk in logits], dim=1), loss_sums
 
 
 class ConciseTrainer(_OneCell):
@@ -449,18 +455,24 @@ class _EpochLoop:
 
     def _epoch_reports(self, epoch: int, train_seconds: float) -> None:
         started = time.perf_counter()
-        test = dict(zip(self.model.cells, self.model.predictions(self.data.test_images), strict=True))
-        val = dict(zip(self.model.cells, self.model.predictions(self.split.images), strict=True)) if self.split else {}
+        test = self._held_out(self.data.test_images, self.data.test_labels)
+        val = self._held_out(self.split.images, self.split.labels) if self.split else {}
         seconds = train_seconds + time.perf_counter() - started
         for cell in [cell for cell in self.cells if cell.going]:
             report = self._epoch_report(cell, epoch, seconds, test[cell.index], val.get(cell.index))
             cell.epochs.append(report)
             send_event(cell.callbacks, "on_epoch_end", report)
 
-    def _epoch_report(self, cell: _Cell, epoch: int, seconds: float, predicted: torch.Tensor,
-                      val_predicted: torch.Tensor | None) -> EpochReport:
+    def _held_out(self, images: torch.Tensor, labels: torch.Tensor) -> dict[int, tuple[torch.Tensor, float]]:
+        """Each cell's predictions on held-out images and its mean loss there."""
+        predicted, loss_sums = self.model.evaluate(images, labels)
+        return {cell: (predicted[i], float(loss_sums[i]) / len(labels)) for i, cell in enumerate(self.model.cells)}
+
+    def _epoch_report(self, cell: _Cell, epoch: int, seconds: float, test: tuple[torch.Tensor, float],
+                      val: tuple[torch.Tensor, float] | None) -> EpochReport:
         """The one place an EpochReport is made."""
         n, labels, steps = self.schedule.num_examples, self.data.test_labels, self.schedule.steps
+        (predicted, test_loss), (val_predicted, val_loss) = test, val or (None, None)
         weights, bias = self.model.cell_weights(cell.index)
         batch_sizes = torch.tensor([self.schedule.examples_in(i, i + 1) for i in range(steps)])
         return EpochReport(
@@ -471,7 +483,8 @@ class _EpochLoop:
             confusion=confusion_matrix(predicted.cpu(), labels.cpu()),
             step_losses=tuple((self.loss_sums[cell.index].cpu() / batch_sizes).tolist()),
             val_acc=None if val_predicted is None else
-            int((val_predicted == self.split.labels).sum()) / len(self.split.labels))
+            int((val_predicted == self.split.labels).sum()) / len(self.split.labels),
+            test_loss=test_loss, val_loss=val_loss)
 
 
 def _as_predicate(stop: StopSignal) -> Callable[[], bool]:
