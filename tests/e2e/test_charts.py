@@ -70,20 +70,20 @@ def test_the_log_toggle_and_the_smoothing_slider_change_the_rendered_loss_chart(
     url, ids = site
     page = open_page(compare_url(url, ids))
     loss = page.evaluate(PLOTS)[0]
-    assert loss["axis"] == "linear" and loss["names"] == [f"#{ids['book']} batch 64: train loss",
-                                                          f"#{ids['bigger batch']} batch 128: train loss"]
+    book, bigger = f"#{ids['book']} batch 64", f"#{ids['bigger batch']} batch 128"
+    assert loss["axis"] == "linear" and loss["names"] == [f"{book}: train loss", f"{book}: test loss",
+                                                          f"{bigger}: train loss", f"{bigger}: test loss"]
     page.get_by_text("Log-scale loss", exact=True).click()
     page.wait_for_function(f"() => ({PLOTS})()[0]?.axis === 'log'")
     slider = page.get_by_role("slider", name="Smoothing").first
     slider.focus()
     slider.press("End")  # the smoothest: 0.99
-    page.wait_for_function(f"() => ({PLOTS})()[0]?.names.length === 4")  # the chart is redrawn: absent a moment
+    page.wait_for_function(f"() => ({PLOTS})()[0]?.names.length === 6")  # the chart is redrawn: absent a moment
     wait_until_settled(page)
     loss = page.evaluate(PLOTS)[0]
     assert loss["axis"] == "log", "the toggle stays on while the slider moves"
-    assert loss["names"] == [f"#{ids['book']} batch 64: train loss (raw)", f"#{ids['book']} batch 64: train loss",
-                             f"#{ids['bigger batch']} batch 128: train loss (raw)",
-                             f"#{ids['bigger batch']} batch 128: train loss"]
+    assert loss["names"] == [f"{book}: train loss (raw)", f"{book}: train loss", f"{book}: test loss",
+                             f"{bigger}: train loss (raw)", f"{bigger}: train loss", f"{bigger}: test loss"]
     assert loss["opacity"][0] < 0.5 and loss["opacity"][1] == 1
     page.locator(".js-plotly-plot").first.hover()  # its modebar shows: the camera (PNG) and the SVG button
     page.screenshot(path=str(ARTIFACTS / "charts-compare-log-smoothed.png"))
