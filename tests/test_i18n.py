@@ -4,7 +4,6 @@ for the CLI), and it is per reader (a context variable), never per process."""
 
 from __future__ import annotations
 
-import csv
 import re
 import subprocess
 import sys
@@ -17,7 +16,6 @@ from babel.messages.pofile import read_po
 
 from softmax_core.i18n import (
     DOMAIN,
-    LOCALE_DIR,
     _,
     available_languages,
     catalog_path,
@@ -27,11 +25,11 @@ from softmax_core.i18n import (
     use_language,
 )
 from softmax_core.i18n.choose import browser_languages, choose_language, language_from_environment
+from softmax_core.i18n.glossary import load_glossary
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
-PLACEHOLDER = re.compile(r"\{[a-z_]*[^{}]*\}|%\([a-z_]+\)[sd]|%[sd]")
-GLOSSARY = Path(LOCALE_DIR).parent / "glossary.csv"
+PLACEHOLDER = re.compile(r"\{([a-z_]*)[^{}]*\}|(%\([a-z_]+\)[sd]|%[sd])")  # {name} (any format spec), %s
 
 
 def extracted_messages() -> set[str]:
@@ -92,8 +90,7 @@ def test_no_marked_string_hides_inside_an_f_string():
 
 
 def glossary_rows() -> list[dict[str, str]]:
-    with GLOSSARY.open(encoding="utf-8") as file:
-        return list(csv.DictReader(file))
+    return [vars(term) for term in load_glossary()]
 
 
 def test_the_catalog_uses_the_glossarys_terms():
@@ -128,7 +125,7 @@ def test_a_translation_is_used_and_english_is_the_default():
     assert _("Learning rate") == "Learning rate"
     with use_language("zh"):
         assert _("Learning rate") == "学习率"
-        assert ngettext("{cost} book step", "{cost} book steps", 3) == "{cost} 个书本步"
+        assert ngettext("{cost} book step", "{cost} book steps", 3) == "{cost} 个标准步"
     assert _("Learning rate") == "Learning rate"
     with use_language("xx"):  # a language without a catalog is English
         assert _("Learning rate") == "Learning rate"
@@ -138,14 +135,16 @@ def test_sentences_are_built_in_the_readers_language():
     from softmax_core.book.verdict import judge_book_checks
     from softmax_core.config import ConfigError, TrainConfig, describe_problem
 
-    verdict = judge_book_checks(0.5226, 0.82, 0.80)
     with use_language("zh"):
-        assert verdict.summary() == "未通过：训练损失 0.523 不低于 0.5"
+        verdict = judge_book_checks(0.5226, 0.82, 0.80)
+        assert verdict.describe() == "未通过：训练损失 0.523 不低于 0.5"
+        assert verdict.summary() == "fail: train loss 0.523 is not below 0.5", "stored with the run: English"
         with pytest.raises(ConfigError) as error:
             TrainConfig(epochs=1000)
         assert describe_problem(error.value) == "轮数：1000 超过了允许的最大值 500"
-    assert verdict.summary() == "fail: train loss 0.523 is not below 0.5"
+    assert verdict.describe() == "fail: train loss 0.523 is not below 0.5"
     assert verdict.checks[0].text == "train loss 0.523 is not below 0.5"
+    assert verdict.checks[2].sentence() == "test accuracy 0.800 is in (0.7, 1]"
 
 
 @pytest.mark.parametrize(("url", "picked", "browser", "expected"), [

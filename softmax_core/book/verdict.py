@@ -8,7 +8,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from softmax_core.i18n import N_, _
+from softmax_core.i18n import N_, SOURCE_LANGUAGE, _, use_language
 
 BOOK_LOSS_LIMIT = 0.5
 BOOK_ACCURACY_FLOOR = 0.7
@@ -21,7 +21,7 @@ class Check:
     name: str  # e.g. "train_loss < 0.5"
     value: float
     passed: bool
-    text: str  # e.g. "train loss 0.522 is not below 0.5" (as stored, in the builder's language)
+    text: str  # e.g. "train loss 0.522 is not below 0.5": as stored, always in English (pages show ``sentence``)
 
     def sentence(self) -> str:
         """What ``text`` says, in the reader's language (rebuilt from the name, the value and the outcome, so
@@ -48,7 +48,12 @@ class Verdict:
         return tuple(check for check in self.checks if not check.passed)
 
     def summary(self) -> str:
-        """One line: 'pass' or the failed checks' texts."""
+        """One line, in English whoever asks (it is stored with the run): 'pass' or the failed checks' texts."""
+        with use_language(SOURCE_LANGUAGE):
+            return self.describe()
+
+    def describe(self) -> str:
+        """``summary`` in the reader's language."""
         if self.passed:
             return _("pass: all three of the book's checks hold")
         return _("fail: {checks}").format(checks=_("; ").join(check.sentence() for check in self.failed))
@@ -80,13 +85,17 @@ def judge_book_checks(train_loss: float, train_acc: float, held_out_acc: float, 
 
 def _below_check(name: str, value: float, limit: float) -> Check:
     passed = not math.isnan(value) and value < limit
-    return Check(f"{name} < {limit:g}", value, passed, _below_sentence(name, value, passed, limit))
+    with use_language(SOURCE_LANGUAGE):  # stored with the run: one language for every reader
+        text = _below_sentence(name, value, passed, limit)
+    return Check(f"{name} < {limit:g}", value, passed, text)
 
 
 def _accuracy_check(name: str, value: float) -> Check:
     floor = BOOK_ACCURACY_FLOOR
     passed = not math.isnan(value) and floor < value <= 1.0
-    return Check(f"{floor:g} < {name} <= 1", value, passed, _accuracy_sentence(name, value, passed, floor))
+    with use_language(SOURCE_LANGUAGE):
+        text = _accuracy_sentence(name, value, passed, floor)
+    return Check(f"{floor:g} < {name} <= 1", value, passed, text)
 
 
 def _metric_label(metric: str) -> str:
