@@ -67,8 +67,14 @@ def _remember_choice() -> None:
     st.query_params[LANGUAGE_PARAM] = language
 
 
+# drawn first (a page may stop before its end), shown last: the Train form's Start and what it refuses stay
+# within a laptop's first screen; the sidebar's blocks are a flex column, so ``order`` moves it down
+PICKER_CSS = f"<style>[data-testid='stSidebar'] .st-key-{PICKER_KEY} {{order: 99;}}</style>"
+
+
 def render_language_picker(language: str) -> None:
-    """English / 中文 in the sidebar (each named in itself), showing the language this run speaks."""
+    """English / 中文 in the sidebar (each named in itself, at its end), showing the language this run speaks."""
     st.session_state[PICKER_KEY] = language
+    st.html(PICKER_CSS)
     st.sidebar.selectbox(_("Language"), available_languages(), key=PICKER_KEY, format_func=language_name,
                          on_change=_remember_choice)
