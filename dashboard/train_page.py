@@ -145,7 +145,7 @@ def render_challenge() -> None:
     if not reason:
         st.sidebar.caption(_("These settings can count for the challenge."))
         return
-    st.sidebar.warning(f"{reason}.")
+    st.sidebar.warning(_("{why}.").format(why=reason))
     st.sidebar.button(_("Set up for the challenge"), key="challenge_set_up", on_click=set_up_for_challenge,
                       width="stretch", help=_("Keeps your other settings and changes only what the challenge "
                                               "rules out."))

@@ -33,3 +33,27 @@ def test_an_english_session_beside_a_chinese_one():
     english.run()
     chinese.run()
     assert chinese.title[0].value == "加入课堂" and english.title[0].value == "Join the class"
+
+
+def test_a_students_train_page_in_chinese():
+    """The class's challenge, what a run costs, and a run too large for the class, in the book's words."""
+    from streamlit.testing.v1 import AppTest
+    from test_app_classroom import APP, JAR, student_token
+
+    from dashboard.auth_routes import DEVICE_COOKIE
+    from softmax_core.i18n import use_language
+
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.session_state[JAR] = {DEVICE_COOKIE: student_token("Ada")}
+    app.query_params["lang"] = "zh"
+    with use_language("zh"):  # AppTest calls the preset's format_func in this thread (test_app_i18n.reads_chinese)
+        app.run()
+        shown = "\n".join(str(e.value) for e in [*app.sidebar.info, *app.sidebar.caption, *app.sidebar.warning])
+        assert "**课堂挑战：** 最多 5 轮内的最佳验证精度（留出验证集的已完成运行，最多 5 轮）" in shown, shown
+        assert "10 轮：这次运行不计入挑战，挑战最多允许 5 轮" in shown
+        app.sidebar.number_input(key="form_epochs").set_value(500).run()
+        warnings = [w.value for w in app.sidebar.warning]
+        too_large = "太大，不能开始：这次运行需要 98,000 个标准步（批量大小 256，500 轮）"
+        assert any(warning.startswith(too_large) for warning in warnings), warnings
+        assert "500 轮：这次运行不计入挑战，挑战最多允许 5 轮。" in warnings
+    assert not app.exception
