@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -31,6 +32,26 @@ STATUS_NAMES = {RunStatus.QUEUED: N_("queued"), RunStatus.RUNNING: N_("running")
                 RunStatus.FINISHED: N_("finished"), RunStatus.DIVERGED: N_("diverged"),
                 RunStatus.CANCELLED: N_("cancelled"), RunStatus.FAILED: N_("failed"),
                 RunStatus.INTERRUPTED: N_("interrupted")}
+
+
+# the engine's own words for how a run ended (stored in English with the run), said again in the reader's
+# language; any other stored error (an exception's text) is shown as it is
+ENDINGS = (
+    (re.compile(r"diverged: the loss became non-finite at step (?P<step>\d+) \(epoch (?P<epoch>[0-9.]+)\); "
+                r"try a smaller lr or init_std"),
+     N_("diverged: the loss became non-finite at step {step} (epoch {epoch}); try a smaller lr or init_std")),
+    (re.compile(r"cancelled after step (?P<step>\d+) \(epoch (?P<epoch>[0-9.]+)\)"),
+     N_("cancelled after step {step} (epoch {epoch})")),
+    (re.compile(r"cancelled while queued"), N_("cancelled while queued")),
+)
+
+
+def describe_run_error(error: str) -> str:
+    """A stored run error in the reader's language where it is one of the engine's known endings."""
+    for pattern, message in ENDINGS:
+        if found := pattern.fullmatch(error):
+            return _(message).format(**found.groupdict())
+    return error
 
 
 def status_name(status: RunStatus) -> str:
@@ -130,7 +151,7 @@ def status_markdown(run: RunRecord) -> str:
     """The status as markdown with its icon, e.g. ':material/error: **failed**: ValueError: ...'."""
     text = f"{STATUS_ICONS.get(run.status, '')} **{status_name(run.status)}**"
     if run.error and run.status != RunStatus.FINISHED:
-        text += f": {as_text(run.error)}"
+        text += f": {as_text(describe_run_error(run.error))}"
     return text
 
 

@@ -69,3 +69,16 @@ def test_a_finished_run_and_its_verdict_in_chinese(reads_chinese):
     assert "已完成" in shown and "书中的检查未通过" in shown
     assert re.search(r"训练损失 0\.\d{3} 不低于 0\.5", shown), shown
     assert "is not below" not in shown and "finished" not in shown
+
+
+def test_the_engines_stored_endings_read_in_the_readers_language():
+    from dashboard.render import describe_run_error
+
+    diverged = "diverged: the loss became non-finite at step 12 (epoch 0.05); try a smaller lr or init_std"
+    with use_language("zh"):
+        assert describe_run_error(diverged) == ("发散：损失在第 12 步（第 0.05 轮）变为非有限值；"
+                                                "请试试更小的学习率或 init_std")
+        assert describe_run_error("cancelled after step 40 (epoch 0.17)") == "在第 40 步（第 0.17 轮）后取消"
+        assert describe_run_error("cancelled while queued") == "在排队时取消"
+        assert describe_run_error("ValueError: boom") == "ValueError: boom", "an exception's text as it is"
+    assert describe_run_error(diverged) == diverged
