@@ -10,7 +10,7 @@ export SOFTMAX_LAB_DATA ?= $(if $(wildcard $(SHARED_DATA)/*.gz),$(SHARED_DATA),)
 TORCH_INDEX ?=
 CPU_WHEELS := https://download.pytorch.org/whl/cpu
 
-.PHONY: run test setup setup-dev lint bench clean
+.PHONY: run test setup setup-dev lint bench clean i18n
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,15 @@ lint: setup-dev
 
 bench: setup
 	$(BIN)/python benchmarks/bench_train.py
+
+# The interface's words: extract every _()/ngettext()/N_() string into the template, then bring each
+# language's .po up to date with it (new strings come untranslated; tests/test_i18n.py fails until done).
+# A new language: $(BIN)/pybabel init -i $(I18N)/softmax_lab.pot -d $(I18N) -D softmax_lab -l <locale>
+I18N := softmax_core/i18n/locale
+i18n: setup
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output --no-wrap \
+		--project softmax-lab --copyright-holder "Softmax Lab" -o $(I18N)/softmax_lab.pot .
+	$(BIN)/pybabel update -i $(I18N)/softmax_lab.pot -d $(I18N) -D softmax_lab --no-fuzzy-matching --no-wrap --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) .pytest_cache artifacts

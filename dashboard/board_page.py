@@ -18,6 +18,7 @@ from dashboard.charts import build_curves_figure, curves_text, run_traces
 from dashboard.classroom_gate import identity, reader
 from dashboard.curve_controls import curve_view_controls
 from dashboard.join_panel import render_join_panel
+from dashboard.language import in_readers_language
 from dashboard.render import chart_style, presenting, show_chart, shown_as_message
 from dashboard.services import get_curve_cache, get_policy, get_store, open_store_or_stop
 from dashboard.text import as_text
@@ -27,6 +28,7 @@ from softmax_core.classroom.class_code import weak_code_warning
 from softmax_core.classroom.policy import REVEALED
 from softmax_core.config import BOOK_BATCH, TrainConfig, run_cost
 from softmax_core.errors import LabError
+from softmax_core.i18n import N_, _, ngettext
 from softmax_core.metric_registry import METRICS, shown_to
 from softmax_core.runs.store import StudentRecord
 
@@ -34,6 +36,11 @@ TOP_CURVES = 5
 PROJECTOR_DROPS = ["wd", "momentum", "run"]  # the room reads the ranking, not every setting
 REVEALED_DROPS = ["epochs", "optimizer"]  # room for the test set's three columns on a 1280-px projector
 REFRESH_SECONDS = 3.0
+LET_IN = N_("{result} let in.")
+COLUMN_NAMES = {"place": N_("place"), "student": N_("student"), "val acc": N_("val acc"), "test acc": N_("test acc"),
+                "place by test": N_("place by test"), "moves": N_("moves"), "batch": N_("batch"), "lr": N_("lr"),
+                "epochs": N_("epochs"), "optimizer": N_("optimizer"), "wd": N_("wd"), "momentum": N_("momentum"),
+                "run": N_("run")}
 
 
 def is_teacher() -> bool:
@@ -51,12 +58,12 @@ def render_teacher_controls(state: dict) -> None:
     """The challenge and the reveal (the policy lets only the teacher change them)."""
     left, right = st.columns([3, 1])
     current = state.get("challenge", DEFAULT_CHALLENGE)
-    chosen = left.selectbox("The class's challenge", list(CHALLENGES), index=list(CHALLENGES).index(current),
-                            format_func=lambda key: CHALLENGES[key].title, key="board_challenge")
+    chosen = left.selectbox(_("The class's challenge"), list(CHALLENGES), index=list(CHALLENGES).index(current),
+                            format_func=lambda key: _(CHALLENGES[key].title), key="board_challenge")
     if chosen != current:
         set_class_state("challenge", chosen)
     revealed = bool(state.get(REVEALED))
-    label = "Hide test accuracy" if revealed else "Reveal test accuracy"
+    label = _("Hide test accuracy") if revealed else _("Reveal test accuracy")
     if right.button(label, key="board_reveal", type="secondary" if revealed else "primary"):
         set_class_state(REVEALED, not revealed)
         st.rerun()
@@ -67,11 +74,12 @@ def render_run_limit() -> None:
     """The largest run a student may start, in book steps (the book's 10-epoch run costs 2,350)."""
     policy = get_policy()
     current = policy.run_limit()
-    chosen = st.number_input("Largest run a student may start (book steps)", 1, MOST_COST_ALLOWED, current,
+    chosen = st.number_input(_("Largest run a student may start (book steps)"), 1, MOST_COST_ALLOWED, current,
                              step=1000, key="board_run_limit",
-                             help=f"A run's steps weighted by batch/{BOOK_BATCH}: the book's run costs "
-                                  f"{run_cost(TrainConfig()):,}, its 40-epoch exercise "
-                                  f"{run_cost(TrainConfig(epochs=40)):,}.")
+                             help=_("A run's steps weighted by batch/{book_batch}: the book's run costs {book}, its "
+                                    "40-epoch exercise {longer}.").format(
+                                 book_batch=BOOK_BATCH, book=f"{run_cost(TrainConfig()):,}",
+                                 longer=f"{run_cost(TrainConfig(epochs=40)):,}"))
     if int(chosen) != current:
         try:
             policy.set_run_limit(identity(), int(chosen))
@@ -106,37 +114,40 @@ def render_top_curves(entries: list[BoardEntry], revealed: bool) -> None:
               for trace in run_traces(run_curves, index, metrics, view.smoothing)]
     figure = build_curves_figure([], title=top_runs_title(min(TOP_CURVES, len(entries))), traces=traces,
                                  style=chart_style(), view=view)
-    show_chart(figure, "board_curves", "Loss and accuracy against epoch. "
+    show_chart(figure, "board_curves", _("Loss and accuracy against epoch.") + " "
                + " ".join(curves_text(curves, metrics)))
 
 
-def act_on_class(action, *args, done: str = "") -> None:
-    """Ask the policy to do a teacher's action; its refusal (or ``done``, with the result) is shown."""
+@in_readers_language  # the teacher's buttons call it back: their toasts speak the teacher's language
+def act_on_class(action, *args, done: str = "", said: dict | None = None) -> None:
+    """Ask the policy to do a teacher's action; its refusal (or ``done``, a catalog message, with the result
+    and ``said``) is shown."""
     try:
         result = action(identity(), *args)
     except ClassroomError as error:
         st.session_state["board_refusal"] = str(error)
         return
     if done:
-        st.toast(as_text(done.format(result=result if not isinstance(result, list) else len(result))))
+        count = result if not isinstance(result, list) else len(result)
+        st.toast(as_text(_(done).format(result=count, **(said or {}))))
 
 
 def admit_chosen() -> None:
-    act_on_class(get_policy().admit, st.session_state.pop("board_waiting_pick", []), done="{result} let in.")
+    act_on_class(get_policy().admit, st.session_state.pop("board_waiting_pick", []), done=LET_IN)
 
 
 def admit_all() -> None:
     waiting = [student.id for student in get_store().classroom.list_students(waiting=True)]
-    act_on_class(get_policy().admit, waiting, done="{result} let in.")
+    act_on_class(get_policy().admit, waiting, done=LET_IN)
 
 
 def refuse_all_waiting() -> None:
-    act_on_class(get_policy().refuse_waiting, done="{result} sent away from the waiting room.")
+    act_on_class(get_policy().refuse_waiting, done=N_("{result} sent away from the waiting room."))
 
 
 def remove_chosen() -> None:
     act_on_class(get_policy().remove_students, st.session_state.pop("board_remove_pick", []),
-                 done="Removed; {result} of their runs stopped.")
+                 done=N_("Removed; {result} of their runs stopped."))
 
 
 def set_waiting_room() -> None:
@@ -145,7 +156,8 @@ def set_waiting_room() -> None:
 
 def set_class_size() -> None:
     size = int(st.session_state["board_class_size"])
-    act_on_class(get_policy().set_class_size, size, done=f"The class now takes {size} students.")
+    act_on_class(get_policy().set_class_size, size, done=N_("The class now takes {size} students."),
+                 said={"size": size})
 
 
 def keep_known(key: str, options: list[int]) -> None:
@@ -155,50 +167,54 @@ def keep_known(key: str, options: list[int]) -> None:
 
 
 def pick_students(label: str, key: str, students: list[StudentRecord]) -> None:
-    names = {student.id: f"{student.name} (from {student.joined_from or 'unknown'})" for student in students}
+    unknown = _("unknown")
+    names = {student.id: _("{name} (from {address})").format(name=student.name, address=student.joined_from or unknown)
+             for student in students}
     keep_known(key, list(names))
-    st.multiselect(label, list(names), format_func=names.get, key=key, placeholder="choose students")
+    st.multiselect(label, list(names), format_func=names.get, key=key, placeholder=_("choose students"))
 
 
 def render_door_settings(policy) -> None:
     """The waiting room's switch and the class size (the teacher's; stored in the class's state)."""
     left, right, button = st.columns([2, 1, 1], vertical_alignment="bottom")
-    left.toggle("Waiting room: new joins wait until you let them in", value=policy.waiting_room_on(),
+    left.toggle(_("Waiting room: new joins wait until you let them in"), value=policy.waiting_room_on(),
                 key="board_waiting_room", on_change=set_waiting_room)
-    right.number_input("Class size", min_value=1, max_value=MOST_STUDENTS_ALLOWED, value=policy.class_size(),
+    right.number_input(_("Class size"), min_value=1, max_value=MOST_STUDENTS_ALLOWED, value=policy.class_size(),
                        step=1, key="board_class_size")
-    button.button("Set class size", key="board_set_class_size", on_click=set_class_size)
+    button.button(_("Set class size"), key="board_set_class_size", on_click=set_class_size)
 
 
 def list_names(students: list[StudentRecord]) -> None:
     """One line per student: their name (as text) and where they joined from."""
-    st.markdown("\n".join(f"- {as_text(s.name)}, joined from {as_text(s.joined_from or 'unknown')}"
-                           for s in students))
+    unknown = _("unknown")
+    st.markdown("\n".join("- " + _("{name}, joined from {address}").format(
+        name=as_text(s.name), address=as_text(s.joined_from or unknown)) for s in students))
 
 
 def render_waiting(waiting: list[StudentRecord], size: int) -> None:
-    st.markdown(f"**Waiting to be let in: {len(waiting)}** (the room holds at most {WAITING_ROOM_FACTOR * size})")
+    st.markdown(_("**Waiting to be let in: {count}** (the room holds at most {most})").format(
+        count=len(waiting), most=WAITING_ROOM_FACTOR * size))
     if not waiting:
-        st.caption("Nobody is waiting.")
+        st.caption(_("Nobody is waiting."))
         return
     list_names(waiting)
-    pick_students("Let in", "board_waiting_pick", waiting)
+    pick_students(_("Let in"), "board_waiting_pick", waiting)
     admit, everyone, refuse = st.columns(3)
-    admit.button("Let the chosen in", key="board_admit", on_click=admit_chosen, type="primary")
-    everyone.button("Let everyone in", key="board_admit_all", on_click=admit_all)
-    refuse.button("Refuse all waiting", key="board_refuse_all", on_click=refuse_all_waiting,
-                  help="Sends everyone in the waiting room away; their names are free again.")
+    admit.button(_("Let the chosen in"), key="board_admit", on_click=admit_chosen, type="primary")
+    everyone.button(_("Let everyone in"), key="board_admit_all", on_click=admit_all)
+    refuse.button(_("Refuse all waiting"), key="board_refuse_all", on_click=refuse_all_waiting,
+                  help=_("Sends everyone in the waiting room away; their names are free again."))
 
 
 def render_admitted(students: list[StudentRecord], size: int) -> None:
-    st.markdown(f"**In the class: {len(students)}** of {size}")
+    st.markdown(_("**In the class: {count}** of {size}").format(count=len(students), size=size))
     if not students:
-        st.caption("Nobody has joined yet.")
+        st.caption(_("Nobody has joined yet."))
         return
     list_names(students)
-    pick_students("Remove from the class", "board_remove_pick", students)
-    st.button("Remove the chosen", key="board_remove", on_click=remove_chosen,
-              help="Ends their sign-in on every device, stops their runs and takes them off the board.")
+    pick_students(_("Remove from the class"), "board_remove_pick", students)
+    st.button(_("Remove the chosen"), key="board_remove", on_click=remove_chosen,
+              help=_("Ends their sign-in on every device, stops their runs and takes them off the board."))
 
 
 def render_students(code: str) -> None:
@@ -208,7 +224,7 @@ def render_students(code: str) -> None:
     if warning := weak_code_warning(code):
         st.warning(warning)
     with st.container(border=True):
-        st.header(f"Students ({len(admitted)})")
+        st.header(_("Students ({count})").format(count=len(admitted)))
         render_door_settings(policy)
         size = policy.class_size()
         render_waiting(waiting, size)
@@ -217,34 +233,35 @@ def render_students(code: str) -> None:
 
 def ranking_caption(challenge, revealed: bool) -> str:
     """What the ranking ranks by, and whether test accuracy is still hidden (it follows the reveal)."""
-    test = ("Test accuracy is revealed: where each run lands on the test set." if revealed
-            else "Test accuracy stays hidden until the teacher reveals it.")
+    test = (_("Test accuracy is revealed: where each run lands on the test set.") if revealed
+            else _("Test accuracy stays hidden until the teacher reveals it."))
     if presenting():
-        return f"Ranked by validation accuracy (10,000 held-out training images), among {challenge.rules}. {test}"
-    return (f"Each student's best run shared to the board, among {challenge.rules}; ranked by accuracy on "
-            f"10,000 training images held out for validation. {test}")
+        return _("Ranked by validation accuracy (10,000 held-out training images), among {rules}. {test}").format(
+            rules=challenge.rules, test=test)
+    return _("Each student's best run shared to the board, among {rules}; ranked by accuracy on 10,000 training "
+             "images held out for validation. {test}").format(rules=challenge.rules, test=test)
 
 
 def render_ranking(state: dict, entries: list[BoardEntry], revealed: bool) -> None:
     """The challenge and the ranking: what the class looks at first."""
     challenge = CHALLENGES[state.get("challenge", DEFAULT_CHALLENGE)]
-    st.header(challenge.title, anchor=False)
+    st.header(_(challenge.title), anchor=False)
     st.caption(ranking_caption(challenge, revealed))
     if not entries:
-        st.info("No shared run meets the challenge yet: train with a validation split, then switch on Share.")
+        st.info(_("No shared run meets the challenge yet: train with a validation split, then switch on Share."))
         return
     table = board_table(entries, revealed)
     if presenting():
         table = table.drop(columns=PROJECTOR_DROPS + (REVEALED_DROPS if revealed else []), errors="ignore")
-    st.table(table)
+    st.table(table.rename(columns=lambda column: _(COLUMN_NAMES.get(column, column))))
 
 
 def render_class_names(students: list[StudentRecord], waiting: int) -> None:
     """On the projector: who is in the class, by name only (never where they joined from)."""
-    names = ", ".join(as_text(student.name) for student in students) or "nobody yet"
-    st.markdown(f"**In the class ({len(students)}):** {names}")
+    names = _(", ").join(as_text(student.name) for student in students) or _("nobody yet")
+    st.markdown(_("**In the class ({count}):** {names}").format(count=len(students), names=names))
     if waiting:
-        st.caption(f"{waiting} waiting to be let in: open the board without presenting mode.")
+        st.caption(_("{count} waiting to be let in: open the board without presenting mode.").format(count=waiting))
 
 
 def render_projected_board(state: dict, entries: list[BoardEntry], revealed: bool) -> None:
@@ -264,13 +281,14 @@ def render_reveal_and_curves(entries: list[BoardEntry], revealed: bool) -> None:
     if not entries:
         return
     if revealed and all(entry.test_rank is not None for entry in entries):
-        st.header("What the test set says", anchor=False)
+        st.header(_("What the test set says"), anchor=False)
         for line in read_reveal(entries):
             st.markdown(as_text(line))
     render_top_curves(entries, revealed)
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
+@in_readers_language  # each refresh is a thread of its own
 @shown_as_message
 def render_board() -> None:
     """Everything on the board, redrawn every few seconds: the reveal, the challenge, the ranking, the class."""
@@ -294,12 +312,12 @@ def render_board() -> None:
 
 def top_runs_title(count: int) -> str:
     """'the top run', 'the top 5 runs'."""
-    return "the top run" if count == 1 else f"the top {count} runs"
+    return ngettext("the top run", "the top {count} runs", count).format(count=count)
 
 
 def main() -> None:
     if not presenting():  # on the projector the challenge is the headline: the ranking must fit the first screen
-        st.title("Class board")
+        st.title(_("Class board"))
     render_board()
 
 

@@ -20,17 +20,19 @@ import streamlit as st
 from dashboard.auth_routes import DEVICE_COOKIE, LEGACY_COOKIES, SIGN_IN_PATH, SIGN_OUT_PATH, TEACHER_COOKIE
 from dashboard.browser_cookie import LINK_PARAMS, read_cookie, send_browser_to
 from dashboard.join_panel import prefilled_code
+from dashboard.language import in_readers_language
 from dashboard.render import presenting
 from dashboard.services import get_policy, services
 from dashboard.text import as_text
 from dashboard.waiting_room import stop_while_waiting
 from softmax_core.classroom.auth import SIGN_IN_LINK_SECONDS, ClassDoor, ClassroomError
 from softmax_core.classroom.policy import Identity
+from softmax_core.i18n import N_, _
 from softmax_core.runs.store import RunRecord, ScopedRuns
 
 TOKEN_PARAM, TEACHER_LINK_PARAM = LINK_PARAMS
-OLD_LINK = ("This kind of sign-in link no longer works: on a browser where you are signed in, open "
-            "\"Sign out, or sign in elsewhere\" and make a new one.")
+OLD_LINK = N_("This kind of sign-in link no longer works: on a browser where you are signed in, open "
+              "\"Sign out, or sign in elsewhere\" and make a new one.")
 
 
 def classroom_on() -> bool:
@@ -106,7 +108,7 @@ def _follow_old_link(door: ClassDoor) -> str:
         st.session_state["handoff"] = (SIGN_IN_PATH, {"pass": link})
     elif identity() is None and (old := read_cookie(LEGACY_COOKIES[0])) and (pass_ := door.trade_device_for_pass(old)):
         st.session_state["handoff"] = (SIGN_IN_PATH, {"pass": pass_})
-    return OLD_LINK if token else ""
+    return _(OLD_LINK) if token else ""
 
 
 def hand_off_to_route() -> bool:
@@ -115,7 +117,7 @@ def hand_off_to_route() -> bool:
     if handoff is None:
         return False
     path, fields = handoff
-    st.info("Signing this browser out..." if path == SIGN_OUT_PATH else "Signing this browser in...")
+    st.info(_("Signing this browser out...") if path == SIGN_OUT_PATH else _("Signing this browser in..."))
     send_browser_to(path, fields)
     return True
 
@@ -124,7 +126,8 @@ def require_identity(refusal: str = "") -> None:
     """In classroom mode: say who this is in the sidebar, or show the join screen and stop the page. A
     misconfigured [classroom] stops every page with its message (closed, never open)."""
     if services().classroom_error:
-        st.error(f"Classroom mode is misconfigured, so this server serves nothing: {services().classroom_error}")
+        st.error(_("Classroom mode is misconfigured, so this server serves nothing: {error}").format(
+            error=services().classroom_error))
         st.stop()
     door = services().door
     if door is None:
@@ -141,18 +144,18 @@ def require_identity(refusal: str = "") -> None:
 
 
 def render_join_screen(door: ClassDoor, refusal: str) -> None:
-    st.title("Join the class")
+    st.title(_("Join the class"))
     if refusal:
         st.error(refusal)
     with st.form("join_form"):
-        code = st.text_input("Class code", key="join_code", value=prefilled_code(),
-                             help="Your teacher gives it to the class (a join link fills it in).")
-        name = st.text_input("Your display name", key="join_name", max_chars=40,
-                             help="What the class board shows next to your runs.")
-        joined = st.form_submit_button("Join", type="primary")
+        code = st.text_input(_("Class code"), key="join_code", value=prefilled_code(),
+                             help=_("Your teacher gives it to the class (a join link fills it in)."))
+        name = st.text_input(_("Your display name"), key="join_name", max_chars=40,
+                             help=_("What the class board shows next to your runs."))
+        joined = st.form_submit_button(_("Join"), type="primary")
     if joined:
         join_class(door, code, name)
-    with st.expander("I am the teacher"):
+    with st.expander(_("I am the teacher")):
         render_teacher_login(door)
 
 
@@ -169,13 +172,13 @@ def join_class(door: ClassDoor, code: str, name: str) -> None:
 
 def render_teacher_login(door: ClassDoor) -> None:
     if not door.settings.teacher_password_hash:
-        st.caption("No teacher's password is configured: on the server, `python -m softmax_core teacher-link` "
-                   "prints a one-time sign-in link.")
+        st.caption(_("No teacher's password is configured: on the server, `python -m softmax_core teacher-link` "
+                     "prints a one-time sign-in link."))
         return
     with st.form("teacher_form"):
-        password = st.text_input("Teacher's password", type="password", key="teacher_password")
-        logged_in = st.form_submit_button("Log in")
-    st.caption("Locked out? On the server, `python -m softmax_core teacher-link` prints a one-time sign-in link.")
+        password = st.text_input(_("Teacher's password"), type="password", key="teacher_password")
+        logged_in = st.form_submit_button(_("Log in"))
+    st.caption(_("Locked out? On the server, `python -m softmax_core teacher-link` prints a one-time sign-in link."))
     if not logged_in:
         return
     try:
@@ -190,30 +193,30 @@ def render_teacher_login(door: ClassDoor) -> None:
 def render_who_am_i(door: ClassDoor, who: Identity) -> None:
     sidebar = st.sidebar
     if who.is_teacher:
-        sidebar.caption("Signed in as **the teacher**: you see every run and can cancel any.")
-        sidebar.button("Log out", key="teacher_logout", on_click=_sign_out)
+        sidebar.caption(_("Signed in as **the teacher**: you see every run and can cancel any."))
+        sidebar.button(_("Log out"), key="teacher_logout", on_click=_sign_out)
         return
-    sidebar.caption(f"Signed in as **{as_text(who.name)}** on this browser.")
-    with sidebar.popover("Sign out, or sign in elsewhere"):
-        st.button("Sign out on this browser", key="sign_out", on_click=_sign_out,
-                  help="This browser forgets you. To come back, you need a sign-in link made on another "
-                       "browser where you are signed in.")
-        st.button("Sign out everywhere else", key="sign_out_everywhere", on_click=_sign_out_everywhere,
-                  args=(door,), help="Every other browser and every sign-in link of yours stops working.")
-        if st.toggle("Show a sign-in link for another device", key="show_sign_in_link"):
+    sidebar.caption(_("Signed in as **{name}** on this browser.").format(name=as_text(who.name)))
+    with sidebar.popover(_("Sign out, or sign in elsewhere")):
+        st.button(_("Sign out on this browser"), key="sign_out", on_click=_sign_out,
+                  help=_("This browser forgets you. To come back, you need a sign-in link made on another "
+                         "browser where you are signed in."))
+        st.button(_("Sign out everywhere else"), key="sign_out_everywhere", on_click=_sign_out_everywhere,
+                  args=(door,), help=_("Every other browser and every sign-in link of yours stops working."))
+        if st.toggle(_("Show a sign-in link for another device"), key="show_sign_in_link"):
             render_sign_in_link(door, who)
 
 
 def render_sign_in_link(door: ClassDoor, who: Identity) -> None:
     """A one-time link that signs one more browser in as this student (made on request, spent by its use)."""
-    if st.button("Make a new link", key="make_sign_in_link"):
+    if st.button(_("Make a new link"), key="make_sign_in_link"):
         try:
             st.session_state["sign_in_link"] = f"{_origin()}{SIGN_IN_PATH}?pass={door.student_pass(who.student_id)}"
         except ClassroomError as error:
             st.error(as_text(error))
     if link := st.session_state.get("sign_in_link"):
-        st.warning(f"Whoever opens this link first acts as you: don't post it. It works once, within "
-                   f"{SIGN_IN_LINK_SECONDS // 60} minutes.")
+        st.warning(_("Whoever opens this link first acts as you: don't post it. It works once, within "
+                     "{minutes} minutes.").format(minutes=SIGN_IN_LINK_SECONDS // 60))
         st.code(link, language=None)
 
 
@@ -221,6 +224,7 @@ def _sign_out() -> None:
     st.session_state["handoff"] = (SIGN_OUT_PATH, {})
 
 
+@in_readers_language  # a callback: its toast speaks the reader's language too
 def _sign_out_everywhere(door: ClassDoor) -> None:
     try:
         door.sign_out_everywhere_else(read_cookie(DEVICE_COOKIE))
@@ -228,7 +232,7 @@ def _sign_out_everywhere(door: ClassDoor) -> None:
         _sign_out()
         return
     st.session_state.pop("sign_in_link", None)
-    st.toast("Signed out everywhere else: only this browser is still you.")
+    st.toast(_("Signed out everywhere else: only this browser is still you."))
 
 
 def _origin() -> str:
@@ -257,9 +261,9 @@ def view_link(page: str, selection: dict[str, str] | None = None) -> str:
 def render_view_link(page: str, selection: dict[str, str] | None = None) -> None:
     """'Share this view': the link to copy, which opens the same runs for whoever may see them
     (``selection``: what the page shows that its URL may not say yet, e.g. {"runs": "3,5"})."""
-    with st.popover("Share this view", icon=":material/link:"):
-        st.caption("This link shows the same runs to whoever opens it, as far as they may see them; "
-                   "it never signs them in as you.")
+    with st.popover(_("Share this view"), icon=":material/link:"):
+        st.caption(_("This link shows the same runs to whoever opens it, as far as they may see them; "
+                     "it never signs them in as you."))
         st.code(view_link(page, selection), language=None)
 
 
@@ -268,5 +272,6 @@ def refuse_hidden(asked, shown) -> None:
     hidden = sorted(set(asked) - {run.id for run in shown})
     if hidden:
         runs = ", ".join(f"#{run_id}" for run_id in hidden)
-        whose = "belongs to another student or doesn't exist" if classroom_on() else "doesn't exist"
-        st.error(f"Run {runs} {whose}, so it isn't shown here.")
+        message = (_("Run {runs} belongs to another student or doesn't exist, so it isn't shown here.")
+                   if classroom_on() else _("Run {runs} doesn't exist, so it isn't shown here."))
+        st.error(message.format(runs=runs))

@@ -12,12 +12,13 @@ import streamlit as st
 from dashboard.charts import CurveView
 from dashboard.render import presenting
 from softmax_core.analysis.chart_readings import MAX_SMOOTHING
+from softmax_core.i18n import N_, _
 
 VIEW_KEY = "curve_view"  # the session's last choice, a CurveView
-SMOOTHING_HELP = ("An exponential moving average of the per-step train loss and train accuracy, as "
+SMOOTHING_HELP = N_("An exponential moving average of the per-step train loss and train accuracy, as "
                   "TensorBoard draws it: 0 is off, 0.99 the smoothest. The raw curve stays faint beneath; "
                   "held-out accuracy (one point an epoch) is never smoothed.")
-LOG_HELP = "The loss on a log scale: a small loss and its slow late fall stay readable beside a first epoch's."
+LOG_HELP = N_("The loss on a log scale: a small loss and its slow late fall stay readable beside a first epoch's.")
 
 
 def remember_view(key: str) -> None:
@@ -32,10 +33,10 @@ def curve_view_controls(key: str) -> CurveView:
     saved = st.session_state.get(VIEW_KEY, CurveView())
     if presenting():
         return saved
-    log_column, smoothing_column, _ = st.columns([1, 1, 1], vertical_alignment="center")
-    log_loss = log_column.toggle("Log-scale loss", value=saved.log_loss, key=f"{key}_log", help=LOG_HELP,
+    log_column, smoothing_column, _spare = st.columns([1, 1, 1], vertical_alignment="center")
+    log_loss = log_column.toggle(_("Log-scale loss"), value=saved.log_loss, key=f"{key}_log", help=_(LOG_HELP),
                                  on_change=remember_view, args=(key,))
-    smoothing = smoothing_column.slider("Smoothing", 0.0, MAX_SMOOTHING, value=saved.smoothing, step=0.01,
-                                        key=f"{key}_smoothing", help=SMOOTHING_HELP, on_change=remember_view,
+    smoothing = smoothing_column.slider(_("Smoothing"), 0.0, MAX_SMOOTHING, value=saved.smoothing, step=0.01,
+                                        key=f"{key}_smoothing", help=_(SMOOTHING_HELP), on_change=remember_view,
                                         args=(key,))
     return CurveView(bool(log_loss), float(smoothing))

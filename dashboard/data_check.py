@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from softmax_core.book.data import DataError, describe_expected_files, ensure_files, missing_files, resolve_data_dir
+from softmax_core.i18n import _
 
 
 def data_ready_or_offer_download() -> bool:
@@ -18,9 +19,9 @@ def data_ready_or_offer_download() -> bool:
         return False
     if not absent:
         return True
-    st.warning(f"Fashion-MNIST is not here yet: {describe_expected_files(folder)}.")
-    if st.button("Download Fashion-MNIST (about 30 MB)", key="download_data"):
-        progress = st.progress(0.0, text="starting the download")
+    st.warning(_("Fashion-MNIST is not here yet: {where}.").format(where=describe_expected_files(folder)))
+    if st.button(_("Download Fashion-MNIST (about 30 MB)"), key="download_data"):
+        progress = st.progress(0.0, text=_("starting the download"))
 
         def report(name: str, done: int, total: int | None) -> None:
             share = done / total if total else 0.0
@@ -31,6 +32,6 @@ def data_ready_or_offer_download() -> bool:
         except DataError as error:
             st.error(str(error))
             return False
-        st.success("Downloaded and verified.")
+        st.success(_("Downloaded and verified."))
         return True
     return False

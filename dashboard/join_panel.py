@@ -20,6 +20,7 @@ import segno
 import streamlit as st
 
 from dashboard.text import as_text
+from softmax_core.i18n import _
 from softmax_core.settings import server_settings
 
 PUBLIC_URL_ENV_VAR = "SOFTMAX_LAB_PUBLIC_URL"
@@ -53,13 +54,18 @@ def only_reachable_here(base_url: str) -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=16)  # a pure function of the link; the board redraws it every few seconds
 def qr_image_tag(link: str) -> str:
+    """An <img> of the link's QR code, its alt text in the reader's language."""
+    return _qr_image_tag(link, _("QR code of the join link {link}").format(link=link))
+
+
+@functools.lru_cache(maxsize=16)  # a pure function of the link; the board redraws it every few seconds
+def _qr_image_tag(link: str, alt_text: str) -> str:
     """An <img> of the link's QR code (a PNG data URI, drawn here), with alt text that gives the link itself."""
     image = io.BytesIO()
     segno.make(link, error="m").save(image, kind="png", scale=10, border=QR_BORDER)
     source = "data:image/png;base64," + base64.b64encode(image.getvalue()).decode()
-    alt = html.escape(f"QR code of the join link {link}", quote=True)
+    alt = html.escape(alt_text, quote=True)
     return (f'<img src="{source}" alt="{alt}" width="{QR_PX}" height="{QR_PX}" data-testid="join-qr" '
             'style="image-rendering: pixelated; background: #fff;">')
 
@@ -68,12 +74,12 @@ def render_join_panel(code: str) -> None:
     """Where and how to join: the address, the code in large type, the QR code of the join link."""
     base = public_base_url()
     link = join_link(base, code)
-    st.markdown(f"**Join:** open {as_text(base)}")
-    st.subheader(f"Class code: {as_text(code)}", anchor=False)
+    st.markdown(_("**Join:** open {address}").format(address=as_text(base)))
+    st.subheader(_("Class code: {code}").format(code=as_text(code)), anchor=False)
     st.html(qr_image_tag(link))
     if only_reachable_here(base):
-        st.warning(f"This address works only on this computer: open the board at the address students use, "
-                   f"or set {PUBLIC_URL_ENV_VAR}.")
+        st.warning(_("This address works only on this computer: open the board at the address students use, "
+                     "or set {variable}.").format(variable=PUBLIC_URL_ENV_VAR))
 
 
 def prefilled_code() -> str:

@@ -39,9 +39,11 @@ from dashboard.charts import (
     run_traces,
 )
 from dashboard.curve_controls import curve_view_controls
-from dashboard.render import chart_style, legend_labels, show_chart, shown_as_message
+from dashboard.language import in_readers_language
+from dashboard.render import chart_style, legend_labels, show_chart, shown_as_message, status_name
 from dashboard.services import get_curve_cache
 from dashboard.text import as_text
+from softmax_core.i18n import N_, _
 from softmax_core.runs.store import RunRecord, ScopedRuns
 from softmax_core.status import RunStatus
 
@@ -51,6 +53,7 @@ SLOW_POLL_SECONDS = 2.0  # while runs only wait for a worker
 FRESH_SECONDS = 3.0  # a free worker claims a run within milliseconds and reports within a second
 CLAIM_SECONDS = 0.5  # a run still queued after this waits for a worker: its first point is not due yet
 DrawRuns = Callable[[Sequence[RunRecord]], None]
+PANEL_NAMES = {"loss": N_("Loss against epoch."), "accuracy": N_("Accuracy against epoch.")}
 
 
 def poll_interval(runs: Sequence[RunRecord], now: float | None = None) -> float | None:
@@ -84,6 +87,7 @@ def render_live_runs(reader: ScopedRuns, run_ids: Sequence[int], chart_key: str,
     interval = poll_interval(reader.get_runs(run_ids))
 
     @st.fragment(run_every=interval)
+    @in_readers_language  # a fragment's rerun is a thread of its own: it sets the reader's language again
     @shown_as_message
     def live() -> None:
         runs = sorted(reader.get_runs(run_ids), key=lambda run: order[run.id])
@@ -107,15 +111,17 @@ def say_which_left(run_ids: Sequence[int], runs: Sequence[RunRecord]) -> None:
     if gone:
         from dashboard.classroom_gate import classroom_on  # here only: the live view imports no page's gate
 
-        why = "taken back by its owner, or deleted" if classroom_on() else "deleted"
-        st.caption(", ".join(f"#{run_id}" for run_id in gone) + f" can no longer be shown here: {why}.")
+        message = (_("{runs} can no longer be shown here: taken back by its owner, or deleted.") if classroom_on()
+                   else _("{runs} can no longer be shown here: deleted."))
+        st.caption(message.format(runs=", ".join(f"#{run_id}" for run_id in gone)))
 
 
 def draw_progress_lines(runs: Sequence[RunRecord]) -> None:
     """A compact progress bar for each active run."""
     for run in runs:
         if run.is_active:
-            st.progress(run.progress, text=as_text(f"#{run.id} {run.name}: {run.status}, {run.progress:.0%}"))
+            status = status_name(run.status)
+            st.progress(run.progress, text=as_text(f"#{run.id} {run.name}: {status}, {run.progress:.0%}"))
 
 
 def render_curves(runs: Sequence[RunRecord], reader: ScopedRuns, chart_key: str) -> None:
@@ -127,7 +133,7 @@ def render_curves(runs: Sequence[RunRecord], reader: ScopedRuns, chart_key: str)
     text = " ".join(curves_text(curves))
     if chart_style() is not None:
         figure = build_curves_figure(curves, traces=traces, style=chart_style(), view=view)
-        show_chart(figure, chart_key, alt=f"Loss and accuracy against epoch. {text}")
+        show_chart(figure, chart_key, alt=_("Loss and accuracy against epoch.") + f" {text}")
     else:
         panels = [PreparedFigure(spec) for spec in curve_panel_specs(curves, traces=traces, view=view)]
         render_curve_panels(panels, chart_key, text)
@@ -139,7 +145,8 @@ def render_curve_panels(panels: Sequence[go.Figure | PreparedFigure], chart_key:
     ``text`` (the runs' curves in words) is each panel's accessible name and (``caption``) a caption
     beneath both."""
     for column, figure, panel in zip(st.columns(2), panels, CURVE_PANELS, strict=True):
-        show_chart(figure, f"{chart_key}_{panel}", alt=f"{panel.capitalize()} against epoch. {text}".strip(),
+        said = _(PANEL_NAMES[panel]) if panel in PANEL_NAMES else f"{panel.capitalize()} against epoch."
+        show_chart(figure, f"{chart_key}_{panel}", alt=f"{said} {text}".strip(),
                    where=column, caption=False)
     if text and caption:
         st.caption(as_text(text))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,6 +19,7 @@ from dashboard.text import as_text
 from softmax_core.analysis.chart_readings import describe_band
 from softmax_core.analysis.lessons import SeedBands, seed_bands
 from softmax_core.config import describe_fields, differing_fields
+from softmax_core.i18n import N_, _
 from softmax_core.runs.store import RunRecord, ScopedRuns
 from softmax_core.status import RunStatus
 
@@ -26,6 +28,35 @@ STATUS_ICONS = {RunStatus.QUEUED: ":material/hourglass_top:", RunStatus.RUNNING:
                 RunStatus.FINISHED: ":material/check_circle:", RunStatus.DIVERGED: ":material/trending_up:",
                 RunStatus.CANCELLED: ":material/stop_circle:", RunStatus.FAILED: ":material/error:",
                 RunStatus.INTERRUPTED: ":material/warning:"}
+STATUS_NAMES = {RunStatus.QUEUED: N_("queued"), RunStatus.RUNNING: N_("running"),
+                RunStatus.FINISHED: N_("finished"), RunStatus.DIVERGED: N_("diverged"),
+                RunStatus.CANCELLED: N_("cancelled"), RunStatus.FAILED: N_("failed"),
+                RunStatus.INTERRUPTED: N_("interrupted")}
+
+
+# the engine's own words for how a run ended (stored in English with the run), said again in the reader's
+# language; any other stored error (an exception's text) is shown as it is
+ENDINGS = (
+    (re.compile(r"diverged: the loss became non-finite at step (?P<step>\d+) \(epoch (?P<epoch>[0-9.]+)\); "
+                r"try a smaller lr or init_std"),
+     N_("diverged: the loss became non-finite at step {step} (epoch {epoch}); try a smaller lr or init_std")),
+    (re.compile(r"cancelled after step (?P<step>\d+) \(epoch (?P<epoch>[0-9.]+)\)"),
+     N_("cancelled after step {step} (epoch {epoch})")),
+    (re.compile(r"cancelled while queued"), N_("cancelled while queued")),
+)
+
+
+def describe_run_error(error: str) -> str:
+    """A stored run error in the reader's language where it is one of the engine's known endings."""
+    for pattern, message in ENDINGS:
+        if found := pattern.fullmatch(error):
+            return _(message).format(**found.groupdict())
+    return error
+
+
+def status_name(status: RunStatus) -> str:
+    """A run's status in the reader's language, e.g. 'finished'."""
+    return _(STATUS_NAMES[status]) if status in STATUS_NAMES else str(status)
 
 
 PRESENTING_CSS = """<style>
@@ -111,15 +142,16 @@ def shown_as_message(draw: Callable[..., Any]) -> Callable[..., Any]:
             return draw(*args, **kwargs)
         except Exception as error:  # noqa: BLE001 - st.rerun/st.stop are BaseExceptions and pass through
             logging.getLogger("softmax_lab").exception("drawing %s failed", draw.__name__)
-            st.error(f"This part of the page failed ({type(error).__name__}: {error}); stored runs are safe.")
+            st.error(_("This part of the page failed ({error}); stored runs are safe.").format(
+                error=f"{type(error).__name__}: {error}"))
     return guarded
 
 
 def status_markdown(run: RunRecord) -> str:
     """The status as markdown with its icon, e.g. ':material/error: **failed**: ValueError: ...'."""
-    text = f"{STATUS_ICONS.get(run.status, '')} **{run.status}**"
+    text = f"{STATUS_ICONS.get(run.status, '')} **{status_name(run.status)}**"
     if run.error and run.status != RunStatus.FINISHED:
-        text += f": {as_text(run.error)}"
+        text += f": {as_text(describe_run_error(run.error))}"
     return text
 
 
@@ -127,8 +159,9 @@ def render_verdict(run: RunRecord) -> None:
     """The book's three checks, each with its value and threshold."""
     if run.verdict is None:
         return
-    headline = "The book's checks pass" if run.verdict.passed else "The book's checks fail"
-    lines = [f"{PASS_ICON if check.passed else FAIL_ICON} `{check.name}`: {check.text}" for check in run.verdict.checks]
+    headline = _("The book's checks pass") if run.verdict.passed else _("The book's checks fail")
+    lines = [f"{PASS_ICON if check.passed else FAIL_ICON} `{check.name}`: {check.sentence()}"
+             for check in run.verdict.checks]
     box = st.success if run.verdict.passed else st.warning
     box(f"**{headline}**  \n" + "  \n".join(lines))
 
@@ -137,10 +170,10 @@ def render_progress(run: RunRecord) -> None:
     """A progress bar with epoch, elapsed time and time left."""
     if run.status == RunStatus.QUEUED:
         if run.yields:  # pre-empted: it gave its worker to a classmate and goes on where it stopped
-            st.progress(run.progress, text=f"queued (pre-empted at step {run.last_step:,}): it goes on from its "
-                                           "last epoch when a worker is free, nothing lost")
+            st.progress(run.progress, text=_("queued (pre-empted at step {step}): it goes on from its last epoch "
+                                             "when a worker is free, nothing lost").format(step=f"{run.last_step:,}"))
         else:
-            st.progress(0.0, text="queued: waiting for a free worker")
+            st.progress(0.0, text=_("queued: waiting for a free worker"))
         return
     st.progress(run.progress, text=progress_text(run, time.time()))
 
@@ -149,13 +182,13 @@ def progress_text(run: RunRecord, now: float) -> str:
     """'epoch 1.5 of 10 · 3.2 s elapsed · about 18 s left'; without a start time (a run recorded
     elsewhere, or cancelled before a worker took it), no time is claimed."""
     epoch = run.last_step / run.steps_per_epoch if run.steps_per_epoch else 0.0
-    text = f"epoch {epoch:.1f} of {run.config.epochs}"
+    text = _("epoch {epoch} of {epochs}").format(epoch=f"{epoch:.1f}", epochs=run.config.epochs)
     if run.started_at is None:
         return text
     elapsed = max(0.0, (run.ended_at or now) - run.started_at)
-    text += f" · {elapsed:.1f} s elapsed"
+    text += " · " + _("{seconds} s elapsed").format(seconds=f"{elapsed:.1f}")
     if run.progress > 0 and run.is_active:
-        text += f" · about {elapsed / run.progress * (1 - run.progress):.0f} s left"
+        text += " · " + _("about {seconds} s left").format(seconds=f"{elapsed / run.progress * (1 - run.progress):.0f}")
     return text
 
 

@@ -8,11 +8,19 @@ from typing import Any
 import streamlit as st
 
 from softmax_core.config import Setting, settings
+from softmax_core.i18n import N_, _
+
+CHOICE_NAMES = {"concise": N_("concise (3.7)"), "scratch": N_("from scratch (3.6)"), "auto": N_("automatic")}
 
 
 def help_text(setting: Setting) -> str:
     """The setting's help with its allowed values, e.g. 'Step size ... Allowed: (0, 10].'"""
-    return f"{setting.help} Allowed: {setting.allowed}."
+    return _("{help} Allowed: {allowed}.").format(help=setting.help_text, allowed=setting.allowed)
+
+
+def choice_name(value: str) -> str:
+    """A choice as a form shows it ('sgd' and 'adam' are their own names)."""
+    return _(CHOICE_NAMES[value]) if value in CHOICE_NAMES else value
 
 
 def setting_input(name: str, key: str, value: Any = None, container: Any = st, label: str | None = None,
@@ -21,14 +29,15 @@ def setting_input(name: str, key: str, value: Any = None, container: Any = st, l
     False lets a number outside the range reach the page, so that the page can say what is wrong with it
     (a bounded field that the browser refuses only turns red, and the page never hears of it)."""
     setting = settings()[name]
-    shown = label or setting.label
+    shown = label or setting.label_text
     if setting.kind is bool:
         options = {} if value is None else {"value": bool(value)}
-        return container.checkbox(shown, key=key, help=setting.help, **options)
+        return container.checkbox(shown, key=key, help=setting.help_text, **options)
     if setting.choices:
         index = setting.choices.index(value) if value in setting.choices else 0
         options = {"index": index} if value is not None else {}
-        return container.selectbox(shown, setting.choices, key=key, help=help_text(setting), **options)
+        return container.selectbox(shown, setting.choices, key=key, help=help_text(setting), format_func=choice_name,
+                                   **options)
     low, high = setting.widget_range
     kind = int if setting.kind is int else float
     options = {} if value is None else {"value": kind(value)}

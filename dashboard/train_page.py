@@ -27,6 +27,7 @@ from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.classroom.budget import what_fits
 from softmax_core.config import PRESETS, ConfigError, TrainConfig, check_fields, describe_problem
 from softmax_core.errors import LabError
+from softmax_core.i18n import _
 from softmax_core.runs.store import RunRecord, RunRequest
 
 SHOWN_FIELDS = ("batch_size", "lr", "epochs")  # the book's exercises vary these; the rest are behind "More settings"
@@ -78,21 +79,21 @@ def config_form() -> tuple[TrainConfig | None, str]:
     clicked with valid values. Each field reaches the server as it is typed (no ``st.form``): the values
     stay while another page shows, and Sweep starts from them."""
     sidebar = st.sidebar
-    sidebar.selectbox("Preset", list(PRESETS), key="preset", on_change=apply_preset,
-                      format_func=lambda name: PRESETS[name].title,
-                      help="The book's run and its exercises; the form below takes its values.")
+    sidebar.selectbox(_("Preset"), list(PRESETS), key="preset", on_change=apply_preset,
+                      format_func=lambda name: _(PRESETS[name].title),
+                      help=_("The book's run and its exercises; the form below takes its values."))
     errors = check_fields(held_fields())
     left, right = sidebar.columns(2)
     form_input("batch_size", left)
     form_input("lr", right)
     left, right = sidebar.columns(2, vertical_alignment="bottom")
     form_input("epochs", left)
-    started = right.button("Start", type="primary", key=START_KEY, width="stretch")
+    started = right.button(_("Start"), type="primary", key=START_KEY, width="stretch")
     if errors:  # beside Start, before and after a click: a red border alone says neither what nor why
-        sidebar.error("  \n".join(["Can't start:", *(as_text(describe_problem(error)) for error in errors)]))
-    sidebar.caption(PRESETS[st.session_state["preset"]].lesson)  # below Start: what it teaches, not in its way
-    with sidebar.expander("More settings", expanded=any(error.field not in SHOWN_FIELDS for error in errors)):
-        name = st.text_input("Run name (optional)", key="form_name", max_chars=200)
+        sidebar.error("  \n".join([_("Can't start:"), *(as_text(describe_problem(error)) for error in errors)]))
+    sidebar.caption(_(PRESETS[st.session_state["preset"]].lesson))  # below Start: what it teaches, not in its way
+    with sidebar.expander(_("More settings"), expanded=any(error.field not in SHOWN_FIELDS for error in errors)):
+        name = st.text_input(_("Run name (optional)"), key="form_name", max_chars=200)
         for field in FORM_FIELDS:
             if field not in SHOWN_FIELDS:
                 form_input(field)
@@ -126,9 +127,10 @@ def render_cost() -> None:
     if estimate.run_limit is None:
         return
     if estimate.fits:
-        st.sidebar.caption(f"This run {estimate.summary()} ({what_fits(config, estimate.run_limit)}).")
+        st.sidebar.caption(_("This run {cost} ({fits}).").format(cost=estimate.summary(),
+                                                                 fits=what_fits(config, estimate.run_limit)))
     else:
-        st.sidebar.warning(f"Too large to start: {estimate.refusal}")
+        st.sidebar.warning(_("Too large to start: {why}").format(why=estimate.refusal))
 
 
 def render_challenge() -> None:
@@ -137,15 +139,16 @@ def render_challenge() -> None:
     challenge, config = get_policy().challenge_for(identity()), held_config()
     if challenge is None or config is None:
         return
-    st.sidebar.info(f"**The class's challenge:** {challenge.title} ({challenge.rules}). Share your best run "
-                    "to put it on the board.", icon=":material/emoji_events:")
+    st.sidebar.info(_("**The class's challenge:** {title} ({rules}). Share your best run to put it on the "
+                      "board.").format(title=_(challenge.title), rules=challenge.rules), icon=":material/emoji_events:")
     reason = challenge.why_not(config)
     if not reason:
-        st.sidebar.caption("These settings can count for the challenge.")
+        st.sidebar.caption(_("These settings can count for the challenge."))
         return
-    st.sidebar.warning(f"{reason}.")
-    st.sidebar.button("Set up for the challenge", key="challenge_set_up", on_click=set_up_for_challenge,
-                      width="stretch", help="Keeps your other settings and changes only what the challenge rules out.")
+    st.sidebar.warning(_("{why}.").format(why=reason))
+    st.sidebar.button(_("Set up for the challenge"), key="challenge_set_up", on_click=set_up_for_challenge,
+                      width="stretch", help=_("Keeps your other settings and changes only what the challenge "
+                                              "rules out."))
 
 
 def set_up_for_challenge() -> None:
@@ -162,12 +165,12 @@ def start_run(config: TrainConfig, name: str) -> None:
     try:
         [run_id] = get_policy().start(identity(), [RunRequest(config, name)])
     except LabError as error:
-        st.sidebar.error(f"Can't start: {error}")
+        st.sidebar.error(_("Can't start: {why}").format(why=error))
         return
     watched = [run_id] + [i for i in st.session_state["watched"] if i != run_id]
     st.session_state["watched"] = watched[:MAX_LIVE_RUNS]
     write_runs_to_url(st.session_state["watched"])
-    st.toast(f"Run #{run_id} started")
+    st.toast(_("Run #{run_id} started").format(run_id=run_id))
 
 
 def render_run_card(run: RunRecord) -> None:
@@ -198,28 +201,28 @@ def visible_here(run_ids: list[int]) -> list[int]:
 
 def render_empty_curves() -> None:
     """The chart's place before any run: Plotly's bundle loads now, not with the first click."""
-    render_curve_panels(build_curve_panels([], title="the loss and accuracy curves grow here"), "live_curves",
-                        "No run yet: the curves grow here once one starts.", caption=False)
+    render_curve_panels(build_curve_panels([], title=_("the loss and accuracy curves grow here")), "live_curves",
+                        _("No run yet: the curves grow here once one starts."), caption=False)
 
 
 def main() -> None:
     open_store_or_stop()
     init_session_state()
-    st.title("Softmax regression on Fashion-MNIST")
-    st.caption("Dive into Deep Learning, section 3.7: set the hyperparameters in the sidebar and press Start. "
-               "Runs keep training when you close the tab; compare them on the Compare page.")
+    st.title(_("Softmax regression on Fashion-MNIST"))
+    st.caption(_("Dive into Deep Learning, section 3.7: set the hyperparameters in the sidebar and press Start. "
+                 "Runs keep training when you close the tab; compare them on the Compare page."))
     data_ready = data_ready_or_offer_download()
     config, name = config_form()
     remember_form_values()
     if config is not None and not data_ready:
-        st.sidebar.error("Can't start yet: Fashion-MNIST is missing (see the message on the page).")
+        st.sidebar.error(_("Can't start yet: Fashion-MNIST is missing (see the message on the page)."))
     elif config is not None:
         start_run(config, name)
     show_action_refusal()
     watched = visible_here(st.session_state["watched"])
     if not watched:
-        st.info("No run in this view yet: press **Start** in the sidebar to train the book's model (on a phone, "
-                "open the sidebar with **»** at the top left).")
+        st.info(_("No run in this view yet: press **Start** in the sidebar to train the book's model (on a phone, "
+                  "open the sidebar with **»** at the top left)."))
         render_empty_curves()
         return
     render_live_runs(reader(), watched, "live_curves", draw_runs=render_run_cards, curves_first=True)

@@ -11,18 +11,19 @@ import streamlit as st
 from dashboard.services import get_policy
 from dashboard.text import as_text
 from softmax_core.classroom.policy import Identity
+from softmax_core.i18n import N_, _
 
 WAIT_POLL_SECONDS = 2.0
-WAITING_MESSAGE = "You are waiting for your teacher to let you in."
+WAITING_MESSAGE = N_("You are waiting for your teacher to let you in.")
 
 
 def stop_while_waiting(who: Identity | None) -> None:
     """For a student in the waiting room: say so, watch for the teacher's admission, and stop the page."""
     if not get_policy().is_waiting(who):
         return
-    st.title("Waiting room")
-    st.info(f"Hello {as_text(who.name)}. {WAITING_MESSAGE} This page moves on by itself once they do.",
-            icon=":material/hourglass_top:")
+    st.title(_("Waiting room"))
+    st.info(_("Hello {name}. You are waiting for your teacher to let you in. This page moves on by itself once "
+              "they do.").format(name=as_text(who.name)), icon=":material/hourglass_top:")
     watch_for_admission(who)
     st.stop()
 

@@ -20,10 +20,14 @@ from typing import Any
 
 from softmax_core.dataset_sizes import TRAIN_SET_SIZE, VALIDATION_SIZE
 from softmax_core.errors import InputError
+from softmax_core.i18n import N_, _, ngettext
 
 OPTIMIZERS = ("sgd", "adam")
 IMPLEMENTATIONS = ("concise", "scratch")
 DEVICES = ("auto", "cpu", "cuda")
+
+
+HELP_NUMBERS = {"train_images": f"{TRAIN_SET_SIZE - VALIDATION_SIZE:,}", "held_out_images": f"{VALIDATION_SIZE:,}"}
 
 
 class ConfigError(InputError):
@@ -40,8 +44,8 @@ class ConfigError(InputError):
 class Setting:
     """What one TrainConfig field is: how it is shown, and what it may be."""
 
-    label: str  # as a form shows it, e.g. "Learning rate"
-    help: str  # one sentence for a tooltip or --help (the range is added to it)
+    label: str  # as a form shows it, e.g. "Learning rate" (English, a catalog msgid: show ``label_text``)
+    help: str  # one sentence for a tooltip or --help (the range is added to it; show ``help_text``)
     short: str = ""  # in legends and run names, e.g. "lr" ("" for choices, which stand alone)
     kind: type = float  # int, float, str or bool
     low: float | None = None
@@ -54,12 +58,22 @@ class Setting:
     step: float = 1  # what a form's +/- buttons add
 
     @property
+    def label_text(self) -> str:
+        """The label in the reader's language."""
+        return _(self.label)
+
+    @property
+    def help_text(self) -> str:
+        """The help sentence in the reader's language (its numbers filled in)."""
+        return _(self.help).format(**HELP_NUMBERS)
+
+    @property
     def allowed(self) -> str:
         """The allowed values as text: '1..60000', '(0, 10]' or 'sgd, adam'."""
         if self.choices:
             return ", ".join(self.choices)
         if self.kind is bool:
-            return "true or false"
+            return _("true or false")
         if self.kind is int:
             return f"{int(self.low)}..{int(self.high)}"
         return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
@@ -74,12 +88,15 @@ class Setting:
         """The value as this field's type, or ConfigError naming the field and the allowed values."""
         if self.choices:
             if value not in self.choices:
-                raise ConfigError(name, f"must be one of {self.allowed}; got {value!r}",
-                                  f"{value!r} is not one of {self.allowed}")
+                raise ConfigError(name, _("must be one of {allowed}; got {value}").format(
+                                  allowed=self.allowed, value=repr(value)),
+                                  _("{value} is not one of {allowed}").format(value=repr(value), allowed=self.allowed))
             return value
         if self.kind is bool:
             if not isinstance(value, bool):
-                raise ConfigError(name, f"must be {self.allowed}, got {value!r}", f"{value!r} is not {self.allowed}")
+                raise ConfigError(name, _("must be {allowed}, got {value}").format(
+                                  allowed=self.allowed, value=repr(value)),
+                                  _("{value} is not {allowed}").format(value=repr(value), allowed=self.allowed))
             return value
         if self.kind is int:
             return self._check_int(name, value)
@@ -89,40 +106,45 @@ class Setting:
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # 256.0 from JSON or a slider is 256
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(name, f"must be a whole number in {self.allowed}, got {value!r}",
-                              f"{self._shown(value)} is not a whole number")
+            raise ConfigError(name, _("must be a whole number in {allowed}, got {value}").format(
+                              allowed=self.allowed, value=repr(value)),
+                              _("{value} is not a whole number").format(value=self._shown(value)))
         if not self.low <= value <= self.high:
-            raise ConfigError(name, f"must be in {self.allowed}, got {value}", self._out_of_range(value))
+            raise ConfigError(name, _("must be in {allowed}, got {value}").format(allowed=self.allowed, value=value),
+                              self._out_of_range(value))
         return value
 
     def _check_float(self, name: str, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(name, f"must be a number in {self.allowed}, got {value!r}",
-                              f"{self._shown(value)} is not a number")
+            raise ConfigError(name, _("must be a number in {allowed}, got {value}").format(
+                              allowed=self.allowed, value=repr(value)),
+                              _("{value} is not a number").format(value=self._shown(value)))
         value = float(value)
         too_low = value <= self.low if self.low_open else value < self.low
         too_high = value >= self.high if self.high_open else value > self.high
         if math.isnan(value) or too_low or too_high:
-            raise ConfigError(name, f"must be in {self.allowed}, got {value:g}", self._out_of_range(value))
+            raise ConfigError(name, _("must be in {allowed}, got {value}").format(
+                              allowed=self.allowed, value=f"{value:g}"),
+                              self._out_of_range(value))
         return value
 
     def _out_of_range(self, value: float) -> str:
         """Which end a number is past, in words, e.g. '1000 is above the largest allowed, 500'."""
         shown, low, high = self._shown(value), self._shown(self.low), self._shown(self.high)
         if math.isnan(value):
-            return f"{shown} is not a number: type one from {low} to {high}"
+            return _("{value} is not a number: type one from {low} to {high}").format(value=shown, low=low, high=high)
         if self.low_open and value <= self.low:
-            return f"{shown} is too small: it must be above {low}"
+            return _("{value} is too small: it must be above {low}").format(value=shown, low=low)
         if value < self.low:
-            return f"{shown} is below the smallest allowed, {low}"
+            return _("{value} is below the smallest allowed, {low}").format(value=shown, low=low)
         if self.high_open and value >= self.high:
-            return f"{shown} is too large: it must be below {high}"
-        return f"{shown} is above the largest allowed, {high}"
+            return _("{value} is too large: it must be below {high}").format(value=shown, high=high)
+        return _("{value} is above the largest allowed, {high}").format(value=shown, high=high)
 
     def _shown(self, value: Any) -> str:
         """A number as a person typed it: 500 (an int field's bound), 0.0001, 1e+20; anything else as is."""
         if value is None:
-            return "nothing"  # an emptied field
+            return _("nothing")  # an emptied field
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return repr(value)
         if self.kind is int and float(value).is_integer():
@@ -139,40 +161,41 @@ class TrainConfig:
     """Hyperparameters of one training run (defaults: the book's section 3.7 run)."""
 
     batch_size: int = _setting(
-        256, label="Batch size", short="batch", kind=int, low=1, high=TRAIN_SET_SIZE, log_scale=True,
-        help="Examples per SGD step; the last batch of an epoch may be smaller. The book uses 256.")
+        256, label=N_("Batch size"), short="batch", kind=int, low=1, high=TRAIN_SET_SIZE, log_scale=True,
+        help=N_("Examples per SGD step; the last batch of an epoch may be smaller. The book uses 256."))
     lr: float = _setting(
-        0.1, label="Learning rate", short="lr", low=0.0, high=10.0, low_open=True, log_scale=True,
-        decimals=4, step=0.05, help="Step size of the optimizer. The book uses 0.1.")
+        0.1, label=N_("Learning rate"), short="lr", low=0.0, high=10.0, low_open=True, log_scale=True,
+        decimals=4, step=0.05, help=N_("Step size of the optimizer. The book uses 0.1."))
     epochs: int = _setting(
-        10, label="Epochs", short="epochs", kind=int, low=1, high=500,
-        help="Passes over the 60,000 training images. The book uses 10.")
+        10, label=N_("Epochs"), short="epochs", kind=int, low=1, high=500,
+        help=N_("Passes over the 60,000 training images. The book uses 10."))
     init_std: float = _setting(
-        0.01, label="Initial weight std", short="init std", low=0.0, high=100.0, decimals=4, step=0.01,
-        help="Weights start as N(0, std²); the bias keeps PyTorch's default. The book uses 0.01.")
+        0.01, label=N_("Initial weight std"), short="init std", low=0.0, high=100.0, decimals=4, step=0.01,
+        help=N_("Weights start as N(0, std²); the bias keeps PyTorch's default. The book uses 0.01."))
     weight_decay: float = _setting(
-        0.0, label="Weight decay", short="wd", low=0.0, high=1.0, decimals=4, step=0.0001,
-        help="L2 penalty, as torch.optim's weight_decay.")
+        0.0, label=N_("Weight decay"), short="wd", low=0.0, high=1.0, decimals=4, step=0.0001,
+        help=N_("L2 penalty, as torch.optim's weight_decay."))
     momentum: float = _setting(
-        0.0, label="Momentum", short="momentum", low=0.0, high=1.0, high_open=True, decimals=3, step=0.1,
-        help="SGD momentum (adam ignores it).")
+        0.0, label=N_("Momentum"), short="momentum", low=0.0, high=1.0, high_open=True, decimals=3, step=0.1,
+        help=N_("SGD momentum (adam ignores it)."))
     optimizer: str = _setting(
-        "sgd", label="Optimizer", kind=str, choices=OPTIMIZERS, help="torch.optim's SGD (the book's) or Adam.")
+        "sgd", label=N_("Optimizer"), kind=str, choices=OPTIMIZERS, help=N_("torch.optim's SGD (the book's) or Adam."))
     implementation: str = _setting(
-        "concise", label="Implementation", kind=str, choices=IMPLEMENTATIONS,
-        help="concise = section 3.7 (stable cross-entropy); scratch = section 3.6 (naive softmax).")
+        "concise", label=N_("Implementation"), kind=str, choices=IMPLEMENTATIONS,
+        help=N_("concise = section 3.7 (stable cross-entropy); scratch = section 3.6 (naive softmax)."))
     reports_per_epoch: int = _setting(
-        5, label="Reports per epoch", short="reports", kind=int, low=1, high=100,
-        help="Points per epoch on the live curves (the last is the epoch end).")
+        5, label=N_("Reports per epoch"), short="reports", kind=int, low=1, high=100,
+        help=N_("Points per epoch on the live curves (the last is the epoch end)."))
     seed: int = _setting(
-        0, label="Seed", short="seed", kind=int, low=0, high=2**31 - 1,
-        help="Seeds the initial weights and the shuffling order.")
+        0, label=N_("Seed"), short="seed", kind=int, low=0, high=2**31 - 1,
+        help=N_("Seeds the initial weights and the shuffling order."))
     device: str = _setting(
-        "auto", label="Device", kind=str, choices=DEVICES, help="auto picks cuda when a GPU is there, else cpu.")
+        "auto", label=N_("Device"), kind=str, choices=DEVICES,
+        help=N_("auto picks cuda when a GPU is there, else cpu."))
     validation: bool = _setting(
-        False, label="Hold out a validation split", short="validation", kind=bool,
-        help=f"Train on {TRAIN_SET_SIZE - VALIDATION_SIZE:,} images and measure accuracy on the other "
-             f"{VALIDATION_SIZE:,} (the same ones for every run), to choose settings without the test set.")
+        False, label=N_("Hold out a validation split"), short="validation", kind=bool,
+        help=N_("Train on {train_images} images and measure accuracy on the other {held_out_images} (the same "
+                "ones for every run), to choose settings without the test set."))
 
     def __post_init__(self) -> None:
         for name, spec in settings().items():
@@ -180,7 +203,8 @@ class TrainConfig:
         if self.implementation == "scratch" and self.optimizer != "sgd":
             raise ConfigError(
                 "optimizer",
-                f"the scratch implementation has only hand-written sgd, got {self.optimizer!r}",
+                _("the scratch implementation has only hand-written sgd, got {value}").format(
+                    value=repr(self.optimizer)),
             )
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -196,7 +220,7 @@ class TrainConfig:
         """Build from a dict, refusing unknown keys (typos must not pass silently)."""
         unknown = sorted(set(values) - set(field_names()))
         if unknown:
-            raise ConfigError(unknown[0], f"unknown setting; allowed: {', '.join(field_names())}")
+            raise ConfigError(unknown[0], _("unknown setting; allowed: {names}").format(names=", ".join(field_names())))
         return cls(**values)
 
     def differences(self, other: TrainConfig) -> dict[str, tuple[Any, Any]]:
@@ -254,7 +278,7 @@ def describe_problem(error: ConfigError) -> str:
     """A ConfigError as a form says it: the field's label and the problem in words, e.g. 'Epochs: 1000 is
     above the largest allowed, 500'."""
     spec = settings().get(error.field)
-    return f"{spec.label if spec else error.field}: {error.words}"
+    return _("{label}: {problem}").format(label=spec.label_text if spec else error.field, problem=error.words)
 
 
 def field_names() -> tuple[str, ...]:
@@ -277,7 +301,7 @@ class Preset:
     """A named run from the book: its title, what it teaches, and its config."""
 
     name: str
-    title: str
+    title: str  # English, a catalog msgid: shown through _()
     lesson: str
     config: TrainConfig
 
@@ -285,16 +309,16 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("book", "The book's run (3.7)", "batch 256, lr 0.1, 10 epochs: the checks pass.",
+        Preset("book", N_("The book's run (3.7)"), N_("batch 256, lr 0.1, 10 epochs: the checks pass."),
                TrainConfig()),
-        Preset("batch-1024", "Exercise: batch 1024",
-               "4x fewer updates per epoch: the loss is still above 0.5 after 10 epochs.",
+        Preset("batch-1024", N_("Exercise: batch 1024"),
+               N_("4x fewer updates per epoch: the loss is still above 0.5 after 10 epochs."),
                TrainConfig(batch_size=1024)),
-        Preset("lr-0.4", "Exercise: lr 0.4",
-               "Steps too large: the loss oscillates and ends above 0.5.",
+        Preset("lr-0.4", N_("Exercise: lr 0.4"),
+               N_("Steps too large: the loss oscillates and ends above 0.5."),
                TrainConfig(lr=0.4)),
-        Preset("epochs-40", "Exercise: 40 epochs",
-               "Train longer: does test accuracy drop (overfitting) or only wobble (noise)?",
+        Preset("epochs-40", N_("Exercise: 40 epochs"),
+               N_("Train longer: does test accuracy drop (overfitting) or only wobble (noise)?"),
                TrainConfig(epochs=40)),
     )
 }
@@ -323,12 +347,13 @@ def run_cost(config: TrainConfig) -> int:
 
 def describe_cost(cost: int) -> str:
     """E.g. '2,350 book steps'."""
-    return f"{cost:,} {COST_UNIT}"
+    return ngettext("{cost} book step", "{cost} book steps", cost).format(cost=f"{cost:,}")
 
 
 def preset_config(name: str) -> TrainConfig:
     """The config of a preset, or ConfigError listing the presets."""
     if name not in PRESETS:
-        raise ConfigError("preset", f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+        raise ConfigError("preset", _("unknown preset {name}; choose one of {names}").format(
+            name=repr(name), names=", ".join(PRESETS)))
     return PRESETS[name].config
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from softmax_core.i18n import N_
+
 
 class Split(str, Enum):
     """Which images a metric is measured on."""
@@ -30,7 +32,7 @@ class Metric:
     split: Split
     kind: str  # "loss" or "accuracy": which panel of the curves it is drawn on
     per_step: bool  # measured every report (over the mini-batches since the last); else once an epoch
-    label: str  # how a chart's legend and a table's header name it
+    label: str  # how a chart's legend and a table's header name it (English: ``_(label)`` translates it)
     dash: str  # its Plotly line style
 
     @property
@@ -44,12 +46,12 @@ class Metric:
 
 
 METRICS = (
-    Metric("train_loss", Split.TRAIN, "loss", True, "train loss", "solid"),
-    Metric("train_acc", Split.TRAIN, "accuracy", True, "train acc", "dash"),
-    Metric("test_acc", Split.TEST, "accuracy", False, "test acc", "dot"),
-    Metric("val_acc", Split.VALIDATION, "accuracy", False, "val acc", "dashdot"),
-    Metric("test_loss", Split.TEST, "loss", False, "test loss", "dot"),  # the mean over the test images
-    Metric("val_loss", Split.VALIDATION, "loss", False, "val loss", "dashdot"),
+    Metric("train_loss", Split.TRAIN, "loss", True, N_("train loss"), "solid"),
+    Metric("train_acc", Split.TRAIN, "accuracy", True, N_("train acc"), "dash"),
+    Metric("test_acc", Split.TEST, "accuracy", False, N_("test acc"), "dot"),
+    Metric("val_acc", Split.VALIDATION, "accuracy", False, N_("val acc"), "dashdot"),
+    Metric("test_loss", Split.TEST, "loss", False, N_("test loss"), "dot"),  # the mean over the test images
+    Metric("val_loss", Split.VALIDATION, "loss", False, N_("val loss"), "dashdot"),
 )
 BY_NAME = {metric.name: metric for metric in METRICS}
 NAMES = tuple(BY_NAME)

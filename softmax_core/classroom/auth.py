@@ -33,6 +33,7 @@ from typing import Any
 
 from softmax_core.classroom.names import canonical_name, has_letter_or_digit
 from softmax_core.errors import LabError
+from softmax_core.i18n import N_, _
 from softmax_core.runs.store import ClassFull, ClassStore, GuardRule, NameTaken, StudentRecord
 from softmax_core.settings import (
     DEFAULT_MAX_ACTIVE_COST,
@@ -78,6 +79,8 @@ CLASS_SIZE = "class_size"  # overrides the configured max_students
 WAITING_ROOM = "waiting_room"  # on: a new join waits until the teacher lets them in
 WAITING_ROOM_FACTOR = 2  # the waiting room holds at most this many times the class size
 
+
+TRY_NAMES = {"class-code": N_("tries of the class code"), "teacher-password": N_("tries of the teacher password")}
 
 class ClassroomError(LabError, ValueError):
     """A classroom action can't be done (bad code, name taken, misconfigured); the message says why."""
@@ -132,22 +135,25 @@ def clean_display_name(name: str) -> str:
     holding invisible or direction-changing characters, or (in its canonical form) the teacher's."""
     cleaned = " ".join(name.split())
     if not cleaned:
-        raise ClassroomError("display name: type the name your class will see")
+        raise ClassroomError(_("display name: type the name your class will see"))
     if len(cleaned) > NAME_MAX_LENGTH:
-        raise ClassroomError(f"display name: at most {NAME_MAX_LENGTH} characters, got {len(cleaned)}")
+        raise ClassroomError(_("display name: at most {most} characters, got {count}").format(
+            most=NAME_MAX_LENGTH, count=len(cleaned)))
     hidden = sorted({f"U+{ord(c):04X}" for c in cleaned if unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs")})
     if hidden:
-        raise ClassroomError(f"display name: no invisible or control characters ({', '.join(hidden)})")
+        raise ClassroomError(_("display name: no invisible or control characters ({characters})").format(
+            characters=", ".join(hidden)))
     key = canonical_name(cleaned)
     if not key:
-        raise ClassroomError("display name: it is blank once its invisible characters are taken out; "
-                             "type the name your class will see")
+        raise ClassroomError(_("display name: it is blank once its invisible characters are taken out; "
+                               "type the name your class will see"))
     if not has_letter_or_digit(cleaned):
-        raise ClassroomError("display name: it needs at least one letter or digit, so that the class can read it")
+        raise ClassroomError(_("display name: it needs at least one letter or digit, so that the class can read it"))
     if len(key) > NAME_KEY_MAX_LENGTH:
-        raise ClassroomError("display name: too long once its characters are spelled out; choose a shorter one")
+        raise ClassroomError(_("display name: too long once its characters are spelled out; choose a shorter one"))
     if key.strip(_RESERVED_EDGES) in _RESERVED_KEYS:
-        raise ClassroomError(f"display name: {cleaned!r} is kept for the teacher; choose another")
+        raise ClassroomError(_("display name: {name} is kept for the teacher; choose another").format(
+            name=repr(cleaned)))
     return cleaned
 
 
@@ -259,16 +265,16 @@ class ClassDoor:
         not (wrong code, name, too many)."""
         name = clean_display_name(name)
         if not self._try("class-code", CODE_TRIES, address, lambda: self.settings.code_matches(code)):
-            raise ClassroomError("That is not this class's code: ask your teacher for it.")
-        self._wait_or_refuse(self.classes.take_try(_keys("join", JOINS, address)), "new names from this computer")
+            raise ClassroomError(_("That is not this class's code: ask your teacher for it."))
+        self._wait_or_refuse(self.classes.take_try(_keys("join", JOINS, address)), N_("new names from this computer"))
         state = self.classes.class_state()
         size, waiting = class_size(self.settings, state), bool(state.get(WAITING_ROOM))
         try:
             student_id = self.classes.add_student(name, address, size, waiting=waiting,
                                                   max_waiting=WAITING_ROOM_FACTOR * size, name_key=canonical_name(name))
         except NameTaken:
-            raise ClassroomError(f"The name {name} is taken in this class, or looks just like one that is: "
-                                 "choose another.") from None
+            raise ClassroomError(_("The name {name} is taken in this class, or looks just like one that is: "
+                                   "choose another.").format(name=name)) from None
         except ClassFull as error:
             raise ClassroomError(str(error)) from None
         return self.classes.student_by_id(student_id), self.student_pass(student_id, HANDOFF_SECONDS)
@@ -276,7 +282,7 @@ class ClassDoor:
     def student_pass(self, student_id: int, seconds: float = SIGN_IN_LINK_SECONDS) -> str:
         """A one-time pass that signs one more browser in as this student (a link for another device)."""
         if not any(student.id == student_id for student in self.classes.list_students()):
-            raise NotAllowed("you are no longer in this class")
+            raise NotAllowed(_("you are no longer in this class"))
         return _add_pass(self.classes, STUDENT_LINK, seconds, student_id)
 
     def teacher_logs_in(self, password: str, address: str) -> str:
@@ -284,10 +290,10 @@ class ClassDoor:
         or a wait."""
         stored = self.settings.teacher_password_hash
         if not stored:
-            raise ClassroomError("no teacher's password is configured: use a link from "
-                                 "'python -m softmax_core teacher-link' on the server")
+            raise ClassroomError(_("no teacher's password is configured: use a link from "
+                                   "'python -m softmax_core teacher-link' on the server"))
         if not self._try("teacher-password", PASSWORD_TRIES, address, lambda: verify_password(password, stored)):
-            raise ClassroomError("Wrong password.")
+            raise ClassroomError(_("Wrong password."))
         return _add_pass(self.classes, TEACHER_LINK, HANDOFF_SECONDS)
 
     def pass_holder(self, pass_token: str) -> SignIn | None:
@@ -304,14 +310,14 @@ class ClassDoor:
         if it was used already, has expired, or its student was removed."""
         found = self.classes.spend_pass(token_digest(pass_token), (STUDENT_LINK, TEACHER_LINK)) if pass_token else None
         if found is None:
-            raise ClassroomError("This sign-in link was used already or has expired: ask for a new one (the "
-                                 "teacher: 'python -m softmax_core teacher-link' on the server).")
+            raise ClassroomError(_("This sign-in link was used already or has expired: ask for a new one (the "
+                                   "teacher: 'python -m softmax_core teacher-link' on the server)."))
         role, student_id = found
         if role == TEACHER_LINK:
             return SignIn(_add_pass(self.classes, TEACHER_SESSION, TEACHER_SESSION_SECONDS), None)
         token = new_token()
         if student_id is None or not self.classes.add_device(student_id, token_digest(token)):
-            raise ClassroomError("This link's student is no longer in this class.")
+            raise ClassroomError(_("This link's student is no longer in this class."))
         return SignIn(token, self.student_for(token))
 
     def drop_pass(self, pass_token: str) -> None:
@@ -333,7 +339,7 @@ class ClassDoor:
         browsers were signed out. NotAllowed if this token signs nobody in."""
         student = self.student_for(token)
         if student is None:
-            raise NotAllowed("you are no longer in this class")
+            raise NotAllowed(_("you are no longer in this class"))
         return self.classes.drop_devices(student.id, keep=token_digest(token))
 
     def trade_device_for_pass(self, token: str) -> str | None:
@@ -355,7 +361,7 @@ class ClassDoor:
 
     def _try(self, name: str, rules: dict[str, GuardRule], address: str, check: Callable[[], bool]) -> bool:
         keys = _keys(name, rules, address)
-        self._wait_or_refuse(self.classes.take_try(keys), f"tries of the {name.replace('-', ' ')}")
+        self._wait_or_refuse(self.classes.take_try(keys), TRY_NAMES.get(name, name))
         if check():
             self.classes.clear_tries(keys)
             return True
@@ -364,7 +370,8 @@ class ClassDoor:
     @staticmethod
     def _wait_or_refuse(wait: float, what: str) -> None:
         if wait > 0:
-            raise NotAllowed(f"too many {what}: try again in {max(1, round(wait))} s")
+            raise NotAllowed(_("too many {what}: try again in {seconds} s").format(
+                what=_(what), seconds=max(1, round(wait))))
 
 
 def class_size(settings: ClassroomSettings, state: Mapping[str, Any]) -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from softmax_core.config import TrainConfig, describe_cost, epoch_cost, run_cost
 from softmax_core.dataset_sizes import TRAIN_SET_SIZE
+from softmax_core.i18n import _, ngettext
 from softmax_core.runs.store import ACTIVE_COST_SETTING
 
 RUN_COST_SETTING = "max_run_cost"  # the classroom setting (and class-state key) of the largest run
@@ -49,17 +50,18 @@ class Estimate:
     def busy_summary(self) -> str:
         """Why a request that fits once idle waits, e.g. 'your runs queued or training hold 23,490 of your
         40,000 book steps; these fit once they end'."""
-        return (f"your runs queued or training (with every name from your computer) hold {self.in_use:,} of your "
-                f"{describe_cost(self.budget)}; these fit once they end")
+        return _("your runs queued or training (with every name from your computer) hold {in_use} of your "
+                 "{budget}; these fit once they end").format(in_use=f"{self.in_use:,}",
+                                                             budget=describe_cost(self.budget))
 
     def summary(self, plural: bool = False) -> str:
         """One line for beside a Start button, e.g. 'costs 2,350 book steps; 37,650 of your 40,000 left'
         ('cost ...' after a plural subject: "These runs cost ...")."""
-        text = f"{'cost' if plural else 'costs'} {describe_cost(self.cost)}"
+        text = (_("cost {cost}") if plural else _("costs {cost}")).format(cost=describe_cost(self.cost))
         if self.budget is not None:
-            text += f"; {self.left:,} of your {self.budget:,} left"
+            text += _("; {left} of your {budget} left").format(left=f"{self.left:,}", budget=f"{self.budget:,}")
         if self.run_limit is not None:
-            text += f"; the largest run allowed is {describe_cost(self.run_limit)}"
+            text += _("; the largest run allowed is {limit}").format(limit=describe_cost(self.run_limit))
         return text
 
 
@@ -77,8 +79,9 @@ def estimate_request(configs: Sequence[TrainConfig], run_limit: int | None = Non
 
 
 def _over_run_limit(config: TrainConfig, cost: int, limit: int) -> str:
-    head = (f"this run costs {describe_cost(cost)} ({config.epochs} epochs at batch {config.batch_size}); the "
-            f"largest run this class allows is {describe_cost(limit)} ({RUN_COST_SETTING}): ")
+    head = _("this run costs {cost} ({epochs} epochs at batch {batch}); the largest run this class allows is "
+             "{limit} ({setting}): ").format(cost=describe_cost(cost), epochs=config.epochs, batch=config.batch_size,
+                                             limit=describe_cost(limit), setting=RUN_COST_SETTING)
     return head + what_fits(config, limit)
 
 
@@ -86,21 +89,21 @@ def what_fits(config: TrainConfig, limit: int) -> str:
     """The nearest run that fits ``limit``: fewer epochs at this batch, else a larger batch."""
     epochs = limit // epoch_cost(config)
     if epochs >= 1:
-        return f"at batch {config.batch_size}, up to {_epochs_fit(epochs)}"
+        return _("at batch {batch}, up to {epochs_fit}").format(batch=config.batch_size, epochs_fit=_epochs_fit(epochs))
     for batch in range(config.batch_size + 1, TRAIN_SET_SIZE + 1):
         larger = config.replace(batch_size=batch)
         if epoch_cost(larger) <= limit:
-            return (f"at batch {config.batch_size} not even one epoch fits; at batch {batch}, "
-                    f"{_epochs_fit(limit // epoch_cost(larger))}")
-    return "no run fits: ask your teacher"
+            return _("at batch {batch} not even one epoch fits; at batch {larger}, {epochs_fit}").format(
+                batch=config.batch_size, larger=batch, epochs_fit=_epochs_fit(limit // epoch_cost(larger)))
+    return _("no run fits: ask your teacher")
 
 
 def _epochs(count: int) -> str:
-    return f"{count} epoch" if count == 1 else f"{count} epochs"
+    return ngettext("{count} epoch", "{count} epochs", count).format(count=count)
 
 
 def _epochs_fit(count: int) -> str:
-    return f"{_epochs(count)} {'fits' if count == 1 else 'fit'}"
+    return ngettext("{count} epoch fits", "{count} epochs fit", count).format(count=count)
 
 
 def _over_budget(configs: Sequence[TrainConfig], cost: int, budget: int, in_use: int) -> str:
@@ -112,11 +115,16 @@ def _over_budget(configs: Sequence[TrainConfig], cost: int, budget: int, in_use:
         count, total = count + 1, total + run_cost(config)
     per_epoch = sum(epoch_cost(config) for config in configs)
     epochs = left // per_epoch if per_epoch else 0
-    fits = [f"{count} of these {len(configs)} runs"] if len(configs) > 1 and count else []
+    many = len(configs) > 1
+    fits = [_("{count} of these {total} runs").format(count=count, total=len(configs))] if many and count else []
     if epochs >= 1:
-        fits.append(f"{'all ' + str(len(configs)) + ' runs' if len(configs) > 1 else 'it'} at up to {_epochs(epochs)}")
-    fit_text = " or ".join(fits) if fits else "nothing more until one of your runs ends (or you cancel one)"
-    return (f"{'these runs cost' if len(configs) > 1 else 'this run costs'} {describe_cost(cost)} and yours "
-            f"(with every name from your computer) queued or training cost {describe_cost(in_use)}; this class "
-            f"allows {describe_cost(budget)} at once ({ACTIVE_COST_SETTING}), so {describe_cost(left)} is left: "
-            f"{fit_text} would fit")
+        fits.append((_("all {total} runs at up to {epochs}") if many else _("it at up to {epochs}")).format(
+            total=len(configs), epochs=_epochs(epochs)))
+    fit_text = _(" or ").join(fits) if fits else _("nothing more until one of your runs ends (or you cancel one)")
+    sentence = (_("these runs cost {cost} and yours (with every name from your computer) queued or training cost "
+                  "{in_use}; this class allows {budget} at once ({setting}), so {left} is left: {fits} would fit")
+                if many else
+                _("this run costs {cost} and yours (with every name from your computer) queued or training cost "
+                  "{in_use}; this class allows {budget} at once ({setting}), so {left} is left: {fits} would fit"))
+    return sentence.format(cost=describe_cost(cost), in_use=describe_cost(in_use), budget=describe_cost(budget),
+                           setting=ACTIVE_COST_SETTING, left=describe_cost(left), fits=fit_text)

@@ -11,6 +11,7 @@ import math
 import re
 import secrets
 
+from softmax_core.i18n import _
 from softmax_core.runs.store import GuardRule
 
 # 256 short, common, distinct words: each pick is 8 bits
@@ -69,9 +70,9 @@ def weak_code_warning(code: str) -> str:
     bits = estimate_code_bits(code)
     if bits >= STRONG_CODE_BITS:
         return ""
-    return (f"The class code is weak (about {bits:.0f} bits; at least {STRONG_CODE_BITS:.0f} are needed): "
-            f"whoever tries enough codes from many computers can join. Make a strong one with "
-            f"'python -m softmax_core class-code' on the server and set it as the class's code.")
+    return _("The class code is weak (about {bits} bits; at least {needed} are needed): whoever tries enough "
+             "codes from many computers can join. Make a strong one with `python -m softmax_core class-code` on "
+             "the server and set it as the class's code.").format(bits=f"{bits:.0f}", needed=f"{STRONG_CODE_BITS:.0f}")
 
 
 def guesses_per_address(rule: GuardRule, seconds: float) -> int:

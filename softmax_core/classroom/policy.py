@@ -38,6 +38,7 @@ from softmax_core.classroom.board import Challenge, class_challenge
 from softmax_core.classroom.budget import RUN_COST_SETTING, Estimate, estimate_request
 from softmax_core.config import TrainConfig
 from softmax_core.errors import InputError
+from softmax_core.i18n import N_, _
 from softmax_core.runs.jobs import JobRunner
 from softmax_core.runs.store import (
     EVERYTHING,
@@ -137,10 +138,10 @@ class ClassPolicy:
 
     def set_run_limit(self, who: Identity | None, cost: int) -> None:
         """The teacher sets the largest run a student may start (book steps); it applies to the next start."""
-        self._check_teacher(who, "change the largest run")
+        self._check_teacher(who, N_("only the teacher can change the largest run"))
         if isinstance(cost, bool) or not isinstance(cost, int) or not 1 <= cost <= MOST_COST_ALLOWED:
-            raise InputError(f"{RUN_COST_SETTING} must be a whole number of book steps from 1 to "
-                             f"{MOST_COST_ALLOWED:,}, got {cost!r}")
+            raise InputError(_("{setting} must be a whole number of book steps from 1 to {most}, got {value}").format(
+                setting=RUN_COST_SETTING, most=f"{MOST_COST_ALLOWED:,}", value=repr(cost)))
         self.store.classroom.set_class_state(RUN_COST_SETTING, cost)
 
     def estimate(self, who: Identity | None, configs: Sequence[TrainConfig]) -> Estimate:
@@ -157,9 +158,9 @@ class ClassPolicy:
         recorded in one transaction (RunLimitReached names the limit and what would fit); someone who
         hasn't joined is NotAllowed."""
         if self.classroom and who is None:
-            raise NotAllowed("join the class first")
+            raise NotAllowed(_("join the class first"))
         if self.is_waiting(who):
-            raise NotAllowed("you are waiting for your teacher to let you in")
+            raise NotAllowed(_("you are waiting for your teacher to let you in"))
         if not self._is_student(who):
             return self._runner().submit_many(requests)
         prepared = [RunRequest(self.prepare(who, r.config), r.name, r.tags) for r in requests]
@@ -182,7 +183,8 @@ class ClassPolicy:
         except KeyError:
             run = None
         if run is None or not self.may_cancel(who, run):
-            raise NotAllowed(f"run {run_id} belongs to another student: only its owner or the teacher can cancel it")
+            raise NotAllowed(_("run {run_id} belongs to another student: only its owner or the teacher can cancel "
+                               "it").format(run_id=run_id))
         return self._runner().cancel(run_id)
 
     def may_share(self, who: Identity | None, run: RunRecord) -> bool:
@@ -191,25 +193,25 @@ class ClassPolicy:
     def share(self, who: Identity | None, run_id: int, shared: bool) -> None:
         """Put a student's own run on the class board (or take it back); NotAllowed for anyone else."""
         if not self._is_student(who) or not self.store.set_shared(run_id, shared, owner_id=who.student_id):
-            raise NotAllowed(f"run {run_id} isn't yours to share")
+            raise NotAllowed(_("run {run_id} isn't yours to share").format(run_id=run_id))
 
     # --- the teacher's powers ------------------------------------------------------------------------------
 
     def set_class_state(self, who: Identity | None, key: str, value) -> None:
         """The challenge, the reveal: the teacher's only."""
-        self._check_teacher(who, "change the class board")
+        self._check_teacher(who, N_("only the teacher can change the class board"))
         self.store.classroom.set_class_state(key, value)
 
     def remove_student(self, who: Identity | None, student_id: int) -> int:
         """Take a student out of the class: their token dies, their runs stop and leave the board;
         returns how many runs were stopped."""
-        self._check_teacher(who, "remove a student")
+        self._check_teacher(who, N_("only the teacher can remove a student"))
         active = self.store.classroom.remove_student(student_id)
         return sum(self._runner().cancel(run_id) for run_id in active)
 
     def remove_students(self, who: Identity | None, student_ids: Sequence[int]) -> int:
         """Take several students out at once; returns how many of their runs were stopped."""
-        self._check_teacher(who, "remove a student")
+        self._check_teacher(who, N_("only the teacher can remove a student"))
         active = self.store.classroom.remove_students(student_ids)
         return sum(self._runner().cancel(run_id) for run_id in active)
 
@@ -236,16 +238,16 @@ class ClassPolicy:
 
     def set_class_size(self, who: Identity | None, size: int) -> None:
         """The teacher's class size (never below 1 nor above the most allowed); it overrides the settings."""
-        self._check_teacher(who, "change the class size")
+        self._check_teacher(who, N_("only the teacher can change the class size"))
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MOST_STUDENTS_ALLOWED:
-            raise ClassroomError(f"the class size must be a whole number from 1 to {MOST_STUDENTS_ALLOWED}, "
-                                 f"got {size!r}")
+            raise ClassroomError(_("the class size must be a whole number from 1 to {most}, got {value}").format(
+                most=MOST_STUDENTS_ALLOWED, value=repr(size)))
         self.store.classroom.set_class_state(CLASS_SIZE, size)
 
     def admit(self, who: Identity | None, student_ids: Sequence[int]) -> list[int]:
         """Let waiting students in, all or none (ClassroomError if the class has no room for them all);
         returns the ids let in."""
-        self._check_teacher(who, "let students in")
+        self._check_teacher(who, N_("only the teacher can let students in"))
         try:
             return self.store.classroom.admit_students(student_ids, self.class_size())
         except ClassFull as error:
@@ -253,12 +255,13 @@ class ClassPolicy:
 
     def refuse_waiting(self, who: Identity | None) -> int:
         """Send everyone in the waiting room away (their names are free again); returns how many."""
-        self._check_teacher(who, "refuse students")
+        self._check_teacher(who, N_("only the teacher can refuse students"))
         return self.store.classroom.drop_waiting()
 
-    def _check_teacher(self, who: Identity | None, what: str) -> None:
+    def _check_teacher(self, who: Identity | None, refusal: str) -> None:
+        """``refusal``: a catalog message ('only the teacher can ...'), said in the asker's language."""
         if self.classroom and not (who is not None and who.is_teacher):
-            raise NotAllowed(f"only the teacher can {what}")
+            raise NotAllowed(_(refusal))
 
     def _is_student(self, who: Identity | None) -> bool:
         return self.classroom and who is not None and who.student_id is not None

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from softmax_core.errors import LabError
+from softmax_core.i18n import _
 
 SESSION, STUDENT, ADDRESS = "session", "student", "address"
 
@@ -150,8 +151,8 @@ class TrafficBudget:
             if ticket.parked:
                 return self._too_many_sessions(ticket.student)
             if ticket.slowed_until > self.clock():
-                return ("This page asks the server for updates faster than a class allows, so its updates are "
-                        "slowed down. Close the tabs you don't need, and reload less often.")
+                return _("This page asks the server for updates faster than a class allows, so its updates are "
+                         "slowed down. Close the tabs you don't need, and reload less often.")
             return ""
 
     def is_parked(self, ticket_id: str) -> bool:
@@ -172,10 +173,13 @@ class TrafficBudget:
         return max(by_student, self._open[(ADDRESS, address)] / limits.sessions_per_address)
 
     def _too_many_sessions(self, student: str) -> str:
-        limit, who = ((self.limits.sessions_per_student, "you have") if student else
-                      (self.limits.sessions_per_address, "this computer has"))
-        return (f"Too many Softmax Lab tabs: {who} more than {limit} open on this server, so this one is "
-                "paused. Close the tabs you don't need, then reload this one.")
+        if student:
+            return _("Too many Softmax Lab tabs: you have more than {limit} open on this server, so this one is "
+                     "paused. Close the tabs you don't need, then reload this one.").format(
+                         limit=self.limits.sessions_per_student)
+        return _("Too many Softmax Lab tabs: this computer has more than {limit} open on this server, so this "
+                 "one is paused. Close the tabs you don't need, then reload this one.").format(
+                     limit=self.limits.sessions_per_address)
 
     @staticmethod
     def _session_keys(ticket: Ticket) -> list[tuple]:

@@ -29,6 +29,8 @@ from softmax_core.cli.common import CommandLineError, add_common_flags
 from softmax_core.cli.sweep import add_sweep_parser
 from softmax_core.config import PRESETS, settings
 from softmax_core.errors import LabError
+from softmax_core.i18n import _, use_language
+from softmax_core.i18n.choose import language_from_environment
 from softmax_core.runs.executors import NodeInfo, executor_name
 from softmax_core.runs.store import DB_ENV_VAR, EVERYTHING, RunRecord, RunStore, open_default_store
 from softmax_core.settings import check_settings
@@ -40,7 +42,20 @@ def config_flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+class _TranslatedHelp(argparse.HelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None) -> None:
+        super().add_usage(usage, actions, groups, _("usage: ") if prefix is None else prefix)
+
+
 class _QuietParser(argparse.ArgumentParser):
+    """argparse in the reader's language: its own words (usage, options, -h) come from our catalog, since
+    Python ships no Chinese one for them."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **{**kwargs, "add_help": False, "formatter_class": _TranslatedHelp})
+        self._positionals.title, self._optionals.title = _("positional arguments"), _("options")
+        self.add_argument("-h", "--help", action="help", help=_("show this help message and exit"))
+
     def error(self, message: str) -> None:  # argparse would print usage and exit; we say one line
         raise CommandLineError(message)
 
@@ -48,36 +63,40 @@ class _QuietParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from softmax_core import __version__
 
-    parser = _QuietParser(prog="softmax-lab", description="Softmax regression on Fashion-MNIST.")
-    parser.add_argument("--version", action="version", version=f"softmax-lab {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_QuietParser)
-    commands.add_parser("serve", help="start the dashboard; Streamlit's --server.* flags are passed on "
-                                      "(e.g. --server.port 8502, --server.address 0.0.0.0)")
-    train = commands.add_parser("train", help="train one run and print its epochs")
+    parser = _QuietParser(prog="softmax-lab", description=_("Softmax regression on Fashion-MNIST."))
+    parser.add_argument("--version", action="version", version=f"softmax-lab {__version__}",
+                        help=_("show the version and exit"))
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_QuietParser,
+                                     title=_("commands"))
+    commands.add_parser("serve", help=_("start the dashboard; Streamlit's --server.* flags are passed on "
+                                        "(e.g. --server.port 8502, --server.address 0.0.0.0)"))
+    train = commands.add_parser("train", help=_("train one run and print its epochs"))
     for name, setting in settings().items():  # values are checked by TrainConfig, which names the field
         if setting.kind is bool:  # --validation / --no-validation
-            train.add_argument(config_flag(name), action=argparse.BooleanOptionalAction, help=setting.help)
+            train.add_argument(config_flag(name), action=argparse.BooleanOptionalAction, help=setting.help_text)
         else:
-            train.add_argument(config_flag(name), type=setting.kind, help=f"{setting.help} ({setting.allowed})")
-    train.add_argument("--preset", choices=sorted(PRESETS), help="start from one of the book's runs")
-    add_common_flags(train, "one JSON object per line instead of a table")
-    train.add_argument("--store", action="store_true", help=f"record the run in the run store (${DB_ENV_VAR})")
-    train.add_argument("--name", default="", help="the run's name in the store")
-    commands.add_parser("teacher-password", help="hash a teacher's password for .streamlit/secrets.toml")
-    code = commands.add_parser("class-code", help="a new class code: readable words and digits, hard to guess")
+            train.add_argument(config_flag(name), type=setting.kind, metavar=name.upper(),
+                               help=f"{setting.help_text} ({setting.allowed})")
+    train.add_argument("--preset", choices=sorted(PRESETS), help=_("start from one of the book's runs"))
+    add_common_flags(train, _("one JSON object per line instead of a table"))
+    train.add_argument("--store", action="store_true",
+                       help=_("record the run in the run store (${variable})").format(variable=DB_ENV_VAR))
+    train.add_argument("--name", default="", metavar="NAME", help=_("the run's name in the store"))
+    commands.add_parser("teacher-password", help=_("hash a teacher's password for .streamlit/secrets.toml"))
+    code = commands.add_parser("class-code", help=_("a new class code: readable words and digits, hard to guess"))
     code.add_argument("--words", type=int, default=4, choices=range(3, 9), metavar="N",
-                      help="how many words (3-8; default %(default)s)")
-    link = commands.add_parser("teacher-link", help="a one-time link (10 minutes) that signs the teacher in, "
-                                                    "for the person at the server: it works even while "
-                                                    "password guesses are blocked")
-    link.add_argument("--url", default="http://localhost:8501",
-                      help="the address the teacher's browser reaches the app at (default: %(default)s)")
+                      help=_("how many words (3-8; default %(default)s)"))
+    link = commands.add_parser("teacher-link", help=_("a one-time link (10 minutes) that signs the teacher in, "
+                                                      "for the person at the server: it works even while "
+                                                      "password guesses are blocked"))
+    link.add_argument("--url", default="http://localhost:8501", metavar="URL",
+                      help=_("the address the teacher's browser reaches the app at (default: %(default)s)"))
     add_sweep_parser(commands)
-    workers = commands.add_parser("workers", help="what an executor sees: machines, CPUs, GPUs, runs going")
-    add_common_flags(workers, "one JSON object")
-    runs = commands.add_parser("runs", help="list the runs in the run store")
-    add_common_flags(runs, "one JSON object per run", trains=False)
-    runs.add_argument("--delete", type=int, metavar="ID", help="delete this run with its points and epochs")
+    workers = commands.add_parser("workers", help=_("what an executor sees: machines, CPUs, GPUs, runs going"))
+    add_common_flags(workers, _("one JSON object"))
+    runs = commands.add_parser("runs", help=_("list the runs in the run store"))
+    add_common_flags(runs, _("one JSON object per run"), trains=False)
+    runs.add_argument("--delete", type=int, metavar="ID", help=_("delete this run with its points and epochs"))
     return parser
 
 
@@ -92,15 +111,17 @@ def run_workers(args: argparse.Namespace, out: TextIO) -> int:
                           "runs": [{"id": r.id, "name": r.name, "status": r.status.value, "where": r.placement,
                                     "progress": r.progress} for r in going]}), file=out)
         return EXIT_OK
-    print(f"executor {name}: {len(nodes)} machine(s), {sum(n.cpus for n in nodes if n.alive)} CPUs, "
-          f"{sum(n.gpus for n in nodes if n.alive)} GPUs", file=out)
+    print(_("executor {name}: {machines} machine(s), {cpus} CPUs, {gpus} GPUs").format(
+        name=name, machines=len(nodes), cpus=sum(n.cpus for n in nodes if n.alive),
+        gpus=sum(n.gpus for n in nodes if n.alive)), file=out)
     for node in nodes:
-        print(f"  {node.name[:16]:<16}  {node.host:<20}  {node.cpus:>3} CPUs  {node.gpus:>2} GPUs  "
-              f"{'alive' if node.alive else 'dead'}", file=out)
-    print(f"runs going: {len(going)}" + ("" if going else " (none)"), file=out)
+        state = _("alive") if node.alive else _("dead")
+        print(f"  {node.name[:16]:<16}  {node.host:<20}  {node.cpus:>3} CPUs  {node.gpus:>2} GPUs  {state}", file=out)
+    print((_("runs going: {count}") if going else _("runs going: {count} (none)")).format(count=len(going)), file=out)
+    waiting = _("waiting for a worker")
     for run in going:
         print(f"  {run.id:>5}  {run.status:<8}  {100 * run.progress:5.1f}%  {run.name[:28]:<28}  "
-              f"{run.placement or 'waiting for a worker'}", file=out)
+              f"{run.placement or waiting}", file=out)
     return EXIT_OK
 
 
@@ -111,16 +132,16 @@ def run_teacher_password(args: argparse.Namespace, out: TextIO) -> int:
     if sys.stdin.isatty():
         import getpass
 
-        password = getpass.getpass("teacher's password: ")
-        if getpass.getpass("again: ") != password:
-            raise CommandLineError("the two passwords differ; nothing was printed")
+        password = getpass.getpass(_("teacher's password: "))
+        if getpass.getpass(_("again: ")) != password:
+            raise CommandLineError(_("the two passwords differ; nothing was printed"))
     else:
         password = sys.stdin.readline().rstrip("\n")
     try:
         hashed = hash_password(password)
     except ClassroomError as error:
         raise CommandLineError(str(error)) from None
-    print("# in .streamlit/secrets.toml (keep this file out of version control):", file=out)
+    print(_("# in .streamlit/secrets.toml (keep this file out of version control):"), file=out)
     print(f'[classroom]\ncode = "choose-a-class-code"\nteacher_password_hash = "{hashed}"', file=out)
     return EXIT_OK
 
@@ -132,9 +153,10 @@ def run_class_code(args: argparse.Namespace, out: TextIO) -> int:
 
     bits, rule = generated_code_bits(args.words), CODE_TRIES["address"]
     print(generate_class_code(args.words), file=out)
-    print(f"({bits:.0f} bits; with 1000 addresses guessing at the door's pace, about "
-          f"{years_to_guess(bits, 1000, rule):,.0f} years to find it on average)", file=sys.stderr)
-    print("set it as code in .streamlit/secrets.toml's [classroom], or in $SOFTMAX_LAB_CLASS_CODE", file=sys.stderr)
+    print(_("({bits} bits; with 1000 addresses guessing at the door's pace, about {years} years to find it "
+            "on average)").format(bits=f"{bits:.0f}", years=f"{years_to_guess(bits, 1000, rule):,.0f}"),
+          file=sys.stderr)
+    print(_("set it as code in .streamlit/secrets.toml's [classroom], or in $SOFTMAX_LAB_CLASS_CODE"), file=sys.stderr)
     return EXIT_OK
 
 
@@ -144,7 +166,7 @@ def run_teacher_link(args: argparse.Namespace, out: TextIO) -> int:
 
     token = make_teacher_link(open_default_store().classroom)
     print(f"{args.url.rstrip('/')}{SIGN_IN_PATH}?pass={token}", file=out)
-    print(f"(one use, within {TEACHER_LINK_SECONDS // 60:.0f} minutes)", file=sys.stderr)
+    print(_("(one use, within {minutes} minutes)").format(minutes=f"{TEACHER_LINK_SECONDS // 60:.0f}"), file=sys.stderr)
     return EXIT_OK
 
 
@@ -169,7 +191,7 @@ def run_list(args: argparse.Namespace, out: TextIO) -> int:
         return _delete_run(store, args.delete, out)
     runs = store.list_runs(scope=EVERYTHING)
     if not runs and not args.json:
-        print("no runs stored yet", file=out)
+        print(_("no runs stored yet"), file=out)
     for run in runs:
         if args.json:
             print(json.dumps(run.to_dict()), file=out)
@@ -182,18 +204,21 @@ def _delete_run(store: RunStore, run_id: int, out: TextIO) -> int:
     try:
         run = store.get_run(run_id, scope=EVERYTHING)
     except KeyError:
-        raise CommandLineError(f"--delete: there is no run {run_id} in {store.url}") from None
+        raise CommandLineError(_("--delete: there is no run {run_id} in {url}").format(
+            run_id=run_id, url=store.url)) from None
     if run.is_active:
-        raise CommandLineError(f"--delete: run {run_id} is {run.status}; cancel it first")
+        raise CommandLineError(_("--delete: run {run_id} is {status}; cancel it first").format(
+            run_id=run_id, status=run.status))
     store.delete_run(run_id)
-    print(f"deleted run {run_id} ({run.name})", file=out)
+    print(_("deleted run {run_id} ({name})").format(run_id=run_id, name=run.name), file=out)
     return EXIT_OK
 
 
 def format_run_line(run: RunRecord) -> str:
     final = "" if run.final_train_loss is None else (
-        f"loss {run.final_train_loss:.4f}  test acc {run.final_test_acc:.4f}  "
-        f"{'pass' if run.verdict and run.verdict.passed else 'fail'}")
+        _("loss {loss}  test acc {accuracy}  {outcome}").format(
+            loss=f"{run.final_train_loss:.4f}", accuracy=f"{run.final_test_acc:.4f}",
+            outcome=_("pass") if run.verdict and run.verdict.passed else _("fail")))
     return f"{run.id:>5}  {run.status:<11}  {run.name[:32]:<32}  {final}"
 
 
@@ -204,10 +229,10 @@ def run_serve(args: argparse.Namespace, out: TextIO) -> int:
 
     bad = [flag for flag in args.streamlit_flags if flag.startswith("-") and not flag.startswith("--server.")]
     if bad:
-        raise CommandLineError(f"serve passes only Streamlit's --server.* flags on, not {bad[0]}")
+        raise CommandLineError(_("serve passes only Streamlit's --server.* flags on, not {flag}").format(flag=bad[0]))
     spec = importlib.util.find_spec("dashboard")  # finds the folder without importing the pages
     if spec is None or spec.origin is None:
-        raise CommandLineError("the dashboard is not installed beside softmax_core; reinstall softmax-lab")
+        raise CommandLineError(_("the dashboard is not installed beside softmax_core; reinstall softmax-lab"))
     app = os.path.join(os.path.dirname(spec.origin), "app.py")
     out.flush()
     os.execv(sys.executable, [sys.executable, "-m", "streamlit", "run", app, *args.streamlit_flags])
@@ -238,11 +263,16 @@ def _silence_closed_stdout(out: TextIO) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout) -> int:
-    """Entry point; returns the process exit code."""
+    """Entry point; returns the process exit code. It speaks the language of $LC_ALL, $LC_MESSAGES or $LANG."""
+    with use_language(language_from_environment(os.environ)):
+        return _run_command(argv, out)
+
+
+def _run_command(argv: Optional[Sequence[str]], out: TextIO) -> int:
     try:
         args, extra = build_parser().parse_known_args(argv)
         if extra and args.command != "serve":  # only serve passes flags on (to Streamlit)
-            raise CommandLineError(f"unrecognized arguments: {' '.join(extra)}")
+            raise CommandLineError(_("unrecognized arguments: {arguments}").format(arguments=" ".join(extra)))
         args.streamlit_flags = extra
         check_settings()  # a wrong SOFTMAX_LAB_* variable stops the command here, named
         return _command(args.command)(args, out)
@@ -250,10 +280,10 @@ def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout) -> int:
         _silence_closed_stdout(out)
         return EXIT_OK
     except LabError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(_("error: {message}").format(message=error), file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(_("interrupted"), file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

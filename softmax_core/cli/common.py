@@ -8,6 +8,7 @@ import functools
 from typing import Optional
 
 from softmax_core.errors import InputError
+from softmax_core.i18n import _
 from softmax_core.runs.executors import EXECUTORS
 
 
@@ -21,9 +22,10 @@ def add_common_flags(parser: argparse.ArgumentParser, json_help: str, trains: bo
     parser.add_argument("--json", action="store_true", help=json_help)
     if trains:
         parser.add_argument("--executor", choices=EXECUTORS,
-                            help="the executor to train through (default: $SOFTMAX_LAB_EXECUTOR, else local)")
-        parser.add_argument("--data-dir", help="folder with the four Fashion-MNIST .gz files "
-                                               "(default: $SOFTMAX_LAB_DATA, else the per-user folder)")
+                            help=_("the executor to train through (default: $SOFTMAX_LAB_EXECUTOR, else local)"))
+        parser.add_argument("--data-dir", metavar="DIR", help=_("folder with the four Fashion-MNIST .gz files "
+                                                                "(default: $SOFTMAX_LAB_DATA, else the per-user "
+                                                                "folder)"))
 
 
 def make_cli_executor(name: str, store_url: str, data_dir: Optional[str], workers: Optional[int] = None):

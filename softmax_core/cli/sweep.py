@@ -26,6 +26,7 @@ from softmax_core.analysis.sweeps import (
 )
 from softmax_core.cli.common import add_common_flags, make_cli_executor
 from softmax_core.config import PRESETS, TrainConfig, numeric_fields, preset_config, settings
+from softmax_core.i18n import _
 from softmax_core.runs.store import EVERYTHING, RunRecord, open_default_store
 from softmax_core.settings import server_settings
 from softmax_core.status import RunStatus
@@ -34,19 +35,22 @@ POLL_SECONDS = 0.25
 
 
 def add_sweep_parser(commands) -> None:
-    sweep = commands.add_parser("sweep", help="train a grid of runs and read it as a grid")
+    sweep = commands.add_parser("sweep", help=_("train a grid of runs and read it as a grid"))
     for name in numeric_fields():
         if name != "seed":
             setting = settings()[name]
             sweep.add_argument("--" + name.replace("_", "-"), metavar="V[,V...]",
-                               help=f"{setting.label}: one value, or several for an axis ({setting.allowed})")
-    sweep.add_argument("--seeds", type=int, default=1, help="runs per cell, seeds 0, 1, ... (default 1)")
-    sweep.add_argument("--preset", choices=sorted(PRESETS), help="the base config: one of the book's runs")
-    sweep.add_argument("--validation", action=argparse.BooleanOptionalAction, help=settings()["validation"].help)
-    add_common_flags(sweep, "one JSON object per finished run, then a summary")
+                               help=_("{label}: one value, or several for an axis ({allowed})").format(
+                                   label=setting.label_text, allowed=setting.allowed))
+    sweep.add_argument("--seeds", type=int, default=1, metavar="N",
+                       help=_("runs per cell, seeds 0, 1, ... (default 1)"))
+    sweep.add_argument("--preset", choices=sorted(PRESETS), help=_("the base config: one of the book's runs"))
+    sweep.add_argument("--validation", action=argparse.BooleanOptionalAction,
+                       help=settings()["validation"].help_text)
+    add_common_flags(sweep, _("one JSON object per finished run, then a summary"))
     sweep.add_argument("--no-pack", action="store_true",
-                       help="train every run alone (by default the cells that differ only in lr, weight decay "
-                            "and momentum train together as one pack, with the same numbers)")
+                       help=_("train every run alone (by default the cells that differ only in lr, weight decay "
+                              "and momentum train together as one pack, with the same numbers)"))
 
 
 def spec_from_args(args: argparse.Namespace) -> SweepSpec:
@@ -78,7 +82,8 @@ def run_sweep(args: argparse.Namespace, out: TextIO) -> int:
                        pack=not args.no_pack)
     try:
         sweep_id, run_ids = submit_sweep(runner.submit_many, spec)
-        print(f"sweep {sweep_id}: {spec.size} runs queued, recorded in {store.url}", file=sys.stderr)
+        print(_("sweep {sweep_id}: {count} runs queued, recorded in {url}").format(
+            sweep_id=sweep_id, count=spec.size, url=store.url), file=sys.stderr)
         try:
             grid = follow_sweep(store, run_ids, JsonRows(out) if args.json else TableRows(out, spec))
         except KeyboardInterrupt:
@@ -110,14 +115,15 @@ class TableRows:
     def __init__(self, out: TextIO, spec: SweepSpec):
         self.out, self.axes = out, list(spec.axes)
         header = "  ".join(f"{settings()[name].short:>10}" for name in self.axes)
-        print(f"{header}  {'seed':>4}  {'train loss':>10}  {'test acc':>8}  checks", file=out, flush=True)
+        seed, loss, accuracy, checks = _("seed"), _("train loss"), _("test acc"), _("checks")
+        print(f"{header}  {seed:>4}  {loss:>10}  {accuracy:>8}  {checks}", file=out, flush=True)
 
     def print(self, run: RunRecord) -> None:
         cell = "  ".join(f"{run.tags['cell'][name]:>10g}" for name in self.axes)
         if run.status != RunStatus.FINISHED:
             print(f"{cell}  {run.config.seed:>4}  {run.status} {run.error or ''}", file=self.out, flush=True)
             return
-        checks = "pass" if run.verdict and run.verdict.passed else "fail"
+        checks = _("pass") if run.verdict and run.verdict.passed else _("fail")
         print(f"{cell}  {run.config.seed:>4}  {run.final_train_loss:>10.4f}  {run.final_test_acc:>8.4f}  {checks}",
               file=self.out, flush=True)
 
@@ -133,12 +139,12 @@ class JsonRows:
 
 
 def print_grid(grid: SweepGrid, out: TextIO) -> None:
-    print("\ncells: mean final train loss ± std over seeds (n)", file=out)
+    print("\n" + _("cells: mean final train loss ± std over seeds (n)"), file=out)
     for cell in grid.cells.values():
         where = ", ".join(f"{settings()[name].short} {cell.values[name]:g}" for name in grid.axes)
         metric = "final_train_loss"
         mean, std, count = cell.mean(metric), cell.std(metric), len(cell.numbers(metric))
-        shown = "no finished run" if mean is None else f"{mean:.4f} ± {std:.4f} ({count})"
+        shown = _("no finished run") if mean is None else f"{mean:.4f} ± {std:.4f} ({count})"
         print(f"  {where:<32} {shown}", file=out)
     print("", file=out)
     for line in read_sweep(grid):

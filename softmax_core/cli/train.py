@@ -16,6 +16,7 @@ from softmax_core.book.data import DataError, load_fashion_mnist
 from softmax_core.book.train import Callback, EpochReport, FitResult, FitStart, fit
 from softmax_core.cli.common import CommandLineError, make_cli_executor
 from softmax_core.config import TrainConfig, describe_config, preset_config, settings
+from softmax_core.i18n import _
 from softmax_core.metric_registry import METRICS, NAMES, Metric, Split
 from softmax_core.runs.run_driver import claim, train_claimed
 from softmax_core.runs.run_follower import follow_run
@@ -42,19 +43,21 @@ class TablePrinter(Callback):
     def on_fit_start(self, start: FitStart) -> None:
         settings = ", ".join(f"{k}={v}" for k, v in start.config.to_dict().items())
         self.columns = [m for m in METRICS if m.split is not Split.VALIDATION or start.config.validation]
-        self._print(f"training on {start.device}: {settings}")
-        self._print("  ".join([f"{'epoch':>5}", *(f"{m.label:>{_width(m)}}" for m in self.columns),
-                               f"{'seconds':>7}"]))
+        self._print(_("training on {device}: {settings}").format(device=start.device, settings=settings))
+        epoch, seconds, labels = _("epoch"), _("seconds"), [_(m.label) for m in self.columns]
+        self._print("  ".join([f"{epoch:>5}", *(f"{label:>{_width(m)}}" for label, m in zip(labels, self.columns)),
+                               f"{seconds:>7}"]))
 
     def on_epoch_end(self, report: EpochReport) -> None:
         values = [_cell(getattr(report, m.name, None), _width(m)) for m in self.columns]
         self._print("  ".join([f"{report.epoch:>5}", *values, f"{report.seconds:>7.2f}"]))
 
     def on_fit_end(self, result: FitResult) -> None:
-        self._print(result.message)
+        self._print(describe_result(result))
         if result.verdict:
             for check in result.verdict.checks:
-                self._print(f"  [{'pass' if check.passed else 'FAIL'}] {check.name}: {check.text}")
+                outcome = _("pass") if check.passed else _("FAIL")
+                self._print(f"  [{outcome}] {check.name}: {check.sentence()}")
 
     def _print(self, line: str) -> None:
         print(line, file=self.out, flush=True)
@@ -77,6 +80,17 @@ class JsonLinesPrinter(Callback):
         print(json.dumps(record), file=self.out, flush=True)
 
 
+def describe_result(result: FitResult) -> str:
+    """How the run ended, in the reader's language (the result's own message is the engine's English)."""
+    if result.status == RunStatus.FINISHED and result.verdict is not None:
+        return _("finished {epochs} epochs; the book's checks: {summary}").format(
+            epochs=result.final.epoch if result.final else len(result.epochs), summary=result.verdict.describe())
+    if result.status == RunStatus.DIVERGED and result.diverged_step is not None:
+        return _("diverged: the loss became non-finite at step {step} (epoch {epoch}); try a smaller lr or "
+                 "init_std").format(step=result.diverged_step, epoch=f"{result.diverged_epoch or 0:.2f}")
+    return result.message
+
+
 def result_summary(result: FitResult) -> dict:
     """A JSON-ready summary of how a run ended."""
     final = result.final
@@ -89,7 +103,7 @@ def result_summary(result: FitResult) -> dict:
 
 
 def _width(metric: Metric) -> int:
-    return max(len(metric.label), 7)
+    return max(len(_(metric.label)), 7)
 
 
 def _cell(value: float | None, width: int) -> str:
@@ -121,7 +135,8 @@ def _train_through_executor(name: str, config: TrainConfig, run_name: str, print
     runner = JobRunner(store, make_cli_executor(name, store.url, data_dir, workers=1))
     try:
         run_id = runner.submit(config, run_name)
-        print(f"run {run_id} queued on the {name} executor, recorded in {store.url}", file=sys.stderr)
+        print(_("run {run_id} queued on the {executor} executor, recorded in {url}").format(
+            run_id=run_id, executor=name, url=store.url), file=sys.stderr)
         try:
             return _exit_code(follow_run(store, run_id, [printer]))
         except KeyboardInterrupt:
@@ -136,8 +151,9 @@ def _claim_stored_run(config: TrainConfig, name: str) -> tuple[RunStore, int]:
     store = open_default_store()
     run_id = store.create_run(config, name or describe_config(config))
     if not claim(store, run_id):
-        raise StoreError(f"run {run_id} was taken or cancelled before this process could claim it")
-    print(f"recording as run {run_id} in {store.url}", file=sys.stderr)
+        raise StoreError(_("run {run_id} was taken or cancelled before this process could claim it").format(
+            run_id=run_id))
+    print(_("recording as run {run_id} in {url}").format(run_id=run_id, url=store.url), file=sys.stderr)
     return store, run_id
 
 
@@ -147,8 +163,9 @@ def _exit_code(result: FitResult) -> int:
 
 def _download_progress_printer():
     def report(name: str, done: int, total: Optional[int]) -> None:
-        share = f"{100 * done / total:5.1f}%" if total else f"{done} bytes"
-        print(f"\rdownloading {name}: {share}", end="", file=sys.stderr, flush=True)
+        share = f"{100 * done / total:5.1f}%" if total else _("{count} bytes").format(count=done)
+        print("\r" + _("downloading {name}: {share}").format(name=name, share=share), end="", file=sys.stderr,
+              flush=True)
     return report
 
 

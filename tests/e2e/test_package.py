@@ -60,6 +60,14 @@ def test_the_command_says_its_version(installed, tmp_path):
     assert done.stdout.strip() == f"softmax-lab {__version__}"
 
 
+def test_the_chinese_catalog_is_installed(installed, tmp_path):
+    """The .po files ship with the package (compiled when read): the installed command speaks Chinese."""
+    done = subprocess.run([str(installed / "softmax-lab"), "--help"], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "LANG": "zh_CN.UTF-8", "LC_ALL": "", "LC_MESSAGES": ""}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "在 Fashion-MNIST 上训练 softmax回归。" in done.stdout, done.stdout
+
+
 def test_serve_starts_the_dashboard_with_the_project_settings_from_any_folder(installed, tmp_path, real_data_dir):
     port, elsewhere = free_port(), tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -1,0 +1,142 @@
+"""The interface in Chinese, in Chromium with a zh-CN browser (no ``?lang=`` needed: the browser's language
+decides): the Train page, and the class flow: the join screen, a student's Train page, the teacher's board,
+a one-epoch run with its verdict, Share, the ranking and the reveal. On each, the Latin words left in the
+page's own text are counted (the charts and the sentence beneath each, drawn by ``dashboard/charts.py``,
+Streamlit's icon ligatures and commands to type aside; run names, numbers and the words the glossary keeps,
+e.g. SGD, softmax, Fashion-MNIST, are allowed) and must be none. Screenshots to look at (CJK fonts from
+.ci/run: no tofu boxes) go to artifacts/e2e/zh-*.png. An English browser still gets English."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from softmax_core.i18n.glossary import load_glossary
+from tests.e2e.class_helpers import LAPTOP, open_as_teacher, running_class
+from tests.e2e.conftest import save_screenshot, wait_until_settled
+
+pytestmark = pytest.mark.e2e
+CODE, PASSWORD = "gray-otter-42-mint", "teach-zh"
+CHINESE = {"locale": "zh-CN", "extra_http_headers": {"Accept-Language": "zh-CN,zh;q=0.9"}}
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+# the page's own text: what a person reads, without the charts (their titles, axes and legends are drawn by
+# charts.py) and the caption beneath a chart that says its curves (its accessible name again, also from
+# charts.py), Streamlit's Material icons (words drawn in a symbol font), commands to type (code), and
+# Streamlit's own "Skip to main content" link for keyboards (visible on focus; in Streamlit's bundle)
+OWN_TEXT = """() => {
+  const flat = text => text.replace(/\\u2060/g, '').replace(/\\s+/g, ' ').trim();
+  const names = [...document.querySelectorAll('[aria-label]')].map(e => flat(e.getAttribute('aria-label')));
+  const skipped = [
+    ...document.querySelectorAll('[data-testid="stPlotlyChart"], code'),
+    ...[...document.querySelectorAll('span, i')].filter(e => getComputedStyle(e).fontFamily.includes('Material')),
+    ...[...document.querySelectorAll('a, button')].filter(e => e.textContent.trim() === 'Skip to main content'),
+    ...[...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
+      .filter(e => flat(e.innerText).length > 20 && names.some(name => name.includes(flat(e.innerText)))),
+  ];
+  skipped.forEach(e => e.style.setProperty('display', 'none', 'important'));
+  const text = document.body.innerText;
+  skipped.forEach(e => e.style.removeProperty('display'));
+  return text.replaceAll('\\u2060', '');
+}"""
+
+
+def kept_words() -> set[str]:
+    """The glossary's words kept in Latin (SGD, softmax, Fashion-MNIST, ...), and each word of them."""
+    kept = {term.english for term in load_glossary() if term.kept}
+    return {word.lower() for term in kept for word in [term, *term.split()]}
+
+
+ALLOWED = kept_words() | {"english", "sgd", "adam"}  # the picker names English in itself; the optimizers' values
+
+
+def latin_words(page, also_allowed: tuple[str, ...] = ()) -> list[str]:
+    """The Latin words in the page's own text that neither the glossary keeps nor the test names (run and
+    student names)."""
+    text = page.evaluate(OWN_TEXT)
+    for name in also_allowed:
+        text = text.replace(name, " ")
+    return [word for word in LATIN_WORD.findall(text) if word.lower() not in ALLOWED]
+
+
+def assert_all_chinese(page, also_allowed: tuple[str, ...] = ()) -> None:
+    words = latin_words(page, also_allowed)
+    assert words == [], (words, page.evaluate(OWN_TEXT))
+
+
+def open_in_chinese(new_page, url: str):
+    page = new_page(LAPTOP, **CHINESE)
+    page.goto(url)
+    return page
+
+
+def test_train_page_in_chinese(new_page, server_url):
+    page = open_in_chinese(new_page, server_url)
+    page.get_by_role("heading", name="Fashion-MNIST 上的 softmax回归").wait_for()
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_role("spinbutton", name="批量大小")).to_be_visible()
+    expect(sidebar.get_by_role("button", name="开始")).to_be_visible()
+    expect(sidebar.get_by_role("link", name="训练")).to_be_visible()  # the navigation
+    wait_until_settled(page)
+    words = latin_words(page)
+    assert words == [], words
+    save_screenshot(page, "zh-train")
+
+
+def test_an_english_browser_gets_english(new_page, server_url):
+    page = new_page(LAPTOP, locale="en-US")
+    page.goto(server_url)
+    page.get_by_role("heading", name="Softmax regression on Fashion-MNIST").wait_for()
+    expect(page.get_by_test_id("stSidebar").get_by_role("button", name="Start")).to_be_visible()
+
+
+def test_the_url_beats_the_browser(new_page, server_url):
+    page = open_in_chinese(new_page, f"{server_url}/?lang=en")
+    page.get_by_role("heading", name="Softmax regression on Fashion-MNIST").wait_for()
+
+
+def test_join_student_train_and_board_in_chinese(new_page, tmp_path, real_data_dir):
+    with running_class(tmp_path, real_data_dir, CODE, PASSWORD) as server:
+        student = open_in_chinese(new_page, server.url)
+        student.get_by_role("heading", name="加入课堂").wait_for()
+        wait_until_settled(student)
+        assert_all_chinese(student)
+        save_screenshot(student, "zh-join")
+        student.get_by_role("textbox", name="课堂码").fill(CODE)
+        student.get_by_role("textbox", name="你的显示名称").fill("Lin")
+        student.get_by_role("button", name="加入", exact=True).click()
+        student.get_by_text("已在此浏览器上以").wait_for()
+        student.get_by_role("heading", name="Fashion-MNIST 上的 softmax回归").wait_for()
+        wait_until_settled(student)
+        assert_all_chinese(student, also_allowed=("Lin",))
+        save_screenshot(student, "zh-student-train")
+
+        teacher = new_page(LAPTOP, **CHINESE)
+        open_as_teacher(teacher, server, "/board")
+        teacher.get_by_role("heading", name="课堂排行榜").wait_for()
+        teacher.get_by_text("Lin，从").wait_for()
+        wait_until_settled(teacher)
+        assert_all_chinese(teacher, also_allowed=("Lin", "local", CODE))
+        save_screenshot(teacher, "zh-board")
+
+        train_share_and_reveal(student, teacher)
+
+
+def train_share_and_reveal(student, teacher) -> None:
+    """The rest of the class flow: a one-epoch run with a validation split, its card and verdict, Share,
+    the board's ranking, and the teacher's reveal with its reading, all in Chinese."""
+    student.get_by_role("spinbutton", name="轮数").fill("1")
+    student.get_by_role("button", name="开始").click()
+    student.get_by_text("书中的检查").wait_for(timeout=180_000)
+    student.get_by_role("switch", name="分享").wait_for()
+    wait_until_settled(student)
+    assert_all_chinese(student, also_allowed=("Lin", "epochs 1, validation"))  # the run's name
+    save_screenshot(student, "zh-student-run")
+    student.get_by_text("分享", exact=True).click()
+    teacher.get_by_role("columnheader", name="验证精度").wait_for(timeout=30_000)
+    teacher.get_by_role("button", name="公布测试精度").click()
+    teacher.get_by_text("测试集告诉我们什么").wait_for(timeout=30_000)
+    wait_until_settled(teacher)
+    assert_all_chinese(teacher, also_allowed=("Lin", "local", CODE))
+    save_screenshot(teacher, "zh-board-revealed")

@@ -1,0 +1,84 @@
+"""The Train page in the reader's language through AppTest: ``?lang=zh`` gives the book's Chinese terms
+(labels, buttons, the form's refusals, a run's status and the book's verdict), English stays the default,
+and the sidebar's picker switches the language and keeps it in the URL."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from test_app import fresh_store, open_page, start_run, texts, unescaped, wait_for_runs_to_end  # noqa: F401
+
+from softmax_core.i18n import use_language
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture
+def reads_chinese():
+    """AppTest calls a selectbox's format_func in the test's own thread (to find a value among the options
+    the page sent): that thread reads Chinese too, as the page's script thread does."""
+    with use_language("zh"):
+        yield
+
+
+def sidebar_labels(app) -> list[str]:
+    return [widget.label for widget in [*app.sidebar.number_input, *app.sidebar.selectbox, *app.sidebar.button]]
+
+
+def test_train_in_chinese_from_the_url(reads_chinese):
+    app = open_page(query={"lang": "zh"})
+    assert app.title[0].value == "Fashion-MNIST 上的 softmax回归"
+    labels = sidebar_labels(app)
+    assert {"批量大小", "学习率", "轮数", "开始", "预设", "语言"} <= set(labels), labels
+    assert "书中用 256" in app.sidebar.number_input(key="form_batch_size").proto.help
+    assert "练习：批量大小 1024" in app.sidebar.selectbox(key="preset").options
+    shown = texts(app)
+    assert "按侧边栏中的**开始**" in shown and "press **Start**" not in shown
+    assert not any(CJK.search(label) is None for label in labels if label not in ("Seed",)), labels
+
+
+def test_english_is_the_default():
+    app = open_page()
+    assert app.title[0].value == "Softmax regression on Fashion-MNIST"
+    assert {"Batch size", "Learning rate", "Epochs", "Start", "Language"} <= set(sidebar_labels(app))
+    assert not CJK.search(texts(app))
+
+
+def test_the_forms_refusal_in_chinese(reads_chinese):
+    app = open_page(query={"lang": "zh"})
+    app.sidebar.number_input(key="form_epochs").set_value(1000).run()
+    assert "轮数：1000 超过了允许的最大值 500" in unescaped(texts(app))
+
+
+def test_the_picker_switches_the_language_and_keeps_it_in_the_url():
+    app = open_page()
+    app.sidebar.selectbox(key="language_picker").set_value("zh").run()
+    assert app.query_params["lang"] == "zh"
+    assert app.title[0].value == "Fashion-MNIST 上的 softmax回归"
+    with use_language("zh"):  # the page now sends Chinese options (see reads_chinese)
+        app.sidebar.selectbox(key="language_picker").set_value("en").run()
+    assert app.query_params["lang"] == "en" and app.title[0].value == "Softmax regression on Fashion-MNIST"
+
+
+def test_a_finished_run_and_its_verdict_in_chinese(reads_chinese):
+    app = start_run(open_page(query={"lang": "zh"}), epochs=1, name="one epoch")
+    wait_for_runs_to_end()
+    app.run()
+    shown = unescaped(texts(app))
+    assert "已完成" in shown and "书中的检查未通过" in shown
+    assert re.search(r"训练损失 0\.\d{3} 不低于 0\.5", shown), shown
+    assert "is not below" not in shown and "finished" not in shown
+
+
+def test_the_engines_stored_endings_read_in_the_readers_language():
+    from dashboard.render import describe_run_error
+
+    diverged = "diverged: the loss became non-finite at step 12 (epoch 0.05); try a smaller lr or init_std"
+    with use_language("zh"):
+        assert describe_run_error(diverged) == ("发散：损失在第 12 步（第 0.05 轮）变为非有限值；"
+                                                "请试试更小的学习率或 init_std")
+        assert describe_run_error("cancelled after step 40 (epoch 0.17)") == "在第 40 步（第 0.17 轮）后取消"
+        assert describe_run_error("cancelled while queued") == "在排队时取消"
+        assert describe_run_error("ValueError: boom") == "ValueError: boom", "an exception's text as it is"
+    assert describe_run_error(diverged) == diverged
