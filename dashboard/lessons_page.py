@@ -12,6 +12,7 @@ import streamlit as st
 from dashboard.charts import build_band_figure
 from dashboard.classroom_gate import reader, render_view_link
 from dashboard.data_check import data_ready_or_offer_download
+from dashboard.glossary_panel import render_glossary_panel
 from dashboard.lesson_groups import group_from_url_or_store, remember_group, render_estimate, submit_group
 from dashboard.live import render_live_runs
 from dashboard.render import render_seed_band, show_chart
@@ -298,6 +299,7 @@ def main() -> None:
         if tab.open:
             with tab:
                 section(store)
+    render_glossary_panel()
 
 
 main()
