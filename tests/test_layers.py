@@ -79,7 +79,7 @@ def test_the_top_level_keeps_only_the_shared_vocabulary():
     modules = sorted(path.name for path in ENGINE.glob("*.py"))
     assert len(modules) <= MOST_TOP_LEVEL_MODULES, modules
     assert {path.name for path in ENGINE.iterdir() if path.is_dir() and path.name != "__pycache__"} == {
-        "book", "runs", "classroom", "analysis", "cli"}
+        "book", "runs", "classroom", "analysis", "cli", "i18n"}
 
 
 LOADED_BY_TRAIN = """

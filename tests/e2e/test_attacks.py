@@ -49,13 +49,17 @@ def guard_failures(db_url: str) -> int:
                    .scalar() or 0)
 
 
-def try_passwords(page, url: str, count: int) -> None:
-    page.goto(url)
+def try_passwords(page, server: Server, count: int) -> None:
+    """``count`` wrong passwords, each one counted by the server before the next is typed (the message of
+    the one before is still on the page, so the page alone can't say the next try was heard)."""
+    page.goto(server.url)
     page.get_by_text("I am the teacher").click()
     for attempt in range(count):
         page.get_by_role("textbox", name="Teacher's password").fill(f"guess {attempt}")
         page.get_by_role("button", name="Log in").click()
         page.get_by_text("Wrong password").wait_for()
+        wait_for(lambda tries=attempt + 1: guard_failures(server.db_url) >= tries, timeout=30,
+                 what=f"wrong password {attempt + 1}")
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
 
 
@@ -63,7 +67,7 @@ def test_clear_cache_from_a_script_starts_no_new_workers_and_forgets_no_guess(cl
     pool = 1 + default_worker_count()  # the worker template and the workers it forked
     workers = wait_for(lambda: len(descendant_processes(class_server.process.pid)) == pool and
                        descendant_processes(class_server.process.pid), timeout=60, what="the worker pool")
-    try_passwords(new_page(), class_server.url, 3)
+    try_passwords(new_page(), class_server, 3)
     assert guard_failures(class_server.db_url) == 3
     with ScriptedClient(class_server.url) as client:
         client.rerun()
