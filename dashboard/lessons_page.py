@@ -257,7 +257,7 @@ def show_pair(runs: Sequence[RunRecord]) -> None:
         return
     first, second = runs
     st.markdown(f"**{as_text(lessons.describe_difference(first.config, second.config))}**")
-    columns = [_("run"), _("status"), _("train loss"), _("test accuracy")]
+    columns = [_("run"), _("status"), _("train loss"), _("test acc")]
     st.dataframe(pd.DataFrame([dict(zip(columns, (f"#{run.id} {run.name}", _(run.status), run.final_train_loss,
                                                   run.final_test_acc), strict=True)) for run in runs]),
                  hide_index=True, key="ab_table")
