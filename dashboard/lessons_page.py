@@ -311,6 +311,17 @@ def field_label(name: str) -> str:
     return _(settings()[name].label)
 
 
+TAB_LABELS = (N_("Exercise 1: batch size and lr"), N_("Exercise 2: overfitting or noise?"), N_("Numerical stability"),
+              N_("Change one thing"), N_("Repeat with seeds"))
+
+
+def keep_the_open_tab(labels: list[str]) -> None:
+    """A tab is known by its label: after the reader changes language, open the same tab by its place."""
+    index = st.session_state.get("lesson_tab_index")
+    if index is not None and st.session_state.get("lesson_tab") not in labels:
+        st.session_state["lesson_tab"] = labels[index]
+
+
 def main() -> None:
     open_store_or_stop()
     store = reader()
@@ -318,12 +329,13 @@ def main() -> None:
     render_view_link("lessons")
     if not data_ready_or_offer_download():
         st.stop()
-    tabs = st.tabs([_("Exercise 1: batch size and lr"), _("Exercise 2: overfitting or noise?"),
-                    _("Numerical stability"), _("Change one thing"), _("Repeat with seeds")], key="lesson_tab",
-                   on_change="rerun")  # only the tab in view runs
+    labels = [_(label) for label in TAB_LABELS]
+    keep_the_open_tab(labels)
+    tabs = st.tabs(labels, key="lesson_tab", on_change="rerun")  # only the tab in view runs
     sections = (exercise_one, exercise_two, numerical_stability, change_one_thing, repeat_with_seeds)
-    for tab, section in zip(tabs, sections, strict=True):
+    for index, (tab, section) in enumerate(zip(tabs, sections, strict=True)):
         if tab.open:
+            st.session_state["lesson_tab_index"] = index
             with tab:
                 section(store)
     render_glossary_panel()

@@ -112,3 +112,14 @@ def test_the_lessons_page_is_english_by_default():
                                                "Numerical stability", "Change one thing", "Repeat with seeds"]
     shown = texts(app)
     assert "The book asks what happens with **batch 1024**" in shown and "书中问" not in shown
+
+
+def test_changing_language_keeps_the_open_lesson_tab():
+    """A tab is known by its label, which the new language changes: the same tab stays open."""
+    app = open_page("lessons_page.py")
+    app.session_state["lesson_tab"] = "Numerical stability"
+    app.run()
+    app.sidebar.selectbox(key="language_picker").set_value("zh").run()
+    assert not app.exception and app.title[0].value == "课程：动手做 3.7 节"
+    assert app.session_state["lesson_tab"] == "数值稳定性"
+    assert app.selectbox(key="stab_logits").label == "未规范化的预测"
