@@ -15,7 +15,7 @@ from dashboard.data_check import data_ready_or_offer_download
 from dashboard.glossary_panel import render_glossary_panel
 from dashboard.lesson_groups import group_from_url_or_store, remember_group, render_estimate, submit_group
 from dashboard.live import render_live_runs
-from dashboard.render import render_seed_band, show_chart
+from dashboard.render import render_seed_band, show_chart, status_name
 from dashboard.services import get_lesson_runs, open_store_or_stop
 from dashboard.settings_widgets import setting_input
 from dashboard.text import as_text
@@ -258,9 +258,9 @@ def show_pair(runs: Sequence[RunRecord]) -> None:
     first, second = runs
     st.markdown(f"**{as_text(lessons.describe_difference(first.config, second.config))}**")
     columns = [_("run"), _("status"), _("train loss"), _("test acc")]
-    st.dataframe(pd.DataFrame([dict(zip(columns, (f"#{run.id} {run.name}", _(run.status), run.final_train_loss,
-                                                  run.final_test_acc), strict=True)) for run in runs]),
-                 hide_index=True, key="ab_table")
+    rows = [(f"#{run.id} {run.name}", status_name(run.status), run.final_train_loss, run.final_test_acc)
+            for run in runs]
+    st.dataframe(pd.DataFrame([dict(zip(columns, row, strict=True)) for row in rows]), hide_index=True, key="ab_table")
 
 
 def repeat_with_seeds(store: ScopedRuns) -> None:
