@@ -16,6 +16,7 @@ from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.analysis.lessons import group_tags
 from softmax_core.config import TrainConfig
 from softmax_core.errors import LabError
+from softmax_core.i18n import _
 from softmax_core.runs.store import RunRequest, ScopedRuns
 
 
@@ -28,7 +29,7 @@ def submit_group(configs: dict[str, TrainConfig], lesson: str) -> list[int]:
     try:
         return get_policy().start(identity(), requests)
     except LabError as error:
-        st.error(f"Can't start: {error}")
+        st.error(_("Can't start: {error}").format(error=error))
         return []
 
 
@@ -39,11 +40,12 @@ def render_estimate(configs: list[TrainConfig]) -> bool:
     if estimate.run_limit is None:
         return True
     if estimate.fits:
-        st.caption(f"These runs {estimate.summary(plural=True)}.")
+        st.caption(_("These runs {cost}.").format(cost=estimate.summary(plural=True)))
     elif estimate.fits_once_idle(configs):  # e.g. the same group again while the first trains: no refusal
-        st.caption(f"Not now: {estimate.busy_summary()}.")
+        st.caption(_("Not now: {reason}.").format(reason=estimate.busy_summary()))
     else:
-        st.warning(f"Too large to start: {estimate.refusal}. Wait for your runs to end, or ask your teacher.")
+        st.warning(_("Too large to start: {refusal}. Wait for your runs to end, or ask your teacher.").format(
+            refusal=estimate.refusal))
     return estimate.fits
 
 

@@ -17,7 +17,7 @@ from dashboard.charts import PROJECTOR, ProjectorStyle, build_band_figure, chart
 from dashboard.services import get_lesson_runs
 from dashboard.text import as_text
 from softmax_core.analysis.chart_readings import describe_band
-from softmax_core.analysis.lessons import SeedBands, seed_bands
+from softmax_core.analysis.lessons import HELD_OUT_ACCURACY, SeedBands, seed_bands
 from softmax_core.config import describe_fields, differing_fields
 from softmax_core.i18n import N_, _
 from softmax_core.runs.store import RunRecord, ScopedRuns
@@ -124,8 +124,9 @@ def show_chart(figure, key: str, alt: str, where: Any = None, caption: bool = Tr
 
 def band_text(bands: SeedBands) -> str:
     """A seed band's gist: where each mean ends, ± its spread, over how many seeds."""
-    return (f"Over {bands.seeds} seeds: " + describe_band("train accuracy", bands.train_mean, bands.train_std)
-            + "; " + describe_band(f"{bands.held_out} accuracy", bands.test_mean, bands.test_std) + ".")
+    return _("Over {seeds} seeds: {bands}.").format(seeds=bands.seeds, bands=_("; ").join((
+        describe_band(_("train accuracy"), bands.train_mean, bands.train_std),
+        describe_band(_(HELD_OUT_ACCURACY[bands.held_out]), bands.test_mean, bands.test_std))))
 
 
 def start_presenting_mode() -> None:
@@ -206,7 +207,7 @@ def render_seed_band(reader: ScopedRuns, runs: Sequence[RunRecord], key: str, ti
     cache = get_lesson_runs()
     bands = seed_bands([cache.lesson_run(run, reader) for run in finished])
     show_chart(for_the_room(build_band_figure(bands.epochs, {
-        "train accuracy": (bands.train_mean, bands.train_std),
-        f"{bands.held_out} accuracy": (bands.test_mean, bands.test_std)},
-        title=title or f"mean ± std over {bands.seeds} seeds")), key, band_text(bands))
+        _("train accuracy"): (bands.train_mean, bands.train_std),
+        _(HELD_OUT_ACCURACY[bands.held_out]): (bands.test_mean, bands.test_std)},
+        title=title or _("mean ± std over {seeds} seeds").format(seeds=bands.seeds))), key, band_text(bands))
     return bands

@@ -1,6 +1,6 @@
 """The Train page in the reader's language through AppTest: ``?lang=zh`` gives the book's Chinese terms
 (labels, buttons, the form's refusals, a run's status and the book's verdict), English stays the default,
-and the sidebar's picker switches the language and keeps it in the URL."""
+and the sidebar's picker switches the language and keeps it in the URL; the Lessons page too."""
 
 from __future__ import annotations
 
@@ -82,3 +82,44 @@ def test_the_engines_stored_endings_read_in_the_readers_language():
         assert describe_run_error("cancelled while queued") == "在排队时取消"
         assert describe_run_error("ValueError: boom") == "ValueError: boom", "an exception's text as it is"
     assert describe_run_error(diverged) == diverged
+
+
+LESSON_TABS_ZH = ["练习 1：批量大小和学习率", "练习 2：过拟合还是噪声？", "数值稳定性", "只改一处", "用多个种子重复"]
+
+
+def test_the_lessons_page_in_chinese(reads_chinese):
+    app = open_page(query={"lang": "zh"})
+    app.switch_page("lessons_page.py").run()
+    assert not app.exception, app.exception
+    assert app.title[0].value == "课程：动手做 3.7 节"
+    assert [tab.label for tab in app.tabs] == LESSON_TABS_ZH
+    assert "书中问：用**批量大小 1024**或**学习率 0.4**会怎样" in texts(app)
+    assert app.button(key="ex1_start").label == "运行书中的设置、批量大小 1024 和学习率 0.4"
+    app.session_state["lesson_tab"] = "数值稳定性"
+    app.run()
+    app.selectbox(key="stab_logits").set_value("large: 100, 0, -5").run()
+    shown = unescaped(texts(app))
+    assert "未规范化的预测大于约 88.7 时 exp 上溢为 inf，所以朴素的 softmax 是 NaN (inf/inf)" in shown, shown
+    assert list(app.table[0].value.columns)[:2] == ["未规范化的预测", "exp(o)"]
+    assert app.table[0].value.loc["0", "朴素 softmax"] == "NaN"
+    assert "overflows" not in shown and "Section" not in shown
+
+
+def test_the_lessons_page_is_english_by_default():
+    app = open_page("lessons_page.py")
+    assert app.title[0].value == "Lessons: section 3.7, hands on"
+    assert [tab.label for tab in app.tabs] == ["Exercise 1: batch size and lr", "Exercise 2: overfitting or noise?",
+                                               "Numerical stability", "Change one thing", "Repeat with seeds"]
+    shown = texts(app)
+    assert "The book asks what happens with **batch 1024**" in shown and "书中问" not in shown
+
+
+def test_changing_language_keeps_the_open_lesson_tab():
+    """A tab is known by its label, which the new language changes: the same tab stays open."""
+    app = open_page("lessons_page.py")
+    app.session_state["lesson_tab"] = "Numerical stability"
+    app.run()
+    app.sidebar.selectbox(key="language_picker").set_value("zh").run()
+    assert not app.exception and app.title[0].value == "课程：动手做 3.7 节"
+    assert app.session_state["lesson_tab"] == "数值稳定性"
+    assert app.selectbox(key="stab_logits").label == "未规范化的预测"

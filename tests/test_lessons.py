@@ -3,6 +3,7 @@
 import dataclasses
 import math
 import re
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -160,3 +161,72 @@ def test_the_stability_numbers_read_as_they_are():
     assert [lessons.shown_number(v) for v in (math.nan, math.inf, -math.inf, 3.72e-44, 0.0, 100.0)] == [
         "NaN", "inf", "-inf", "3.72e-44", "0", "100"]
     assert "differs by 0.13% from the stable" in lessons.stability_summary([20.0, 10.0, 1.0])
+
+
+# --- the readings in Chinese: the same numbers, the book's terms, no English left ---------------------------
+
+NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z-]*")
+MATH_WORDS = {"exp", "inf", "LogSumExp"}  # the formulas' own names, as the book prints them
+
+
+def kept_words() -> set[str]:
+    from softmax_core.i18n.glossary import load_glossary
+
+    return {term.english for term in load_glossary() if term.kept}
+
+
+def in_both_languages(read):
+    """``read()`` in English, then as a Chinese reader gets it."""
+    from softmax_core.i18n import use_language
+
+    english = read()
+    with use_language("zh"):
+        chinese = read()
+    return english, chinese
+
+
+def assert_same_reading(english: str, chinese: str, terms: Sequence[str], allowed: set[str] = frozenset()):
+    assert sorted(NUMBER.findall(chinese)) == sorted(NUMBER.findall(english)), (english, chinese)
+    assert all(term in chinese for term in terms), (terms, chinese)
+    assert set(LATIN_WORD.findall(NUMBER.sub(" ", chinese))) <= kept_words() | set(allowed), chinese
+
+
+def exercise_one_text(runs) -> str:
+    reading = lessons.read_exercise_one(runs)
+    return "\n".join([*reading.verdicts.values(), *reading.reasons, *reading.fixes])
+
+
+def test_exercise_ones_reading_in_chinese_says_the_same_numbers(exercise_one):
+    """Issue 39: batch 1024 and lr 0.4 read in Chinese with the very numbers of the English reading."""
+    runs = [exercise_one[name] for name in lessons.EXERCISE1_VARIANTS]
+    english, chinese = in_both_languages(lambda: exercise_one_text(runs))
+    assert "59 updates instead of 235" in english and len(NUMBER.findall(english)) > 20
+    assert_same_reading(english, chinese, ["批量大小", "学习率", "训练损失", "轮"])
+    assert "未通过书中的检查" in chinese and "59 次更新" in chinese
+
+
+def test_exercise_twos_reading_in_chinese_says_the_same_numbers():
+    rng = np.random.default_rng(2)
+    base = np.linspace(0.80, 0.84, 20)
+    runs = [dataclasses.replace(made_up_run(list(base + rng.normal(0, 0.004, 20)),
+                                            list(base + np.linspace(0, 0.05, 20) + rng.normal(0, 0.004, 20)), seed),
+                                epoch_held_out_loss=list(0.5 + np.linspace(0, 0.1, 20) + rng.normal(0, 0.004, 20)))
+            for seed in range(4)]
+    for held_out, accuracy, loss in (("test", "测试精度", "测试损失"), ("validation", "验证精度", "验证损失")):
+        bands = lessons.seed_bands([dataclasses.replace(run, held_out=held_out) for run in runs])
+
+        def read(bands=bands):
+            return "\n".join([*lessons.explain_overfitting(bands), *lessons.gap_band(bands),
+                              *lessons.weight_decay_bands(bands, bands)])
+
+        english, chinese = in_both_languages(read)
+        assert len(english.splitlines()) == 7 and "loss gap" in english
+        assert_same_reading(english, chinese, [accuracy, loss, "训练损失", "种子", "第 5 轮", "过拟合", "权重衰减"])
+
+
+@pytest.mark.parametrize("logits, label", [([100.0, 0.0, -5.0], 0), ([0.0, -200.0], 1), ([2.0, 1.0, 0.1], 0),
+                                           ([20.0, 10.0, 1.0], 0)])
+def test_the_stability_summary_in_chinese_says_the_same_numbers(logits, label):
+    english, chinese = in_both_languages(lambda: lessons.stability_summary(logits, label))
+    assert_same_reading(english, chinese, ["损失"], MATH_WORDS)

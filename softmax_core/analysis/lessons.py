@@ -24,6 +24,7 @@ from softmax_core.book.model import naive_cross_entropy, naive_softmax, stable_l
 from softmax_core.book.train import EpochSchedule
 from softmax_core.config import TrainConfig, describe_fields, preset_config, settings
 from softmax_core.dataset_sizes import TRAIN_SET_SIZE
+from softmax_core.i18n import N_, _
 from softmax_core.runs.store import ScopedRuns
 from softmax_core.status import RunStatus
 
@@ -98,10 +99,11 @@ def batch_to_batch_jump(batch_losses: Sequence[float]) -> float:
 def verdict_sentence(run: LessonRun) -> str:
     """'passes the book's checks' or which check failed with its value."""
     if run.verdict is None:
-        return f"did not finish ({run.status})"
+        return _("did not finish ({status})").format(status=_(run.status))
     if run.verdict.passed:
-        return f"passes the book's checks (train loss {run.final_train_loss:.3f} < 0.5)"
-    return "fails the book's check: " + "; ".join(check.text for check in run.verdict.failed)
+        return _("passes the book's checks (train loss {loss} < 0.5)").format(loss=f"{run.final_train_loss:.3f}")
+    return _("fails the book's check: {checks}").format(
+        checks=_("; ").join(check.sentence() for check in run.verdict.failed))
 
 
 def explain_batch_size(book: LessonRun, big_batch: LessonRun) -> str:
@@ -109,15 +111,18 @@ def explain_batch_size(book: LessonRun, big_batch: LessonRun) -> str:
     book_updates, big_updates = updates_per_epoch(book.config), updates_per_epoch(big_batch.config)
     total_big = big_updates * big_batch.config.epochs
     book_same, big_end = loss_at_step(book, total_big), loss_at_step(big_batch, total_big)
-    comparison = ("about the same as" if abs(book_same - big_end) < 0.03
-                  else "lower than" if book_same < big_end else "higher than")
-    return (
-        f"Batch {big_batch.config.batch_size} {verdict_sentence(big_batch)}. One epoch holds "
-        f"{big_updates} updates instead of {book_updates}, so after {big_batch.config.epochs} epochs it has "
-        f"taken only {total_big} steps. After that same number of steps the book's run had a train loss of "
-        f"{book_same:.3f} (over its latest mini-batches), {comparison} batch {big_batch.config.batch_size}'s "
-        f"{big_end:.3f}: per update it learns about as well; it just gets fewer updates."
-    )
+    comparison = (_("about the same as batch {batch}'s {loss}") if abs(book_same - big_end) < 0.03
+                  else _("lower than batch {batch}'s {loss}") if book_same < big_end
+                  else _("higher than batch {batch}'s {loss}"))
+    batch = big_batch.config.batch_size
+    return _(
+        "Batch {batch} {verdict}. One epoch holds {updates} updates instead of {book_updates}, so after "
+        "{epochs} epochs it has taken only {steps} steps. After that same number of steps the book's run had a "
+        "train loss of {book_loss} (over its latest mini-batches), {comparison}: per update it learns about as "
+        "well; it just gets fewer updates."
+    ).format(batch=batch, verdict=verdict_sentence(big_batch), updates=big_updates, book_updates=book_updates,
+             epochs=big_batch.config.epochs, steps=total_big, book_loss=f"{book_same:.3f}",
+             comparison=comparison.format(batch=batch, loss=f"{big_end:.3f}"))
 
 
 def explain_learning_rate(book: LessonRun, fast: LessonRun) -> str:
@@ -125,12 +130,12 @@ def explain_learning_rate(book: LessonRun, fast: LessonRun) -> str:
     book_jump = batch_to_batch_jump(book.last_epoch_batch_losses)
     fast_jump = batch_to_batch_jump(fast.last_epoch_batch_losses)
     ratio = fast_jump / book_jump if book_jump else math.nan
-    return (
-        f"lr {fast.config.lr:g} {verdict_sentence(fast)}. In the last epoch its loss moved by "
-        f"{fast_jump:.3f} on average from one mini-batch to the next, against {book_jump:.3f} at lr "
-        f"{book.config.lr:g} ({ratio:.1f}x): steps that large overshoot the minimum and bounce around it "
-        f"instead of settling."
-    )
+    return _(
+        "lr {lr} {verdict}. In the last epoch its loss moved by {jump} on average from one mini-batch to the "
+        "next, against {book_jump} at lr {book_lr} ({ratio}x): steps that large overshoot the minimum and bounce "
+        "around it instead of settling."
+    ).format(lr=f"{fast.config.lr:g}", verdict=verdict_sentence(fast), jump=f"{fast_jump:.3f}",
+             book_jump=f"{book_jump:.3f}", book_lr=f"{book.config.lr:g}", ratio=f"{ratio:.1f}")
 
 
 BOOK_RUN = TrainConfig()
@@ -148,11 +153,12 @@ def suggest_fix(variant: TrainConfig, book: TrainConfig = BOOK_RUN) -> tuple[Tra
     changed = what_changed(variant, book)
     if changed == "batch":
         epochs = min(MAX_EPOCHS, math.ceil(updates_per_epoch(book) * book.epochs / updates_per_epoch(variant)))
-        return variant.replace(epochs=epochs), (
-            f"train {epochs} epochs: as many updates as the book's run ({updates_per_epoch(book) * book.epochs})")
+        return variant.replace(epochs=epochs), _(
+            "train {epochs} epochs: as many updates as the book's run ({updates})").format(
+            epochs=epochs, updates=updates_per_epoch(book) * book.epochs)
     if changed == "lr":
-        return variant.replace(lr=variant.lr / 2), f"halve the learning rate to {variant.lr / 2:g}"
-    return variant.replace(epochs=min(MAX_EPOCHS, variant.epochs * 2)), "train twice as long"
+        return variant.replace(lr=variant.lr / 2), _("halve the learning rate to {lr}").format(lr=f"{variant.lr / 2:g}")
+    return variant.replace(epochs=min(MAX_EPOCHS, variant.epochs * 2)), _("train twice as long")
 
 
 @dataclass(frozen=True)
@@ -173,7 +179,8 @@ def read_exercise_one(runs: Sequence[LessonRun]) -> ExerciseOneReading:
     failing = [run for run in runs if run.verdict is not None and not run.verdict.passed]
     explain = {"batch": explain_batch_size, "lr": explain_learning_rate}
     reasons = [explain[kind](book, run) for run in failing if (kind := what_changed(run.config, book.config))]
-    fixes = {f"#{run.run_id} fixed: {reason}": config
+    fixed = _("#{run} fixed: {reason}")
+    fixes = {fixed.format(run=run.run_id, reason=reason): config
              for run in failing for config, reason in [suggest_fix(run.config, book.config)]}
     return ExerciseOneReading(verdicts, reasons, fixes)
 
@@ -260,25 +267,33 @@ def explain_overfitting(bands: SeedBands) -> list[str]:
     early = min(len(bands.epochs) - 1, 4)  # compare the gap after epoch 5 with the end
     growth, growth_noise, gap_grows = _paired_growth(bands.gap_per_seed, early, last)
     best_epoch = int(np.argmax(bands.test_mean)) + 1
-    held_out = bands.held_out
+    test = bands.held_out == "test"
+    accuracy = _(HELD_OUT_ACCURACY[bands.held_out])
     loss_reading = [] if bands.loss_gap_per_seed is None else [explain_loss_gap(bands, early, last, gap_grows)]
     return [
-        (f"Over {bands.seeds} seeds the largest dip of the mean {held_out} accuracy is {dip:.4f} "
-         f"(at epoch {dip_epoch}); "
-         f"the seed-to-seed standard deviation is typically {noise:.4f}, so the dip is "
-         + ("within noise (no more than twice the spread)." if dip_is_noise
-            else "larger than the noise: a real drop, not luck.")),
-        (f"The train-{held_out} accuracy gap goes from {bands.gap_mean[early]:.4f} at epoch {bands.epochs[early]} to "
-         f"{bands.gap_mean[last]:.4f} at epoch {bands.epochs[last]} (change {growth:+.4f}, standard error over "
-         f"seeds {growth_noise:.4f}): "
-         + ("it grows, the signature of overfitting." if gap_grows
-            else "no growth beyond noise, so no sign of overfitting yet.")),
-        (f"The mean {held_out} accuracy peaks at epoch {best_epoch} ({bands.test_mean[best_epoch - 1]:.4f}) and "
-         f"ends at {bands.test_mean[last]:.4f}; early stopping would keep epoch {best_epoch} "
-         + ("(chosen on the test set, so its score is optimistic)." if held_out == "test" else
-            "(chosen on the validation split, so the test set still gives an honest score).")),
+        _("Over {seeds} seeds the largest dip of the mean {accuracy} is {dip} (at epoch {epoch}); the seed-to-seed "
+          "standard deviation is typically {noise}, so the dip is {outcome}").format(
+            seeds=bands.seeds, accuracy=accuracy, dip=f"{dip:.4f}", epoch=dip_epoch, noise=f"{noise:.4f}",
+            outcome=_("within noise (no more than twice the spread).") if dip_is_noise
+            else _("larger than the noise: a real drop, not luck.")),
+        _("The {gap} goes from {start} at epoch {early} to {end} at epoch {last} (change {change}, standard error "
+          "over seeds {noise}): {outcome}").format(
+            gap=_("train-test accuracy gap") if test else _("train-validation accuracy gap"),
+            start=f"{bands.gap_mean[early]:.4f}", early=bands.epochs[early], end=f"{bands.gap_mean[last]:.4f}",
+            last=bands.epochs[last], change=f"{growth:+.4f}", noise=f"{growth_noise:.4f}",
+            outcome=_("it grows, the signature of overfitting.") if gap_grows
+            else _("no growth beyond noise, so no sign of overfitting yet.")),
+        _("The mean {accuracy} peaks at epoch {best} ({peak}) and ends at {end}; early stopping would keep epoch "
+          "{best} {why}").format(
+            accuracy=accuracy, best=best_epoch, peak=f"{bands.test_mean[best_epoch - 1]:.4f}",
+            end=f"{bands.test_mean[last]:.4f}",
+            why=_("(chosen on the test set, so its score is optimistic).") if test
+            else _("(chosen on the validation split, so the test set still gives an honest score).")),
         *loss_reading,
     ]
+
+
+HELD_OUT_ACCURACY = {"test": N_("test accuracy"), "validation": N_("validation accuracy")}
 
 
 def explain_loss_gap(bands: SeedBands, early: int, last: int, accuracy_gap_grows: bool) -> str:
@@ -287,16 +302,18 @@ def explain_loss_gap(bands: SeedBands, early: int, last: int, accuracy_gap_grows
     gaps = bands.loss_gap_per_seed
     growth, noise, grows = _paired_growth(gaps, early, last)
     mean = gaps.mean(0)
-    held_out = bands.held_out
-    text = (f"The {held_out}-train loss gap goes from {mean[early]:.4f} at epoch {bands.epochs[early]} to "
-            f"{mean[last]:.4f} at epoch {bands.epochs[last]} (change {growth:+.4f}, standard error over seeds "
-            f"{noise:.4f}): ")
     if grows and not accuracy_gap_grows:
-        return text + ("it grows while the accuracy gap does not yet: the model grows surer of its training "
-                       "images than of held-out ones before it gets more of them wrong.")
-    if grows:
-        return text + "it grows too: the model fits its training images better than held-out ones."
-    return text + "no growth beyond noise."
+        outcome = _("it grows while the accuracy gap does not yet: the model grows surer of its training "
+                    "images than of held-out ones before it gets more of them wrong.")
+    elif grows:
+        outcome = _("it grows too: the model fits its training images better than held-out ones.")
+    else:
+        outcome = _("no growth beyond noise.")
+    return _("The {gap} goes from {start} at epoch {early} to {end} at epoch {last} (change {change}, standard "
+             "error over seeds {noise}): {outcome}").format(
+        gap=_("test-train loss gap") if bands.held_out == "test" else _("validation-train loss gap"),
+        start=f"{mean[early]:.4f}", early=bands.epochs[early], end=f"{mean[last]:.4f}", last=bands.epochs[last],
+        change=f"{growth:+.4f}", noise=f"{noise:.4f}", outcome=outcome)
 
 
 Band = tuple[np.ndarray, np.ndarray]  # per-epoch mean and standard deviation
@@ -305,14 +322,16 @@ Band = tuple[np.ndarray, np.ndarray]  # per-epoch mean and standard deviation
 def gap_band(bands: SeedBands) -> dict[str, Band]:
     """Exercise 2's train minus held-out accuracy gap, named after what was held out (before the reveal a
     student's is the validation split: a band called 'test' would tell them they chose on the test set)."""
-    return {f"train − {bands.held_out} gap": (bands.gap_mean, bands.gap_std)}
+    label = _("train − test gap") if bands.held_out == "test" else _("train − validation gap")
+    return {label: (bands.gap_mean, bands.gap_std)}
 
 
 def weight_decay_bands(plain: SeedBands, decayed: SeedBands) -> dict[str, Band]:
     """Exercise 2's remedy beside the plain seeds: held-out accuracy with and without weight decay, named
     after what was held out."""
-    return {f"{plain.held_out} accuracy, no decay": (plain.test_mean, plain.test_std),
-            f"{decayed.held_out} accuracy, wd 0.001": (decayed.test_mean, decayed.test_std)}
+    no_decay = _("{accuracy}, no decay").format(accuracy=_(HELD_OUT_ACCURACY[plain.held_out]))
+    with_decay = _("{accuracy}, wd 0.001").format(accuracy=_(HELD_OUT_ACCURACY[decayed.held_out]))
+    return {no_decay: (plain.test_mean, plain.test_std), with_decay: (decayed.test_mean, decayed.test_std)}
 
 
 def group_by_seed(runs: Sequence) -> list[list]:
@@ -375,7 +394,7 @@ def stability_losses_shown(logits: Sequence[float], label: int = 0) -> dict[str,
 def agreement(first: float, second: float) -> str:
     """'equals' when two finite numbers agree to float32's precision, else 'differs by 0.13% from'."""
     relative = abs(first - second) / max(abs(first), abs(second), 1e-300)
-    return "equals" if relative < 1e-6 else f"differs by {relative:.2%} from"
+    return _("equals") if relative < 1e-6 else _("differs by {percent} from").format(percent=f"{relative:.2%}")
 
 
 def stability_losses(logits: Sequence[float], label: int = 0) -> dict[str, float]:
@@ -394,19 +413,21 @@ def stability_summary(logits: Sequence[float], label: int = 0) -> str:
     nan = any(math.isnan(r["naive softmax"]) for r in rows)
     parts = []
     if overflow:
-        parts.append(f"exp overflows to inf for logits above about 88.7, so the naive softmax is "
-                     f"{'NaN (inf/inf)' if nan else 'broken'}")
+        parts.append(_("exp overflows to inf for logits above about 88.7, so the naive softmax is NaN (inf/inf)")
+                     if nan else _("exp overflows to inf for logits above about 88.7, so the naive softmax is broken"))
     if math.isinf(naive_loss) or math.isnan(naive_loss):
-        parts.append(f"the naive loss is {shown_number(naive_loss)} where LogSumExp gives {stable_loss:.4g}")
+        parts.append(_("the naive loss is {naive} where LogSumExp gives {stable}").format(
+            naive=shown_number(naive_loss), stable=f"{stable_loss:.4g}"))
     if not parts:
-        return (f"These logits are tame: naive loss {shown_number(naive_loss)} "
-                f"{agreement(naive_loss, stable_loss)} the stable {shown_number(stable_loss)}.")
-    sentence = "; ".join(parts)
-    return sentence[0].upper() + sentence[1:] + "."
+        return _("These logits are tame: naive loss {naive} {agreement} the stable {stable}.").format(
+            naive=shown_number(naive_loss), agreement=agreement(naive_loss, stable_loss),
+            stable=shown_number(stable_loss))
+    sentence = _("; ").join(parts)
+    return _("{sentence}.").format(sentence=sentence[0].upper() + sentence[1:])
 
 
 def describe_difference(first: TrainConfig, second: TrainConfig) -> str:
     """What one A/B pair changes, e.g. 'lr 0.1 -> lr 0.4'."""
     fields = list(first.differences(second))
-    return f"{describe_fields(first, fields)} -> {describe_fields(second, fields)}" if fields else "nothing"
+    return f"{describe_fields(first, fields)} -> {describe_fields(second, fields)}" if fields else _("nothing")
 
