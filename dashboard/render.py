@@ -124,8 +124,14 @@ def show_chart(figure, key: str, alt: str, where: Any = None, caption: bool = Tr
 
 def band_text(bands: SeedBands) -> str:
     """A seed band's gist: where each mean ends, ± its spread, over how many seeds."""
-    return (f"Over {bands.seeds} seeds: " + describe_band("train accuracy", bands.train_mean, bands.train_std)
-            + "; " + describe_band(f"{bands.held_out} accuracy", bands.test_mean, bands.test_std) + ".")
+    return _("Over {seeds} seeds: {train}; {held_out}.").format(
+        seeds=bands.seeds, train=describe_band(_("train accuracy"), bands.train_mean, bands.train_std),
+        held_out=describe_band(held_out_accuracy_name(bands.held_out), bands.test_mean, bands.test_std))
+
+
+def held_out_accuracy_name(held_out: str) -> str:
+    """'test accuracy' or 'validation accuracy' (before the reveal), in the reader's language."""
+    return _("test accuracy") if held_out == "test" else _("validation accuracy")
 
 
 def start_presenting_mode() -> None:
@@ -206,7 +212,7 @@ def render_seed_band(reader: ScopedRuns, runs: Sequence[RunRecord], key: str, ti
     cache = get_lesson_runs()
     bands = seed_bands([cache.lesson_run(run, reader) for run in finished])
     show_chart(for_the_room(build_band_figure(bands.epochs, {
-        "train accuracy": (bands.train_mean, bands.train_std),
-        f"{bands.held_out} accuracy": (bands.test_mean, bands.test_std)},
-        title=title or f"mean ± std over {bands.seeds} seeds")), key, band_text(bands))
+        _("train accuracy"): (bands.train_mean, bands.train_std),
+        held_out_accuracy_name(bands.held_out): (bands.test_mean, bands.test_std)},
+        title=title or _("mean ± std over {seeds} seeds").format(seeds=bands.seeds))), key, band_text(bands))
     return bands
