@@ -186,3 +186,14 @@ def test_compare_in_chinese_from_the_url_and_english_beside_it():
     names = [trace["name"] for trace in chart_specs(english)["compare_curves_loss"]["data"]]
     assert names == [f"#{run_id} book: train loss", f"#{run_id} book: test loss"]
     assert english.title[0].value == "Compare runs" and not CJK.search(unescaped(texts(english)))
+
+
+def test_a_legend_says_what_differs_in_the_readers_language():
+    from dashboard.render import legend_labels
+
+    runs = [dataclasses.replace(STORED, id=1, config=TrainConfig(batch_size=64)),
+            dataclasses.replace(STORED, id=2, config=TrainConfig(batch_size=1024, lr=0.4, validation=True))]
+    assert legend_labels(runs) == {1: "#1 batch 64, lr 0.1, no validation", 2: "#2 batch 1024, lr 0.4, validation"}
+    with use_language("zh"):
+        chinese = legend_labels(runs)
+    assert chinese == {1: "#1 批量大小 64，学习率 0.1，无验证集", 2: "#2 批量大小 1024，学习率 0.4，验证集"}
