@@ -22,7 +22,7 @@ from dashboard.services import open_store_or_stop
 from dashboard.text import as_text
 from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.analysis.lessons import group_by_seed
-from softmax_core.config import differing_fields, settings
+from softmax_core.config import differing_fields
 from softmax_core.i18n import N_, _
 from softmax_core.runs.store import RunRecord
 
@@ -75,10 +75,16 @@ def filtered(runs: list[RunRecord]) -> list[RunRecord]:
             if text.lower() in run.name.lower() and (not chosen or run.status in chosen)]
 
 
+# the differences table's headers: each setting's own name ('batch_size'), in Chinese the book's term
+FIELD_HEADERS = {"batch_size": N_("batch_size"), "lr": N_("lr"), "epochs": N_("epochs"), "init_std": N_("init_std"),
+                 "weight_decay": N_("weight_decay"), "momentum": N_("momentum"), "optimizer": N_("optimizer"),
+                 "implementation": N_("implementation"), "reports_per_epoch": N_("reports_per_epoch"),
+                 "seed": N_("seed"), "device": N_("device"), "validation": N_("validation")}
+
+
 def field_header(field: str) -> str:
-    """A setting's column header: its label in the reader's language ('Batch size', '批量大小')."""
-    specs = settings()
-    return _(specs[field].label) if field in specs else field
+    """A setting's column header in the reader's language: 'batch_size', '批量大小'."""
+    return _(FIELD_HEADERS[field]) if field in FIELD_HEADERS else field
 
 
 def differences_table(runs: list[RunRecord]) -> pd.DataFrame:
