@@ -197,3 +197,20 @@ def test_a_legend_says_what_differs_in_the_readers_language():
     with use_language("zh"):
         chinese = legend_labels(runs)
     assert chinese == {1: "#1 批量大小 64，学习率 0.1，无验证集", 2: "#2 批量大小 1024，学习率 0.4，验证集"}
+
+
+def test_compare_in_chinese_says_what_differs_in_the_books_terms():
+    from dashboard.services import get_runner
+
+    runner = get_runner()
+    ids = [runner.submit(TrainConfig(epochs=1, reports_per_epoch=2, batch_size=size), name)
+           for size, name in ((256, "book"), (1024, "big"))]
+    wait_for_runs_to_end()
+    with use_language("zh"):
+        app = open_page("compare_page.py", {"runs": ",".join(map(str, ids)), "lang": "zh"})
+    differences = app.dataframe[1].value
+    assert list(differences.columns) == ["运行", "批量大小", "训练损失", "训练精度", "测试精度", "书中的检查"]
+    assert list(differences["运行"]) == [f"#{ids[0]} 批量大小 256", f"#{ids[1]} 批量大小 1024"]
+    assert all(verdict.startswith("未通过：") or verdict.startswith("通过") for verdict in differences["书中的检查"])
+    names = [trace["name"] for trace in chart_specs(app)["compare_curves_loss"]["data"]]
+    assert names[0] == f"#{ids[0]} 批量大小 256: 训练损失", names
