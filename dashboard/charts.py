@@ -28,6 +28,7 @@ from plotly.subplots import make_subplots
 from softmax_core.analysis.chart_readings import describe_run_curves, smooth_curve
 from softmax_core.analysis.sweeps import HeatCell
 from softmax_core.dataset_sizes import IMAGE_SIDE
+from softmax_core.i18n import N_, SOURCE_LANGUAGE, _, current_language
 from softmax_core.metric_registry import METRICS, metric
 
 PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2", "#FF9DA6", "#9D755D",
@@ -65,10 +66,31 @@ class CurveView:
     smoothing: float = 0.0
 
 
+# Plotly's own words (its modebar's titles, its notices), which a chart's ``locales`` config translates:
+# Plotly looks each one up in the chart's dictionary, so a reader in Chinese hovers Chinese titles
+PNG_TITLE = N_("Download plot as a PNG")  # the camera's title while it saves a PNG
+PLOTLY_WORDS = (PNG_TITLE, N_("Download plot"), N_("Zoom"), N_("Pan"), N_("Box Select"), N_("Lasso Select"),
+                N_("Zoom in"), N_("Zoom out"), N_("Autoscale"), N_("Reset axes"), N_("Reset view"),
+                N_("Toggle Spike Lines"), N_("Show closest data on hover"), N_("Compare data on hover"),
+                N_("Produced with Plotly.js"), N_("Double-click to zoom back out"),
+                N_("Taking snapshot - this may take a few seconds"),
+                N_("Preparing image - this may take a few seconds"), N_("Image download succeeded"),
+                N_("Sorry, there was a problem downloading your image!"))
+
+
+def plotly_locale() -> dict:
+    """Plotly's config keys that make its own words the reader's (none in English, Plotly's own)."""
+    language = current_language()
+    if language == SOURCE_LANGUAGE:
+        return {}
+    return {"locale": language, "locales": {language: {"dictionary": {word: _(word) for word in PLOTLY_WORDS}}}}
+
+
 def chart_config(name: str) -> dict:
     """Plotly's config for one chart: its camera button saves a PNG named after the chart, at twice its
-    size on screen (the SVG button beside it comes from ``chart_downloads``)."""
-    return {"toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}}
+    size on screen (the SVG button beside it comes from ``chart_downloads``); Plotly's own words in the
+    reader's language."""
+    return {"toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}, **plotly_locale()}
 
 
 def thin(xs: Sequence[float], ys: Sequence[float], limit: int = MAX_POINTS_PER_SERIES) -> tuple[list, list]:
@@ -87,6 +109,12 @@ def safe_label(text: str) -> str:
 
 
 CURVE_PANELS = {"loss": ("x", "y", [0.0, 0.46]), "accuracy": ("x2", "y2", [0.54, 1.0])}  # axis -> x, y, domain
+PANEL_TITLES = {"loss": N_("loss"), "accuracy": N_("accuracy")}  # a panel's title and its y axis's, translated
+
+
+def panel_title(name: str) -> str:
+    """A curves panel's title ('loss', 'accuracy') in the reader's language."""
+    return _(PANEL_TITLES[name]) if name in PANEL_TITLES else name
 
 
 def run_traces(run: RunCurves, index: int, metrics: Sequence[str] | None = None,
@@ -105,6 +133,11 @@ def run_traces(run: RunCurves, index: int, metrics: Sequence[str] | None = None,
     return traces
 
 
+def metric_label(name: str) -> str:
+    """How a chart names a metric, in the reader's language: 'train loss', '训练损失'."""
+    return _(metric(name).label)
+
+
 def drawn_series(run: RunCurves, metrics: Sequence[str] | None = None) -> dict[str, Series]:
     """The run's series a chart draws (all the registry's, or only ``metrics``), in the registry's order:
     every train series, and each held-out one that has points; before the first epoch's held-out point,
@@ -120,15 +153,16 @@ def _curve_trace(name: str, xs: Sequence[float], ys: Sequence[float], label: str
                  colour: str) -> dict:
     drawn = metric(name)
     xs, ys = thin(xs, ys)
-    x_axis, y_axis, _ = CURVE_PANELS[drawn.kind]
+    x_axis, y_axis, _domain = CURVE_PANELS[drawn.kind]
+    said, epoch_word = _(drawn.label), _("epoch")
     return {
         "type": "scatter", "x": xs, "y": ys, "xaxis": x_axis, "yaxis": y_axis,
         "mode": "lines" if drawn.per_step else "lines+markers",
-        "name": f"{label}: {drawn.label}", "legendgroup": str(index),
+        "name": f"{label}: {said}", "legendgroup": str(index),
         "line": {"color": colour, "dash": drawn.dash, "width": 2}, "marker": {"size": 5},
         "cliponaxis": False,  # a dot at the panel's edge is drawn whole
         # the label comes from the trace's escaped name: a '%{y}' in a run name would be filled in here
-        "hovertemplate": f"{drawn.label} %{{y:.4f}}<br>epoch %{{x:.2f}}<extra>%{{fullData.name}}</extra>",
+        "hovertemplate": f"{said} %{{y:.4f}}<br>{epoch_word} %{{x:.2f}}<extra>%{{fullData.name}}</extra>",
     }
 
 
@@ -136,7 +170,7 @@ def _raw_trace(trace: dict) -> dict:
     """The raw curve under a smoothed one: faint and thin, out of the legend and the hover (its legend
     group still hides it with its run)."""
     raw = {key: value for key, value in trace.items() if key != "hovertemplate"}
-    return {**raw, "name": f"{trace['name']} (raw)", "opacity": RAW_OPACITY, "showlegend": False,
+    return {**raw, "name": _("{name} (raw)").format(name=trace["name"]), "opacity": RAW_OPACITY, "showlegend": False,
             "hoverinfo": "skip", "line": {**trace["line"], "width": 1.5}}
 
 
@@ -147,7 +181,7 @@ def curves_text(runs: Sequence[RunCurves], metrics: Sequence[str] | None = None)
     texts = []
     for run in runs:
         epochs, losses = run.points("train_loss")
-        others = {metric(name).label: values for name, (_, values) in drawn_series(run, metrics).items()
+        others = {metric_label(name): values for name, (_xs, values) in drawn_series(run, metrics).items()
                   if name != "train_loss"}
         texts.append(describe_run_curves(run.label, epochs, losses, others))
     return texts
@@ -217,14 +251,14 @@ class PreparedFigure(BaseFigure):
 
 def _panel_spec(spec: dict, name: str, keep_title: bool) -> dict:
     """One panel of a curves spec on the figure's only axes (x, y), its domain the whole width."""
-    x_axis, y_axis, _ = CURVE_PANELS[name]
+    x_axis, y_axis, _domain = CURVE_PANELS[name]
     data = [{**trace, "xaxis": "x", "yaxis": "y"} for trace in spec["data"] if trace.get("xaxis") == x_axis]
     layout = {key: value for key, value in spec["layout"].items() if not key.startswith(("xaxis", "yaxis"))}
     layout["xaxis"] = {**spec["layout"][_layout_key(x_axis)], "domain": [0.0, 1.0], "anchor": "y"}
     layout["yaxis"] = {**spec["layout"][_layout_key(y_axis)], "anchor": "x"}
     layout["annotations"] = [dict(note, x=0.5) if note.get("xref") == "paper" else note
                              for note in spec["layout"]["annotations"]
-                             if note.get("text") == name or (note.get("xref") == x_axis)]
+                             if note.get("text") == panel_title(name) or (note.get("xref") == x_axis)]
     layout["shapes"] = [shape for shape in spec["layout"]["shapes"] if shape.get("xref") == x_axis]
     # a new revision when the loss axis changes scale: a zoom kept from the other scale would be nonsense
     layout["uirevision"] = f"curves-{name}-{layout['yaxis'].get('type', 'linear')}"
@@ -243,7 +277,7 @@ def _curves_spec(runs: Sequence[RunCurves], title: str, height: int, traces: Seq
     if not traces:  # the chart's place before any run: both panels, the book's ranges (not Plotly's -1..4)
         _fix_ranges(layout, epochs=10, loss=LOG_LOSS_RANGE if view.log_loss else (0, 2.5))
         traces = [{"type": "scatter", "x": [], "y": [], "xaxis": x_axis, "yaxis": y_axis, "showlegend": False,
-                   "hoverinfo": "skip"} for x_axis, y_axis, _ in CURVE_PANELS.values()]
+                   "hoverinfo": "skip"} for x_axis, y_axis, _domain in CURVE_PANELS.values()]
     for index, run in enumerate(runs):
         if run.marker_epoch is not None:
             _add_marker(layout, run.marker_epoch, safe_label(run.marker_text), PALETTE[index % len(PALETTE)])
@@ -265,7 +299,7 @@ def _style_for_projector(layout: dict, traces: list[dict], style: ProjectorStyle
                   legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 0, "yref": "container",
                           "yanchor": "bottom", "font": text},
                   legend2={"orientation": "h", "x": 1, "xanchor": "right", "y": 1, "yref": "container",
-                           "yanchor": "top", "font": ticks, "title": {"text": "line:", "font": ticks}})
+                           "yanchor": "top", "font": ticks, "title": {"text": _("line:"), "font": ticks}})
     if layout.get("title"):
         layout["title"].update(font={"size": style.title_px}, x=0, xanchor="left", y=0.99, yanchor="top",
                                yref="container")
@@ -306,9 +340,9 @@ def _one_legend_entry_per_run(traces: list[dict]) -> list[dict]:
 def _line_style_key(name: str) -> dict:
     """A grey line in the second legend that says what one line style means."""
     styled = metric(name)
-    x_axis, y_axis, _ = CURVE_PANELS[styled.kind]
+    x_axis, y_axis, _domain = CURVE_PANELS[styled.kind]
     return {"type": "scatter", "x": [None], "y": [None], "xaxis": x_axis, "yaxis": y_axis, "mode": "lines",
-            "name": styled.label, "legend": "legend2", "hoverinfo": "skip",
+            "name": _(styled.label), "legend": "legend2", "hoverinfo": "skip",
             "line": {"color": KEY_GREY, "dash": styled.dash, "width": 3}}
 
 
@@ -317,17 +351,18 @@ def _curves_layout(title: str, height: int, log_loss: bool = False) -> dict:
         "title": {"text": safe_label(title)} if title else None, "height": height, "hovermode": "closest",
         "uirevision": "curves", "legend": {"orientation": "h", "y": -0.2},
         "margin": {"t": 60, "b": 10, "l": 10, "r": 10}, "shapes": [],
-        "annotations": [{"text": name, "x": sum(domain) / 2, "y": 1.0, "xref": "paper", "yref": "paper",
+        "annotations": [{"text": panel_title(name), "x": sum(domain) / 2, "y": 1.0, "xref": "paper", "yref": "paper",
                          "xanchor": "center", "yanchor": "bottom", "showarrow": False, "font": {"size": 16}}
-                        for name, (_, _, domain) in CURVE_PANELS.items()],
+                        for name, (_x, _y, domain) in CURVE_PANELS.items()],
     }
     for name, (x_axis, y_axis, domain) in CURVE_PANELS.items():
         # autorange on every redraw so growing curves stay in view; uirevision still keeps a person's zoom
-        layout[_layout_key(x_axis)] = {"domain": domain, "anchor": y_axis, "title": {"text": "epoch"},
+        layout[_layout_key(x_axis)] = {"domain": domain, "anchor": y_axis, "title": {"text": _("epoch")},
                                        "rangemode": "tozero", "autorange": True}
-        layout[_layout_key(y_axis)] = {"anchor": x_axis, "title": {"text": name}, "autorange": True}
+        layout[_layout_key(y_axis)] = {"anchor": x_axis, "title": {"text": panel_title(name)},
+                                       "autorange": True}
     if log_loss:
-        layout["yaxis"].update(type="log", title={"text": "loss (log scale)"})
+        layout["yaxis"].update(type="log", title={"text": _("loss (log scale)")})
     return layout
 
 
@@ -359,7 +394,7 @@ def build_templates_figure(weights: np.ndarray, class_names: Sequence[str], heig
                            vertical_spacing=0.12)
     for index, image in enumerate(weights):
         figure.add_trace(go.Heatmap(z=image, zmin=-limit, zmax=limit, colorscale="RdBu_r",
-                                    showscale=index == 0, hovertemplate="weight %{z:.3f}<extra></extra>"),
+                                    showscale=index == 0, hovertemplate=_("weight") + " %{z:.3f}<extra></extra>"),
                          row=index // 5 + 1, col=index % 5 + 1)
     figure.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
     figure.update_xaxes(showticklabels=False)
@@ -372,10 +407,11 @@ def build_confusion_figure(confusion: np.ndarray, class_names: Sequence[str], he
     confusion = np.asarray(confusion)
     figure = go.Figure(go.Heatmap(
         z=confusion, x=list(class_names), y=list(class_names), colorscale="Blues",
-        text=confusion, texttemplate="%{text}", hovertemplate="true %{y}<br>predicted %{x}<br>%{z}<extra></extra>",
+        text=confusion, texttemplate="%{text}",
+        hovertemplate=_("true %{y}<br>predicted %{x}<br>%{z}") + "<extra></extra>",
     ))
-    figure.update_yaxes(autorange="reversed", title_text="true class")
-    figure.update_xaxes(title_text="predicted class")
+    figure.update_yaxes(autorange="reversed", title_text=_("true class"))
+    figure.update_xaxes(title_text=_("predicted class"))
     figure.update_layout(height=height, margin={"t": 20, "b": 10, "l": 10, "r": 10}, uirevision="confusion")
     return figure
 
@@ -388,14 +424,16 @@ def build_per_class_figure(accuracies: Sequence[float], class_names: Sequence[st
         x=[accuracies[i] for i in order], y=[class_names[i] for i in order], orientation="h",
         marker_color=PALETTE[0], text=[f"{accuracies[i]:.1%}" for i in order], textposition="auto",
     ))
-    figure.update_xaxes(range=[0, 1], title_text=f"{held_out} accuracy of the class")
+    title = _("test accuracy of the class") if held_out == "test" else _("validation accuracy of the class")
+    figure.update_xaxes(range=[0, 1], title_text=title)
     figure.update_layout(height=height, margin={"t": 10, "b": 10, "l": 10, "r": 10}, uirevision="per-class")
     return figure
 
 
 def build_band_figure(epochs: Sequence[float], bands: dict[str, tuple[Sequence[float], Sequence[float]]],
-                      title: str = "", y_title: str = "accuracy", height: int = 380) -> go.Figure:
-    """Mean lines with +/- one standard deviation bands, one colour per series."""
+                      title: str = "", y_title: str = "", height: int = 380) -> go.Figure:
+    """Mean lines with +/- one standard deviation bands, one colour per series (``y_title``: 'accuracy',
+    in the reader's language, unless given)."""
     figure = go.Figure()
     for index, (name, (mean, std)) in enumerate(bands.items()):
         colour = PALETTE[index % len(PALETTE)]
@@ -406,8 +444,8 @@ def build_band_figure(epochs: Sequence[float], bands: dict[str, tuple[Sequence[f
         figure.add_trace(go.Scatter(x=list(epochs), y=list(mean), name=safe_label(name), legendgroup=name,
                                     line={"color": colour, "width": 2}, mode="lines+markers",
                                     customdata=std, hovertemplate="%{y:.4f} ± %{customdata:.4f}<extra></extra>"))
-    figure.update_xaxes(title_text="epoch")
-    figure.update_yaxes(title_text=y_title)
+    figure.update_xaxes(title_text=_("epoch"))
+    figure.update_yaxes(title_text=y_title or _("accuracy"))
     figure.update_layout(title=safe_label(title) or None, height=height, uirevision="bands",
                          margin={"t": 40 if title else 10, "b": 10, "l": 10, "r": 10})
     return figure
@@ -500,19 +538,19 @@ def _heat_trace(cells: Sequence[HeatCell], metric_title: str, size: int, where: 
 def _spread_text(cell: HeatCell) -> str:
     """What the hover says of the seeds: their spread, or that one seed has none to show."""
     if cell.n > 1 and cell.std is not None:
-        return f" ± {cell.std:.4f}<br>over {cell.n} seeds"
-    return "<br>one seed: no spread to show"
+        return f" ± {cell.std:.4f}<br>" + _("over {seeds} seeds").format(seeds=cell.n)
+    return "<br>" + _("one seed: no spread to show")
 
 
 def _waiting_trace(cells: Sequence[HeatCell], size: int, where: str) -> go.Scatter | None:
     if not cells:
         return None
     return go.Scatter(
-        x=[c.x for c in cells], y=[c.y for c in cells], mode="markers+text", name="training…",
+        x=[c.x for c in cells], y=[c.y for c in cells], mode="markers+text", name=_("training…"),
         text=["…" if c.running else "–" for c in cells], customdata=[[c.key, ""] for c in cells],
         textfont={"color": NEAR_BLACK},  # on its light grey cell whatever the theme's text colour
         marker={"symbol": "square", "size": size, "color": "#E0E0E0"},
-        hovertemplate=f"{where}: no finished run yet<extra></extra>")
+        hovertemplate=_("{where}: no finished run yet").format(where=where) + "<extra></extra>")
 
 
 def _boundary_trace(cells: Sequence[HeatCell], size: int) -> go.Scatter | None:
@@ -520,7 +558,7 @@ def _boundary_trace(cells: Sequence[HeatCell], size: int) -> go.Scatter | None:
     if not inside:
         return None
     return go.Scatter(
-        x=[c.x for c in inside], y=[c.y for c in inside], mode="markers", name="train loss < 0.5 (the book's check)",
+        x=[c.x for c in inside], y=[c.y for c in inside], mode="markers", name=_("train loss < 0.5 (the book's check)"),
         hoverinfo="skip", marker={"symbol": "square-open", "size": size + 4, "color": "#D62728",
                                   "line": {"width": 3, "color": "#D62728"}})
 
@@ -531,7 +569,7 @@ def build_parcoords_figure(dimensions: dict[str, Sequence[float]], colour_by: st
     dims = []
     for name, values in dimensions.items():
         shown = [math.log10(v) for v in values] if name in log_fields else list(values)
-        dims.append({"label": f"log10 {name}" if name in log_fields else name, "values": shown})
+        dims.append({"label": f"log10 {name}" if name in log_fields else name, "values": shown})  # field names
     figure = go.Figure(go.Parcoords(dimensions=dims, line={"color": list(dimensions[colour_by]),
                                                             "colorscale": "Viridis", "showscale": True}))
     figure.update_layout(height=height, margin={"l": 60, "r": 60, "t": 50, "b": 30})

@@ -16,18 +16,35 @@ import streamlit as st
 
 from dashboard.classroom_gate import held_out_name, reader, refuse_hidden, render_view_link
 from dashboard.live import render_live_runs
-from dashboard.render import legend_labels, render_seed_band, status_markdown
+from dashboard.render import legend_labels, render_seed_band, status_markdown, status_name
 from dashboard.run_actions import render_cancel, render_challenge_note, render_share, show_action_refusal
 from dashboard.services import open_store_or_stop
 from dashboard.text import as_text
 from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.analysis.lessons import group_by_seed
 from softmax_core.config import differing_fields
+from softmax_core.i18n import N_, _
 from softmax_core.runs.store import RunRecord
+
+# the runs table's columns, by key; their headers are translated where the table is built
+COLUMNS = {"id": N_("id"), "name": N_("name"), "status": N_("status"), "train loss": N_("train loss"),
+           "train acc": N_("train acc"), "book checks": N_("book checks"), "batch": N_("batch"), "lr": N_("lr"),
+           "epochs": N_("epochs"), "optimizer": N_("optimizer"), "impl": N_("impl"), "seed": N_("seed"),
+           "seconds": N_("seconds"), "started": N_("started"), "trained on": N_("trained on"), "run": N_("run")}
+
+
+def column(key: str) -> str:
+    """A table column's header in the reader's language."""
+    return _(COLUMNS[key])
 
 
 def held_out_column() -> str:
-    return f"{'test' if held_out_name() == 'test' else 'val'} acc"
+    return _("test acc") if held_out_name() == "test" else _("val acc")
+
+
+def verdict_word(run: RunRecord) -> str:
+    """'pass', 'fail', or nothing for a run without a verdict, in the reader's language."""
+    return "" if run.verdict is None else (_("pass") if run.verdict.passed else _("fail"))
 
 
 def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
@@ -35,36 +52,51 @@ def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
     rows = []
     for run in runs:
         config = run.config
-        verdict = "" if run.verdict is None else ("pass" if run.verdict.passed else "fail")
         seconds = (run.ended_at - run.started_at) if run.ended_at and run.started_at else None
         rows.append({  # the results first: on a laptop's screen they show beside the pinned name
-            "id": run.id, "name": run.name, "status": run.status, "train loss": run.final_train_loss,
-            "train acc": run.final_train_acc, held_out_column(): run.held_out_acc, "book checks": verdict,
-            "batch": config.batch_size, "lr": config.lr, "epochs": config.epochs, "optimizer": config.optimizer,
-            "impl": config.implementation, "seed": config.seed,
-            "seconds": seconds, "started": datetime.datetime.fromtimestamp(run.created_at),
-            "trained on": run.placement,
+            column("id"): run.id, column("name"): run.name, column("status"): status_name(run.status),
+            column("train loss"): run.final_train_loss, column("train acc"): run.final_train_acc,
+            held_out_column(): run.held_out_acc, column("book checks"): verdict_word(run),
+            column("batch"): config.batch_size, column("lr"): config.lr, column("epochs"): config.epochs,
+            column("optimizer"): config.optimizer, column("impl"): config.implementation, column("seed"): config.seed,
+            column("seconds"): seconds, column("started"): datetime.datetime.fromtimestamp(run.created_at),
+            column("trained on"): run.placement,
         })
     return pd.DataFrame(rows)
 
 
 def filtered(runs: list[RunRecord]) -> list[RunRecord]:
     left, right = st.columns([2, 3])
-    text = left.text_input("Filter by name", key="compare_filter", placeholder="e.g. batch")
+    text = left.text_input(_("Filter by name"), key="compare_filter", placeholder=_("e.g. batch"))
     statuses = sorted({run.status for run in runs})
-    chosen = right.multiselect("Status", statuses, key="compare_status", placeholder="all statuses")
+    chosen = right.multiselect(_("Status"), statuses, key="compare_status", placeholder=_("all statuses"),
+                               format_func=status_name)
     return [run for run in runs
             if text.lower() in run.name.lower() and (not chosen or run.status in chosen)]
+
+
+# the differences table's headers: each setting's own name ('batch_size'), in Chinese the book's term
+FIELD_HEADERS = {"batch_size": N_("batch_size"), "lr": N_("lr"), "epochs": N_("epochs"), "init_std": N_("init_std"),
+                 "weight_decay": N_("weight_decay"), "momentum": N_("momentum"), "optimizer": N_("optimizer"),
+                 "implementation": N_("implementation"), "reports_per_epoch": N_("reports_per_epoch"),
+                 "seed": N_("seed"), "device": N_("device"), "validation": N_("validation")}
+
+
+def field_header(field: str) -> str:
+    """A setting's column header in the reader's language: 'batch_size', '批量大小'."""
+    return _(FIELD_HEADERS[field]) if field in FIELD_HEADERS else field
 
 
 def differences_table(runs: list[RunRecord]) -> pd.DataFrame:
     """Only the hyperparameters that differ between the runs, with each run's final metrics."""
     fields = differing_fields([run.config for run in runs])
     labels = legend_labels(runs)
+    headers = {field: field_header(field) for field in fields}
     return pd.DataFrame([{
-        "run": labels[run.id], **{field: getattr(run.config, field) for field in fields},
-        "train loss": run.final_train_loss, "train acc": run.final_train_acc, held_out_column(): run.held_out_acc,
-        "book checks": "" if run.verdict is None else run.verdict.summary(),
+        column("run"): labels[run.id], **{headers[field]: getattr(run.config, field) for field in fields},
+        column("train loss"): run.final_train_loss, column("train acc"): run.final_train_acc,
+        held_out_column(): run.held_out_acc,
+        column("book checks"): "" if run.verdict is None else run.verdict.describe(),
     } for run in runs])
 
 
@@ -72,7 +104,8 @@ def render_seed_bands(runs: list[RunRecord]) -> None:
     """Mean +/- std bands for each group of selected runs that differ only by seed."""
     for index, group in enumerate(group_by_seed(runs)):
         render_seed_band(reader(), group, f"seed_band_{index}",
-                         f"{group[0].name} and {len(group) - 1} more seeds: mean ± std")
+                         _("{run} and {more} more seeds: mean ± std").format(run=group[0].name,
+                                                                              more=len(group) - 1))
 
 
 def render_statuses(runs: list[RunRecord]) -> None:
@@ -90,21 +123,21 @@ def render_statuses(runs: list[RunRecord]) -> None:
 def render_runs_table(shown: list[RunRecord]) -> None:
     """Every run, its results next to its name (they fit a laptop's screen; the settings scroll); a click
     on a row offers that run in Inspect."""
-    st.caption("Click a row to inspect that run.")
+    st.caption(_("Click a row to inspect that run."))
     event = st.dataframe(
         runs_table(shown), key="runs_table", hide_index=True, width="stretch", on_select="rerun",
         selection_mode=["single-row", "single-cell"],  # a click on any cell picks its run, as on its tick box
-        column_config={"id": st.column_config.NumberColumn(width="small"),  # not pinned: pinned text is greyed
-                       "status": st.column_config.TextColumn(width="small"),
-                       "lr": st.column_config.NumberColumn(format="%.4g"),
-                       "train loss": st.column_config.NumberColumn(format="%.4f"),
-                       "train acc": st.column_config.NumberColumn(format="%.4f"),
+        column_config={column("id"): st.column_config.NumberColumn(width="small"),  # not pinned: greyed
+                       column("status"): st.column_config.TextColumn(width="small"),
+                       column("lr"): st.column_config.NumberColumn(format="%.4g"),
+                       column("train loss"): st.column_config.NumberColumn(format="%.4f"),
+                       column("train acc"): st.column_config.NumberColumn(format="%.4f"),
                        held_out_column(): st.column_config.NumberColumn(format="%.4f"),
-                       "seconds": st.column_config.NumberColumn(format="%.1f")})
+                       column("seconds"): st.column_config.NumberColumn(format="%.1f")})
     rows = (list(event.selection.rows) + [row for row, _ in event.selection.cells]) if event else []
     if rows and rows[0] < len(shown):
         run = shown[rows[0]]
-        st.page_link("inspect_page.py", label=f"Inspect #{run.id} {as_text(run.name)}",
+        st.page_link("inspect_page.py", label=_("Inspect #{run} {name}").format(run=run.id, name=as_text(run.name)),
                      icon=":material/image_search:", query_params={"run": str(run.id)})
 
 
@@ -115,13 +148,13 @@ def sync_selection_to_url() -> None:
 
 def main() -> None:
     open_store_or_stop()
-    st.title("Compare runs")
+    st.title(_("Compare runs"))
     show_action_refusal()
     runs = reader().list_runs()  # in classroom mode: a student's own runs and the shared ones
     if "compare_ids" not in st.session_state:
         refuse_hidden(runs_from_url(), runs)
     if not runs:
-        st.info("No runs stored yet: start one on the Train page.")
+        st.info(_("No runs stored yet: start one on the Train page."))
         return
     by_id = {run.id: run for run in runs}
     if "compare_ids" not in st.session_state:  # first visit, or back from another page
@@ -132,16 +165,16 @@ def main() -> None:
         # Back press would then land on this same page; a person's own change writes it (on_change)
     shown = filtered(runs)
     render_runs_table(shown)
-    st.multiselect("Runs to overlay", list(by_id), key="compare_ids", on_change=sync_selection_to_url,
+    st.multiselect(_("Runs to overlay"), list(by_id), key="compare_ids", on_change=sync_selection_to_url,
                    format_func=lambda i: f"#{i} {by_id[i].name}")  # the live status line below says how each stands
     selected = [by_id[i] for i in st.session_state["compare_ids"] if i in by_id]
     if not selected:
-        st.info("Select runs above to overlay their curves.")
+        st.info(_("Select runs above to overlay their curves."))
         return
     render_view_link("compare", {"runs": ",".join(map(str, st.session_state["compare_ids"]))})
     render_live_runs(reader(), [run.id for run in selected], "compare_curves", draw_runs=render_statuses)
     render_seed_bands(selected)
-    st.header("What differs")
+    st.header(_("What differs"))
     st.dataframe(differences_table(selected), hide_index=True, width="stretch", key="differences")
 
 

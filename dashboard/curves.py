@@ -9,7 +9,8 @@ transaction as its point), so what was read stays true.
 Each reader's points are read through their scope (``ScopedRuns``), and a run's series is kept apart by
 what its reader may see: a student's copy before the reveal holds no test accuracy, and the teacher's
 copy is never handed to them. A run is known by its id and its creation time, so a run that reuses a
-deleted run's id never inherits its curves.
+deleted run's id never inherits its curves. Only points are cached, never words: the ``RunCurves`` handed
+out (its divergence marker's text among them) are built per call, in the caller's language.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 from dashboard.charts import RunCurves
 from softmax_core.analysis.lessons import LessonRun, lesson_run
+from softmax_core.i18n import _
 from softmax_core.metric_registry import NAMES
 from softmax_core.runs.store import RunRecord, ScopedRuns
 from softmax_core.status import RunStatus
@@ -64,7 +66,8 @@ class CurveCache:
                 series.extend(reader.read_points(run.id, after_step=series.last_step))
             curves = RunCurves(label, series.copied())
         if run.status == RunStatus.DIVERGED and run.diverged_epoch is not None:
-            curves.marker_epoch, curves.marker_text = run.diverged_epoch, f"#{run.id} NaN at step {run.diverged_step}"
+            curves.marker_epoch = run.diverged_epoch
+            curves.marker_text = _("#{run} NaN at step {step}").format(run=run.id, step=run.diverged_step)
         return curves
 
     def _series_of(self, key: tuple) -> _Series:

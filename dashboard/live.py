@@ -43,7 +43,7 @@ from dashboard.language import in_readers_language
 from dashboard.render import chart_style, legend_labels, show_chart, shown_as_message, status_name
 from dashboard.services import get_curve_cache
 from dashboard.text import as_text
-from softmax_core.i18n import N_, _
+from softmax_core.i18n import N_, _, current_language
 from softmax_core.runs.store import RunRecord, ScopedRuns
 from softmax_core.status import RunStatus
 
@@ -145,7 +145,7 @@ def render_curve_panels(panels: Sequence[go.Figure | PreparedFigure], chart_key:
     ``text`` (the runs' curves in words) is each panel's accessible name and (``caption``) a caption
     beneath both."""
     for column, figure, panel in zip(st.columns(2), panels, CURVE_PANELS, strict=True):
-        said = _(PANEL_NAMES[panel]) if panel in PANEL_NAMES else f"{panel.capitalize()} against epoch."
+        said = _(PANEL_NAMES[panel]) if panel in PANEL_NAMES else panel
         show_chart(figure, f"{chart_key}_{panel}", alt=f"{said} {text}".strip(),
                    where=column, caption=False)
     if text and caption:
@@ -178,8 +178,10 @@ MAX_CACHED_TRACES = 1024
 
 
 def _traces_of(run: RunRecord, curves: RunCurves, index: int, smoothing: float = 0.0) -> list[dict]:
-    """A run's traces, rebuilt only when its points, label, colour or smoothing changed."""
-    key = (run.id, run.created_at, run.test_accuracy_shown, run.last_step, curves.label, index, smoothing)
+    """A run's traces, rebuilt only when its points, label, colour, smoothing or language changed (the
+    cache is shared by every viewer: the legend names and hovers are in the language they were built in)."""
+    key = (run.id, run.created_at, run.test_accuracy_shown, run.last_step, curves.label, index, smoothing,
+           current_language())
     with _traces_lock:
         if key in _traces:
             _traces.move_to_end(key)

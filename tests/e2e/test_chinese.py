@@ -1,10 +1,11 @@
 """The interface in Chinese, in Chromium with a zh-CN browser (no ``?lang=`` needed: the browser's language
 decides): the Train page, and the class flow: the join screen, a student's Train page, the teacher's board,
-a one-epoch run with its verdict, Share, the ranking and the reveal. On each, the Latin words left in the
-page's own text are counted (the charts and the sentence beneath each, drawn by ``dashboard/charts.py``,
-Streamlit's icon ligatures and commands to type aside; run names, numbers and the words the glossary keeps,
-e.g. SGD, softmax, Fashion-MNIST, are allowed) and must be none. Screenshots to look at (CJK fonts from
-.ci/run: no tofu boxes) go to artifacts/e2e/zh-*.png. An English browser still gets English."""
+a one-epoch run with its verdict and its curves, Share, Compare, the ranking and the reveal. On each, the
+Latin words left in the page's own text are counted (the charts' text included: their titles, axes, legends
+and the sentence beneath each; Streamlit's icon ligatures and commands to type aside; run names, numbers and
+the words the glossary keeps, e.g. SGD, softmax, Fashion-MNIST, are allowed) and must be none. Screenshots
+to look at (CJK fonts from .ci/run: no tofu boxes) go to artifacts/e2e/zh-*.png. An English browser still
+gets English."""
 
 from __future__ import annotations
 
@@ -21,24 +22,23 @@ pytestmark = pytest.mark.e2e
 CODE, PASSWORD = "gray-otter-42-mint", "teach-zh"
 CHINESE = {"locale": "zh-CN", "extra_http_headers": {"Accept-Language": "zh-CN,zh;q=0.9"}}
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
-# the page's own text: what a person reads, without the charts (their titles, axes and legends are drawn by
-# charts.py) and the caption beneath a chart that says its curves (its accessible name again, also from
-# charts.py), Streamlit's Material icons (words drawn in a symbol font), commands to type (code), and
-# Streamlit's own "Skip to main content" link for keyboards (visible on focus; in Streamlit's bundle)
+# the page's own text: what a person reads, with the text Plotly drew in each chart (titles, axes, legends:
+# SVG text) and the caption beneath it that says its curves, without Streamlit's Material icons (words drawn
+# in a symbol font), commands to type (code), and Streamlit's own "Skip to main content" link for keyboards
+# (visible on focus; in Streamlit's bundle). (A chart's element itself is set aside from the page's text and
+# its SVG text read instead: its modebar and its hidden hover layer are no words a person reads.)
 OWN_TEXT = """() => {
-  const flat = text => text.replace(/\\u2060/g, '').replace(/\\s+/g, ' ').trim();
-  const names = [...document.querySelectorAll('[aria-label]')].map(e => flat(e.getAttribute('aria-label')));
+  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"] svg text')]
+    .map(e => e.textContent).join('\\n');
   const skipped = [
     ...document.querySelectorAll('[data-testid="stPlotlyChart"], code'),
     ...[...document.querySelectorAll('span, i')].filter(e => getComputedStyle(e).fontFamily.includes('Material')),
     ...[...document.querySelectorAll('a, button')].filter(e => e.textContent.trim() === 'Skip to main content'),
-    ...[...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
-      .filter(e => flat(e.innerText).length > 20 && names.some(name => name.includes(flat(e.innerText)))),
   ];
   skipped.forEach(e => e.style.setProperty('display', 'none', 'important'));
   const text = document.body.innerText;
   skipped.forEach(e => e.style.removeProperty('display'));
-  return text.replaceAll('\\u2060', '');
+  return (text + '\\n' + charts).replaceAll('\\u2060', '');
 }"""
 
 
@@ -134,9 +134,33 @@ def train_share_and_reveal(student, teacher) -> None:
     assert_all_chinese(student, also_allowed=("Lin", "epochs 1, validation"))  # the run's name
     save_screenshot(student, "zh-student-run")
     student.get_by_text("分享", exact=True).click()
+    compare_in_chinese(student)
     teacher.get_by_role("columnheader", name="验证精度").wait_for(timeout=30_000)
     teacher.get_by_role("button", name="公布测试精度").click()
     teacher.get_by_text("测试集告诉我们什么").wait_for(timeout=30_000)
     wait_until_settled(teacher)
     assert_all_chinese(teacher, also_allowed=("Lin", "local", CODE))
     save_screenshot(teacher, "zh-board-revealed")
+
+
+PLOT_NAMES = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(plot => ({
+    names: plot.data.map(trace => trace.name), x: plot._fullLayout.xaxis.title.text,
+    y: plot._fullLayout.yaxis.title.text}))"""
+
+
+def compare_in_chinese(student) -> None:
+    """Compare, its charts included: the student's run overlaid, its curves named in the book's terms, and
+    the camera's title Plotly's in Chinese (the SVG button's beside it)."""
+    student.get_by_test_id("stSidebar").get_by_role("link", name="比较").click()
+    student.get_by_role("heading", name="比较运行").wait_for()
+    student.locator(".js-plotly-plot").nth(1).wait_for()
+    wait_until_settled(student)
+    loss, accuracy = student.evaluate(PLOT_NAMES)[:2]
+    assert [name.rpartition(": ")[2] for name in loss["names"]] == ["训练损失", "验证损失"], loss
+    assert (loss["x"], loss["y"], accuracy["y"]) == ("轮", "损失", "精度")
+    assert [name.rpartition(": ")[2] for name in accuracy["names"]] == ["训练精度", "验证精度"], accuracy
+    student.locator(".js-plotly-plot").first.hover()
+    expect(student.locator('.modebar-btn[data-title="下载图表为 PNG"]').first).to_be_attached()
+    expect(student.locator('.modebar-btn[data-title="下载图表为 SVG"]').first).to_be_attached()
+    assert_all_chinese(student, also_allowed=("Lin", "epochs 1, validation"))
+    save_screenshot(student, "zh-compare")
