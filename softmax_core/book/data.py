@@ -43,11 +43,14 @@ import torch
 
 from softmax_core.dataset_sizes import NUM_FEATURES, TEST_SET_SIZE, TRAIN_SET_SIZE, VALIDATION_SEED, VALIDATION_SIZE
 from softmax_core.errors import LabError
+from softmax_core.i18n import N_, _
 from softmax_core.settings import server_settings
 
 DATA_ENV_VAR = "SOFTMAX_LAB_DATA"
-CLASS_NAMES = ("t-shirt", "trouser", "pullover", "dress", "coat",
-               "sandal", "shirt", "sneaker", "bag", "ankle boot")
+# The labels' names as stored and exported (English: they are data); a page shows them through
+# ``shown_class_names`` in the reader's language (the book's Chinese edition: T恤, 裤子, ...).
+CLASS_NAMES = (N_("t-shirt"), N_("trouser"), N_("pullover"), N_("dress"), N_("coat"),
+               N_("sandal"), N_("shirt"), N_("sneaker"), N_("bag"), N_("ankle boot"))
 FILE_MD5S: dict[str, str] = {  # torchvision.datasets.FashionMNIST.resources
     "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
     "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
@@ -66,6 +69,11 @@ _IDX_MAGIC = {"images": 2051, "labels": 2049}
 _DOWNLOAD_CHUNK = 1 << 16
 
 ProgressCallback = Callable[[str, int, Optional[int]], None]  # (file name, bytes done, bytes total)
+
+
+def shown_class_names() -> tuple[str, ...]:
+    """The ten class names as the reader reads them ('t-shirt', or 'T恤' in Chinese), label order."""
+    return tuple(_(name) for name in CLASS_NAMES)
 
 
 class DataError(LabError, RuntimeError):

@@ -18,6 +18,7 @@ import numpy as np
 from softmax_core.book.verdict import Verdict, judge_book_checks
 from softmax_core.config import TrainConfig
 from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
+from softmax_core.i18n import _
 from softmax_core.metric_registry import BY_NAME, METRICS, NAMES, Split
 from softmax_core.status import RunStatus
 
@@ -107,6 +108,19 @@ class RunRecord:
             return where
         pack = f", in a pack of {self.pack_size} with run {self.pack_lead}" if (self.pack_size or 0) > 1 else ""
         return f"{self.device or 'cpu'} on {where}, process {self.pid}{pack}"
+
+    def shown_placement(self) -> str:
+        """``placement`` in the reader's language, for a page ('cpu 在 lab-3 上，进程 4121'); the host, the
+        device and the numbers stay as they are. ``placement`` itself stays English: the CLI's JSON says it."""
+        if not self.host:
+            return ""
+        where = _("{host}, Ray node {node}").format(host=self.host, node=self.node[:8]) if self.node else self.host
+        if not self.pid:
+            return where
+        text = _("{device} on {where}, process {pid}").format(device=self.device or "cpu", where=where, pid=self.pid)
+        if (self.pack_size or 0) > 1:
+            text += _(", in a pack of {size} with run {lead}").format(size=self.pack_size, lead=self.pack_lead)
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         values = {k: v for k, v in vars(self).items() if k not in ("config", "verdict", "status", "finals")}
