@@ -16,15 +16,17 @@ import torch
 
 from dashboard.charts import build_confusion_figure, build_per_class_figure, build_templates_figure
 from dashboard.classroom_gate import classroom_on, held_out_name, reader, refuse_hidden
-from dashboard.render import for_the_room, render_verdict, show_chart, shown_as_message, status_markdown
+from dashboard.language import in_readers_language
+from dashboard.render import for_the_room, render_verdict, show_chart, shown_as_message, status_markdown, status_name
 from dashboard.services import open_store_or_stop
 from dashboard.text import as_text
 from dashboard.url_state import runs_from_url
 from softmax_core.analysis.chart_readings import describe_confusion, describe_per_class
 from softmax_core.analysis.export import config_json, metrics_csv, reproduction_notebook, reproduction_script
 from softmax_core.analysis.inspection import GalleryItem, held_out_confusion, mistakes_gallery
-from softmax_core.book.data import CLASS_NAMES, DataError, load_fashion_mnist
+from softmax_core.book.data import CLASS_NAMES, DataError, load_fashion_mnist, shown_class_names
 from softmax_core.book.metrics import per_class_accuracy
+from softmax_core.i18n import _
 from softmax_core.runs.store import EpochRecord, RunRecord
 from softmax_core.status import RunStatus
 
@@ -33,7 +35,7 @@ LIVE_POLL_SECONDS = 1.0  # an active run's templates, matrix and slider are redr
 STATUS_POLL_SECONDS = 0.5  # its status line is one cheap query: its end shows within half a second
 
 
-@st.cache_data(show_spinner="finding the most confidently wrong held-out images", max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32)  # its spinner is the caller's, in the reader's language
 def cached_gallery(run_key: tuple, epoch: int, held_out: str, _weights: np.ndarray,
                    _bias: np.ndarray) -> list[GalleryItem]:
     """The gallery of one stored epoch, cached by run (id and creation time: a reused id is another run),
@@ -62,13 +64,13 @@ def choose_run() -> int:
     wanted = runs_from_url("run")
     refuse_hidden(wanted, runs)
     if not runs:
-        st.info("There is no run you can see here yet: start one on the Train page.")
+        st.info(_("There is no run you can see here yet: start one on the Train page."))
         st.stop()
     ids = [run.id for run in runs]
     if st.session_state.get("inspect_run") not in ids:
         st.session_state["inspect_run"] = (wanted[0] if wanted[0] in ids else None) if wanted else ids[0]
     by_id = {run.id: run for run in runs}
-    run_id = st.selectbox("Run", ids, key="inspect_run", placeholder="Choose a run to inspect",
+    run_id = st.selectbox(_("Run"), ids, key="inspect_run", placeholder=_("Choose a run to inspect"),
                           format_func=lambda i: f"#{i} {by_id[i].name}", on_change=write_run_to_url)
     if run_id is None:
         st.stop()
@@ -86,17 +88,17 @@ def write_run_to_url() -> None:
 def nothing_to_inspect(run: RunRecord) -> str:
     """Why a run has no epoch to show yet (or ever), in the words of its status."""
     if run.status == RunStatus.QUEUED:
-        return ("This run is queued, waiting for a free worker: its class templates, confusion matrix and "
-                "mistakes appear here when its first epoch ends.")
+        return _("This run is queued, waiting for a free worker: its class templates, confusion matrix and "
+                 "mistakes appear here when its first epoch ends.")
     if run.status == RunStatus.RUNNING:
-        return "This run is training its first epoch: what it learned appears here when that epoch ends."
+        return _("This run is training its first epoch: what it learned appears here when that epoch ends.")
     if run.status == RunStatus.DIVERGED:
-        where = f" at step {run.diverged_step}" if run.diverged_step is not None else ""
-        return (f"This run's loss became NaN{where}, before its first epoch ended, so no epoch's weights were "
-                "stored: there are no templates or confusion matrix to show. Its loss curve, up to the NaN, "
-                "is on the Compare page; its settings and code are below.")
-    return (f"This run ended ({run.status}) before its first epoch did, so no epoch's weights were stored: "
-            "there is nothing to inspect but its settings and code, below.")
+        where = _(" at step {step}").format(step=run.diverged_step) if run.diverged_step is not None else ""
+        return _("This run's loss became NaN{where}, before its first epoch ended, so no epoch's weights were "
+                 "stored: there are no templates or confusion matrix to show. Its loss curve, up to the NaN, "
+                 "is on the Compare page; its settings and code are below.").format(where=where)
+    return _("This run ended ({status}) before its first epoch did, so no epoch's weights were stored: "
+             "there is nothing to inspect but its settings and code, below.").format(status=status_name(run.status))
 
 
 def choose_epoch(run: RunRecord, last: int) -> int:
@@ -107,7 +109,7 @@ def choose_epoch(run: RunRecord, last: int) -> int:
     if key not in st.session_state or st.session_state[key] == st.session_state.get(newest_key):
         st.session_state[key] = last
     st.session_state[newest_key] = last
-    return st.slider("Epoch", 1, last, key=key)
+    return st.slider(_("Epoch"), 1, last, key=key)
 
 
 def confusion_of(run: RunRecord, record: EpochRecord, held_out: str) -> np.ndarray:
@@ -119,15 +121,18 @@ def confusion_of(run: RunRecord, record: EpochRecord, held_out: str) -> np.ndarr
 def render_epoch(run: RunRecord, record: EpochRecord) -> None:
     held_out = held_out_name()
     if record.weights is None:  # a notebook's own model (an MLP, ...): no class templates to draw
-        st.info("This run's model is not the book's single linear layer, so it has no class templates "
-                "to show; its curves are on Compare.")
+        st.info(_("This run's model is not the book's single linear layer, so it has no class templates "
+                  "to show; its curves are on Compare."))
         return
-    st.header(f"Class templates after epoch {record.epoch}")
-    st.caption("Each class's weight row as an image: red pixels raise the class's score, blue ones lower it.")
+    names = shown_class_names()
+    st.header(_("Class templates after epoch {epoch}").format(epoch=record.epoch))
+    st.caption(_("Each class's weight row as an image: red pixels raise the class's score, blue ones lower it."))
     weights = record.weights.numpy()
-    show_chart(for_the_room(build_templates_figure(weights, CLASS_NAMES)), "templates",
-               f"Ten 28 by 28 images, one per class ({', '.join(CLASS_NAMES)}), of the weights after epoch "
-               f"{record.epoch}; the strongest weight is {float(np.abs(weights).max()):.3f}.", caption=False)
+    show_chart(for_the_room(build_templates_figure(weights, names)), "templates",
+               _("Ten 28 by 28 images, one per class ({classes}), of the weights after epoch {epoch}; the "
+                 "strongest weight is {strongest}.").format(classes=_(", ").join(names), epoch=record.epoch,
+                                                            strongest=f"{float(np.abs(weights).max()):.3f}"),
+               caption=False)
     try:
         confusion = confusion_of(run, record, held_out)
     except DataError as error:
@@ -135,21 +140,24 @@ def render_epoch(run: RunRecord, record: EpochRecord) -> None:
         return
     left, right = st.columns([3, 2])
     with left:
-        st.header(f"{held_out.capitalize()} confusion matrix")
-        show_chart(for_the_room(build_confusion_figure(confusion, CLASS_NAMES)), "confusion",
-                   describe_confusion(confusion.tolist(), CLASS_NAMES, held_out))
+        st.header(_("Test confusion matrix") if held_out == "test" else _("Validation confusion matrix"))
+        show_chart(for_the_room(build_confusion_figure(confusion, names)), "confusion",
+                   describe_confusion(confusion.tolist(), names, held_out))
     with right:
-        st.header("Accuracy per class")
+        st.header(_("Accuracy per class"))
         accuracies = per_class_accuracy(torch.as_tensor(confusion)).tolist()
-        figure = build_per_class_figure(accuracies, CLASS_NAMES, held_out=held_out)
-        show_chart(for_the_room(figure), "per_class", describe_per_class(accuracies, CLASS_NAMES, held_out))
+        figure = build_per_class_figure(accuracies, names, held_out=held_out)
+        show_chart(for_the_room(figure), "per_class", describe_per_class(accuracies, names, held_out))
 
 
 def render_gallery(run: RunRecord, record: EpochRecord) -> None:
     held_out = held_out_name()
-    st.header(f"Most confidently wrong {held_out} images")
+    st.header(_("Most confidently wrong test images") if held_out == "test" else
+              _("Most confidently wrong validation images"))
     try:
-        gallery = cached_gallery(run_key(run), record.epoch, held_out, record.weights.numpy(), record.bias.numpy())
+        with st.spinner(_("Finding the most confidently wrong held-out images")):
+            gallery = cached_gallery(run_key(run), record.epoch, held_out, record.weights.numpy(),
+                                     record.bias.numpy())
     except DataError as error:
         st.error(str(error))
         return
@@ -161,34 +169,42 @@ def render_gallery(run: RunRecord, record: EpochRecord) -> None:
 
 
 def mistake_caption(item: GalleryItem) -> str:
-    """E.g. 'true **shirt**, predicted **t-shirt**  \nt-shirt 91% · shirt 8% · pullover 1%'."""
-    mistake = item.mistake
-    return (f"true **{CLASS_NAMES[mistake.true_label]}**, predicted **{CLASS_NAMES[mistake.predicted_label]}**  \n"
-            + " · ".join(f"{CLASS_NAMES[i]} {mistake.probabilities[i]:.0%}" for i in item.top_classes()))
+    """E.g. 'true **shirt**, predicted **t-shirt**  \nt-shirt 91% · shirt 8% · pullover 1%' (the names in
+    the reader's language)."""
+    mistake, names = item.mistake, shown_class_names()
+    return (_("true **{true}**, predicted **{predicted}**").format(true=names[mistake.true_label],
+                                                                 predicted=names[mistake.predicted_label])
+            + "  \n" + " · ".join(f"{names[i]} {mistake.probabilities[i]:.0%}" for i in item.top_classes()))
 
 
 def mistake_alt(item: GalleryItem, held_out: str) -> str:
     """The image's alt text, for a screen reader: what it shows and what the model made of it, e.g.
     'A test image of an ankle boot, predicted sandal with 91% confidence'."""
-    mistake = item.mistake
-    true_name = CLASS_NAMES[mistake.true_label]
-    article = "an" if true_name[0] in "aeiou" else "a"
-    return (f"A {held_out} image of {article} {true_name}, predicted {CLASS_NAMES[mistake.predicted_label]} "
-            f"with {mistake.confidence:.0%} confidence")
+    mistake, names = item.mistake, shown_class_names()
+    vowel = CLASS_NAMES[mistake.true_label][0] in "aeiou"  # English's article: whole sentences, one per case
+    if held_out == "test":
+        sentence = (_("A test image of an {true}, predicted {predicted} with {confidence} confidence") if vowel
+                    else _("A test image of a {true}, predicted {predicted} with {confidence} confidence"))
+    else:
+        sentence = (_("A validation image of an {true}, predicted {predicted} with {confidence} confidence")
+                    if vowel else
+                    _("A validation image of a {true}, predicted {predicted} with {confidence} confidence"))
+    return sentence.format(true=names[mistake.true_label], predicted=names[mistake.predicted_label],
+                           confidence=f"{mistake.confidence:.0%}")
 
 
 def render_takeaways(run: RunRecord) -> None:
     left, middle, right = st.columns(3)
     csv_text = metrics_csv(reader().read_points(run.id), test_accuracy=run.test_accuracy_shown)
-    left.download_button("Metrics (CSV)", csv_text, f"run-{run.id}-metrics.csv", "text/csv", key="download_csv")
-    middle.download_button("Config (JSON)", config_json(run.config), f"run-{run.id}-config.json",
+    left.download_button(_("Metrics (CSV)"), csv_text, f"run-{run.id}-metrics.csv", "text/csv", key="download_csv")
+    middle.download_button(_("Config (JSON)"), config_json(run.config), f"run-{run.id}-config.json",
                            "application/json", key="download_json")
     if run.ended_at is not None:  # the notebook puts the stored epochs beside its rerun
         notebook = reproduction_notebook(run, reader().read_epochs(run.id)) if run.test_accuracy_shown else \
             reproduction_notebook(run)  # before the reveal, no test accuracy leaves the server
-        right.download_button("Notebook (.ipynb)", notebook, f"run-{run.id}.ipynb", "application/x-ipynb+json",
+        right.download_button(_("Notebook (.ipynb)"), notebook, f"run-{run.id}.ipynb", "application/x-ipynb+json",
                               key="download_notebook")
-    with st.expander("Show code: this run in plain PyTorch"):
+    with st.expander(_("Show code: this run in plain PyTorch")):
         st.code(reproduction_script(run.config), language="python")
 
 
@@ -200,19 +216,19 @@ def render_status_line(run: RunRecord) -> None:
 def render_run(run: RunRecord) -> None:
     """Everything Inspect shows of the run as it stands now, below its status line."""
     if run.placement:
-        st.caption(f"Trained on {as_text(run.placement)}")
+        st.caption(_("Trained on {placement}").format(placement=as_text(run.shown_placement())))
     render_verdict(run)
     epochs = reader().read_epochs(run.id)
     if not epochs:
         st.info(nothing_to_inspect(run))
         if not run.is_active:
-            st.header("Take it with you")
+            st.header(_("Take it with you"))
             render_takeaways(run)
         return
     record = reader().read_epoch(run.id, choose_epoch(run, epochs[-1].epoch))
     render_epoch(run, record)
     render_gallery(run, record)
-    st.header("Take it with you")
+    st.header(_("Take it with you"))
     render_takeaways(run)
 
 
@@ -227,8 +243,9 @@ def forget_taken_back_run(run_id: int) -> None:
 def say_if_taken_back() -> None:
     if "inspect_taken_back" in st.session_state:
         run_id = st.session_state.pop("inspect_taken_back")
-        why = "taken back by its owner, or deleted" if classroom_on() else "it was deleted"
-        st.warning(f"Run #{run_id} can no longer be shown here: {why}.")
+        st.warning((_("Run #{run} can no longer be shown here: taken back by its owner, or deleted.")
+                    if classroom_on() else _("Run #{run} can no longer be shown here: it was deleted.")
+                    ).format(run=run_id))
 
 
 def run_if_still_there(run_id: int) -> RunRecord | None:
@@ -245,6 +262,7 @@ def render_live_run(run_id: int) -> None:
     active = reader().get_run(run_id).is_active
 
     @st.fragment(run_every=STATUS_POLL_SECONDS if active else None)
+    @in_readers_language  # a fragment's rerun is a thread of its own: it sets the reader's language again
     @shown_as_message
     def status_line() -> None:
         run = run_if_still_there(run_id)
@@ -256,6 +274,7 @@ def render_live_run(run_id: int) -> None:
             st.rerun()
 
     @st.fragment(run_every=LIVE_POLL_SECONDS if active else None)
+    @in_readers_language
     @shown_as_message
     def live() -> None:
         run = run_if_still_there(run_id)
@@ -268,7 +287,7 @@ def render_live_run(run_id: int) -> None:
 
 def main() -> None:
     open_store_or_stop()
-    st.title("Inspect a run")
+    st.title(_("Inspect a run"))
     render_live_run(choose_run())
 
 
