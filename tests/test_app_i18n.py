@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_app import fresh_store, open_page, start_run, texts, unescaped, wait_for_runs_to_end  # noqa: F401
+from test_app import fresh_store, image_alts, open_page, start_run, texts, unescaped, wait_for_runs_to_end  # noqa: F401
 
+from softmax_core.config import TrainConfig
 from softmax_core.i18n import use_language
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -123,3 +124,75 @@ def test_changing_language_keeps_the_open_lesson_tab():
     assert not app.exception and app.title[0].value == "课程：动手做 3.7 节"
     assert app.session_state["lesson_tab"] == "数值稳定性"
     assert app.selectbox(key="stab_logits").label == "未规范化的预测"
+
+
+CLASS_NAMES_ZH = {"T恤", "裤子", "套衫", "连衣裙", "外套", "凉鞋", "衬衫", "运动鞋", "包", "短靴"}
+
+
+def latin_words(text: str) -> set[str]:
+    """The Latin words a reader meets, less the ones the glossary keeps (SGD, softmax, PyTorch, ...)."""
+    from softmax_core.i18n.glossary import load_glossary
+
+    kept = {word.lower() for term in load_glossary() if term.english == term.chinese
+            for word in term.english.split()}
+    text = re.sub(r":material/\w+:", " ", text)  # an icon's name, never shown as text
+    text = re.sub(r"`[^`]*`", " ", text)  # code stays code (the book's checks: `train_loss < 0.5`)
+    text = text.replace("T恤", " ").replace("(.ipynb)", " ")  # the book's own 'T恤'; a file's suffix
+    return {word for word in re.findall(r"[A-Za-z][A-Za-z-]*", text) if word.lower() not in kept}
+
+
+def inspect_page_text(app, run_name: str) -> str:
+    """The page's own text: title, headers, markdown, captions, messages, widgets' labels; the run's name
+    and where it trained (a host and a device name: data) left out."""
+    parts = [texts(app), app.title[0].value, *(h.value for h in app.header), *(e.label for e in app.expander),
+             *(s.label for s in app.slider), *(s.label for s in app.selectbox if s.key == "inspect_run")]
+    parts += [button.proto.label for button in app.get("download_button")]
+    text = unescaped("\n".join(parts)).replace(run_name, " ")
+    return re.sub(r"训练于 .*", " ", text)
+
+
+def test_inspect_in_chinese_names_the_classes_in_the_books_words(reads_chinese):
+    from dashboard.services import get_runner
+
+    run_id = get_runner().submit(TrainConfig(epochs=2), "inspect me")
+    wait_for_runs_to_end()
+    app = open_page("inspect_page.py", {"run": str(run_id), "lang": "zh"})
+    assert not app.exception, app.exception
+    assert app.title[0].value == "查看运行"
+    headers = [h.value for h in app.header]
+    assert headers == ["第 2 轮后的类别模板", "测试集上的混淆矩阵", "各类别的精度", "最有把握却预测错误的测试图像",
+                       "带走它"], headers
+    assert app.slider(key=f"inspect_epoch_{run_id}").label == "轮"
+    shown = unescaped(texts(app))
+    confused = re.search(r"最常混淆：真实为 (\S+)，预测为 (\S+)（", shown)
+    assert confused and {confused[1], confused[2]} <= CLASS_NAMES_ZH, shown
+    worst_best = re.search(r"测试精度最差：(\S+) \d+%；最好：(\S+) \d+%", shown)
+    assert worst_best and {worst_best[1], worst_best[2]} <= CLASS_NAMES_ZH, shown
+    captions = [c.value for c in app.caption if c.value.startswith("真实为 **")]
+    assert len(captions) == 12, captions
+    names = re.match(r"真实为 \*\*(.+)\*\*，预测为 \*\*(.+)\*\*  \n(\S+) \d+%", captions[0])
+    assert names and set(names.groups()) <= CLASS_NAMES_ZH, captions[0]
+    alts = image_alts(app)
+    alt = re.compile(r"一张(\S+)的测试图像，被预测为(\S+)，置信度 \d+%")
+    assert len(alts) == 12 and all(alt.fullmatch(text) for text in alts), alts
+    assert set(alt.fullmatch(alts[0]).groups()) <= CLASS_NAMES_ZH, alts[0]
+    assert "Notebook (.ipynb)" not in [b.proto.label for b in app.get("download_button")]
+    left = latin_words(inspect_page_text(app, "inspect me"))
+    assert not left, left
+    app.slider(key=f"inspect_epoch_{run_id}").set_value(1).run()
+    assert not app.exception and app.header[0].value == "第 1 轮后的类别模板"
+    assert any("nn.Linear(784, 10)" in block.value for block in app.code), "the code stays code"
+
+
+def test_inspect_in_english_by_default_keeps_the_class_names_as_stored():
+    from dashboard.services import get_runner
+
+    run_id = get_runner().submit(TrainConfig(epochs=1), "inspect me")
+    wait_for_runs_to_end()
+    app = open_page("inspect_page.py", {"run": str(run_id)})
+    assert app.title[0].value == "Inspect a run"
+    assert [h.value for h in app.header][:3] == ["Class templates after epoch 1", "Test confusion matrix",
+                                                 "Accuracy per class"]
+    shown = unescaped(texts(app))
+    assert re.search(r"most often confused: true [a-z -]+ predicted [a-z -]+ \(", shown), shown
+    assert not CJK.search(shown) and not CJK.search("\n".join(h.value for h in app.header))
