@@ -1,10 +1,10 @@
 """Classroom mode in Chinese through AppTest: the join screen, its refusals (a wrong code, a taken name,
 said by the core in the asker's language), and the sidebar once signed in; and a second session on the
-same server in English at the same time."""
+same server in English at the same time; a student's Inspect before the reveal, on the validation split."""
 
 from __future__ import annotations
 
-from test_app_classroom import CODE, browsers, class_server, errors, follow, open_app  # noqa: F401
+from test_app_classroom import CODE, browsers, class_server, errors, finished_run_of, follow, open_app  # noqa: F401
 
 
 def join_in_chinese(app, code: str, name: str):
@@ -57,3 +57,22 @@ def test_a_students_train_page_in_chinese():
         assert any(warning.startswith(too_large) for warning in warnings), warnings
         assert "500 轮：这次运行不计入挑战，挑战最多允许 5 轮。" in warnings
     assert not app.exception
+
+
+def test_a_students_inspect_before_the_reveal_speaks_of_validation_images_in_chinese():
+    from test_app import image_alts
+
+    from dashboard.auth_routes import DEVICE_COOKIE
+    from softmax_core.i18n import use_language
+
+    token, run_id = finished_run_of("Ada")
+    app = open_app(query={"lang": "zh", "run": str(run_id)}, cookies={DEVICE_COOKIE: token})
+    with use_language("zh"):  # AppTest formats the run picker's options in the test's thread
+        app.switch_page("inspect_page.py").run()
+    assert not app.exception, app.exception
+    headers = [header.value for header in app.header]
+    assert "验证集上的混淆矩阵" in headers and "最有把握却预测错误的验证图像" in headers, headers
+    assert all(alt.startswith("一张") and "的验证图像，被预测为" in alt for alt in image_alts(app))
+    shown = "\n".join(caption.value for caption in app.caption)
+    assert "张验证图像中答对" in shown and "测试精度" not in shown, shown
+    assert "测试" not in "\n".join(headers), "no test set before the reveal"
