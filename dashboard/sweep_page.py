@@ -143,7 +143,7 @@ def choose_view(grid: SweepGrid) -> tuple[str, str, str | None, dict]:
 
 def cell_place(cell, x_title: str, y_title: str) -> str:
     """Where a cell is, as its axes label it: 'Batch size 64, Learning rate 0.3'."""
-    return f"{x_title} {cell.x:g}" + (f"{_(', ')}{y_title} {cell.y:g}" if y_title else "")
+    return f"{x_title} {cell.x:g}" + (_(", ") + f"{y_title} {cell.y:g}" if y_title else "")
 
 
 def render_heatmap(grid: SweepGrid, metric: str, x_axis: str, y_axis: str | None, fixed: dict) -> int | None:

@@ -23,6 +23,7 @@ from softmax_core.analysis.sweeps import (
     metric_of,
     parse_values,
     read_sweep,
+    short_name,
     submit_sweep,
 )
 from softmax_core.cli.common import add_common_flags, make_cli_executor
@@ -115,14 +116,15 @@ class TableRows:
 
     def __init__(self, out: TextIO, spec: SweepSpec):
         self.out, self.axes = out, list(spec.axes)
-        header = "  ".join(f"{_(settings()[name].short):>10}" for name in self.axes)
+        header = "  ".join(f"{short_name(name):>10}" for name in self.axes)
         seed, loss, accuracy, checks = _("seed"), _("train loss"), _("test acc"), _("checks")
         print(f"{header}  {seed:>4}  {loss:>10}  {accuracy:>8}  {checks}", file=out, flush=True)
 
     def print(self, run: RunRecord) -> None:
         cell = "  ".join(f"{run.tags['cell'][name]:>10g}" for name in self.axes)
         if run.status != RunStatus.FINISHED:
-            print(f"{cell}  {run.config.seed:>4}  {_(run.status.value)} {run.error or ''}", file=self.out, flush=True)
+            status = _(run.status.value)  # the msgids are marked with the status names in dashboard/render.py
+            print(f"{cell}  {run.config.seed:>4}  {status} {run.error or ''}", file=self.out, flush=True)
             return
         checks = _("pass") if run.verdict and run.verdict.passed else _("fail")
         print(f"{cell}  {run.config.seed:>4}  {run.final_train_loss:>10.4f}  {run.final_test_acc:>8.4f}  {checks}",

@@ -23,7 +23,12 @@ def read_sweep(grid: SweepGrid) -> list[str]:
 def describe_cell(axes: list[str], values: dict) -> str:
     """A cell's place in the reader's language: 'batch 64, lr 0.3', '批量大小 64，学习率 0.3' (the short names'
     msgids are marked in dashboard/render.py's SHORT_NAMES)."""
-    return _(", ").join(f"{_(settings()[name].short)} {values[name]:g}" for name in axes)
+    return _(", ").join(f"{short_name(name)} {values[name]:g}" for name in axes)
+
+
+def short_name(field_name: str) -> str:
+    """A field's short name in the reader's language: 'lr', '学习率'."""
+    return _(settings()[field_name].short)
 
 
 def _describe_cell(grid: SweepGrid, cell: Cell) -> str:

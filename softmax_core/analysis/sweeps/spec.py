@@ -191,7 +191,8 @@ def describe_smaller_grid(spec: SweepSpec, smaller: SweepSpec | None) -> str:
     if smaller is None:
         return _("not even one of these runs fits now: wait for your runs to end, or ask your teacher")
     counts = " × ".join(_count_values(name, len(values)) for name, values in smaller.axes.items())
-    which = _("; ").join(f"{_(settings()[name].short)} {_(', ').join(f'{v:g}' for v in values)}"
+    comma = _(", ")
+    which = _("; ").join(_(settings()[name].short) + " " + comma.join(f"{v:g}" for v in values)
                          for name, values in smaller.axes.items())
     seeds = " × " + ngettext("{count} seed", "{count} seeds", smaller.seeds).format(count=smaller.seeds) \
         if smaller.seeds > 1 else ""
