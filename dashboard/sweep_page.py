@@ -15,8 +15,9 @@ import streamlit as st
 from dashboard.charts import build_parcoords_figure, build_sweep_figure
 from dashboard.classroom_gate import identity, reader, shows_test_accuracy
 from dashboard.curve_controls import curve_view_controls
+from dashboard.language import in_readers_language
 from dashboard.live import curves_figure
-from dashboard.render import show_chart
+from dashboard.render import describe_differences, show_chart
 from dashboard.services import get_policy, get_runner, open_store_or_stop
 from dashboard.text import as_text
 from dashboard.train_form import form_config, form_problems
@@ -31,6 +32,7 @@ from softmax_core.analysis.sweeps import (
     cancel_sweep,
     cell_by_key,
     default_values,
+    describe_cell,
     describe_smaller_grid,
     heat_cells,
     is_log_spaced,
@@ -41,10 +43,12 @@ from softmax_core.analysis.sweeps import (
     seconds_per_step,
     submit_sweep,
     suggest_values,
+    values_label,
 )
 from softmax_core.classroom.auth import ClassroomError
-from softmax_core.config import describe_config, numeric_fields, settings
+from softmax_core.config import TrainConfig, numeric_fields, settings
 from softmax_core.errors import LabError
+from softmax_core.i18n import _, ngettext
 from softmax_core.runs.store import ScopedRuns
 from softmax_core.settings import server_settings
 
@@ -53,24 +57,25 @@ AXIS_CHOICES = [name for name in numeric_fields() if name != "seed"]
 
 def sweep_form() -> SweepSpec | None:
     """The axes, their values and the seeds; the spec, or None with the reason shown."""
-    axes = st.multiselect("Axes to vary", AXIS_CHOICES, default=["batch_size", "lr"], key="sweep_axes",
-                          max_selections=MAX_AXES, format_func=lambda name: settings()[name].label)
+    axes = st.multiselect(_("Axes to vary"), AXIS_CHOICES, default=["batch_size", "lr"], key="sweep_axes",
+                          max_selections=MAX_AXES, format_func=lambda name: settings()[name].label_text)
     columns = st.columns(max(1, len(axes)) + 1)
     base = get_policy().prepare(identity(), form_config())  # the Train form's values: its contract (train_form.py)
-    texts = {name: columns[i].text_input(f"{settings()[name].label} values", key=f"sweep_values_{name}",
+    texts = {name: columns[i].text_input(values_label(name), key=f"sweep_values_{name}",
                                          value=", ".join(f"{v:g}" for v in default_values(name, getattr(base, name))),
-                                         help="Comma-separated; suggested: "
-                                              + ", ".join(map(str, suggest_values(name))))
+                                         help=_("Comma-separated; suggested: {values}").format(
+                                             values=", ".join(map(str, suggest_values(name)))))
              for i, name in enumerate(axes)}
-    seeds = columns[-1].number_input("Seeds per cell", 1, MAX_SEEDS, 1, key="sweep_seeds")
-    st.caption(f"The other settings come from the Train form: {as_text(describe_config(base))}.")
+    seeds = columns[-1].number_input(_("Seeds per cell"), 1, MAX_SEEDS, 1, key="sweep_seeds")
+    st.caption(_("The other settings come from the Train form: {settings}.").format(
+        settings=as_text(describe_differences(base, list(TrainConfig().differences(base))) or _("book defaults"))))
     if problems := form_problems():
-        st.warning("The Train form holds values that can't start, so the book's are used: "
-                   + "; ".join(as_text(problem) for problem in problems) + ".")
+        st.warning(_("The Train form holds values that can't start, so the book's are used: {problems}.").format(
+            problems=_("; ").join(as_text(problem) for problem in problems)))
     try:
         return SweepSpec(base, {name: parse_values(name, text) for name, text in texts.items()}, int(seeds))
     except SweepError as error:
-        st.error(f"Can't sweep: {error}")
+        st.error(_("Can't sweep: {reason}").format(reason=error))
         return None
 
 
@@ -79,24 +84,29 @@ def offer_start(store: ScopedRuns, spec: SweepSpec) -> None:
     parallel = get_runner().executor.capacity()
     minutes = spec.estimate_seconds(seconds_per_step(store.list_runs()[:50]), parallel) / 60
     shape = " × ".join(str(len(values)) for values in spec.axes.values())
-    st.info(f"{shape} cells × {spec.seeds} seed(s) = **{spec.size} runs**, about {minutes:.1f} min on "
-            f"{parallel} worker(s) ({spec.total_steps():,} steps).")
+    st.info(ngettext("{shape} cells × {seeds} seed = **{size} runs**, about {minutes} min on {workers} worker(s) "
+                     "({steps} steps).",
+                     "{shape} cells × {seeds} seeds = **{size} runs**, about {minutes} min on {workers} worker(s) "
+                     "({steps} steps).", spec.seeds).format(
+        shape=shape, seeds=spec.seeds, size=spec.size, minutes=f"{minutes:.1f}", workers=parallel,
+        steps=f"{spec.total_steps():,}"))
     try:
         spec.check_size(limit)
     except SweepError as error:
-        st.error(f"Can't sweep: {error}")
+        st.error(_("Can't sweep: {reason}").format(reason=error))
         return
     configs = [config for _, config in spec.configs()]
     estimate = get_policy().estimate(identity(), configs)
     if estimate.fits_once_idle(configs):  # e.g. this grid again, just started: a wait, not a grid too large
-        st.info(f"A new sweep of this grid: {estimate.busy_summary()}.")
+        st.info(_("A new sweep of this grid: {why}.").format(why=estimate.busy_summary()))
         return
     if not estimate.fits:  # before the click, in a student's words, with the grid that would fit
-        st.error(f"Too large to start: {describe_smaller_grid(spec, largest_grid_that_fits(spec, estimate.admits))}.")
-        st.caption(f"Why: {estimate.refusal}.")
+        st.error(_("Too large to start: {what_fits}.").format(
+            what_fits=describe_smaller_grid(spec, largest_grid_that_fits(spec, estimate.admits))))
+        st.caption(_("Why: {refusal}.").format(refusal=estimate.refusal))
         return
-    st.caption(f"This sweep {estimate.summary()}.")
-    if st.button("Start sweep", type="primary", key="sweep_start"):
+    st.caption(_("This sweep {summary}.").format(summary=estimate.summary()))
+    if st.button(_("Start sweep"), type="primary", key="sweep_start"):
         start_sweep(spec)
 
 
@@ -104,7 +114,7 @@ def start_sweep(spec: SweepSpec) -> None:
     try:
         sweep_id, _ = submit_sweep(lambda requests: get_policy().start(identity(), requests), spec)
     except LabError as error:
-        st.error(f"Can't sweep: {error}")
+        st.error(_("Can't sweep: {reason}").format(reason=error))
         return
     st.query_params["sweep"] = sweep_id
     st.rerun()
@@ -113,33 +123,33 @@ def start_sweep(spec: SweepSpec) -> None:
 def metric_label(metric: str) -> str:
     """The metric's name as this session sees it: test accuracy is validation accuracy before the reveal."""
     if metric == "final_test_acc" and not shows_test_accuracy():
-        return "final validation accuracy (test accuracy is hidden until the reveal)"
-    return METRICS[metric][0]
+        return _("final validation accuracy (test accuracy is hidden until the reveal)")
+    return _(METRICS[metric][0])
 
 
 def choose_view(grid: SweepGrid) -> tuple[str, str, str | None, dict]:
     """The metric, the heatmap's axes, and the value a third axis is held at."""
     left, middle, right = st.columns(3)
-    metric = left.selectbox("Metric", list(METRICS), key="sweep_metric", format_func=metric_label)
+    metric = left.selectbox(_("Metric"), list(METRICS), key="sweep_metric", format_func=metric_label)
     x_axis = grid.axes[0]
     y_axis = grid.axes[1] if len(grid.axes) > 1 else None
     fixed = {}
     if len(grid.axes) > 2:
         third = grid.axes[2]
-        fixed[third] = middle.select_slider(f"{settings()[third].label} (the third axis)",
+        fixed[third] = middle.select_slider(_("{label} (the third axis)").format(label=settings()[third].label_text),
                                             grid.axis_values(third), key="sweep_third")
     return metric, x_axis, y_axis, fixed
 
 
 def cell_place(cell, x_title: str, y_title: str) -> str:
     """Where a cell is, as its axes label it: 'Batch size 64, Learning rate 0.3'."""
-    return f"{x_title} {cell.x:g}" + (f", {y_title} {cell.y:g}" if y_title else "")
+    return f"{x_title} {cell.x:g}" + (_(", ") + f"{y_title} {cell.y:g}" if y_title else "")
 
 
 def render_heatmap(grid: SweepGrid, metric: str, x_axis: str, y_axis: str | None, fixed: dict) -> int | None:
     """The heatmap; returns the key of the cell clicked, if any."""
     cells = heat_cells(grid, metric, x_axis, y_axis, fixed)
-    x_title, y_title = settings()[x_axis].label, settings()[y_axis].label if y_axis else ""
+    x_title, y_title = settings()[x_axis].label_text, settings()[y_axis].label_text if y_axis else ""
     figure = build_sweep_figure(cells, x_title, y_title, metric_label(metric),
                                 log_x=is_log_spaced(grid.axis_values(x_axis)),
                                 log_y=bool(y_axis) and is_log_spaced(grid.axis_values(y_axis)))
@@ -155,33 +165,33 @@ def render_heatmap(grid: SweepGrid, metric: str, x_axis: str, y_axis: str | None
 
 def render_cell_curves(store: ScopedRuns, grid: SweepGrid, key: int | None) -> None:
     if key is None or key >= len(grid.cells):
-        st.caption("Click a cell to overlay its runs' curves here.")
+        st.caption(_("Click a cell to overlay its runs' curves here."))
         return
     cell = cell_by_key(grid, key)
-    where = ", ".join(f"{settings()[name].short} {cell.values[name]:g}" for name in grid.axes)
-    st.header(f"The runs of the cell {where}")
+    st.header(_("The runs of the cell {cell}").format(cell=describe_cell(grid.axes, cell.values)))
     view = curve_view_controls("sweep_cell_curves")
     figure, text = curves_figure(store.get_runs([run.id for run in cell.runs]), store, view=view)
-    show_chart(figure, "sweep_cell_curves", f"Loss and accuracy against epoch. {text}")
+    show_chart(figure, "sweep_cell_curves", _("Loss and accuracy against epoch. {reading}").format(reading=text))
 
 
 def render_parcoords(grid: SweepGrid, metric: str) -> None:
     finished = [run for run in grid.runs if run.status == "finished"]
     if len(grid.axes) < 3 or not finished:
         return
-    dims = {name: [run.tags["cell"][name] for run in finished] for name in grid.axes}
+    dims = {settings()[name].label_text: [run.tags["cell"][name] for run in finished] for name in grid.axes}
     dims[metric_label(metric)] = [metric_of(run, metric) for run in finished]
-    logs = [name for name in grid.axes if is_log_spaced(grid.axis_values(name))]
-    st.header("Every run across the varied fields")
-    st.caption("Drag along an axis to brush: only the runs inside stay highlighted.")
+    logs = [settings()[name].label_text for name in grid.axes if is_log_spaced(grid.axis_values(name))]
+    st.header(_("Every run across the varied fields"))
+    st.caption(_("Drag along an axis to brush: only the runs inside stay highlighted."))
     show_chart(build_parcoords_figure(dims, metric_label(metric), logs), "sweep_parcoords",
-               f"{len(finished)} finished runs, each a line across {', '.join(dims)}.")
+               _("{count} finished runs, each a line across {dimensions}.").format(
+                   count=len(finished), dimensions=_(", ").join(dims)))
 
 
 def render_sweep(store: ScopedRuns, sweep_id: str) -> None:
     runs = store.runs_tagged("sweep", sweep_id)
     if not runs:
-        st.error(f"There is no sweep {as_text(sweep_id)} that this page may show.")
+        st.error(_("There is no sweep {sweep} that this page may show.").format(sweep=as_text(sweep_id)))
         return
     grid = SweepGrid.from_runs(runs)
     metric, x_axis, y_axis, fixed = choose_view(grid)
@@ -189,21 +199,23 @@ def render_sweep(store: ScopedRuns, sweep_id: str) -> None:
 
 
 @st.fragment(run_every=1.0)
+@in_readers_language  # a fragment reruns in a thread of its own
 def live_grid(store: ScopedRuns, sweep_id: str, metric: str, x_axis: str, y_axis: str | None, fixed: dict) -> None:
     grid = SweepGrid.from_runs(store.runs_tagged("sweep", sweep_id))
     done = sum(not run.is_active for run in grid.runs)
     if grid.done:  # a full bar in a narrowed column would look 80% full
-        st.progress(1.0, text=f"All {len(grid.runs)} runs ended")
+        st.progress(1.0, text=_("All {count} runs ended").format(count=len(grid.runs)))
     else:
         left, right = st.columns([4, 1])
-        left.progress(done / len(grid.runs), text=f"{done} of {len(grid.runs)} runs ended")
-    if not grid.done and right.button("Cancel the sweep", key="sweep_cancel"):
+        left.progress(done / len(grid.runs), text=_("{done} of {count} runs ended").format(done=done,
+                                                                                            count=len(grid.runs)))
+    if not grid.done and right.button(_("Cancel the sweep"), key="sweep_cancel"):
         try:
             cancel_sweep(lambda run_id: get_policy().cancel(identity(), run_id), [run.id for run in grid.runs])
         except ClassroomError as error:
             st.error(str(error))
     clicked = render_heatmap(grid, metric, x_axis, y_axis, fixed)
-    st.header("What the grid says")
+    st.header(_("What the grid says"))
     for line in read_sweep(grid):
         st.markdown(f"- {as_text(line)}")
     render_cell_curves(store, grid, clicked)
@@ -213,11 +225,11 @@ def live_grid(store: ScopedRuns, sweep_id: str, metric: str, x_axis: str, y_axis
 def main() -> None:
     open_store_or_stop()
     store = reader()
-    st.title("Sweep: a grid of hyperparameters")
-    st.caption("The book's exercise 1: where, in batch size × learning rate, does `train_loss < 0.5` pass "
-               "after 10 epochs? Each cell is one run per seed, stored like any other (they show on Compare).")
+    st.title(_("Sweep: a grid of hyperparameters"))
+    st.caption(_("The book's exercise 1: where, in batch size × learning rate, does the train loss fall below 0.5 "
+                 "after 10 epochs? Each cell is one run per seed, stored like any other (they show on Compare)."))
     sweep_id = st.query_params.get("sweep")
-    with st.expander("New sweep", expanded=not sweep_id):
+    with st.expander(_("New sweep"), expanded=not sweep_id):
         spec = sweep_form()
         if spec is not None:
             offer_start(store, spec)

@@ -196,3 +196,52 @@ def test_inspect_in_english_by_default_keeps_the_class_names_as_stored():
     shown = unescaped(texts(app))
     assert re.search(r"most often confused: true [a-z -]+ predicted [a-z -]+ \(", shown), shown
     assert not CJK.search(shown) and not CJK.search("\n".join(h.value for h in app.header))
+
+
+def latin_words_left(text: str) -> set[str]:
+    """The Latin words in a page's own text, numbers aside, that the glossary doesn't keep."""
+    from softmax_core.i18n.glossary import load_glossary
+
+    kept = {term.english for term in load_glossary() if term.kept}
+    return set(re.findall(r"[A-Za-z][A-Za-z-]*", re.sub(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?", " ", text))) - kept
+
+
+def sweep_controls(app) -> list[str]:
+    return [widget.label for widget in [*app.multiselect, *app.text_input, *app.number_input, *app.button,
+                                        *app.expander]]
+
+
+def test_the_sweep_page_in_chinese_with_its_grid_and_reading(reads_chinese):
+    app = open_page(query={"lang": "zh"})
+    app.sidebar.number_input(key="form_epochs").set_value(1).run()
+    app.switch_page("sweep_page.py").run()
+    assert not app.exception, app.exception
+    assert app.title[0].value == "扫描：超参数网格"
+    controls = {"要变化的轴", "批量大小取值", "学习率取值", "每格种子数", "开始扫描", "新的扫描"}
+    assert controls <= set(sweep_controls(app)), sweep_controls(app)
+    assert app.multiselect(key="sweep_axes").format_func("lr") == "学习率"
+    assert "用逗号分隔；建议：" in app.text_input(key="sweep_values_lr").help
+    app.text_input(key="sweep_values_batch_size").set_value("512, 1024").run()
+    app.text_input(key="sweep_values_lr").set_value("0.1, 0.4").run()
+    shown = unescaped(texts(app))
+    assert "2 × 2 个格子 × 1 个种子 = **4 次运行**" in shown, shown
+    app.button(key="sweep_start").click().run()
+    wait_for_runs_to_end()
+    app.run()
+    assert not app.exception, app.exception
+    shown = unescaped(texts(app))
+    assert [header.value for header in app.header][:1] == ["网格说明了什么"]
+    assert "最低的最终训练损失是" in shown and "线性缩放规则" in shown, shown
+    assert app.selectbox(key="sweep_metric").label == "指标"
+    labels = sweep_controls(app) + [app.selectbox(key="sweep_metric").label]
+    assert not latin_words_left("\n".join([shown, app.title[0].value, *labels, *[h.value for h in app.header]]))
+    app.text_input(key="sweep_values_lr").set_value("0.1, fast").run()
+    assert any("无法扫描：学习率取值：'fast' 不是数字" in error.value for error in app.error), app.error
+
+
+def test_the_sweep_page_is_english_by_default():
+    app = open_page("sweep_page.py")
+    assert app.title[0].value == "Sweep: a grid of hyperparameters"
+    assert {"Axes to vary", "Batch size values", "Learning rate values", "Seeds per cell", "Start sweep",
+            "New sweep"} <= set(sweep_controls(app))
+    assert not CJK.search(texts(app))

@@ -667,3 +667,20 @@ def test_the_runs_still_going_are_each_persons_own_active_runs_newest_first(stor
     assert policy.runs_going(None, 6) == [], "someone who hasn't joined sees nothing"
     alone = ClassPolicy(None, store)
     assert alone.runs_going(None, 6) == [teachers], "the single user's: the runs no student started"
+
+
+def test_a_full_class_and_waiting_room_say_so_in_the_readers_language(store_url):
+    from softmax_core.i18n import use_language
+    from softmax_core.runs.store import ClassFull
+
+    classroom = RunStore(store_url).classroom
+    ada = classroom.add_student("Ada", waiting=True, name_key="ada")
+    with use_language("zh"):
+        with pytest.raises(ClassFull, match=r"本课堂已满（0 名学生）"):
+            classroom.add_student("Bea", max_students=0, name_key="bea")
+        with pytest.raises(ClassFull, match=r"等候室已满（1 人在等候）"):
+            classroom.add_student("Cy", waiting=True, max_waiting=1, name_key="cy")
+        with pytest.raises(ClassFull, match=r"本课堂（共 0 人）还能再容纳 0 人，却选了 1 人"):
+            classroom.admit_students([ada], max_students=0)
+    with pytest.raises(ClassFull, match=r"this class is full \(0 students\)"):
+        classroom.add_student("Bea", max_students=0, name_key="bea")

@@ -197,8 +197,8 @@ def test_two_threads_speak_two_languages():
     assert current_language() == "en"
 
 
-def run_cli(*args: str, lang: str) -> subprocess.CompletedProcess:
-    environ = {"PATH": "/usr/bin:/bin", "LANG": lang, "PYTHONPATH": str(ROOT)}
+def run_cli(*args: str, lang: str, **more_environ: str) -> subprocess.CompletedProcess:
+    environ = {"PATH": "/usr/bin:/bin", "LANG": lang, "PYTHONPATH": str(ROOT), **more_environ}
     return subprocess.run([sys.executable, "-m", "softmax_core", *args], capture_output=True, text=True,
                           env=environ, cwd=ROOT, timeout=120)
 
@@ -217,3 +217,20 @@ def test_cli_help_and_refusal_in_chinese():
 
 def test_catalog_domain_file_exists_for_each_language():
     assert all(catalog_path(language).name == f"{DOMAIN}.po" for language in available_languages()[1:])
+
+
+def test_cli_sweep_help_table_and_reading_in_chinese(real_data_dir, tmp_path):
+    helped = run_cli("sweep", "--help", lang="zh_CN.UTF-8")
+    assert helped.returncode == 0 and "用法：" in helped.stdout
+    assert "批量大小：一个值，或用于一条轴的多个值" in helped.stdout, helped.stdout
+    assert "每格的运行次数" in helped.stdout
+    environ = {"SOFTMAX_LAB_DB": f"sqlite:///{tmp_path}/runs.db", "SOFTMAX_LAB_DATA": str(real_data_dir)}
+    swept = run_cli("sweep", "--lr", "0.1,0.4", "--batch-size", "1024", "--epochs", "1", lang="zh_CN.UTF-8",
+                    **environ)
+    assert swept.returncode in (0, 1), swept.stderr
+    header, *rows = swept.stdout.splitlines()
+    assert header.split() == ["学习率", "种子", "训练损失", "测试精度", "检查"], header
+    assert "各格：最终训练损失在各随机种子上的均值 ± 标准差（n）" in swept.stdout
+    assert "学习率 0.1" in swept.stdout and "最低的最终训练损失是" in swept.stdout, swept.stdout
+    refused = run_cli("sweep", "--lr", "0.1,fast", lang="zh_CN.UTF-8", **environ)
+    assert refused.returncode == 2 and "学习率取值：'fast' 不是数字" in refused.stderr, refused.stderr

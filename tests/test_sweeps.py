@@ -4,6 +4,7 @@ from the numbers; cancelling a sweep ends every queued and running run; the CLI'
 
 import io
 import json
+import re
 import statistics
 
 import pytest
@@ -17,6 +18,7 @@ from softmax_core.analysis.sweeps import (
     SweepSpec,
     best_lr_by_batch,
     cancel_sweep,
+    describe_smaller_grid,
     heat_cells,
     is_log_spaced,
     parse_values,
@@ -181,3 +183,55 @@ def test_a_default_grid_centres_on_the_forms_values_and_a_grid_over_the_limits_s
     assert describe_smaller_grid(spec, smaller) == ("at most 6 runs fit: try 2 batch sizes × 3 learning rates "
                                                     "(batch 64, 128; lr 0.01, 0.03, 0.1), or ask your teacher")
     assert largest_grid_that_fits(spec, lambda configs: False) is None
+
+
+def made_up_grid_run(run_id: int, batch: int, lr: float, loss: float) -> RunRecord:
+    """A finished run of a batch size x learning rate sweep, with only what the reading reads."""
+    cell = {"batch_size": batch, "lr": lr}
+    return RunRecord(id=run_id, name="r", config=TrainConfig(batch_size=batch, lr=lr), status=RunStatus.FINISHED,
+                     created_at=0.0, started_at=0.0, ended_at=1.0, error=None,
+                     finals={"train_loss": loss, "train_acc": 0.8, "test_acc": 0.8}, verdict=None,
+                     diverged_step=None, diverged_epoch=None, steps_per_epoch=1, total_steps=1,
+                     tags={"axes": ["batch_size", "lr"], "cell": cell, "seeds": 2})
+
+
+def numbers_in(text: str) -> list[float]:
+    return sorted(float(x) for x in re.findall(r"\d+\.\d+|\d+", text))
+
+
+@pytest.mark.parametrize("losses, seeds", [
+    ({(256, 0.1): 0.47, (256, 0.4): 0.52, (1024, 0.1): 0.61, (1024, 0.4): 0.49}, 2),  # the best lr grows 4x
+    ({(256, 0.1): 0.47, (256, 0.4): 0.52, (1024, 0.1): 0.55, (1024, 0.4): 0.58}, 1),  # it stays, one seed
+    ({(64, 0.3): 0.45, (64, 0.1): 0.48, (256, 0.1): 0.50, (256, 0.3): 0.53, (1024, 0.3): 0.6, (1024, 0.1): 0.55},
+     2),  # it falls back: no steady growth
+])
+def test_the_sweeps_reading_in_chinese_holds_the_english_numbers_in_the_books_terms(losses, seeds):
+    from softmax_core.i18n import use_language
+
+    runs = [made_up_grid_run(len(losses) * seed + i, batch, lr, loss + 0.003 * seed)
+            for seed in range(seeds) for i, ((batch, lr), loss) in enumerate(losses.items())]
+    grid = SweepGrid.from_runs(runs)
+    english = read_sweep(grid)
+    with use_language("zh"):
+        chinese = read_sweep(grid)
+    assert len(chinese) == len(english) == 3
+    for english_line, chinese_line in zip(english, chinese):
+        assert numbers_in(chinese_line) == numbers_in(english_line), (english_line, chinese_line)
+        assert not re.search(r"[A-Za-z]", chinese_line), chinese_line  # not even 'lr', 'std' or 'x'
+    assert "训练损失" in chinese[0] and "最终训练损失" in chinese[1]
+    assert "批量大小" in chinese[2] and "学习率" in chinese[2] and "线性缩放规则" in chinese[2]
+
+
+def test_spec_errors_and_what_fits_in_chinese():
+    from softmax_core.i18n import use_language
+
+    with use_language("zh"), pytest.raises(SweepError, match="学习率取值：'fast' 不是数字"):
+        parse_values("lr", "0.1, fast")
+    with use_language("zh"), pytest.raises(SweepError, match=r"学习率取值：必须在"):
+        SweepSpec(TrainConfig(), {"lr": (20.0,)})
+    spec = SweepSpec(TrainConfig(), {"batch_size": (64, 128, 256), "lr": (0.03, 0.1, 0.3)}, 2)
+    smaller = SweepSpec(TrainConfig(), {"batch_size": (64, 128), "lr": (0.03, 0.1, 0.3)}, 1)
+    with use_language("zh"):
+        said = describe_smaller_grid(spec, smaller)
+    assert said == ("最多能容纳 6 次运行：试试 2 个批量大小 × 3 个学习率（批量大小 64，128；学习率 0.03，0.1，0.3），"
+                    "或者问问你的老师")

@@ -19,9 +19,11 @@ from softmax_core.analysis.sweeps import (
     SweepGrid,
     SweepSpec,
     cancel_sweep,
+    describe_cell,
     metric_of,
     parse_values,
     read_sweep,
+    short_name,
     submit_sweep,
 )
 from softmax_core.cli.common import add_common_flags, make_cli_executor
@@ -114,14 +116,15 @@ class TableRows:
 
     def __init__(self, out: TextIO, spec: SweepSpec):
         self.out, self.axes = out, list(spec.axes)
-        header = "  ".join(f"{settings()[name].short:>10}" for name in self.axes)
+        header = "  ".join(f"{short_name(name):>10}" for name in self.axes)
         seed, loss, accuracy, checks = _("seed"), _("train loss"), _("test acc"), _("checks")
         print(f"{header}  {seed:>4}  {loss:>10}  {accuracy:>8}  {checks}", file=out, flush=True)
 
     def print(self, run: RunRecord) -> None:
         cell = "  ".join(f"{run.tags['cell'][name]:>10g}" for name in self.axes)
         if run.status != RunStatus.FINISHED:
-            print(f"{cell}  {run.config.seed:>4}  {run.status} {run.error or ''}", file=self.out, flush=True)
+            status = _(run.status.value)  # the msgids are marked with the status names in dashboard/render.py
+            print(f"{cell}  {run.config.seed:>4}  {status} {run.error or ''}", file=self.out, flush=True)
             return
         checks = _("pass") if run.verdict and run.verdict.passed else _("fail")
         print(f"{cell}  {run.config.seed:>4}  {run.final_train_loss:>10.4f}  {run.final_test_acc:>8.4f}  {checks}",
@@ -141,7 +144,7 @@ class JsonRows:
 def print_grid(grid: SweepGrid, out: TextIO) -> None:
     print("\n" + _("cells: mean final train loss ± std over seeds (n)"), file=out)
     for cell in grid.cells.values():
-        where = ", ".join(f"{settings()[name].short} {cell.values[name]:g}" for name in grid.axes)
+        where = describe_cell(grid.axes, cell.values)
         metric = "final_train_loss"
         mean, std, count = cell.mean(metric), cell.std(metric), len(cell.numbers(metric))
         shown = _("no finished run") if mean is None else f"{mean:.4f} ± {std:.4f} ({count})"

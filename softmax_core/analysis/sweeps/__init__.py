@@ -14,7 +14,7 @@ from softmax_core.analysis.sweeps.orchestration import (
     sweep_requests,
     sweep_tags,
 )
-from softmax_core.analysis.sweeps.reading import best_lr_by_batch, read_sweep
+from softmax_core.analysis.sweeps.reading import best_lr_by_batch, describe_cell, read_sweep, short_name
 from softmax_core.analysis.sweeps.spec import (
     DEFAULT_MAX_RUNS,
     FALLBACK_SECONDS_PER_STEP,
@@ -32,12 +32,14 @@ from softmax_core.analysis.sweeps.spec import (
     seconds_per_step,
     suggest_values,
     training_images,
+    values_label,
 )
 
 __all__ = [
     "DEFAULT_MAX_RUNS", "FALLBACK_SECONDS_PER_STEP", "MAX_AXES", "MAX_RUNS_ENV_VAR", "MAX_SEEDS", "METRICS",
     "SUGGESTIONS", "Cell", "HeatCell", "SweepError", "SweepGrid", "SweepSpec", "best_lr_by_batch", "cancel_sweep",
-    "cell_by_key", "default_values", "describe_smaller_grid", "heat_cells", "is_log_spaced",
+    "cell_by_key", "default_values", "describe_cell", "describe_smaller_grid", "heat_cells", "is_log_spaced",
     "largest_grid_that_fits", "metric_of", "new_sweep_id", "parse_values", "read_sweep", "run_name",
-    "seconds_per_step", "submit_sweep", "suggest_values", "sweep_requests", "sweep_tags", "training_images",
+    "seconds_per_step", "short_name", "submit_sweep", "suggest_values", "sweep_requests", "sweep_tags",
+    "training_images", "values_label",
 ]

@@ -10,14 +10,15 @@ from typing import Any
 
 from softmax_core.analysis.sweeps.spec import SweepError
 from softmax_core.book.verdict import BOOK_LOSS_LIMIT
+from softmax_core.i18n import N_
 from softmax_core.runs.store import RunRecord
 from softmax_core.status import RunStatus
 
-METRICS = {  # name -> (label, what is better)
-    "final_train_loss": ("final train loss", "lower"),
-    "final_train_acc": ("final train accuracy", "higher"),
-    "final_test_acc": ("final test accuracy", "higher"),
-    "passes": ("passes the book's checks (share of seeds)", "higher"),
+METRICS = {  # name -> (label, a catalog msgid: shown through _(), what is better)
+    "final_train_loss": (N_("final train loss"), "lower"),
+    "final_train_acc": (N_("final train accuracy"), "higher"),
+    "final_test_acc": (N_("final test accuracy"), "higher"),
+    "passes": (N_("passes the book's checks (share of seeds)"), "higher"),
 }
 
 def metric_of(run: RunRecord, metric: str) -> float | None:

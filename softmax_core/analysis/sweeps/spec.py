@@ -16,6 +16,7 @@ from softmax_core.book.schedule import EpochSchedule
 from softmax_core.config import ConfigError, TrainConfig, numeric_fields, run_cost, settings
 from softmax_core.dataset_sizes import TRAIN_SET_SIZE, VALIDATION_SIZE
 from softmax_core.errors import InputError
+from softmax_core.i18n import _, ngettext
 from softmax_core.runs.store import RunRecord
 from softmax_core.settings import DEFAULT_MAX_SWEEP_RUNS
 from softmax_core.status import RunStatus
@@ -36,7 +37,7 @@ class SweepError(InputError):
 
 def values_label(field_name: str) -> str:
     """How a person knows an axis's values: 'Batch size values', as the form labels them."""
-    return f"{settings()[field_name].label} values"
+    return _("{label} values").format(label=settings()[field_name].label_text)
 
 
 def parse_values(field_name: str, text: str) -> tuple:
@@ -51,14 +52,16 @@ def parse_values(field_name: str, text: str) -> tuple:
         try:
             value = kind(float(part)) if kind is int and float(part).is_integer() else kind(part)
         except ValueError:
-            whole = " whole" if kind is int else ""
-            raise SweepError(f"{label}: {part!r} is not a{whole} number") from None
+            problem = (_("{label}: {part} is not a whole number") if kind is int
+                       else _("{label}: {part} is not a number"))
+            raise SweepError(problem.format(label=label, part=repr(part))) from None
         values.append(value)
     if not values:
         example = ", ".join(map(str, suggest_values(field_name)))
-        raise SweepError(f"{label}: give at least one value, e.g. {example}")
+        raise SweepError(_("{label}: give at least one value, e.g. {example}").format(label=label, example=example))
     if len(set(values)) != len(values):
-        raise SweepError(f"{label}: each value once, got {', '.join(map(str, values))}")
+        raise SweepError(_("{label}: each value once, got {values}").format(
+            label=label, values=", ".join(map(str, values))))
     return tuple(values)
 
 
@@ -108,21 +111,25 @@ class SweepSpec:
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.axes) <= MAX_AXES:
-            raise SweepError(f"axes: choose 1 to {MAX_AXES} fields to vary, got {len(self.axes)}")
+            raise SweepError(_("axes: choose 1 to {most} fields to vary, got {count}").format(
+                most=MAX_AXES, count=len(self.axes)))
         for name in self.axes:
             if name not in numeric_fields():
-                raise SweepError(f"axes: {name!r} can't be swept; choose from {', '.join(numeric_fields())}")
+                raise SweepError(_("axes: {name} can't be swept; choose from {fields}").format(
+                    name=repr(name), fields=", ".join(numeric_fields())))
             if name == "seed":
-                raise SweepError("axes: the seed is not an axis; set the seeds per cell instead")
+                raise SweepError(_("axes: the seed is not an axis; set the seeds per cell instead"))
         if not 1 <= self.seeds <= MAX_SEEDS:
-            raise SweepError(f"seeds: from 1 to {MAX_SEEDS} per cell, got {self.seeds}")
+            raise SweepError(_("seeds: from 1 to {most} per cell, got {count}").format(most=MAX_SEEDS,
+                                                                                     count=self.seeds))
         for name, values in self.axes.items():
             for value in values:
                 try:
                     self.base.replace(**{name: value})
                 except ConfigError as error:
                     reason = str(error).removeprefix(f"{error.field}: ")
-                    raise SweepError(f"{values_label(error.field)}: {reason}") from None
+                    label = values_label(error.field)
+                    raise SweepError(_("{label}: {reason}").format(label=label, reason=reason)) from None
 
     @property
     def cells(self) -> list[tuple]:
@@ -136,8 +143,9 @@ class SweepSpec:
     def check_size(self, limit: int) -> None:
         if self.size > limit:
             shape = " x ".join(str(len(v)) for v in self.axes.values())
-            raise SweepError(f"the grid has {self.size} runs ({shape} cells x {self.seeds} seeds); this server "
-                             f"allows at most {limit} per sweep ({MAX_RUNS_ENV_VAR})")
+            raise SweepError(_("the grid has {size} runs ({shape} cells x {seeds} seeds); this server allows at most "
+                               "{limit} per sweep ({variable})").format(size=self.size, shape=shape, seeds=self.seeds,
+                                                                        limit=limit, variable=MAX_RUNS_ENV_VAR))
 
     def configs(self) -> list[tuple[dict[str, Any], TrainConfig]]:
         """(cell, config) for every run: each cell's values with seeds base.seed, base.seed + 1, ..."""
@@ -181,20 +189,34 @@ def describe_smaller_grid(spec: SweepSpec, smaller: SweepSpec | None) -> str:
     """What fits, in a student's words: 'at most 3 runs fit: try 3 learning rates × 1 batch size
     (batch 128; lr 0.03, 0.1, 0.3), or ask your teacher'."""
     if smaller is None:
-        return "not even one of these runs fits now: wait for your runs to end, or ask your teacher"
-    counts = " × ".join(f"{len(values)} {_plural(settings()[name].label.lower(), len(values))}"
-                        for name, values in smaller.axes.items())
-    which = "; ".join(f"{settings()[name].short} {', '.join(f'{v:g}' for v in values)}"
-                      for name, values in smaller.axes.items())
-    seeds = f" × {smaller.seeds} seeds" if smaller.seeds > 1 else ""
-    runs = "run fits" if smaller.size == 1 else "runs fit"
-    return f"at most {smaller.size} {runs}: try {counts}{seeds} ({which}), or ask your teacher"
+        return _("not even one of these runs fits now: wait for your runs to end, or ask your teacher")
+    counts = " × ".join(_count_values(name, len(values)) for name, values in smaller.axes.items())
+    comma = _(", ")
+    which = _("; ").join(_(settings()[name].short) + " " + comma.join(f"{v:g}" for v in values)
+                         for name, values in smaller.axes.items())
+    seeds = " × " + ngettext("{count} seed", "{count} seeds", smaller.seeds).format(count=smaller.seeds) \
+        if smaller.seeds > 1 else ""
+    return ngettext("at most {size} run fits: try {counts}{seeds} ({which}), or ask your teacher",
+                    "at most {size} runs fit: try {counts}{seeds} ({which}), or ask your teacher",
+                    smaller.size).format(size=smaller.size, counts=counts, seeds=seeds, which=which)
 
 
-def _plural(label: str, count: int) -> str:
-    if count == 1:
-        return label
-    return label[:-1] + "ies" if label.endswith("y") else label + "s"
+COUNTED_VALUES = {  # an axis's values counted, as the catalog says each (Chinese has no plural: 3 个学习率)
+    "batch_size": lambda n: ngettext("{count} batch size", "{count} batch sizes", n),
+    "lr": lambda n: ngettext("{count} learning rate", "{count} learning rates", n),
+    "epochs": lambda n: ngettext("{count} epochs value", "{count} epochs values", n),
+    "init_std": lambda n: ngettext("{count} initial weight std", "{count} initial weight stds", n),
+    "weight_decay": lambda n: ngettext("{count} weight decay", "{count} weight decays", n),
+    "momentum": lambda n: ngettext("{count} momentum", "{count} momentums", n),
+    "reports_per_epoch": lambda n: ngettext("{count} reports per epoch value", "{count} reports per epoch values", n),
+}
+
+
+def _count_values(field_name: str, count: int) -> str:
+    """'3 learning rates', '1 batch size', '3 个学习率'."""
+    if field_name in COUNTED_VALUES:
+        return COUNTED_VALUES[field_name](count).format(count=count)
+    return f"{count} × {settings()[field_name].label_text}"
 
 
 def training_images(config: TrainConfig) -> int:

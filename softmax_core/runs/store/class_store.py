@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from softmax_core.errors import LabError
+from softmax_core.i18n import _
 from softmax_core.runs.store.database import Database
 from softmax_core.runs.store.records import StudentRecord
 from softmax_core.runs.store.schema import (
@@ -75,10 +76,11 @@ class ClassStore:
             if conn.execute(sa.select(students_table.c.id).where(students_table.c.name_key == name_key)).first():
                 raise NameTaken(f"the name {name!r} is taken in this class")
             if waiting and max_waiting is not None and self._student_count(conn, waiting=True) >= max_waiting:
-                raise ClassFull(f"the waiting room is full ({max_waiting} waiting); ask your teacher to let "
-                                "people in")
+                raise ClassFull(_("the waiting room is full ({waiting} waiting); ask your teacher to let "
+                                  "people in").format(waiting=max_waiting))
             if not waiting and max_students is not None and self._student_count(conn) >= max_students:
-                raise ClassFull(f"this class is full ({max_students} students); ask your teacher")
+                raise ClassFull(_("this class is full ({students} students); ask your teacher").format(
+                    students=max_students))
             now = self.database.now()
             row = {"name": name, "name_key": name_key, "joined_at": now, "joined_from": joined_from[:64],
                    "admitted_at": None if waiting else now}
@@ -102,8 +104,9 @@ class ClassStore:
                 students_table.c.admitted_at.is_(None))).scalars())
             room = max_students - self._student_count(conn)
             if len(waiting) > room:
-                raise ClassFull(f"the class has room for {max(room, 0)} more of its {max_students}, and "
-                                f"{len(waiting)} were chosen: raise the class size first")
+                raise ClassFull(_("the class has room for {room} more of its {students}, and {chosen} were "
+                                  "chosen: raise the class size first").format(
+                    room=max(room, 0), students=max_students, chosen=len(waiting)))
             conn.execute(students_table.update().where(students_table.c.id.in_(waiting)).values(
                 admitted_at=self.database.now()))
             return waiting
