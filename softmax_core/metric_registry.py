@@ -72,10 +72,3 @@ def shown_to(split: Split, sees_test_split: bool) -> bool:
     it (the teacher, or anyone after the reveal); every other split is shown to whoever may see the run."""
     return split is not Split.TEST or sees_test_split
 
-
-def held_out_metric(kind: str, split: Split) -> Metric:
-    """The held-out metric of a kind ("loss", "accuracy") on a split, e.g. the validation accuracy."""
-    for candidate in METRICS:
-        if candidate.kind == kind and candidate.split is split:
-            return candidate
-    raise KeyError(f"no {kind} metric is measured on the {split.value} split")

@@ -12,14 +12,13 @@ import torch
 from softmax_core.book.verdict import (
     BOOK_ACCURACY_FLOOR,
     BOOK_LOSS_LIMIT,
-    HELD_OUT_LABELS,
     Check,
     Verdict,
     judge_book_checks,
 )
 from softmax_core.dataset_sizes import NUM_CLASSES
 
-__all__ = ["BOOK_ACCURACY_FLOOR", "BOOK_LOSS_LIMIT", "HELD_OUT_LABELS", "Check", "Mistake", "Verdict",
+__all__ = ["BOOK_ACCURACY_FLOOR", "BOOK_LOSS_LIMIT", "Check", "Mistake", "Verdict",
            "confusion_matrix", "count_correct", "judge_book_checks", "most_confident_mistakes", "per_class_accuracy"]
 
 

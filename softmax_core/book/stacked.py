@@ -178,7 +178,6 @@ class StackedSoftmaxSGD:
         return torch.cat([loss for loss, _ in outcomes]), torch.cat([correct for _, correct in outcomes])
 
     @torch.no_grad()
-    @torch.no_grad()
     def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Every cell's predicted class for each image (K, N) and its summed cross-entropy over them (K,),
         in ``EVAL_CHUNK`` chunks."""

@@ -68,7 +68,6 @@ class Verdict:
 
 METRIC_LABELS = {"train_loss": N_("train loss"), "train_acc": N_("train accuracy"),
                  "test_acc": N_("test accuracy"), "val_acc": N_("validation accuracy")}
-HELD_OUT_LABELS = {"test": "test accuracy", "val": "validation accuracy"}
 _BELOW_NAME = re.compile(r"(?P<metric>\w+) < (?P<limit>[0-9.]+)")
 _ACCURACY_NAME = re.compile(r"(?P<floor>[0-9.]+) < (?P<metric>\w+) <= 1")
 
