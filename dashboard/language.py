@@ -3,6 +3,11 @@ URL's ``?lang=``, then the sidebar picker's choice, then the browser's languages
 itself is the core's ``choose_language``), and the sidebar's picker, which writes ``?lang=`` so that a
 reload, a bookmark or a shared link keeps it.
 
+The page says which language it is in (``mark_page_language``): ``<html lang>``, which screen readers and
+the browser's own translation offer go by, and the one English phrase Streamlit's frame puts in the page's
+text, its keyboard "Skip to main content" link. Streamlit's index.html says ``lang="en"`` whatever the
+page speaks; a small page script sets both.
+
 The language lives in a context variable that each script thread starts without: the page run sets it,
 and a fragment's rerun or a widget's callback (each in a thread of its own) sets it again from the
 session with ``in_readers_language``. Two sessions on one server never see each other's.
@@ -11,14 +16,24 @@ session with ``in_readers_language``. Two sessions on one server never see each 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
-from softmax_core.i18n import _, available_languages, language_name, set_language
+from softmax_core.i18n import N_, _, available_languages, language_name, language_tag, set_language
 from softmax_core.i18n.choose import LANGUAGE_PARAM, choose_language, supported
 
+SKIP_LINK_TEXT = N_("Skip to main content")  # Streamlit's words for its link; ours in the reader's language
+# run again whenever the page's language changes (the element's text changes with it)
+MARK_LANGUAGE_SCRIPT = """<script>
+(() => {
+  document.documentElement.lang = LANGUAGE_TAG;
+  const skip = document.querySelector('[data-testid="stSkipToContent"]');
+  if (skip) skip.textContent = SKIP_LINK_TEXT;
+})();
+</script>"""
 PICKER_KEY = "language_picker"
 CHOSEN_KEY = "language_chosen"  # the picker's last choice, kept while a page without the picker shows
 LANGUAGE_KEY = "language"  # what this session's page runs speak
@@ -45,6 +60,17 @@ def start_language() -> str:
     st.session_state[LANGUAGE_KEY] = language
     set_language(language)
     return language
+
+
+def mark_language_script(language: str) -> str:
+    """The page script that marks the page as in ``language``: ``<html lang>`` and the skip link's words."""
+    return (MARK_LANGUAGE_SCRIPT.replace("LANGUAGE_TAG", json.dumps(language_tag(language)))
+            .replace("SKIP_LINK_TEXT", json.dumps(_(SKIP_LINK_TEXT), ensure_ascii=False)))
+
+
+def mark_page_language(language: str) -> None:
+    """Tell the browser (and a screen reader) which language the page is in."""
+    st.html(mark_language_script(language), unsafe_allow_javascript=True)
 
 
 def speak_readers_language() -> None:

@@ -12,7 +12,7 @@ import streamlit as st
 from dashboard.chart_downloads import offer_svg_downloads
 from dashboard.classroom_gate import classroom_on, identity, require_identity, resolve_identity
 from dashboard.gatekeeper import TICKET_HEADER, is_parked, traffic_notice
-from dashboard.language import render_language_picker, start_language
+from dashboard.language import mark_page_language, render_language_picker, start_language
 from dashboard.render import presenting, shown_as_message, start_presenting_mode, start_readable_styles
 from dashboard.services import services
 from softmax_core.i18n import _
@@ -24,6 +24,7 @@ FAVICON = Path(__file__).parent / "assets" / "favicon.png"  # served by this ser
 st.set_page_config(page_title="Softmax Lab", page_icon=str(FAVICON), layout="wide",
                    initial_sidebar_state="collapsed" if presenting() else "auto")
 language = start_language()  # first: every word below is in the reader's language
+mark_page_language(language)
 start_readable_styles()
 start_presenting_mode()
 offer_svg_downloads()  # every chart's camera saves a PNG; this adds the SVG button beside it

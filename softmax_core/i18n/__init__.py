@@ -38,6 +38,12 @@ def catalog_path(language: str) -> Path | None:
     return None
 
 
+def language_tag(language: str) -> str:
+    """A language as a web page names it (BCP 47, ``<html lang>``): its catalog's locale, 'zh' -> 'zh-CN'."""
+    po = catalog_path(language)
+    return po.parent.parent.name.replace("_", "-") if po else language
+
+
 def language_of_locale(locale: str) -> str:
     """A locale's language code: 'zh_CN' -> 'zh', 'en' -> 'en'."""
     return locale.replace("-", "_").split("_")[0].lower()
