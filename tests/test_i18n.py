@@ -20,6 +20,7 @@ from softmax_core.i18n import (
     available_languages,
     catalog_path,
     current_language,
+    language_tag,
     ngettext,
     set_language,
     use_language,
@@ -234,3 +235,16 @@ def test_cli_sweep_help_table_and_reading_in_chinese(real_data_dir, tmp_path):
     assert "学习率 0.1" in swept.stdout and "最低的最终训练损失是" in swept.stdout, swept.stdout
     refused = run_cli("sweep", "--lr", "0.1,fast", lang="zh_CN.UTF-8", **environ)
     assert refused.returncode == 2 and "学习率取值：'fast' 不是数字" in refused.stderr, refused.stderr
+
+
+def test_every_language_offered_writes_numbers_as_english_does():
+    """Numbers are written with Python's format specs (``f"{steps:,}"``, ``f"{acc:.1%}"``), which follow
+    English's rules. Chinese (CLDR's zh_Hans_CN) writes them by the same rules: '.' for the decimal point, ','
+    between thousands, '%' after the number. A language whose rules differ (German writes 12.345,7 and
+    85,3%) fails here: its numbers must then go through Babel's ``format_decimal``/``format_percent``."""
+    from babel.numbers import format_decimal, format_percent
+
+    for language in available_languages():
+        locale = language_tag(language).replace("-", "_")
+        assert format_decimal(12345.678, format="#,##0.###", locale=locale) == f"{12345.678:,.3f}", language
+        assert format_percent(0.8532, format="#,##0.0%", locale=locale) == f"{0.8532:.1%}", language
