@@ -33,6 +33,7 @@ class Metric:
     kind: str  # "loss" or "accuracy": which panel of the curves it is drawn on
     per_step: bool  # measured every report (over the mini-batches since the last); else once an epoch
     label: str  # how a chart's legend and a table's header name it (English: ``_(label)`` translates it)
+    name_in_full: str  # how a sentence names it ("train accuracy 0.81 is in (0.7, 1]"), translated likewise
     dash: str  # its Plotly line style
 
     @property
@@ -46,12 +47,13 @@ class Metric:
 
 
 METRICS = (
-    Metric("train_loss", Split.TRAIN, "loss", True, N_("train loss"), "solid"),
-    Metric("train_acc", Split.TRAIN, "accuracy", True, N_("train acc"), "dash"),
-    Metric("test_acc", Split.TEST, "accuracy", False, N_("test acc"), "dot"),
-    Metric("val_acc", Split.VALIDATION, "accuracy", False, N_("val acc"), "dashdot"),
-    Metric("test_loss", Split.TEST, "loss", False, N_("test loss"), "dot"),  # the mean over the test images
-    Metric("val_loss", Split.VALIDATION, "loss", False, N_("val loss"), "dashdot"),
+    Metric("train_loss", Split.TRAIN, "loss", True, N_("train loss"), N_("train loss"), "solid"),
+    Metric("train_acc", Split.TRAIN, "accuracy", True, N_("train acc"), N_("train accuracy"), "dash"),
+    Metric("test_acc", Split.TEST, "accuracy", False, N_("test acc"), N_("test accuracy"), "dot"),
+    Metric("val_acc", Split.VALIDATION, "accuracy", False, N_("val acc"), N_("validation accuracy"), "dashdot"),
+    # the mean over the test images
+    Metric("test_loss", Split.TEST, "loss", False, N_("test loss"), N_("test loss"), "dot"),
+    Metric("val_loss", Split.VALIDATION, "loss", False, N_("val loss"), N_("validation loss"), "dashdot"),
 )
 BY_NAME = {metric.name: metric for metric in METRICS}
 NAMES = tuple(BY_NAME)

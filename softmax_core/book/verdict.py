@@ -8,7 +8,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from softmax_core.i18n import N_, SOURCE_LANGUAGE, _, use_language
+from softmax_core.i18n import SOURCE_LANGUAGE, _, use_language
+from softmax_core.metric_registry import BY_NAME
 
 BOOK_LOSS_LIMIT = 0.5
 BOOK_ACCURACY_FLOOR = 0.7
@@ -66,8 +67,6 @@ class Verdict:
         return cls(tuple(Check(**check) for check in values["checks"]))
 
 
-METRIC_LABELS = {"train_loss": N_("train loss"), "train_acc": N_("train accuracy"),
-                 "test_acc": N_("test accuracy"), "val_acc": N_("validation accuracy")}
 _BELOW_NAME = re.compile(r"(?P<metric>\w+) < (?P<limit>[0-9.]+)")
 _ACCURACY_NAME = re.compile(r"(?P<floor>[0-9.]+) < (?P<metric>\w+) <= 1")
 
@@ -97,8 +96,9 @@ def _accuracy_check(name: str, value: float) -> Check:
     return Check(f"{floor:g} < {name} <= 1", value, passed, text)
 
 
-def _metric_label(metric: str) -> str:
-    return _(METRIC_LABELS[metric]) if metric in METRIC_LABELS else metric
+def _metric_label(name: str) -> str:
+    """The metric named in full in the reader's language (the registry's), or its name if it is none of them."""
+    return _(BY_NAME[name].name_in_full) if name in BY_NAME else name
 
 
 def _below_sentence(metric: str, value: float, passed: bool, limit: float) -> str:
