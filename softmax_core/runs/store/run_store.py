@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from softmax_core.config import TrainConfig, describe_cost, run_cost
 from softmax_core.errors import LabError
+from softmax_core.i18n import N_, as_code
 from softmax_core.metric_registry import EPOCH_END_METRICS, METRICS, NAMES, STEP_METRICS, Split
 from softmax_core.runs.store.class_store import ClassStore
 from softmax_core.runs.store.database import Database
@@ -108,17 +109,20 @@ class RunStore:
         student = conn.execute(sa.select(students_table.c.removed_at, students_table.c.admitted_at).where(
             students_table.c.id == owner_id)).first()
         if student is None or student.removed_at is not None:
-            raise RunLimitReached("you are no longer in this class: join again with the class code")
+            raise RunLimitReached(N_("you are no longer in this class: join again with the class code"))
         if student.admitted_at is None:  # checked here too, so a removal or admission racing a Start is seen
-            raise RunLimitReached("you are waiting for your teacher to let you in")
+            raise RunLimitReached(N_("you are waiting for your teacher to let you in"))
         if max_active is None:
             return
         active = int(conn.execute(sa.select(sa.func.count()).select_from(runs_table).where(
             runs_table.c.owner_id == owner_id, runs_table.c.status.in_(_ACTIVE))).scalar())
         if active + count > max_active:
-            asked = "" if count == 1 else f" and these are {count} more"
-            raise RunLimitReached(f"you have {active} runs queued or training{asked}; this class allows "
-                                  f"{max_active} at once: wait for one to end, or cancel one")
+            if count == 1:
+                raise RunLimitReached(N_("you have {active} runs queued or training; this class allows {most} at "
+                                         "once: wait for one to end, or cancel one"), active=active, most=max_active)
+            raise RunLimitReached(N_("you have {active} runs queued or training and these are {count} more; this "
+                                     "class allows {most} at once: wait for one to end, or cancel one"),
+                                  active=active, count=count, most=max_active)
 
     def _check_budget(self, conn, owner_id: int, address: str, max_cost: int | None, cost: int) -> None:
         if max_cost is None:
@@ -126,10 +130,11 @@ class RunStore:
         active = self._active_cost(conn, owner_id, address)
         if active + cost > max_cost:
             raise RunLimitReached(
-                f"these runs cost {describe_cost(cost)} and yours (with every name from your computer) queued "
-                f"or training cost {describe_cost(active)}; this class allows {describe_cost(max_cost)} at once "
-                f"({ACTIVE_COST_SETTING}), so {describe_cost(max(0, max_cost - active))} would fit now: "
-                "train fewer epochs or runs, or wait for one to end")
+                N_("these runs cost {cost} and yours (with every name from your computer) queued or training cost "
+                   "{in_use}; this class allows {budget} at once ({setting}), so {left} would fit now: train fewer "
+                   "epochs or runs, or wait for one to end"),
+                cost=describe_cost(cost), in_use=describe_cost(active), budget=describe_cost(max_cost),
+                setting=as_code(ACTIVE_COST_SETTING), left=describe_cost(max(0, max_cost - active)))
 
     @staticmethod
     def _active_cost(conn, owner_id: int, address: str) -> int:
