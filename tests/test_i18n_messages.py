@@ -41,3 +41,51 @@ def test_the_stores_classroom_refusals_in_chinese_and_in_english(classroom):
         roster.add_student("ADA", name_key="ada")
     with pytest.raises(RunLimitReached, match=r"^you are waiting for your teacher to let you in$"):
         store.create_runs([RunRequest(TrainConfig(), "w")], owner_id=waiting)
+
+
+def test_missing_data_in_chinese_keeps_the_paths_and_file_names(tmp_path):
+    from softmax_core.book.data import FILE_MD5S, DataError, load_fashion_mnist
+
+    files = ", ".join(FILE_MD5S)
+    with use_language("zh"):
+        with pytest.raises(DataError) as caught:
+            load_fashion_mnist(tmp_path, download=False)
+        assert str(caught.value) == (f"Fashion-MNIST 缺少 {files}：请把这四个 Fashion-MNIST 文件（{files}）放进 "
+                                     f"{tmp_path}，或把 `SOFTMAX_LAB_DATA` 设为存有它们的文件夹。")
+    assert caught.value.english() == (f"Fashion-MNIST is missing {files}: put the four Fashion-MNIST files "
+                                      f"({files}) in {tmp_path}, or set `SOFTMAX_LAB_DATA` to a folder that "
+                                      "holds them.")
+    assert str(caught.value) == caught.value.english(), "said in the language of whoever shows it"
+
+
+def test_a_wrong_file_and_an_unreadable_folder_in_chinese(tmp_path, monkeypatch):
+    from softmax_core.book import data
+
+    (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b not gzip")
+    with use_language("zh"):
+        with pytest.raises(data.DataError, match=r"^train-labels-idx1-ubyte\.gz（位于 .+）无法读取："):
+            data._read_idx(tmp_path / "train-labels-idx1-ubyte.gz", "labels")
+        monkeypatch.setattr(data.os, "access", lambda path, mode: False)
+        with pytest.raises(data.DataError, match=r"^数据文件夹 .+ 无法读取（没有权限）。$"):
+            data.load_fashion_mnist(tmp_path, download=False)
+
+
+def run_cli(*args: str, lang: str, **environ: str):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-m", "softmax_core", *args], capture_output=True, text=True, cwd=root,
+                          env={"PATH": "/usr/bin:/bin", "LANG": lang, "PYTHONPATH": str(root), **environ},
+                          timeout=120)
+
+
+def test_the_cli_says_the_data_is_missing_in_chinese(tmp_path):
+    offline = {"HOME": str(tmp_path), "http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
+    chinese = run_cli("train", "--data-dir", str(tmp_path / "empty"), lang="zh_CN.UTF-8", **offline)
+    assert chinese.returncode == 2 and "Traceback" not in chinese.stderr
+    assert chinese.stderr.startswith("错误：无法下载 train-images-idx3-ubyte.gz（"), chinese.stderr
+    assert "离线了吗？请把这四个 Fashion-MNIST 文件" in chinese.stderr and str(tmp_path / "empty") in chinese.stderr
+    english = run_cli("train", "--data-dir", str(tmp_path / "empty"), lang="C.UTF-8", **offline)
+    assert english.stderr.startswith("error: could not download train-images-idx3-ubyte.gz")
