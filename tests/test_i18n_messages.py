@@ -89,3 +89,23 @@ def test_the_cli_says_the_data_is_missing_in_chinese(tmp_path):
     assert "离线了吗？请把这四个 Fashion-MNIST 文件" in chinese.stderr and str(tmp_path / "empty") in chinese.stderr
     english = run_cli("train", "--data-dir", str(tmp_path / "empty"), lang="C.UTF-8", **offline)
     assert english.stderr.startswith("error: could not download train-images-idx3-ubyte.gz")
+
+
+@pytest.mark.parametrize(("secrets", "chinese"), [
+    ({"classroom": {"max_students": 0}},
+     "secrets.toml 的 `[classroom]` 没有课堂码：请设置 `code = \"...\"`（学生输入的内容）"),
+    ({"code": "FM"}, "secrets.toml 在任何表之外设置了 `code`：请把它放到 `[classroom]` 下"),
+    ({"classroom": "FM"}, "secrets.toml 的 `classroom` 必须是一个表（`[classroom]`），收到的是 'FM'"),
+    ({"classroom": {"code": "FM", "max_student": 3}},
+     "secrets.toml 的 `[classroom]` 有一个未知设置 `max_student`（你是想写 `max_students` 吗？）；可用的设置有 "
+     "`code`, `teacher_password_hash`, `max_active_runs`, `max_students`, `max_run_cost`, `max_active_cost`"),
+    ({"classroom": {"code": "FM", "max_students": 0}}, "`max_students` 必须是 1 到 1000 之间的整数，收到的是 0"),
+])
+def test_secrets_toml_mistakes_in_chinese(secrets, chinese):
+    from softmax_core.classroom.auth import ClassroomError, load_classroom_settings
+
+    with use_language("zh"):
+        with pytest.raises(ClassroomError) as caught:
+            load_classroom_settings(secrets, environ={})
+        assert str(caught.value) == chinese
+    assert not any("\u4e00" <= c <= "\u9fff" for c in str(caught.value)), "English for an English reader"
