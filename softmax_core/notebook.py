@@ -41,8 +41,10 @@ from softmax_core.book.train import EpochReport, FitResult, FitStart, StepReport
 from softmax_core.book.verdict import Verdict, judge_book_checks
 from softmax_core.config import ConfigError, TrainConfig
 from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
+from softmax_core.i18n import Said
 from softmax_core.runs.run_driver import HEARTBEAT_SECONDS
 from softmax_core.runs.store import RunStatus, RunStore, open_default_store
+from softmax_core.status import STOPPED_IN_NOTEBOOK, raised
 
 POINT_SECONDS = 0.5  # at most two live points a second, as the engine's own runs
 NOTEBOOK_TAG = "notebook"
@@ -137,10 +139,10 @@ def record_run(name: str = "notebook run", store: Union[RunStore, str, None] = N
         try:
             yield log
         except KeyboardInterrupt:  # Jupyter's "interrupt the kernel": the person stopped it
-            _end_with_points(log, RunStatus.CANCELLED, "stopped in the notebook")
+            _end_with_points(log, RunStatus.CANCELLED, Said(STOPPED_IN_NOTEBOOK))
             raise
         except BaseException as error:  # noqa: BLE001 - any error ends the run as failed, and is raised on
-            _end_with_points(log, RunStatus.FAILED, f"{type(error).__name__}: {error}")
+            _end_with_points(log, RunStatus.FAILED, raised(error))
             raise
         log.finish()
 
@@ -268,7 +270,7 @@ def _open_store(store: Union[RunStore, str, None]) -> RunStore:
     return RunStore(store) if store else open_default_store()
 
 
-def _end_with_points(log: RunLog, status: RunStatus, message: str) -> None:
+def _end_with_points(log: RunLog, status: RunStatus, message: Said) -> None:
     with contextlib.suppress(Exception):  # the store may be what failed; the error itself is raised on
         log.store.record_progress(log.run_id, log._take_point())
     log.store.end_run(log.run_id, status, message)

@@ -30,3 +30,19 @@ def test_missing_data_and_a_failed_download_in_chinese(tmp_path, monkeypatch):
     assert "无法下载 train-images-idx3-ubyte.gz（http://127.0.0.1:9/train-images-idx3-ubyte.gz" in shown, shown
     assert "离线了吗？" in shown and "could not download" not in shown and "put the four" not in shown
     assert get_store().list_runs(scope=EVERYTHING) == []
+
+
+@pytest.mark.usefixtures("reads_chinese")
+def test_a_failed_runs_status_line_on_inspect_in_chinese():
+    from dashboard.services import get_store
+    from softmax_core.config import TrainConfig
+    from softmax_core.i18n import Said
+    from softmax_core.status import WORKER_LOST, RunStatus, worker_death
+
+    store = get_store()
+    run_id = store.create_run(TrainConfig(), "killed")
+    store.end_run(run_id, RunStatus.FAILED, Said(WORKER_LOST, what=worker_death(4121, -9)))
+    app = open_page("inspect_page.py", {"run": str(run_id), "lang": "zh"})
+    shown = unescaped(texts(app))
+    assert "**失败**：工作进程 4121 被 SIGKILL 终止（内存不足，或被手动结束）；已有的数据点都保留着" in shown, shown
+    assert "worker process" not in shown

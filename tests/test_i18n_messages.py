@@ -109,3 +109,100 @@ def test_secrets_toml_mistakes_in_chinese(secrets, chinese):
             load_classroom_settings(secrets, environ={})
         assert str(caught.value) == chinese
     assert not any("\u4e00" <= c <= "\u9fff" for c in str(caught.value)), "English for an English reader"
+
+
+def stored_error_column(url: str, run_id: int) -> str:
+    import sqlite3
+
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        return db.execute("SELECT error FROM runs WHERE id = ?", (run_id,)).fetchone()[0]
+
+
+def test_a_failed_runs_ending_is_stored_language_neutral_and_said_in_each_readers_language(tmp_path):
+    """A worker that speaks Chinese stores a data error: an English reader reads it in English, a Chinese
+    one in Chinese, and the column holds neither sentence but the msgid and its values."""
+    import json
+
+    from softmax_core.book.data import DataError, load_fashion_mnist
+    from softmax_core.runs.store import EVERYTHING
+    from softmax_core.status import RunStatus, raised
+
+    store = RunStore(f"sqlite:///{tmp_path}/runs.db")
+    run_id = store.create_run(TrainConfig(), "no data")
+    with use_language("zh"):
+        try:
+            load_fashion_mnist(tmp_path / "empty", download=False)
+        except DataError as error:
+            store.end_run(run_id, RunStatus.FAILED, raised(error))
+    stored = json.loads(stored_error_column(store.url, run_id))
+    assert stored["say"] == "{kind}: {detail}" and stored["values"]["kind"] == "DataError"
+    assert stored["values"]["detail"]["say"] == "Fashion-MNIST is missing {files}: {what_to_do}."
+    run = store.get_run(run_id, scope=EVERYTHING)
+    assert run.error.startswith("DataError: Fashion-MNIST is missing train-images-idx3-ubyte.gz")
+    assert run.shown_error() == run.error and "`SOFTMAX_LAB_DATA`" in run.error
+    with use_language("zh"):
+        assert run.shown_error().startswith("运行出错：DataError: Fashion-MNIST 缺少 train-images-idx3-ubyte.gz")
+        assert "或把 `SOFTMAX_LAB_DATA` 设为存有它们的文件夹。" in run.shown_error()
+    assert run.to_dict()["error"] == run.error and "ending" not in run.to_dict()
+
+
+@pytest.mark.parametrize(("stored", "chinese"), [  # rows as earlier releases wrote them, in English
+    ("no heartbeat for over 10 s while running (its server or worker stopped); the points so far are kept",
+     "状态为训练中时超过 10 秒没有心跳（它的服务器或工作进程已停止）；已有的数据点都保留着"),
+    ("the worker process 4121 was killed by SIGKILL (out of memory, or killed by hand); the points so far are kept",
+     "工作进程 4121 被 SIGKILL 终止（内存不足，或被手动结束）；已有的数据点都保留着"),
+    ("the server was stopped while this run was queued; its points are kept",
+     "服务器在这次运行状态为排队中时被停止了；它的数据点都保留着"),
+    ("cancelled while queued", "在排队时取消"),
+    ("ValueError: boom", "运行出错：ValueError: boom"),
+    ("something only a person wrote", "something only a person wrote"),
+])
+def test_an_older_runs_english_ending_reads_in_chinese(tmp_path, stored, chinese):
+    from softmax_core.runs.store import EVERYTHING
+    from softmax_core.status import RunStatus
+
+    store = RunStore(f"sqlite:///{tmp_path}/runs.db")
+    run_id = store.create_run(TrainConfig(), "old")
+    store.end_run(run_id, RunStatus.INTERRUPTED, stored)
+    run = store.get_run(run_id, scope=EVERYTHING)
+    assert run.error == stored and run.shown_error() == stored
+    with use_language("zh"):
+        assert run.shown_error() == chinese
+
+
+def test_the_engines_own_endings_as_stored_now_read_in_chinese(tmp_path):
+    from softmax_core.i18n import Said
+    from softmax_core.runs.store import EVERYTHING
+    from softmax_core.status import NO_HEARTBEAT, RAY_NODE_LOST, WORKER_LOST, RunStatus, status_named, worker_death
+
+    store = RunStore(f"sqlite:///{tmp_path}/runs.db")
+    endings = {
+        Said(WORKER_LOST, what=worker_death(77, -9)):
+            "工作进程 77 被 SIGKILL 终止（内存不足，或被手动结束）；已有的数据点都保留着",
+        Said(WORKER_LOST, what=worker_death(77, 3)): "工作进程 77 意外退出（退出码 3）；已有的数据点都保留着",
+        Said(RAY_NODE_LOST, node="abcdef12", host="lab-3", status=status_named("running")):
+            "Ray 节点 abcdef12（lab-3）在这次运行状态为训练中时失联了；它的数据点都保留着",
+        Said(NO_HEARTBEAT, seconds="10", status=status_named("queued")):
+            "状态为排队中时超过 10 秒没有心跳（它的服务器或工作进程已停止）；已有的数据点都保留着",
+    }
+    for ending, chinese in endings.items():
+        run_id = store.create_run(TrainConfig(), "r")
+        store.end_run(run_id, RunStatus.FAILED, ending)
+        run = store.get_run(run_id, scope=EVERYTHING)
+        assert run.error == ending.english()
+        with use_language("zh"):
+            assert run.shown_error() == chinese
+
+
+def test_the_clis_run_list_says_a_failed_runs_ending_in_chinese(tmp_path):
+    from softmax_core.status import RunStatus, raised
+
+    url = f"sqlite:///{tmp_path}/runs.db"
+    store = RunStore(url)
+    run_id = store.create_run(TrainConfig(), "broken")
+    store.end_run(run_id, RunStatus.FAILED, raised(ValueError("boom")))
+    chinese = run_cli("runs", lang="zh_CN.UTF-8", SOFTMAX_LAB_DB=url)
+    assert chinese.returncode == 0, chinese.stderr
+    assert chinese.stdout.split() == [str(run_id), "失败", "broken", "运行出错：ValueError:", "boom"], chinese.stdout
+    english = run_cli("runs", lang="C.UTF-8", SOFTMAX_LAB_DB=url)
+    assert english.stdout.split() == [str(run_id), "failed", "broken", "ValueError:", "boom"], english.stdout

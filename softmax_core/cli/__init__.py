@@ -34,6 +34,7 @@ from softmax_core.i18n.choose import language_from_environment
 from softmax_core.runs.executors import NodeInfo, executor_name
 from softmax_core.runs.store import DB_ENV_VAR, EVERYTHING, RunRecord, RunStore, open_default_store
 from softmax_core.settings import check_settings
+from softmax_core.status import RunStatus, status_named
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -219,7 +220,9 @@ def format_run_line(run: RunRecord) -> str:
         _("loss {loss}  test acc {accuracy}  {outcome}").format(
             loss=f"{run.final_train_loss:.4f}", accuracy=f"{run.final_test_acc:.4f}",
             outcome=_("pass") if run.verdict and run.verdict.passed else _("fail")))
-    return f"{run.id:>5}  {run.status:<11}  {run.name[:32]:<32}  {final}"
+    if run.error and run.status != RunStatus.FINISHED:
+        final = run.shown_error()  # how it ended, in the reader's language
+    return f"{run.id:>5}  {status_named(run.status)!s:<11}  {run.name[:32]:<32}  {final}"
 
 
 def run_serve(args: argparse.Namespace, out: TextIO) -> int:

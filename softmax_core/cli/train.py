@@ -85,10 +85,7 @@ def describe_result(result: FitResult) -> str:
     if result.status == RunStatus.FINISHED and result.verdict is not None:
         return _("finished {epochs} epochs; the book's checks: {summary}").format(
             epochs=result.final.epoch if result.final else len(result.epochs), summary=result.verdict.describe())
-    if result.status == RunStatus.DIVERGED and result.diverged_step is not None:
-        return _("diverged: the loss became non-finite at step {step} (epoch {epoch}); try a smaller lr or "
-                 "init_std").format(step=result.diverged_step, epoch=f"{result.diverged_epoch or 0:.2f}")
-    return result.message
+    return str(result.ending) if result.ending is not None else result.message
 
 
 def result_summary(result: FitResult) -> dict:

@@ -18,9 +18,9 @@ import numpy as np
 from softmax_core.book.verdict import Verdict, judge_book_checks
 from softmax_core.config import TrainConfig
 from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
-from softmax_core.i18n import _
+from softmax_core.i18n import Said, _
 from softmax_core.metric_registry import BY_NAME, METRICS, NAMES, Split
-from softmax_core.status import RunStatus
+from softmax_core.status import RunStatus, describe_ending, english_ending, read_ending
 
 if TYPE_CHECKING:  # torch is loaded only by a reader of tensors: listing runs needs none
     import torch
@@ -56,7 +56,7 @@ class RunRecord:
     created_at: float
     started_at: Optional[float]
     ended_at: Optional[float]
-    error: Optional[str]
+    error: Optional[str]  # how it ended if it didn't finish, in English (``shown_error()``: in the reader's language)
     finals: Values  # each metric at the run's last epoch (read as ``run.final_<name>``)
     verdict: Optional[Verdict]
     diverged_step: Optional[int]
@@ -78,6 +78,7 @@ class RunRecord:
     pack_size: Optional[int] = None
     cost: Optional[int] = None  # in book steps (config.run_cost)
     yields: int = 0  # times it gave its worker back to a classmate (pre-empted), resuming where it stopped
+    ending: Optional[Said] = field(default=None, compare=False, repr=False)  # ``error``, language-neutral
 
     def __getattr__(self, name: str) -> Optional[float]:
         if name.startswith("__") or name == "finals":  # copy and pickle look for these before __init__
@@ -109,6 +110,10 @@ class RunRecord:
         pack = f", in a pack of {self.pack_size} with run {self.pack_lead}" if (self.pack_size or 0) > 1 else ""
         return f"{self.device or 'cpu'} on {where}, process {self.pid}{pack}"
 
+    def shown_error(self) -> str:
+        """How it ended, in the reader's language ('' for none): said from the stored ending, whoever stored it."""
+        return str(self.ending) if self.ending is not None else describe_ending(self.error)
+
     def shown_placement(self) -> str:
         """``placement`` in the reader's language, for a page ('cpu 在 lab-3 上，进程 4121'); the host, the
         device and the numbers stay as they are. ``placement`` itself stays English: the CLI's JSON says it."""
@@ -123,7 +128,7 @@ class RunRecord:
         return text
 
     def to_dict(self) -> dict[str, Any]:
-        values = {k: v for k, v in vars(self).items() if k not in ("config", "verdict", "status", "finals")}
+        values = {k: v for k, v in vars(self).items() if k not in ("config", "verdict", "status", "finals", "ending")}
         finals = {f"final_{name}": value for name, value in self.finals.items()}
         return {**values, **finals, "status": self.status.value, "config": self.config.to_dict(),
                 "verdict": self.verdict.to_dict() if self.verdict else None}
@@ -194,7 +199,7 @@ def run_record(row) -> RunRecord:
     record = RunRecord(
         id=values["id"], name=values["name"], config=TrainConfig.from_dict(values["config"]),
         status=RunStatus(values["status"]), created_at=values["created_at"], started_at=values["started_at"],
-        ended_at=values["ended_at"], error=values["error"],
+        ended_at=values["ended_at"], error=english_ending(values["error"]), ending=read_ending(values["error"]),
         finals={metric.name: values[metric.final_column] for metric in METRICS},
         verdict=Verdict.from_dict(values["verdict"]) if values["verdict"] else None,
         diverged_step=values["diverged_step"], diverged_epoch=values["diverged_epoch"],

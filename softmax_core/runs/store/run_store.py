@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from softmax_core.config import TrainConfig, describe_cost, run_cost
 from softmax_core.errors import LabError
-from softmax_core.i18n import N_, as_code
+from softmax_core.i18n import N_, Said, as_code
 from softmax_core.metric_registry import EPOCH_END_METRICS, METRICS, NAMES, STEP_METRICS, Split
 from softmax_core.runs.store.class_store import ClassStore
 from softmax_core.runs.store.database import Database
@@ -43,7 +43,7 @@ from softmax_core.runs.store.schema import (
     students_table,
 )
 from softmax_core.runs.store.scope import ReadScope
-from softmax_core.status import ACTIVE_STATUSES, RunStatus
+from softmax_core.status import ACTIVE_STATUSES, NO_HEARTBEAT, RunStatus, status_named, stored_ending
 
 _ACTIVE = [status.value for status in ACTIVE_STATUSES]
 RUN_COLUMN_SPLITS = {**{metric.final_column: metric.split for metric in METRICS},
@@ -252,12 +252,13 @@ class RunStore:
         with self.database.reading() as conn:
             return bool(conn.execute(query).scalar())
 
-    def end_run(self, run_id: int, status: RunStatus, error: str | None = None) -> bool:
-        """End a still-active run without a fit result (cancelled while queued, failed, interrupted)."""
+    def end_run(self, run_id: int, status: RunStatus, error: Said | str | None = None) -> bool:
+        """End a still-active run without a fit result (cancelled while queued, failed, interrupted); ``error``
+        says why, language-neutral (``status.py``'s endings), or as a finished sentence kept as it is."""
         with self.database.writing() as conn:
             ended = conn.execute(runs_table.update()
                                  .where(runs_table.c.id == run_id, runs_table.c.status.in_(_ACTIVE))
-                                 .values(status=RunStatus(status).value, error=error,
+                                 .values(status=RunStatus(status).value, error=stored_ending(error),
                                          ended_at=self.database.now()))
             conn.execute(checkpoints_table.delete().where(checkpoints_table.c.run_id == run_id))
             return ended.rowcount == 1
@@ -304,8 +305,7 @@ class RunStore:
             for run_id, status in rows:
                 conn.execute(runs_table.update().where(runs_table.c.id == run_id, stale).values(
                     status=RunStatus.INTERRUPTED.value, ended_at=now,
-                    error=f"no heartbeat for over {max_age:g} s while {status} "
-                          "(its server or worker stopped); the points so far are kept"))
+                    error=stored_ending(Said(NO_HEARTBEAT, seconds=f"{max_age:g}", status=status_named(status)))))
                 conn.execute(checkpoints_table.delete().where(checkpoints_table.c.run_id == run_id))
         return [row.id for row in rows]
 
@@ -447,7 +447,7 @@ def _ending(result, now: sa.ColumnElement) -> dict[str, Any]:
     final = result.final
     return dict(
         status=RunStatus(result.status).value, ended_at=now,
-        error=None if result.status == RunStatus.FINISHED else result.message,
+        error=None if result.status == RunStatus.FINISHED else stored_ending(result.ending or result.message),
         **{metric.final_column: getattr(final, metric.name, None) for metric in METRICS},
         verdict=result.verdict.to_dict() if result.verdict else None,
         diverged_step=result.diverged_step, diverged_epoch=result.diverged_epoch,
