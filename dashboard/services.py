@@ -21,6 +21,7 @@ from dashboard.curves import CurveCache, LessonRunCache
 from softmax_core.classroom.auth import ClassDoor, ClassroomError, ClassroomSettings, load_classroom_settings
 from softmax_core.classroom.class_code import weak_code_warning
 from softmax_core.classroom.policy import ClassPolicy
+from softmax_core.i18n import _
 from softmax_core.runs.jobs import JobRunner
 from softmax_core.runs.store import RunStore, StoreError
 
@@ -111,5 +112,5 @@ def open_store_or_stop() -> RunStore:
     try:
         return get_store()
     except StoreError as error:
-        st.error(f"The run database can't be used: {error}")
+        st.error(_("The run database can't be used: {error}").format(error=error))
         st.stop()

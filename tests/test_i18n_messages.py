@@ -206,3 +206,36 @@ def test_the_clis_run_list_says_a_failed_runs_ending_in_chinese(tmp_path):
     assert chinese.stdout.split() == [str(run_id), "失败", "broken", "运行出错：ValueError:", "boom"], chinese.stdout
     english = run_cli("runs", lang="C.UTF-8", SOFTMAX_LAB_DB=url)
     assert english.stdout.split() == [str(run_id), "failed", "broken", "ValueError:", "boom"], english.stdout
+
+
+def test_refusals_name_a_variable_as_code_and_a_field_by_its_label_in_chinese(tmp_path):
+    from softmax_core.analysis.sweeps.spec import SweepError, SweepSpec
+    from softmax_core.classroom.budget import estimate_request
+    from softmax_core.i18n import Said
+    from softmax_core.runs.store import StoreError
+    from softmax_core.settings import SettingError, load_settings
+    from softmax_core.status import DIVERGED
+
+    with use_language("zh"):
+        with pytest.raises(SettingError) as wrong:
+            load_settings({"SOFTMAX_LAB_PACK_SIZE": "0", "SOFTMAX_LAB_PAK_SIZE": "2"})
+        assert str(wrong.value).startswith("`SOFTMAX_LAB_PACK_SIZE='0'` 必须是 1 到 256 之间的整数；"
+                                           "`SOFTMAX_LAB_PAK_SIZE` 不是 Softmax Lab 的设置（你是想写 "
+                                           "`SOFTMAX_LAB_PACK_SIZE` 吗？）"), str(wrong.value)
+        with pytest.raises(SweepError) as large:
+            SweepSpec(TrainConfig(), {"lr": (0.1, 0.2, 0.3)}, seeds=2).check_size(4)
+        assert str(large.value).endswith("本服务器每次扫描最多允许 4 次（`SOFTMAX_LAB_MAX_SWEEP_RUNS`）")
+        refusal = estimate_request([TrainConfig(epochs=100)], run_limit=1000).refusal
+        assert "本课堂允许的最大运行为 1,000 个标准步（`max_run_cost`）" in refusal, refusal
+        with pytest.raises(StoreError) as bad_url:
+            RunStore("not a url")
+        assert str(bad_url.value) == "`SOFTMAX_LAB_DB='not a url'` 不是数据库 URL（例如 sqlite:///path/runs.db）"
+        diverged = Said(DIVERGED, step=12, epoch="0.05")
+        assert str(diverged).endswith("请试试更小的学习率或初始权重标准差"), "a field by its label, not init_std"
+    assert diverged.english().endswith("try a smaller lr or init_std")
+
+
+def test_a_wrong_setting_stops_the_cli_in_chinese():
+    refused = run_cli("runs", lang="zh_CN.UTF-8", SOFTMAX_LAB_MAX_SWEEP_RUNS="lots")
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == "错误：`SOFTMAX_LAB_MAX_SWEEP_RUNS='lots'` 必须是 1 到 10,000 之间的整数"
