@@ -34,7 +34,7 @@ from typing import Any
 from softmax_core.classroom.names import canonical_name, has_letter_or_digit
 from softmax_core.errors import LabError
 from softmax_core.i18n import N_, _, as_code
-from softmax_core.runs.store import ClassFull, ClassStore, GuardRule, NameTaken, StudentRecord
+from softmax_core.runs.store import THIS_MACHINE, ClassFull, ClassStore, GuardRule, NameTaken, StudentRecord
 from softmax_core.settings import (
     DEFAULT_MAX_ACTIVE_COST,
     DEFAULT_MAX_ACTIVE_RUNS,
@@ -405,5 +405,5 @@ def _add_pass(classes: ClassStore, role: str, seconds: float, student_id: int | 
 
 def _keys(name: str, rules: dict[str, GuardRule], address: str) -> dict[str, GuardRule]:
     """The guards' keys of one kind of try: per address (the only scope: see the module's docstring)."""
-    keys = {"address": f"{name}@{address or 'local'}"}
+    keys = {"address": f"{name}@{address or THIS_MACHINE}"}
     return {keys[scope]: rule for scope, rule in rules.items()}

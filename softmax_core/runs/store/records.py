@@ -25,6 +25,7 @@ from softmax_core.status import RunStatus, describe_ending, english_ending, read
 if TYPE_CHECKING:  # torch is loaded only by a reader of tensors: listing runs needs none
     import torch
 
+THIS_MACHINE = "local"  # the address stored for a browser (or a session without one) on the server's own machine
 Values = Mapping[str, Optional[float]]  # metric name -> value (None: not measured, or not for this reader)
 
 
@@ -143,6 +144,13 @@ class StudentRecord:
     joined_at: float
     joined_from: Optional[str] = None  # the address they joined from ('local': this machine)
     admitted_at: Optional[float] = None  # when the teacher let them in; None: still waiting
+
+    def shown_address(self) -> str:
+        """Where they joined from, as a person reads it: the address, 'this computer' for the server's own
+        machine, 'unknown' for none (in the reader's language; the stored value stays as it is)."""
+        if not self.joined_from:
+            return _("unknown")
+        return _("this computer") if self.joined_from == THIS_MACHINE else self.joined_from
 
     @property
     def waiting(self) -> bool:
