@@ -239,3 +239,19 @@ def test_a_wrong_setting_stops_the_cli_in_chinese():
     refused = run_cli("runs", lang="zh_CN.UTF-8", SOFTMAX_LAB_MAX_SWEEP_RUNS="lots")
     assert refused.returncode == 2
     assert refused.stderr.strip() == "错误：`SOFTMAX_LAB_MAX_SWEEP_RUNS='lots'` 必须是 1 到 10,000 之间的整数"
+
+
+def test_where_a_run_trained_in_chinese_keeps_the_host_and_the_gpus_name():
+    from softmax_core.runs.store import RunRecord
+    from softmax_core.status import RunStatus
+
+    run = RunRecord(id=8, name="r", config=TrainConfig(), status=RunStatus.FINISHED, created_at=0.0, started_at=0.0,
+                    ended_at=1.0, error=None, finals={}, verdict=None, diverged_step=None, diverged_epoch=None,
+                    steps_per_epoch=None, total_steps=None, host="lab-3", pid=4121, node="abcdef123456",
+                    device="cpu", pack_size=2, pack_lead=7)
+    with use_language("zh"):
+        assert run.shown_placement() == "CPU，在 lab-3，Ray 节点 abcdef12 上，进程 4121，与运行 #7 同组（共 2 个）"
+        on_gpu = RunRecord(**{**vars(run), "device": "cuda:0", "node": None, "pack_size": None})
+        assert on_gpu.shown_placement() == "cuda:0，在 lab-3 上，进程 4121"
+    assert run.shown_placement() == run.placement == ("cpu on lab-3, Ray node abcdef12, process 4121, in a pack of 2 "
+                                                      "with run 7")

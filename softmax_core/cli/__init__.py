@@ -122,7 +122,7 @@ def run_workers(args: argparse.Namespace, out: TextIO) -> int:
     waiting = _("waiting for a worker")
     for run in going:
         print(f"  {run.id:>5}  {run.status:<8}  {100 * run.progress:5.1f}%  {run.name[:28]:<28}  "
-              f"{run.placement or waiting}", file=out)
+              f"{run.shown_placement() or waiting}", file=out)
     return EXIT_OK
 
 

@@ -18,13 +18,14 @@ import numpy as np
 from softmax_core.book.verdict import Verdict, judge_book_checks
 from softmax_core.config import TrainConfig
 from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
-from softmax_core.i18n import Said, _
+from softmax_core.i18n import N_, Said, _
 from softmax_core.metric_registry import BY_NAME, METRICS, NAMES, Split
 from softmax_core.status import RunStatus, describe_ending, english_ending, read_ending
 
 if TYPE_CHECKING:  # torch is loaded only by a reader of tensors: listing runs needs none
     import torch
 
+CPU = N_("cpu")  # the device a run without a GPU trained on, as torch names it (a word: 'CPU' in Chinese)
 THIS_MACHINE = "local"  # the address stored for a browser (or a session without one) on the server's own machine
 Values = Mapping[str, Optional[float]]  # metric name -> value (None: not measured, or not for this reader)
 
@@ -116,14 +117,16 @@ class RunRecord:
         return str(self.ending) if self.ending is not None else describe_ending(self.error)
 
     def shown_placement(self) -> str:
-        """``placement`` in the reader's language, for a page ('cpu 在 lab-3 上，进程 4121'); the host, the
-        device and the numbers stay as they are. ``placement`` itself stays English: the CLI's JSON says it."""
+        """``placement`` in the reader's language, for a page ('CPU，在 lab-3 上，进程 4121'): 'cpu' is a word,
+        said as the reader says it; a host, a GPU's device name ('cuda:0') and the numbers stay as they are.
+        ``placement`` itself stays English: the CLI's JSON says it."""
         if not self.host:
             return ""
         where = _("{host}, Ray node {node}").format(host=self.host, node=self.node[:8]) if self.node else self.host
         if not self.pid:
             return where
-        text = _("{device} on {where}, process {pid}").format(device=self.device or "cpu", where=where, pid=self.pid)
+        device = _(CPU) if (self.device or CPU) == CPU else self.device
+        text = _("{device} on {where}, process {pid}").format(device=device, where=where, pid=self.pid)
         if (self.pack_size or 0) > 1:
             text += _(", in a pack of {size} with run {lead}").format(size=self.pack_size, lead=self.pack_lead)
         return text
