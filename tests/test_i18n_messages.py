@@ -255,3 +255,15 @@ def test_where_a_run_trained_in_chinese_keeps_the_host_and_the_gpus_name():
         assert on_gpu.shown_placement() == "cuda:0，在 lab-3 上，进程 4121"
     assert run.shown_placement() == run.placement == ("cpu on lab-3, Ray node abcdef12, process 4121, in a pack of 2 "
                                                       "with run 7")
+
+
+def test_the_clis_workers_list_in_chinese(tmp_path):
+    url = f"sqlite:///{tmp_path}/runs.db"
+    store = RunStore(url)
+    going = store.create_run(TrainConfig(), "going")
+    store.claim_run(going, "lab-7", 4242)
+    chinese = run_cli("workers", "--executor", "local", lang="zh_CN.UTF-8", SOFTMAX_LAB_DB=url)
+    assert chinese.returncode == 0, chinese.stderr
+    machine, run = chinese.stdout.splitlines()[1], chinese.stdout.splitlines()[-1]
+    assert "个 CPU" in machine and "个 GPU" in machine and "CPUs" not in machine, chinese.stdout
+    assert run.split()[:2] == [str(going), "训练中"] and "CPU，在 lab-7 上，进程 4242" in run, chinese.stdout

@@ -117,11 +117,13 @@ def run_workers(args: argparse.Namespace, out: TextIO) -> int:
         gpus=sum(n.gpus for n in nodes if n.alive)), file=out)
     for node in nodes:
         state = _("alive") if node.alive else _("dead")
-        print(f"  {node.name[:16]:<16}  {node.host:<20}  {node.cpus:>3} CPUs  {node.gpus:>2} GPUs  {state}", file=out)
+        counts = _("{cpus} CPUs  {gpus} GPUs  {state}").format(cpus=f"{node.cpus:>3}", gpus=f"{node.gpus:>2}",
+                                                               state=state)
+        print(f"  {node.name[:16]:<16}  {node.host:<20}  {counts}", file=out)
     print((_("runs going: {count}") if going else _("runs going: {count} (none)")).format(count=len(going)), file=out)
     waiting = _("waiting for a worker")
     for run in going:
-        print(f"  {run.id:>5}  {run.status:<8}  {100 * run.progress:5.1f}%  {run.name[:28]:<28}  "
+        print(f"  {run.id:>5}  {status_named(run.status)!s:<8}  {100 * run.progress:5.1f}%  {run.name[:28]:<28}  "
               f"{run.shown_placement() or waiting}", file=out)
     return EXIT_OK
 
