@@ -267,3 +267,12 @@ def test_the_clis_workers_list_in_chinese(tmp_path):
     machine, run = chinese.stdout.splitlines()[1], chinese.stdout.splitlines()[-1]
     assert "个 CPU" in machine and "个 GPU" in machine and "CPUs" not in machine, chinese.stdout
     assert run.split()[:2] == [str(going), "训练中"] and "CPU，在 lab-7 上，进程 4242" in run, chinese.stdout
+
+
+def test_a_sentence_whose_values_dont_fit_its_msgid_is_still_shown():
+    from softmax_core.i18n import Said
+
+    missing = "cancelled after step {step} (epoch {epoch})"
+    assert str(Said(missing, step=3)) == missing, "no KeyError on a page"
+    assert Said.from_dict(Said("{kind}: {detail}", kind="ValueError", detail=Said("x {y}", y=1)).to_dict()).english() \
+        == "ValueError: x 1"

@@ -128,8 +128,14 @@ class Said:
         self.template, self.values = template, values
 
     def __str__(self) -> str:
-        text = _(self.template)
-        return text.format(**self.values) if self.values else text
+        if not self.values:
+            return _(self.template)
+        for text in (_(self.template), self.template):  # a translation that lost a placeholder: the English
+            try:
+                return text.format(**self.values)
+            except (KeyError, IndexError, ValueError):
+                continue
+        return self.template  # values that don't fit it (a row written by another release): the sentence bare
 
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
