@@ -4,7 +4,7 @@ in its reader's language.
 
 A run's ``error`` column holds that ending as JSON: the English msgid and its values (``{"say": "cancelled
 after step {step} (epoch {epoch})", "values": {"step": 40, "epoch": "0.17"}}``), never a sentence in the
-language of the server or worker that wrote it. A page, the CLI and the notebook build the sentence when they
+language of the server or worker that wrote it. A page and the CLI build the sentence when they
 show it: in Chinese for a Chinese reader, in English for everyone else and in ``RunRecord.error``. A value may
 itself be a msgid (a status name, one of our errors' messages); an exception from outside the lab keeps its
 own text, under a translated lead-in. Rows written before (English sentences) are read back by matching the
