@@ -276,3 +276,12 @@ def test_a_sentence_whose_values_dont_fit_its_msgid_is_still_shown():
     assert str(Said(missing, step=3)) == missing, "no KeyError on a page"
     assert Said.from_dict(Said("{kind}: {detail}", kind="ValueError", detail=Said("x {y}", y=1)).to_dict()).english() \
         == "ValueError: x 1"
+
+
+def test_the_cli_says_a_diverged_run_and_its_device_in_chinese(real_data_dir):
+    diverged = run_cli("train", "--implementation", "scratch", "--init-std", "10", "--data-dir", str(real_data_dir),
+                       lang="zh_CN.UTF-8")
+    assert diverged.returncode == 1, diverged.stderr
+    lines = diverged.stdout.splitlines()
+    assert lines[0].startswith("在 CPU 上训练：") and lines[-1] == (
+        "发散：损失在第 1 步（第 0.00 轮）变为非有限值；请试试更小的学习率或初始权重标准差"), diverged.stdout

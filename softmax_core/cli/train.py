@@ -21,6 +21,7 @@ from softmax_core.metric_registry import METRICS, NAMES, Metric, Split
 from softmax_core.runs.run_driver import claim, train_claimed
 from softmax_core.runs.run_follower import follow_run
 from softmax_core.runs.store import RunStore, StoreError, open_default_store
+from softmax_core.runs.store.records import shown_device
 from softmax_core.status import RunStatus
 
 EXIT_OK, EXIT_RUN_FAILED = 0, 1
@@ -43,7 +44,7 @@ class TablePrinter(Callback):
     def on_fit_start(self, start: FitStart) -> None:
         settings = ", ".join(f"{k}={v}" for k, v in start.config.to_dict().items())
         self.columns = [m for m in METRICS if m.split is not Split.VALIDATION or start.config.validation]
-        self._print(_("training on {device}: {settings}").format(device=start.device, settings=settings))
+        self._print(_("training on {device}: {settings}").format(device=shown_device(start.device), settings=settings))
         epoch, seconds, labels = _("epoch"), _("seconds"), [_(m.label) for m in self.columns]
         self._print("  ".join([f"{epoch:>5}", *(f"{label:>{_width(m)}}" for label, m in zip(labels, self.columns)),
                                f"{seconds:>7}"]))

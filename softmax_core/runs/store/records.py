@@ -47,6 +47,12 @@ def checked_values(values: Mapping[str, Any]) -> dict[str, Optional[float]]:
     return {name: values.get(name) for name in NAMES}
 
 
+def shown_device(device: object) -> str:
+    """A device as a reader reads it: 'cpu' is a word (CPU in Chinese); a GPU's name ('cuda:0') stays as it is."""
+    name = str(device or CPU)
+    return _(CPU) if name == CPU else name
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One stored run as the page and the CLI see it."""
@@ -125,8 +131,8 @@ class RunRecord:
         where = _("{host}, Ray node {node}").format(host=self.host, node=self.node[:8]) if self.node else self.host
         if not self.pid:
             return where
-        device = _(CPU) if (self.device or CPU) == CPU else self.device
-        text = _("{device} on {where}, process {pid}").format(device=device, where=where, pid=self.pid)
+        text = _("{device} on {where}, process {pid}").format(device=shown_device(self.device), where=where,
+                                                              pid=self.pid)
         if (self.pack_size or 0) > 1:
             text += _(", in a pack of {size} with run {lead}").format(size=self.pack_size, lead=self.pack_lead)
         return text
