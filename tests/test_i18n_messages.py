@@ -285,3 +285,19 @@ def test_the_cli_says_a_diverged_run_and_its_device_in_chinese(real_data_dir):
     lines = diverged.stdout.splitlines()
     assert lines[0].startswith("在 CPU 上训练：") and lines[-1] == (
         "发散：损失在第 1 步（第 0.00 轮）变为非有限值；请试试更小的学习率或初始权重标准差"), diverged.stdout
+
+
+def test_train_ch3_speaks_the_notebooks_language(fashion_mnist, tmp_path, monkeypatch, capsys):
+    from test_notebook import book_loaders, book_model
+    from torch import nn, optim
+
+    from softmax_core.notebook import train_ch3
+
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    net = book_model()
+    train_iter, test_iter = book_loaders(fashion_mnist, 256, seed=1)
+    train_ch3(net, train_iter, test_iter, nn.CrossEntropyLoss(reduction="none"), 1, optim.SGD(net.parameters(), lr=0.1),
+              store=f"sqlite:///{tmp_path}/runs.db")
+    recording, verdict = capsys.readouterr().out.splitlines()
+    assert recording == f"正在记录为运行 1，存于 sqlite:///{tmp_path}/runs.db（softmax-lab serve：比较）"
+    assert verdict.startswith("运行 1：未通过：训练损失"), verdict
