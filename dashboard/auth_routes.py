@@ -16,8 +16,10 @@ thread: these handlers share the event loop with every page's websocket.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,6 +30,8 @@ from starlette.routing import Route
 
 from dashboard.services import services
 from softmax_core.classroom.auth import SIGN_IN_PATH, ClassDoor, ClassroomError, SignIn
+from softmax_core.i18n import _, current_language, use_language
+from softmax_core.i18n.choose import choose_language
 
 SIGN_OUT_PATH = "/auth/sign-out"
 DEVICE_COOKIE = "softmax_lab_device"  # a student's token for this browser
@@ -74,9 +78,22 @@ def from_this_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
+def in_readers_language(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """A route's own page (a refusal, the switch question) in its reader's language: the ``lang`` of the page
+    it goes on to (``next=/board?lang=zh``), else the browser's (``Accept-Language``), as the pages choose."""
+    @functools.wraps(handler)
+    async def speaking(request: Request) -> Response:
+        visit = await read_visit(request)  # Starlette keeps the body: the handler reads it again
+        wanted = parse_qs(urlsplit(visit.next_path).query).get("lang", [None])[0]
+        with use_language(choose_language(wanted, None, request.headers.get("accept-language"))):
+            return await handler(request)
+    return speaking
+
+
+@in_readers_language
 async def sign_in_by_form(request: Request) -> Response:
     if not from_this_origin(request):
-        return refusal_page("A page of another site tried to sign this browser in.", "/", 403)
+        return refusal_page(_("A page of another site tried to sign this browser in."), "/", 403)
     visit = await read_visit(request)
     if visit.stay:  # the link is spent all the same, so that the history's copy of it is worth nothing
         door = await run_in_threadpool(_door)
@@ -86,6 +103,7 @@ async def sign_in_by_form(request: Request) -> Response:
     return await sign_in(request, visit)
 
 
+@in_readers_language
 async def sign_in_by_link(request: Request) -> Response:
     visit = await read_visit(request)
     door = await run_in_threadpool(_door)
@@ -109,9 +127,10 @@ async def sign_in(request: Request, visit: Visit) -> Response:
     return response
 
 
+@in_readers_language
 async def sign_out(request: Request) -> Response:
     if not from_this_origin(request):
-        return refusal_page("A page of another site tried to sign this browser out.", "/", 403)
+        return refusal_page(_("A page of another site tried to sign this browser out."), "/", 403)
     visit = await read_visit(request)
     door = await run_in_threadpool(_door)
     if door is not None:
@@ -148,30 +167,36 @@ def switch_question(door: ClassDoor, visit: Visit) -> Response | None:
         return None
     if (holder.is_teacher and is_teacher) or (current and holder.student and holder.student.id == current.id):
         return None
-    return ask_before_switching(visit, "the teacher" if is_teacher else current.name,
-                                "the teacher" if holder.is_teacher else holder.student.name)
+    return ask_before_switching(visit, _("the teacher") if is_teacher else current.name,
+                                _("the teacher") if holder.is_teacher else holder.student.name)
 
 
 def ask_before_switching(visit: Visit, current: str, holder: str) -> HTMLResponse:
     fields = "".join(f"<input type='hidden' name='{name}' value='{html.escape(value, quote=True)}'>"
                      for name, value in (("pass", visit.pass_token), ("next", visit.next_path)))
-    body = (f"<p>This link signs in as <b>{html.escape(holder)}</b>, but this browser is signed in as "
-            f"<b>{html.escape(current)}</b>. Whoever has someone's link acts as them.</p>"
+    holder_html, current_html = f"<b>{html.escape(holder)}</b>", f"<b>{html.escape(current)}</b>"
+    question = html.escape(_("This link signs in as {holder}, but this browser is signed in as {current}. Whoever "
+                             "has someone's link acts as them."))
+    go = html.escape(_("Switch to {name}")).format(name=html.escape(holder))
+    stay = html.escape(_("Stay signed in as {name}")).format(name=html.escape(current))
+    body = (f"<p>{question.format(holder=holder_html, current=current_html)}</p>"
             f"<form method='post' action='{SIGN_IN_PATH}'>{fields}"
-            f"<button type='submit' id='switch_go'>Switch to {html.escape(holder)}</button> "
-            f"<button type='submit' id='switch_stay' name='stay' value='1'>Stay signed in as "
-            f"{html.escape(current)}</button></form>")
-    return _page("Switch who is signed in?", body)
+            f"<button type='submit' id='switch_go'>{go}</button> "
+            f"<button type='submit' id='switch_stay' name='stay' value='1'>{stay}</button></form>")
+    return _page(_("Switch who is signed in?"), body)
 
 
 def refusal_page(message: str, next_path: str, status: int = 400) -> HTMLResponse:
+    open_lab = html.escape(_("Open Softmax Lab"))
     body = (f"<p id='refusal'>{html.escape(message)}</p>"
-            f"<p><a href='{html.escape(next_path, quote=True)}'>Open Softmax Lab</a></p>")
-    return _page("Not signed in", body, status)
+            f"<p><a href='{html.escape(next_path, quote=True)}'>{open_lab}</a></p>")
+    return _page(_("Not signed in"), body, status)
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+    title = html.escape(title)
+    return HTMLResponse(f"<!doctype html><html lang='{current_language()}'><head><meta charset='utf-8'>"
+                        f"<title>{title}</title></head>"
                         f"<body style='font-family:sans-serif;max-width:40em;margin:3em auto'>"
                         f"<h1>{title}</h1>{body}</body></html>", status_code=status,
                         headers={"Cache-Control": "no-store", "Referrer-Policy": "same-origin"})

@@ -167,8 +167,7 @@ def keep_known(key: str, options: list[int]) -> None:
 
 
 def pick_students(label: str, key: str, students: list[StudentRecord]) -> None:
-    unknown = _("unknown")
-    names = {student.id: _("{name} (from {address})").format(name=student.name, address=student.joined_from or unknown)
+    names = {student.id: _("{name} (from {address})").format(name=student.name, address=student.shown_address())
              for student in students}
     keep_known(key, list(names))
     st.multiselect(label, list(names), format_func=names.get, key=key, placeholder=_("choose students"))
@@ -186,9 +185,8 @@ def render_door_settings(policy) -> None:
 
 def list_names(students: list[StudentRecord]) -> None:
     """One line per student: their name (as text) and where they joined from."""
-    unknown = _("unknown")
     st.markdown("\n".join("- " + _("{name}, joined from {address}").format(
-        name=as_text(s.name), address=as_text(s.joined_from or unknown)) for s in students))
+        name=as_text(s.name), address=as_text(s.shown_address())) for s in students))
 
 
 def render_waiting(waiting: list[StudentRecord], size: int) -> None:

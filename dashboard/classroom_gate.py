@@ -28,7 +28,7 @@ from dashboard.waiting_room import stop_while_waiting
 from softmax_core.classroom.auth import SIGN_IN_LINK_SECONDS, ClassDoor, ClassroomError
 from softmax_core.classroom.policy import Identity
 from softmax_core.i18n import N_, _
-from softmax_core.runs.store import RunRecord, ScopedRuns
+from softmax_core.runs.store import THIS_MACHINE, RunRecord, ScopedRuns
 
 TOKEN_PARAM, TEACHER_LINK_PARAM = LINK_PARAMS
 OLD_LINK = N_("This kind of sign-in link no longer works: on a browser where you are signed in, open "
@@ -75,7 +75,7 @@ def client_address() -> str:
         address = st.context.ip_address
     except Exception:  # noqa: BLE001 - no browser behind this session (AppTest)
         address = None
-    return address if isinstance(address, str) and address else "local"
+    return address if isinstance(address, str) and address else THIS_MACHINE
 
 
 def resolve_identity() -> str:

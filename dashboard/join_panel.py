@@ -20,7 +20,7 @@ import segno
 import streamlit as st
 
 from dashboard.text import as_text
-from softmax_core.i18n import _
+from softmax_core.i18n import _, as_code
 from softmax_core.settings import server_settings
 
 PUBLIC_URL_ENV_VAR = "SOFTMAX_LAB_PUBLIC_URL"
@@ -79,7 +79,7 @@ def render_join_panel(code: str) -> None:
     st.html(qr_image_tag(link))
     if only_reachable_here(base):
         st.warning(_("This address works only on this computer: open the board at the address students use, "
-                     "or set {variable}.").format(variable=PUBLIC_URL_ENV_VAR))
+                     "or set {variable}.").format(variable=as_code(PUBLIC_URL_ENV_VAR)))
 
 
 def prefilled_code() -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,7 +20,7 @@ from softmax_core.analysis.lessons import HELD_OUT_ACCURACY, SeedBands, seed_ban
 from softmax_core.config import TrainConfig, differing_fields, settings
 from softmax_core.i18n import N_, _
 from softmax_core.runs.store import RunRecord, ScopedRuns
-from softmax_core.status import RunStatus
+from softmax_core.status import RunStatus, describe_ending
 
 PASS_ICON, FAIL_ICON = ":material/check:", ":material/close:"
 STATUS_ICONS = {RunStatus.QUEUED: ":material/hourglass_top:", RunStatus.RUNNING: ":material/directions_run:",
@@ -34,24 +33,10 @@ STATUS_NAMES = {RunStatus.QUEUED: N_("queued"), RunStatus.RUNNING: N_("running")
                 RunStatus.INTERRUPTED: N_("interrupted")}
 
 
-# the engine's own words for how a run ended (stored in English with the run), said again in the reader's
-# language; any other stored error (an exception's text) is shown as it is
-ENDINGS = (
-    (re.compile(r"diverged: the loss became non-finite at step (?P<step>\d+) \(epoch (?P<epoch>[0-9.]+)\); "
-                r"try a smaller lr or init_std"),
-     N_("diverged: the loss became non-finite at step {step} (epoch {epoch}); try a smaller lr or init_std")),
-    (re.compile(r"cancelled after step (?P<step>\d+) \(epoch (?P<epoch>[0-9.]+)\)"),
-     N_("cancelled after step {step} (epoch {epoch})")),
-    (re.compile(r"cancelled while queued"), N_("cancelled while queued")),
-)
-
-
 def describe_run_error(error: str) -> str:
-    """A stored run error in the reader's language where it is one of the engine's known endings."""
-    for pattern, message in ENDINGS:
-        if found := pattern.fullmatch(error):
-            return _(message).format(**found.groupdict())
-    return error
+    """A stored run error in the reader's language (``status.describe_ending``: the engine's own endings, as
+    stored now or as older rows said them in English; an exception's text under a translated lead-in)."""
+    return describe_ending(error)
 
 
 def status_name(status: RunStatus) -> str:
@@ -150,10 +135,10 @@ def shown_as_message(draw: Callable[..., Any]) -> Callable[..., Any]:
 
 def status_markdown(run: RunRecord) -> str:
     """The status as markdown with its icon, e.g. ':material/error: **failed**: ValueError: ...'."""
-    text = f"{STATUS_ICONS.get(run.status, '')} **{status_name(run.status)}**"
+    name = f"**{status_name(run.status)}**"
     if run.error and run.status != RunStatus.FINISHED:
-        text += f": {as_text(describe_run_error(run.error))}"
-    return text
+        name = _("{status}: {why}").format(status=name, why=as_text(run.shown_error()))
+    return f"{STATUS_ICONS.get(run.status, '')} {name}"
 
 
 def render_verdict(run: RunRecord) -> None:

@@ -21,6 +21,7 @@ from dashboard.curves import CurveCache, LessonRunCache
 from softmax_core.classroom.auth import ClassDoor, ClassroomError, ClassroomSettings, load_classroom_settings
 from softmax_core.classroom.class_code import weak_code_warning
 from softmax_core.classroom.policy import ClassPolicy
+from softmax_core.i18n import _
 from softmax_core.runs.jobs import JobRunner
 from softmax_core.runs.store import RunStore, StoreError
 
@@ -35,7 +36,8 @@ class ServerServices:
     classroom: ClassroomSettings | None  # None: the single-user app
     policy: ClassPolicy  # who may see, start, cancel and share each run
     door: ClassDoor | None  # how students and the teacher get in (classroom mode only)
-    classroom_error: str = ""  # a misconfigured [classroom]: the app serves nothing but this message
+    classroom_error: ClassroomError | None = None  # a misconfigured [classroom]: the app serves nothing but this
+    # message, said in each reader's language when shown
     lesson_runs: LessonRunCache = field(default_factory=LessonRunCache)  # runs as the lessons read them
 
 
@@ -90,7 +92,7 @@ def get_lesson_runs() -> LessonRunCache:
     return services().lesson_runs
 
 
-def _read_classroom_settings() -> tuple[ClassroomSettings | None, str]:
+def _read_classroom_settings() -> tuple[ClassroomSettings | None, ClassroomError | None]:
     """The [classroom] settings from the environment or secrets.toml, or why they can't be used."""
     try:
         secrets = dict(st.secrets)
@@ -99,10 +101,10 @@ def _read_classroom_settings() -> tuple[ClassroomSettings | None, str]:
     try:
         settings = load_classroom_settings(secrets)
     except ClassroomError as error:
-        return None, str(error)
+        return None, error
     if settings and (warning := weak_code_warning(settings.code)):
         logging.getLogger("softmax_lab").warning(warning)  # the board tells the teacher too
-    return settings, ""
+    return settings, None
 
 
 def open_store_or_stop() -> RunStore:
@@ -110,5 +112,5 @@ def open_store_or_stop() -> RunStore:
     try:
         return get_store()
     except StoreError as error:
-        st.error(f"The run database can't be used: {error}")
+        st.error(_("The run database can't be used: {error}").format(error=error))
         st.stop()

@@ -20,7 +20,7 @@ from typing import Any
 
 from softmax_core.dataset_sizes import TRAIN_SET_SIZE, VALIDATION_SIZE
 from softmax_core.errors import InputError
-from softmax_core.i18n import N_, _, ngettext
+from softmax_core.i18n import N_, Said, _, ngettext
 
 OPTIMIZERS = ("sgd", "adam")
 IMPLEMENTATIONS = ("concise", "scratch")
@@ -34,8 +34,9 @@ class ConfigError(InputError):
     """A hyperparameter is out of its allowed range; the message names the field. ``words`` says the
     problem as a form says it beside the field's label ("1000 is above the largest allowed, 500")."""
 
-    def __init__(self, field: str, message: str, words: str = ""):
-        super().__init__(f"{field}: {message}")
+    def __init__(self, field: str, message: str | Said, words: str | Said = ""):
+        problem = message if isinstance(message, Said) else Said(message)  # a msgid: said when shown
+        super().__init__(Said(N_("{field}: {problem}"), field=field, problem=problem))
         self.field = field
         self.words = words or message
 

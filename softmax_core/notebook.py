@@ -41,8 +41,11 @@ from softmax_core.book.train import EpochReport, FitResult, FitStart, StepReport
 from softmax_core.book.verdict import Verdict, judge_book_checks
 from softmax_core.config import ConfigError, TrainConfig
 from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
+from softmax_core.i18n import N_, Said, _, use_language
+from softmax_core.i18n.choose import language_from_environment
 from softmax_core.runs.run_driver import HEARTBEAT_SECONDS
 from softmax_core.runs.store import RunStatus, RunStore, open_default_store
+from softmax_core.status import STOPPED_IN_NOTEBOOK, raised
 
 POINT_SECONDS = 0.5  # at most two live points a second, as the engine's own runs
 NOTEBOOK_TAG = "notebook"
@@ -137,10 +140,10 @@ def record_run(name: str = "notebook run", store: Union[RunStore, str, None] = N
         try:
             yield log
         except KeyboardInterrupt:  # Jupyter's "interrupt the kernel": the person stopped it
-            _end_with_points(log, RunStatus.CANCELLED, "stopped in the notebook")
+            _end_with_points(log, RunStatus.CANCELLED, Said(STOPPED_IN_NOTEBOOK))
             raise
         except BaseException as error:  # noqa: BLE001 - any error ends the run as failed, and is raised on
-            _end_with_points(log, RunStatus.FAILED, f"{type(error).__name__}: {error}")
+            _end_with_points(log, RunStatus.FAILED, raised(error))
             raise
         log.finish()
 
@@ -156,12 +159,20 @@ def train_ch3(net: nn.Module, train_iter: Iterable, test_iter: Iterable, loss: C
     run_name = name or f"train_ch3 {type(net).__name__} lr={settings.get('lr', '?')} batch={batch_size or '?'}"
     with record_run(run_name, store, steps_per_epoch=steps, epochs=num_epochs,
                     tags={"model": _describe_model(net)}, **settings) as run:
-        print(f"recording as run {run.run_id} in {run.store.url} (softmax-lab serve: Compare)")
-        for _ in range(num_epochs):
+        _say(N_("recording as run {run_id} in {url} (softmax-lab serve: Compare)"), run_id=run.run_id,
+             url=run.store.url)
+        for _epoch in range(num_epochs):
             train_loss, train_acc = train_epoch(net, train_iter, loss, updater, run)
             test_acc, confusion = evaluate(net, test_iter)
             run.log_epoch(train_loss, train_acc, test_acc, *_book_linear_parameters(net), confusion=confusion)
-    print(f"run {run.run_id}: {run.verdict().summary()}")
+    _say(N_("run {run_id}: {verdict}"), run_id=run.run_id, verdict=run.verdict().describe)
+
+
+def _say(message: str, **values: Any) -> None:
+    """Print a line in the notebook's language: its kernel's LANG, as the CLI follows it (a value that is a
+    function is called in that language)."""
+    with use_language(language_from_environment(os.environ)):
+        print(_(message).format(**{name: value() if callable(value) else value for name, value in values.items()}))
 
 
 def train_epoch(net: nn.Module, train_iter: Iterable, loss: Callable, updater, run: RunLog) -> tuple[float, float]:
@@ -268,7 +279,7 @@ def _open_store(store: Union[RunStore, str, None]) -> RunStore:
     return RunStore(store) if store else open_default_store()
 
 
-def _end_with_points(log: RunLog, status: RunStatus, message: str) -> None:
+def _end_with_points(log: RunLog, status: RunStatus, message: Said) -> None:
     with contextlib.suppress(Exception):  # the store may be what failed; the error itself is raised on
         log.store.record_progress(log.run_id, log._take_point())
     log.store.end_run(log.run_id, status, message)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from softmax_core.errors import InputError
+from softmax_core.i18n import N_, _, as_code
 
 PREFIX = "SOFTMAX_LAB_"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -71,7 +72,8 @@ def whole_number(least: int, most: int) -> Callable[[str, str], int]:
     def read(name: str, text: str) -> int:
         value = text.strip()
         if not value.isdigit() or not least <= int(value) <= most:
-            raise ValueError(f"{name}={text!r} must be a whole number from {least:,} to {most:,}")
+            raise SettingError(N_("{setting} must be a whole number from {least} to {most}"),
+                               setting=as_code(f"{name}={text!r}"), least=f"{least:,}", most=f"{most:,}")
         return int(value)
     return read
 
@@ -80,14 +82,15 @@ def one_of(*choices: str) -> Callable[[str, str], str]:
     def read(name: str, text: str) -> str:
         value = text.strip().lower()
         if value not in choices:
-            raise ValueError(f"{name}={text!r} must be one of {', '.join(choices)}")
+            raise SettingError(N_("{setting} must be one of {choices}"), setting=as_code(f"{name}={text!r}"),
+                               choices=", ".join(choices))
         return value
     return read
 
 
 def switch(name: str, text: str) -> bool:
     if text.strip() not in ("0", "1"):
-        raise ValueError(f"{name}={text!r} must be 1 (on) or 0 (off)")
+        raise SettingError(N_("{setting} must be 1 (on) or 0 (off)"), setting=as_code(f"{name}={text!r}"))
     return text.strip() == "1"
 
 
@@ -100,15 +103,16 @@ def networks(name: str, text: str) -> tuple[Network, ...]:
         try:
             found.append(ipaddress.ip_network(entry, strict=False))
         except ValueError:
-            raise ValueError(f"{name}: {entry!r} is not an IP address or network (e.g. 127.0.0.1 or "
-                             "10.0.0.0/8; separate several with commas)") from None
+            raise SettingError(N_("{name}: {entry} is not an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/8; "
+                                  "separate several with commas)"), name=as_code(name), entry=repr(entry)) from None
     return tuple(found)
 
 
 def web_address(name: str, text: str) -> str:
     parts = urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{name}={text!r} must be a web address such as https://lab.example.org")
+        raise SettingError(N_("{setting} must be a web address such as https://lab.example.org"),
+                           setting=as_code(f"{name}={text!r}"))
     return text.strip().rstrip("/")
 
 
@@ -142,7 +146,7 @@ def read_setting(name: str, text: str) -> object:
     try:
         return READERS[name][1](name, text)
     except ValueError as error:
-        raise SettingError(str(error)) from None
+        raise error if isinstance(error, SettingError) else SettingError(str(error)) from None
 
 
 def load_settings(environ: Mapping[str, str]) -> ServerSettings:
@@ -160,14 +164,17 @@ def load_settings(environ: Mapping[str, str]) -> ServerSettings:
             except ValueError as error:
                 problems.append(str(error))
     if problems:
-        raise SettingError("; ".join(problems))
+        raise SettingError(_("; ").join(problems))  # each said in the language of whoever started the process
     return ServerSettings(**values)
 
 
 def unknown_variable(name: str) -> str:
     near = difflib.get_close_matches(name, READERS, n=1)
-    hint = f" (did you mean {near[0]}?)" if near else ""
-    return f"{name} is not a setting of Softmax Lab{hint}; the settings are {', '.join(READERS)}"
+    names = ", ".join(as_code(setting) for setting in READERS)
+    if near:
+        return _("{name} is not a setting of Softmax Lab (did you mean {near}?); the settings are {names}").format(
+            name=as_code(name), near=as_code(near[0]), names=names)
+    return _("{name} is not a setting of Softmax Lab; the settings are {names}").format(name=as_code(name), names=names)
 
 
 _cache: dict[tuple, ServerSettings] = {}

@@ -38,5 +38,5 @@ def test_a_trusted_proxy_without_the_header_is_the_address():
 def test_the_setting_names_a_bad_entry():
     assert parse_trusted_proxies(" ") == ()
     assert len(parse_trusted_proxies("127.0.0.1,::1;10.0.0.0/8")) == 3
-    with pytest.raises(SettingError, match="SOFTMAX_LAB_TRUSTED_PROXIES: 'proxy.lan'"):
+    with pytest.raises(SettingError, match="`SOFTMAX_LAB_TRUSTED_PROXIES`: 'proxy.lan'"):
         parse_trusted_proxies("127.0.0.1, proxy.lan")

@@ -168,7 +168,7 @@ def test_start_past_the_limit_is_refused_with_the_numbers():
     app.sidebar.button(key="train_start").click().run()
     assert [e.value for e in app.sidebar.error] == [
         "Can't start: this run costs 58,800 book steps (300 epochs at batch 256); the largest run this class "
-        "allows is 10,000 book steps (max_run_cost): at batch 256, up to 51 epochs fit"]
+        "allows is 10,000 book steps (`max_run_cost`): at batch 256, up to 51 epochs fit"]
     assert [w.value for w in app.sidebar.warning][0].startswith("Too large to start: this run costs 58,800")
     assert store().list_runs(scope=EVERYTHING) == []
     app.sidebar.number_input(key="form_epochs").set_value(40)

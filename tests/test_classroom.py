@@ -253,16 +253,16 @@ def test_classroom_mode_is_on_only_with_a_code_from_the_environment_or_secrets()
                                                      "SOFTMAX_LAB_TEACHER_PASSWORD": "plain demo",
                                                      "SOFTMAX_LAB_MAX_ACTIVE_RUNS": "5"})
     assert verify_password("plain demo", from_env.teacher_password_hash) and from_env.max_active_runs == 5
-    with pytest.raises(ClassroomError, match="max_active_runs must be a whole number from 1 to 200"):
+    with pytest.raises(ClassroomError, match="`max_active_runs` must be a whole number from 1 to 200"):
         load_classroom_settings({"classroom": {"code": "x", "max_active_runs": 0}}, environ={})
 
 
 @pytest.mark.parametrize("secrets, message", [
-    ({"clasroom": {"code": "FM-2026"}}, r"has a \[clasroom\] table: classroom settings belong in \[classroom\]"),
-    ({"Classroom": {"code": "FM-2026"}}, r"has a \[Classroom\] table"),
-    ({"code": "FM-2026"}, r"sets 'code' outside any table"),
-    ({"classroom": {"code": "FM-2026", "max_active_run": 2}}, r"unknown setting 'max_active_run' \(did you mean "
-                                                              r"'max_active_runs'\?\)"),
+    ({"clasroom": {"code": "FM-2026"}}, r"has a `\[clasroom\]` table: classroom settings belong in `\[classroom\]`"),
+    ({"Classroom": {"code": "FM-2026"}}, r"has a `\[Classroom\]` table"),
+    ({"code": "FM-2026"}, r"sets `code` outside any table"),
+    ({"classroom": {"code": "FM-2026", "max_active_run": 2}}, r"unknown setting `max_active_run` \(did you mean "
+                                                              r"`max_active_runs`\?\)"),
     ({"classroom": {"teacher_password_hash": "x"}}, r"has no code"),
 ])
 def test_a_misspelled_classroom_table_fails_closed(secrets, message):

@@ -81,7 +81,7 @@ def test_500_epochs_at_batch_1_is_refused_before_the_click_naming_the_limit_and_
     assert not estimate.fits and "max_run_cost" in estimate.refusal
     assert "25,000,000 book steps" in estimate.refusal and "10,000 book steps" in estimate.refusal
     assert "at batch 5, 1 epoch fits" in estimate.refusal, estimate.refusal
-    with pytest.raises(RunLimitReached, match=r"largest run this class allows is 10,000 book steps \(max_run_cost\)"):
+    with pytest.raises(RunLimitReached, match=r"largest run this class allows is 10,000 book steps \(`max_run_cost`\)"):
         policy.start(ada, [RunRequest(hog, "hog")])
     assert runner.store.list_runs(scope=EVERYTHING) == [], "nothing was recorded"
     assert policy.estimate(Identity.teacher(), [hog]).fits, "the teacher has no limit"
@@ -109,7 +109,7 @@ def test_two_names_from_one_address_share_one_budget_and_the_teacher_sets_the_la
     long_run = TrainConfig(epochs=40)  # 7,840 book steps with a student's validation split
     policy.start(ada, [RunRequest(long_run, "1"), RunRequest(long_run, "2")])
     refusal = policy.estimate(ada2, [long_run]).refusal
-    assert "(max_active_cost)" in refusal and "4,320 book steps is left" in refusal and "up to 22 epochs" in refusal
+    assert "(`max_active_cost`)" in refusal and "4,320 book steps is left" in refusal and "up to 22 epochs" in refusal
     with pytest.raises(RunLimitReached, match="max_active_cost"):
         policy.start(ada2, [RunRequest(long_run, "the second name")])
     with pytest.raises(RunLimitReached, match="max_active_cost"):  # the store's check, under its lock

@@ -219,7 +219,7 @@ def test_an_unknown_executor_is_refused_by_name(monkeypatch):
     from softmax_core.runs.executors import executor_name
 
     monkeypatch.setenv("SOFTMAX_LAB_EXECUTOR", "dask")
-    with pytest.raises(ValueError, match="SOFTMAX_LAB_EXECUTOR='dask' must be one of local, ray"):
+    with pytest.raises(ValueError, match="`SOFTMAX_LAB_EXECUTOR='dask'` must be one of local, ray"):
         executor_name()
     monkeypatch.delenv("SOFTMAX_LAB_EXECUTOR")
     assert executor_name() == "local"

@@ -53,7 +53,7 @@ def test_every_problem_is_named_at_once_and_a_misspelled_name_too():
     with pytest.raises(SettingError) as caught:
         load_settings({"SOFTMAX_LAB_CLASS_COD": "abc", "SOFTMAX_LAB_PACK_SIZE": "0"})
     message = str(caught.value)
-    assert "SOFTMAX_LAB_CLASS_COD is not a setting" in message and "did you mean SOFTMAX_LAB_CLASS_CODE" in message
+    assert "`SOFTMAX_LAB_CLASS_COD` is not a setting" in message and "did you mean `SOFTMAX_LAB_CLASS_CODE`" in message
     assert "SOFTMAX_LAB_PACK_SIZE='0'" in message
 
 
@@ -88,5 +88,5 @@ def test_the_cli_stops_at_start_on_a_wrong_setting(tmp_path):
     done = subprocess.run([sys.executable, "-m", "softmax_core", "runs"], env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2, done.stderr
-    assert "SOFTMAX_LAB_EXECUTOR='kubernetes' must be one of local, ray" in done.stderr
+    assert "`SOFTMAX_LAB_EXECUTOR='kubernetes'` must be one of local, ray" in done.stderr
     assert "Traceback" not in done.stderr

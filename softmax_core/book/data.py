@@ -43,7 +43,7 @@ import torch
 
 from softmax_core.dataset_sizes import NUM_FEATURES, TEST_SET_SIZE, TRAIN_SET_SIZE, VALIDATION_SEED, VALIDATION_SIZE
 from softmax_core.errors import LabError
-from softmax_core.i18n import N_, _
+from softmax_core.i18n import N_, Said, _, as_code
 from softmax_core.settings import server_settings
 
 DATA_ENV_VAR = "SOFTMAX_LAB_DATA"
@@ -201,7 +201,8 @@ def read_book_folder(root: Path) -> dict[str, np.ndarray]:
     try:
         from torchvision.datasets import FashionMNIST
     except ImportError as error:
-        raise DataError(f"reading the book's folder {root / 'FashionMNIST'} needs torchvision: {error}") from None
+        raise DataError(N_("reading the book's folder {folder} needs torchvision: {error}"),
+                        folder=root / "FashionMNIST", error=error) from None
     packed_only = book_raw_files(root)[0].suffix == ".gz"
     if packed_only:
         for path in book_raw_files(root):
@@ -213,17 +214,18 @@ def read_book_folder(root: Path) -> dict[str, np.ndarray]:
             arrays[f"{split}_images"] = dataset.data.reshape(len(dataset.data), NUM_FEATURES).numpy()
             arrays[f"{split}_labels"] = dataset.targets.to(torch.uint8).numpy()
     except (RuntimeError, OSError, ValueError) as error:  # torchvision's "not found", a bad or short file
-        raise DataError(f"the book's folder {root / 'FashionMNIST' / 'raw'} can't be read: {error}") from None
+        raise DataError(N_("the book's folder {folder} can't be read: {error}"),
+                        folder=root / "FashionMNIST" / "raw", error=error) from None
     if any(arrays[name].shape != ARRAY_SHAPES[name] for name in ARRAY_FILES):
-        raise DataError(f"the book's folder {root / 'FashionMNIST' / 'raw'} does not hold Fashion-MNIST.")
+        raise DataError(N_("the book's folder {folder} does not hold Fashion-MNIST."),
+                        folder=root / "FashionMNIST" / "raw")
     return arrays
 
 
-def describe_expected_files(folder: Path) -> str:
-    """One sentence naming the four files and where to put them."""
-    names = ", ".join(FILE_MD5S)
-    return (f"put the four Fashion-MNIST files ({names}) in {folder}, "
-            f"or set {DATA_ENV_VAR} to a folder that holds them")
+def describe_expected_files(folder: Path) -> Said:
+    """One sentence naming the four files and where to put them (said in the reader's language when shown)."""
+    return Said(N_("put the four Fashion-MNIST files ({names}) in {folder}, or set {variable} to a folder that "
+                   "holds them"), names=", ".join(FILE_MD5S), folder=folder, variable=as_code(DATA_ENV_VAR))
 
 
 def load_fashion_mnist(
@@ -322,7 +324,8 @@ def ensure_files(
         return
     absent = missing_files(folder)
     if absent and not download:
-        raise DataError(f"Fashion-MNIST is missing {', '.join(absent)}: {describe_expected_files(folder)}.")
+        raise DataError(N_("Fashion-MNIST is missing {files}: {what_to_do}."), files=", ".join(absent),
+                        what_to_do=describe_expected_files(folder))
     for name in absent:
         download_file(name, folder, progress=progress, mirrors=mirrors)
     for name in FILE_MD5S:
@@ -334,10 +337,9 @@ def verify_file(path: Path) -> None:
     expected = FILE_MD5S[path.name]
     actual = _md5_of(path)
     if actual != expected:
-        raise DataError(
-            f"{path.name} in {path.parent} is corrupted or truncated (md5 {actual}, expected {expected}); "
-            f"delete it so it is downloaded again, or replace it with the original file."
-        )
+        raise DataError(N_("{file} in {folder} is corrupted or truncated (md5 {actual}, expected {expected}); "
+                           "delete it so it is downloaded again, or replace it with the original file."),
+                        file=path.name, folder=path.parent, actual=actual, expected=expected)
 
 
 def download_file(
@@ -359,9 +361,8 @@ def download_file(
             continue
         verify_file(path)
         return path
-    raise DataError(
-        f"could not download {name} ({'; '.join(failures)}). Offline? {describe_expected_files(folder)}."
-    )
+    raise DataError(N_("could not download {file} ({failures}). Offline? {what_to_do}."), file=name,
+                    failures="; ".join(failures), what_to_do=describe_expected_files(folder))
 
 
 def _fetch(url: str, target: Path, progress: ProgressCallback | None, timeout: float) -> Path:
@@ -383,32 +384,38 @@ def _read_idx(path: Path, kind: str) -> np.ndarray:
     try:
         raw = gzip.decompress(path.read_bytes())
     except (OSError, EOFError, gzip.BadGzipFile) as error:
-        raise DataError(f"{path.name} in {path.parent} can't be read: {error}") from error
+        raise DataError(N_("{file} in {folder} can't be read: {error}"), file=path.name, folder=path.parent,
+                        error=error) from error
     header_ints = 4 if kind == "images" else 2
     header = np.frombuffer(raw[: 4 * header_ints], dtype=">u4")
     count = int(header[1])
     if int(header[0]) != _IDX_MAGIC[kind] or len(raw) != 4 * header_ints + count * (
         NUM_FEATURES if kind == "images" else 1
     ):
-        raise DataError(f"{path.name} in {path.parent} is not a Fashion-MNIST {kind} file.")
+        wrong = (N_("{file} in {folder} is not a Fashion-MNIST images file.") if kind == "images" else
+                 N_("{file} in {folder} is not a Fashion-MNIST labels file."))
+        raise DataError(wrong, file=path.name, folder=path.parent)
     values = np.frombuffer(raw, dtype=np.uint8, offset=4 * header_ints).copy()
     return values if kind == "labels" else values.reshape(count, NUM_FEATURES)
 
 
 def _check_folder_readable(folder: Path) -> None:
     if folder.exists() and not folder.is_dir():
-        raise DataError(f"{folder} is a file, not a folder: {describe_expected_files(folder)}.")
+        raise DataError(N_("{folder} is a file, not a folder: {what_to_do}."), folder=folder,
+                        what_to_do=describe_expected_files(folder))
     if folder.is_dir() and not os.access(folder, os.R_OK | os.X_OK):
-        raise DataError(f"the data folder {folder} can't be read (permission denied).")
+        raise DataError(N_("the data folder {folder} can't be read (permission denied)."), folder=folder)
 
 
 def _make_writable_folder(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise DataError(f"can't create the data folder {folder}: {error.strerror or error}") from error
+        raise DataError(N_("can't create the data folder {folder}: {error}"), folder=folder,
+                        error=error.strerror or error) from error
     if not os.access(folder, os.W_OK):
-        raise DataError(f"can't download into {folder} (not writable): {describe_expected_files(folder)}.")
+        raise DataError(N_("can't download into {folder} (not writable): {what_to_do}."), folder=folder,
+                        what_to_do=describe_expected_files(folder))
 
 
 def _md5_of(path: Path) -> str:
@@ -418,5 +425,6 @@ def _md5_of(path: Path) -> str:
             for block in iter(lambda: file.read(1 << 20), b""):
                 digest.update(block)
     except OSError as error:
-        raise DataError(f"{path.name} in {path.parent} can't be read: {error.strerror or error}") from error
+        raise DataError(N_("{file} in {folder} can't be read: {error}"), file=path.name, folder=path.parent,
+                        error=error.strerror or error) from error
     return digest.hexdigest()

@@ -43,7 +43,9 @@ from softmax_core.book.model import (
 from softmax_core.book.schedule import EpochSchedule
 from softmax_core.book.stacked import EVAL_CHUNK, StackedSoftmaxSGD, stacks, summed_cross_entropy
 from softmax_core.config import ConfigError, TrainConfig
-from softmax_core.status import RunStatus
+from softmax_core.i18n import N_, Said
+from softmax_core.status import CANCELLED_AFTER, RunStatus
+from softmax_core.status import DIVERGED as ENDING_DIVERGED
 
 FINISHED, DIVERGED, CANCELLED = RunStatus.FINISHED, RunStatus.DIVERGED, RunStatus.CANCELLED
 ORDER_SEED_OFFSET = 1_000_003  # the shuffling generator's seed: seed + this, apart from the init's
@@ -122,6 +124,7 @@ class FitResult:
     diverged_step: Optional[int] = None  # first step whose loss was not finite
     diverged_epoch: Optional[float] = None
     checkpoint: Optional[Checkpoint] = None  # a run that yielded: where it goes on
+    ending: Optional[Said] = None  # how it ended if it didn't finish, language-neutral (``message`` is its English)
 
     @property
     def final(self) -> Optional[EpochReport]:
@@ -166,7 +169,8 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device", "cuda was asked for, but no CUDA GPU is available here; use cpu or auto")
+        raise ConfigError("device", Said(N_("cuda was asked for, but no CUDA GPU is available here; use cpu or "
+                                            "auto")))
     return torch.device(name)
 
 
@@ -497,13 +501,13 @@ def _as_predicate(stop: StopSignal) -> Callable[[], bool]:
 
 def _result_of(stopped: _Stopped | None, epochs: tuple[EpochReport, ...], config: TrainConfig,
                seconds: float) -> FitResult:
-    if stopped is not None and stopped.status == DIVERGED:
-        message = (f"diverged: the loss became non-finite at step {stopped.step} "
-                   f"(epoch {stopped.epoch:.2f}); try a smaller lr or init_std")
-        return FitResult(DIVERGED, epochs, None, message, seconds, stopped.step, stopped.epoch)
     if stopped is not None:
-        return FitResult(CANCELLED, epochs, None,
-                         f"cancelled after step {stopped.step} (epoch {stopped.epoch:.2f})", seconds)
+        ending = Said(ENDING_DIVERGED if stopped.status == DIVERGED else CANCELLED_AFTER, step=stopped.step,
+                      epoch=f"{stopped.epoch:.2f}")
+        if stopped.status == DIVERGED:
+            return FitResult(DIVERGED, epochs, None, ending.english(), seconds, stopped.step, stopped.epoch,
+                             ending=ending)
+        return FitResult(CANCELLED, epochs, None, ending.english(), seconds, ending=ending)
     final = epochs[-1]
     verdict = judge_book_checks(final.train_loss, final.train_acc, final.test_acc)
     return FitResult(FINISHED, epochs, verdict, finished_message(config.epochs, verdict), seconds)

@@ -33,8 +33,8 @@ from typing import Any
 
 from softmax_core.classroom.names import canonical_name, has_letter_or_digit
 from softmax_core.errors import LabError
-from softmax_core.i18n import N_, _
-from softmax_core.runs.store import ClassFull, ClassStore, GuardRule, NameTaken, StudentRecord
+from softmax_core.i18n import N_, _, as_code
+from softmax_core.runs.store import THIS_MACHINE, ClassFull, ClassStore, GuardRule, NameTaken, StudentRecord
 from softmax_core.settings import (
     DEFAULT_MAX_ACTIVE_COST,
     DEFAULT_MAX_ACTIVE_RUNS,
@@ -95,7 +95,7 @@ class NotAllowed(ClassroomError):
 def hash_password(password: str, salt: bytes | None = None) -> str:
     """A salted scrypt hash, as text: 'scrypt$16384$8$1$<salt>$<hash>' (base64)."""
     if not password:
-        raise ClassroomError("the teacher's password must not be empty")
+        raise ClassroomError(N_("the teacher's password must not be empty"))
     salt = salt or os.urandom(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
     encode = base64.b64encode
@@ -184,7 +184,8 @@ def load_classroom_settings(secrets_file: Mapping[str, Any] | None = None,
     code = env.class_code or str(section.get("code", ""))
     if not code.strip():
         if section:
-            raise ClassroomError(f"secrets.toml's [{SECTION}] has no code: set code = \"...\" (what students type)")
+            raise ClassroomError(N_("secrets.toml's {table} has no code: set {example} (what students type)"),
+                                 table=as_code(f"[{SECTION}]"), example=as_code('code = "..."'))
         return None
     password = env.teacher_password or str(section.get("teacher_password_hash", ""))
     if password and not is_password_hash(password):
@@ -202,19 +203,25 @@ def load_classroom_settings(secrets_file: Mapping[str, Any] | None = None,
 def _classroom_section(secrets_file: dict[str, Any]) -> dict[str, Any]:
     for key in secrets_file:
         if key != SECTION and _looks_like(key, SECTION):
-            raise ClassroomError(f"secrets.toml has a [{key}] table: classroom settings belong in [{SECTION}], "
-                                 "so classroom mode is not on and the app serves nothing until that is fixed")
+            raise ClassroomError(N_("secrets.toml has a {table} table: classroom settings belong in {section}, so "
+                                    "classroom mode is not on and the app serves nothing until that is fixed"),
+                                 table=as_code(f"[{key}]"), section=as_code(f"[{SECTION}]"))
         if key in SETTING_KEYS:
-            raise ClassroomError(f"secrets.toml sets {key!r} outside any table: put it under [{SECTION}]")
+            raise ClassroomError(N_("secrets.toml sets {key} outside any table: put it under {section}"),
+                                 key=as_code(key), section=as_code(f"[{SECTION}]"))
     section = secrets_file.get(SECTION, {})
     if not isinstance(section, Mapping):
-        raise ClassroomError(f"secrets.toml's {SECTION} must be a table ([{SECTION}]), got {section!r}")
+        raise ClassroomError(N_("secrets.toml's {name} must be a table ({section}), got {value}"),
+                             name=as_code(SECTION), section=as_code(f"[{SECTION}]"), value=repr(section))
     for key in section:
         if key not in SETTING_KEYS:
             near = difflib.get_close_matches(key, SETTING_KEYS, n=1)
-            hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise ClassroomError(f"secrets.toml's [{SECTION}] has an unknown setting {key!r}{hint}; "
-                                 f"the settings are {', '.join(SETTING_KEYS)}")
+            unknown = (N_("secrets.toml's {section} has an unknown setting {key} (did you mean {near}?); the "
+                          "settings are {settings}") if near else
+                       N_("secrets.toml's {section} has an unknown setting {key}; the settings are {settings}"))
+            raise ClassroomError(unknown, section=as_code(f"[{SECTION}]"), key=as_code(key),
+                                 near=as_code(near[0]) if near else "",
+                                 settings=", ".join(as_code(name) for name in SETTING_KEYS))
     return dict(section)
 
 
@@ -229,7 +236,8 @@ def _whole_number(name: str, value: Any, most: int) -> int:
     except (TypeError, ValueError):
         number = None
     if number is None or not 1 <= number <= most or isinstance(value, bool):
-        raise ClassroomError(f"{name} must be a whole number from 1 to {most}, got {value!r}")
+        raise ClassroomError(N_("{name} must be a whole number from 1 to {most}, got {value}"), name=as_code(name),
+                             most=most, value=repr(value))
     return number
 
 
@@ -397,5 +405,5 @@ def _add_pass(classes: ClassStore, role: str, seconds: float, student_id: int | 
 
 def _keys(name: str, rules: dict[str, GuardRule], address: str) -> dict[str, GuardRule]:
     """The guards' keys of one kind of try: per address (the only scope: see the module's docstring)."""
-    keys = {"address": f"{name}@{address or 'local'}"}
+    keys = {"address": f"{name}@{address or THIS_MACHINE}"}
     return {keys[scope]: rule for scope, rule in rules.items()}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from softmax_core.config import TrainConfig, describe_cost, epoch_cost, run_cost
 from softmax_core.dataset_sizes import TRAIN_SET_SIZE
-from softmax_core.i18n import _, ngettext
+from softmax_core.i18n import _, as_code, ngettext
 from softmax_core.runs.store import ACTIVE_COST_SETTING
 
 RUN_COST_SETTING = "max_run_cost"  # the classroom setting (and class-state key) of the largest run
@@ -81,7 +81,7 @@ def estimate_request(configs: Sequence[TrainConfig], run_limit: int | None = Non
 def _over_run_limit(config: TrainConfig, cost: int, limit: int) -> str:
     head = _("this run costs {cost} ({epochs} epochs at batch {batch}); the largest run this class allows is "
              "{limit} ({setting}): ").format(cost=describe_cost(cost), epochs=config.epochs, batch=config.batch_size,
-                                             limit=describe_cost(limit), setting=RUN_COST_SETTING)
+                                             limit=describe_cost(limit), setting=as_code(RUN_COST_SETTING))
     return head + what_fits(config, limit)
 
 
@@ -127,4 +127,4 @@ def _over_budget(configs: Sequence[TrainConfig], cost: int, budget: int, in_use:
                 _("this run costs {cost} and yours (with every name from your computer) queued or training cost "
                   "{in_use}; this class allows {budget} at once ({setting}), so {left} is left: {fits} would fit"))
     return sentence.format(cost=describe_cost(cost), in_use=describe_cost(in_use), budget=describe_cost(budget),
-                           setting=ACTIVE_COST_SETTING, left=describe_cost(left), fits=fit_text)
+                           setting=as_code(ACTIVE_COST_SETTING), left=describe_cost(left), fits=fit_text)

@@ -38,7 +38,7 @@ from softmax_core.classroom.board import Challenge, class_challenge
 from softmax_core.classroom.budget import RUN_COST_SETTING, Estimate, estimate_request
 from softmax_core.config import TrainConfig
 from softmax_core.errors import InputError
-from softmax_core.i18n import N_, _
+from softmax_core.i18n import N_, _, as_code
 from softmax_core.runs.jobs import JobRunner
 from softmax_core.runs.store import (
     EVERYTHING,
@@ -141,7 +141,7 @@ class ClassPolicy:
         self._check_teacher(who, N_("only the teacher can change the largest run"))
         if isinstance(cost, bool) or not isinstance(cost, int) or not 1 <= cost <= MOST_COST_ALLOWED:
             raise InputError(_("{setting} must be a whole number of book steps from 1 to {most}, got {value}").format(
-                setting=RUN_COST_SETTING, most=f"{MOST_COST_ALLOWED:,}", value=repr(cost)))
+                setting=as_code(RUN_COST_SETTING), most=f"{MOST_COST_ALLOWED:,}", value=repr(cost)))
         self.store.classroom.set_class_state(RUN_COST_SETTING, cost)
 
     def estimate(self, who: Identity | None, configs: Sequence[TrainConfig]) -> Estimate:

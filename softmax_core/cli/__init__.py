@@ -34,6 +34,7 @@ from softmax_core.i18n.choose import language_from_environment
 from softmax_core.runs.executors import NodeInfo, executor_name
 from softmax_core.runs.store import DB_ENV_VAR, EVERYTHING, RunRecord, RunStore, open_default_store
 from softmax_core.settings import check_settings
+from softmax_core.status import RunStatus, status_named
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -116,12 +117,14 @@ def run_workers(args: argparse.Namespace, out: TextIO) -> int:
         gpus=sum(n.gpus for n in nodes if n.alive)), file=out)
     for node in nodes:
         state = _("alive") if node.alive else _("dead")
-        print(f"  {node.name[:16]:<16}  {node.host:<20}  {node.cpus:>3} CPUs  {node.gpus:>2} GPUs  {state}", file=out)
+        counts = _("{cpus} CPUs  {gpus} GPUs  {state}").format(cpus=f"{node.cpus:>3}", gpus=f"{node.gpus:>2}",
+                                                               state=state)
+        print(f"  {node.name[:16]:<16}  {node.host:<20}  {counts}", file=out)
     print((_("runs going: {count}") if going else _("runs going: {count} (none)")).format(count=len(going)), file=out)
     waiting = _("waiting for a worker")
     for run in going:
-        print(f"  {run.id:>5}  {run.status:<8}  {100 * run.progress:5.1f}%  {run.name[:28]:<28}  "
-              f"{run.placement or waiting}", file=out)
+        print(f"  {run.id:>5}  {status_named(run.status)!s:<8}  {100 * run.progress:5.1f}%  {run.name[:28]:<28}  "
+              f"{run.shown_placement() or waiting}", file=out)
     return EXIT_OK
 
 
@@ -219,7 +222,9 @@ def format_run_line(run: RunRecord) -> str:
         _("loss {loss}  test acc {accuracy}  {outcome}").format(
             loss=f"{run.final_train_loss:.4f}", accuracy=f"{run.final_test_acc:.4f}",
             outcome=_("pass") if run.verdict and run.verdict.passed else _("fail")))
-    return f"{run.id:>5}  {run.status:<11}  {run.name[:32]:<32}  {final}"
+    if run.error and run.status != RunStatus.FINISHED:
+        final = run.shown_error()  # how it ended, in the reader's language
+    return f"{run.id:>5}  {status_named(run.status)!s:<11}  {run.name[:32]:<32}  {final}"
 
 
 def run_serve(args: argparse.Namespace, out: TextIO) -> int:

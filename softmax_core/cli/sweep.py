@@ -124,7 +124,7 @@ class TableRows:
         cell = "  ".join(f"{run.tags['cell'][name]:>10g}" for name in self.axes)
         if run.status != RunStatus.FINISHED:
             status = _(run.status.value)  # the msgids are marked with the status names in dashboard/render.py
-            print(f"{cell}  {run.config.seed:>4}  {status} {run.error or ''}", file=self.out, flush=True)
+            print(f"{cell}  {run.config.seed:>4}  {status} {run.shown_error()}", file=self.out, flush=True)
             return
         checks = _("pass") if run.verdict and run.verdict.passed else _("fail")
         print(f"{cell}  {run.config.seed:>4}  {run.final_train_loss:>10.4f}  {run.final_test_acc:>8.4f}  {checks}",

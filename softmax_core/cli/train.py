@@ -21,6 +21,7 @@ from softmax_core.metric_registry import METRICS, NAMES, Metric, Split
 from softmax_core.runs.run_driver import claim, train_claimed
 from softmax_core.runs.run_follower import follow_run
 from softmax_core.runs.store import RunStore, StoreError, open_default_store
+from softmax_core.runs.store.records import shown_device
 from softmax_core.status import RunStatus
 
 EXIT_OK, EXIT_RUN_FAILED = 0, 1
@@ -43,7 +44,7 @@ class TablePrinter(Callback):
     def on_fit_start(self, start: FitStart) -> None:
         settings = ", ".join(f"{k}={v}" for k, v in start.config.to_dict().items())
         self.columns = [m for m in METRICS if m.split is not Split.VALIDATION or start.config.validation]
-        self._print(_("training on {device}: {settings}").format(device=start.device, settings=settings))
+        self._print(_("training on {device}: {settings}").format(device=shown_device(start.device), settings=settings))
         epoch, seconds, labels = _("epoch"), _("seconds"), [_(m.label) for m in self.columns]
         self._print("  ".join([f"{epoch:>5}", *(f"{label:>{_width(m)}}" for label, m in zip(labels, self.columns)),
                                f"{seconds:>7}"]))
@@ -85,10 +86,7 @@ def describe_result(result: FitResult) -> str:
     if result.status == RunStatus.FINISHED and result.verdict is not None:
         return _("finished {epochs} epochs; the book's checks: {summary}").format(
             epochs=result.final.epoch if result.final else len(result.epochs), summary=result.verdict.describe())
-    if result.status == RunStatus.DIVERGED and result.diverged_step is not None:
-        return _("diverged: the loss became non-finite at step {step} (epoch {epoch}); try a smaller lr or "
-                 "init_std").format(step=result.diverged_step, epoch=f"{result.diverged_epoch or 0:.2f}")
-    return result.message
+    return str(result.ending) if result.ending is not None else result.message
 
 
 def result_summary(result: FitResult) -> dict:

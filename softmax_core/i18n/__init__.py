@@ -114,3 +114,60 @@ def ngettext(singular: str, plural: str, count: int) -> str:
 def N_(message: str) -> str:  # gettext's own name: mark for extraction, translate later
     """Mark a module-level string for the catalog; ``_()`` translates it where it is shown."""
     return message
+
+
+def as_code(name: str) -> str:
+    """A name a person types (an environment variable, a setting in secrets.toml) as Markdown code: it stays
+    Latin in every language, and reads as something to type, not as a word of the sentence."""
+    return f"`{name}`"
+
+
+class Said:
+    """A sentence kept as its msgid and values, said in whatever language is current when it is shown:
+    ``str(Said(N_("{name} is taken"), name="Ada"))``. A value may itself be a ``Said`` (said in the same
+    language). ``english()`` is the sentence in the msgids' own language, what a stored record keeps, and
+    ``to_dict()``/``from_dict()`` carry it, language-neutral, through JSON."""
+
+    __slots__ = ("template", "values")
+
+    def __init__(self, template: str, /, **values: object):
+        self.template, self.values = template, values
+
+    def __str__(self) -> str:
+        if not self.values:
+            return _(self.template)
+        for text in (_(self.template), self.template):  # a translation that lost a placeholder: the English
+            try:
+                return text.format(**self.values)
+            except (KeyError, IndexError, ValueError):
+                continue
+        return self.template  # values that don't fit it (a row written by another release): the sentence bare
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __repr__(self) -> str:
+        return f"Said({self.template!r}, **{self.values!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Said) and (self.template, self.values) == (other.template, other.values)
+
+    def __hash__(self) -> int:
+        return hash(self.template)
+
+    def english(self) -> str:
+        """The sentence in English (the msgids' language), whoever's language is current."""
+        with use_language(SOURCE_LANGUAGE):
+            return str(self)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready form: the msgid and its values (a nested Said as its own dict, anything else as text)."""
+        return {"say": self.template, "values": {name: value.to_dict() if isinstance(value, Said) else
+                                                 value if isinstance(value, (int, float)) else str(value)
+                                                 for name, value in self.values.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Said:
+        """The Said that ``to_dict`` wrote."""
+        return cls(data["say"], **{name: cls.from_dict(value) if isinstance(value, dict) else value
+                                   for name, value in data.get("values", {}).items()})

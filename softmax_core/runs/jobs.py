@@ -25,10 +25,11 @@ from typing import Optional
 
 from softmax_core.book.packed import pack_key
 from softmax_core.config import TrainConfig, describe_config
+from softmax_core.i18n import Said
 from softmax_core.runs.executors import Executor, Submission, WorkerInfo, make_executor, pack_limit
 from softmax_core.runs.run_driver import HEARTBEAT_SECONDS
 from softmax_core.runs.store import EVERYTHING, RunRequest, RunStore, StoreError
-from softmax_core.status import RunStatus
+from softmax_core.status import CANCELLED_WHILE_QUEUED, SERVER_STOPPED, RunStatus, status_named
 
 log = logging.getLogger(__name__)
 STALE_SECONDS = 8.0  # eight missed heartbeats: the holder is gone
@@ -91,7 +92,7 @@ class JobRunner:
         if not self.store.request_cancel(run_id):
             return False
         if self.executor.withdraw(run_id):
-            self.store.end_run(run_id, RunStatus.CANCELLED, "cancelled while queued")
+            self.store.end_run(run_id, RunStatus.CANCELLED, Said(CANCELLED_WHILE_QUEUED))
         return True
 
     def wait(self, run_id: int, timeout: Optional[float] = None) -> bool:
@@ -131,8 +132,7 @@ class JobRunner:
         self.executor.shutdown(timeout)
         for run in self.store.get_runs(ids, scope=EVERYTHING):
             if run.is_active:
-                self.store.end_run(run.id, RunStatus.INTERRUPTED,
-                                   f"the server was stopped while this run was {run.status}; its points are kept")
+                self.store.end_run(run.id, RunStatus.INTERRUPTED, Said(SERVER_STOPPED, status=status_named(run.status)))
 
     def _keep_runs_alive(self) -> None:
         while not self._closing.wait(HEARTBEAT_SECONDS):

@@ -22,9 +22,10 @@ from collections.abc import Callable, Sequence
 
 from softmax_core.book.data import FashionMNISTData, load_fashion_mnist
 from softmax_core.book.train import Callback, Checkpoint, FitResult, fit
+from softmax_core.i18n import Said
 from softmax_core.runs.recording_callback import RecordingCallback
 from softmax_core.runs.store import EVERYTHING, RunStore
-from softmax_core.status import RunStatus
+from softmax_core.status import CANCELLED_WHILE_QUEUED, INTERRUPTED_FROM_KEYBOARD, RunStatus, raised
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 1.0
@@ -82,7 +83,7 @@ def claim(store: RunStore, run_id: int, node: str | None = None) -> bool:
     if store.claim_run(run_id, socket.gethostname(), os.getpid(), node):
         return True
     if store.cancel_requested(run_id):
-        store.end_run(run_id, RunStatus.CANCELLED, "cancelled while queued")
+        store.end_run(run_id, RunStatus.CANCELLED, Said(CANCELLED_WHILE_QUEUED))
     return False
 
 
@@ -155,20 +156,20 @@ def train_claimed_pack(store: RunStore, run_ids: Sequence[int], data_source: Dat
             return fit_many(configs, data_source(), [[recorder] for recorder in recorders], stops,
                             yield_now=yield_now, resumes=resumes)
         except KeyboardInterrupt:
-            _record_ends(store, recorders, run_ids, RunStatus.CANCELLED, "interrupted from the keyboard")
+            _record_ends(store, recorders, run_ids, RunStatus.CANCELLED, Said(INTERRUPTED_FROM_KEYBOARD))
             raise
         except Exception as error:
-            _record_ends(store, recorders, run_ids, RunStatus.FAILED, f"{type(error).__name__}: {error}")
+            _record_ends(store, recorders, run_ids, RunStatus.FAILED, raised(error))
             raise
 
 
 def _record_ends(store: RunStore, recorders: Sequence[RecordingCallback], run_ids: Sequence[int],
-                 status: RunStatus, why: str) -> None:
+                 status: RunStatus, why: Said) -> None:
     for recorder, run_id in zip(recorders, run_ids, strict=True):
         _record_end(store, recorder, run_id, status, why)
 
 
-def _record_end(store: RunStore, recorder: RecordingCallback, run_id: int, status: RunStatus, why: str) -> None:
+def _record_end(store: RunStore, recorder: RecordingCallback, run_id: int, status: RunStatus, why: Said) -> None:
     """Keep every point the run made, then end it with ``status`` and why."""
     try:
         recorder.flush()

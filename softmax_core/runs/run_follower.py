@@ -46,5 +46,6 @@ def result_from_record(run: RunRecord, epochs: tuple) -> FitResult:
     else:
         message = run.error or str(run.status)
     seconds = (run.ended_at or 0.0) - (run.started_at or run.ended_at or 0.0)
-    return FitResult(run.status, epochs, run.verdict, message, seconds, run.diverged_step, run.diverged_epoch)
+    return FitResult(run.status, epochs, run.verdict, message, seconds, run.diverged_step, run.diverged_epoch,
+                     ending=run.ending)
 

@@ -16,7 +16,7 @@ from softmax_core.book.schedule import EpochSchedule
 from softmax_core.config import ConfigError, TrainConfig, numeric_fields, run_cost, settings
 from softmax_core.dataset_sizes import TRAIN_SET_SIZE, VALIDATION_SIZE
 from softmax_core.errors import InputError
-from softmax_core.i18n import _, ngettext
+from softmax_core.i18n import _, as_code, ngettext
 from softmax_core.runs.store import RunRecord
 from softmax_core.settings import DEFAULT_MAX_SWEEP_RUNS
 from softmax_core.status import RunStatus
@@ -144,8 +144,8 @@ class SweepSpec:
         if self.size > limit:
             shape = " x ".join(str(len(v)) for v in self.axes.values())
             raise SweepError(_("the grid has {size} runs ({shape} cells x {seeds} seeds); this server allows at most "
-                               "{limit} per sweep ({variable})").format(size=self.size, shape=shape, seeds=self.seeds,
-                                                                        limit=limit, variable=MAX_RUNS_ENV_VAR))
+                               "{limit} per sweep ({variable})").format(
+                size=self.size, shape=shape, seeds=self.seeds, limit=limit, variable=as_code(MAX_RUNS_ENV_VAR)))
 
     def configs(self) -> list[tuple[dict[str, Any], TrainConfig]]:
         """(cell, config) for every run: each cell's values with seeds base.seed, base.seed + 1, ..."""

@@ -28,7 +28,6 @@ from __future__ import annotations
 import collections
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -38,12 +37,13 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
+from softmax_core.i18n import Said
 from softmax_core.runs.executors import NodeInfo, Submission, WorkerInfo, pack_limit
 from softmax_core.runs.executors.zygote import ForkedWorker, fork_worker
 from softmax_core.runs.fair_queue import FairQueue, choose_yields
 from softmax_core.runs.run_driver import DataSource, load_local_data
 from softmax_core.runs.store import EVERYTHING, RunStore
-from softmax_core.status import RunStatus
+from softmax_core.status import WORKER_LOST, RunStatus, worker_death
 
 log = logging.getLogger(__name__)
 RESTART_DELAY_SECONDS = 2.0  # after a worker died before it was ready, so a broken start can't spin
@@ -260,10 +260,10 @@ class LocalExecutor:
             self._slots.remove(slot)
             delay = 0.0 if slot.ready else RESTART_DELAY_SECONDS
             self._restart_at[slot.index] = time.monotonic() + delay
-        message = describe_worker_death(slot.process.pid, slot.process.returncode)
-        log.error("%s%s", message, f" while training runs {slot.run_ids}" if slot.run_ids else "")
+        death = worker_death(slot.process.pid, slot.process.returncode)
+        log.error("%s%s", death.english(), f" while training runs {slot.run_ids}" if slot.run_ids else "")
         for run_id in slot.run_ids:
-            self.store.end_run(run_id, RunStatus.FAILED, f"{message}; the points so far are kept")
+            self.store.end_run(run_id, RunStatus.FAILED, Said(WORKER_LOST, what=death))
             with self._lock:
                 self._submissions.pop(run_id, None)
         slot.conn.close()
@@ -322,12 +322,6 @@ def _channel_pair() -> tuple[Connection, Connection]:
 
 
 def describe_worker_death(pid: int | None, exitcode: int | None) -> str:
-    """E.g. 'the worker process 4121 was killed by SIGKILL (out of memory, or killed by hand)'."""
-    if exitcode is not None and exitcode < 0:
-        try:
-            name = signal.Signals(-exitcode).name
-        except ValueError:
-            name = f"signal {-exitcode}"
-        cause = " (out of memory, or killed by hand)" if exitcode == -signal.SIGKILL else ""
-        return f"the worker process {pid} was killed by {name}{cause}"
-    return f"the worker process {pid} exited unexpectedly (exit code {exitcode})"
+    """E.g. 'the worker process 4121 was killed by SIGKILL (out of memory, or killed by hand)' (English, for
+    the log; a run keeps ``worker_death``'s language-neutral form)."""
+    return worker_death(pid, exitcode).english()

@@ -28,12 +28,13 @@ import numpy as np
 
 import softmax_core
 from softmax_core.book.data import FashionMNISTData, load_decoded_arrays, resolve_data_dir
+from softmax_core.i18n import Said
 from softmax_core.runs.executors import NodeInfo, Submission, WorkerInfo, pack_limit
 from softmax_core.runs.executors.ray_plan import Waiting, plan
 from softmax_core.runs.fair_queue import FairQueue
 from softmax_core.runs.store import EVERYTHING, RunStore
 from softmax_core.settings import server_settings
-from softmax_core.status import RunStatus
+from softmax_core.status import RAY_NODE_LOST, RAY_WORKER_DIED, RunStatus, raised, status_named
 
 log = logging.getLogger(__name__)
 DASHBOARD_ENV_VAR = "SOFTMAX_LAB_RAY_DASHBOARD"
@@ -234,13 +235,11 @@ class RayExecutor:
             if not run.is_active:
                 continue
             if node_gone or isinstance(error, self.ray.exceptions.NodeDiedError):
-                self.store.end_run(run_id, RunStatus.INTERRUPTED,
-                                   f"the Ray node {(run.node or '?')[:8]} ({run.host}) was lost while this run "
-                                   f"was {run.status}; its points are kept")
+                self.store.end_run(run_id, RunStatus.INTERRUPTED, Said(
+                    RAY_NODE_LOST, node=(run.node or "?")[:8], host=str(run.host), status=status_named(run.status)))
             else:
-                self.store.end_run(run_id, RunStatus.FAILED,
-                                   f"its Ray worker died: {type(error).__name__}: {str(error)[:300]}; "
-                                   "the points so far are kept")
+                self.store.end_run(run_id, RunStatus.FAILED, Said(
+                    RAY_WORKER_DIED, kind=type(error).__name__, detail=str(error)[:300]))
 
     def _forget_claimed(self) -> None:
         """Runs a task has claimed beat for themselves: asked when the runner asks (once a second)."""
@@ -268,7 +267,7 @@ class RayExecutor:
         for run_id, why in decided.refuse:
             with self._lock:
                 self._discard_pending(run_id)
-            self.store.end_run(run_id, RunStatus.FAILED, why)
+            self.store.end_run(run_id, RunStatus.FAILED, Said(why))
         for run_id, gpus in decided.send:
             with self._lock:  # with the waiting runs it packs with (a pack is one task, counted once)
                 run_ids = self._pending.take_pack(self.pack_size, first=run_id) if run_id in self._pending else []
@@ -290,7 +289,7 @@ class RayExecutor:
             data = [self._shipped_data()]  # in a list, so the task gets the reference and caches by it
         except Exception as error:  # noqa: BLE001 - e.g. the files aren't here yet: these runs say why
             for run_id in run_ids:
-                self.store.end_run(run_id, RunStatus.FAILED, f"{type(error).__name__}: {error}")
+                self.store.end_run(run_id, RunStatus.FAILED, raised(error))
             return
         ref = self._remote.options(num_cpus=self.cpus, num_gpus=gpus).remote(self.store_url, run_ids, data,
                                                                               self.cpus)

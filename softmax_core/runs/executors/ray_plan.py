@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from softmax_core.runs.executors import NodeInfo
+from softmax_core.status import RAY_HAS_NO_GPU
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def plan(queue: Sequence[Waiting], task_gpus: Sequence[int], nodes: Sequence[Nod
             decided.withdraw.append(run.run_id)
             continue
         if run.device == "cuda" and not gpus:
-            decided.refuse.append((run.run_id, "it asks for cuda, but no node of the Ray cluster has a GPU"))
+            decided.refuse.append((run.run_id, RAY_HAS_NO_GPU))
             continue
         wants_gpu = run.device == "cuda" or (run.device == "auto" and gpus > 0)
         fits = gpus_out < gpus if wants_gpu else out < cpu_room

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from softmax_core.errors import LabError
-from softmax_core.i18n import _
+from softmax_core.i18n import N_, _
 from softmax_core.runs.store.database import Database
 from softmax_core.runs.store.records import StudentRecord
 from softmax_core.runs.store.schema import (
@@ -74,7 +74,7 @@ class ClassStore:
         with self.database.writing() as conn:
             self.database.serialize(conn, "lock:roster")
             if conn.execute(sa.select(students_table.c.id).where(students_table.c.name_key == name_key)).first():
-                raise NameTaken(f"the name {name!r} is taken in this class")
+                raise NameTaken(N_("the name {name} is taken in this class"), name=repr(name))
             if waiting and max_waiting is not None and self._student_count(conn, waiting=True) >= max_waiting:
                 raise ClassFull(_("the waiting room is full ({waiting} waiting); ask your teacher to let "
                                   "people in").format(waiting=max_waiting))

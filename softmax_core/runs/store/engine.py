@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from softmax_core.errors import LabError
+from softmax_core.i18n import N_, Said, as_code
 from softmax_core.runs.store.schema import APP_ID, SCHEMA_VERSION, meta_table
 from softmax_core.settings import server_settings
 
@@ -45,12 +46,13 @@ def create_store_engine(url: str) -> Engine:
     try:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError as error:
-        raise StoreError(f"{DB_ENV_VAR}={url!r} is not a database URL (e.g. sqlite:///path/runs.db)") from error
+        raise StoreError(N_("{setting} is not a database URL (e.g. sqlite:///path/runs.db)"),
+                         setting=as_code(f"{DB_ENV_VAR}={url!r}")) from error
     if parsed.get_backend_name() != "sqlite":
         try:
             return sa.create_engine(url, pool_pre_ping=True)
         except (ImportError, sa.exc.ArgumentError) as error:
-            raise StoreError(f"can't use {shown_url(url)}: {error}") from error
+            raise StoreError(N_("can't use {url}: {error}"), url=shown_url(url), error=error) from error
     if parsed.database and parsed.database != ":memory:":
         _make_parent_folder(Path(parsed.database))
     engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
@@ -83,13 +85,16 @@ def shown_url(url: str) -> str:
     return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
-def describe_db_error(url: str, error: Exception) -> str:
+def describe_db_error(url: str, error: Exception) -> Said:
+    """A driver's error as a sentence a person can act on (the driver's own text inside it, as it is)."""
     text = str(getattr(error, "orig", None) or error)
     if "file is not a database" in text or "malformed" in text:
-        return f"{shown_url(url)} is corrupt or not a SQLite database ({text}); move it away to start a new one."
+        return Said(N_("{url} is corrupt or not a SQLite database ({error}); move it away to start a new one."),
+                    url=shown_url(url), error=text)
     if "readonly" in text or "unable to open" in text:
-        return f"{shown_url(url)} can't be opened for writing ({text}); set {DB_ENV_VAR} to a writable place."
-    return f"database error on {shown_url(url)}: {text}"
+        return Said(N_("{url} can't be opened for writing ({error}); set {variable} to a writable place."),
+                    url=shown_url(url), error=text, variable=as_code(DB_ENV_VAR))
+    return Said(N_("database error on {url}: {error}"), url=shown_url(url), error=text)
 
 
 def _alembic_config(conn: Connection):
@@ -119,15 +124,16 @@ def _check_is_ours(conn: Connection, url: str) -> None:
     if not existing:
         return
     if "meta" not in existing:
-        raise StoreError(f"{shown_url(url)} is not a Softmax Lab database (it has tables {sorted(existing)}); "
-                         f"refusing to touch it. Set {DB_ENV_VAR} to another file.")
+        raise StoreError(N_("{url} is not a Softmax Lab database (it has tables {tables}); refusing to touch it. "
+                            "Set {variable} to another file."), url=shown_url(url), tables=sorted(existing),
+                         variable=as_code(DB_ENV_VAR))
     meta = dict(conn.execute(sa.select(meta_table.c.key, meta_table.c.value)).all())
     if meta.get("app") != APP_ID:
-        raise StoreError(f"{shown_url(url)} belongs to another application ({meta.get('app')!r}); "
-                         "refusing to touch it.")
+        raise StoreError(N_("{url} belongs to another application ({app}); refusing to touch it."),
+                         url=shown_url(url), app=repr(meta.get("app")))
     version = int(meta.get("schema_version", "0"))
     if version > SCHEMA_VERSION:
-        raise _newer_schema_error(url, f"schema version {version}")
+        raise _newer_schema_error(url, Said(N_("schema version {version}"), version=version))
 
 
 def _run_migrations(conn: Connection, url: str) -> None:
@@ -141,12 +147,13 @@ def _run_migrations(conn: Connection, url: str) -> None:
             command.stamp(config, PRE_ALEMBIC_REVISION)  # written by the release before migrations
         command.upgrade(config, "head")
     except CommandError as error:  # e.g. a revision this release has never heard of
-        raise _newer_schema_error(url, f"a schema revision this release doesn't know ({error})") from error
+        raise _newer_schema_error(url, Said(N_("a schema revision this release doesn't know ({error})"),
+                                            error=error)) from error
 
 
-def _newer_schema_error(url: str, what: str) -> StoreError:
-    return StoreError(f"{shown_url(url)} has {what}, newer than this Softmax Lab understands "
-                      f"(schema {SCHEMA_VERSION}); upgrade Softmax Lab or use another database.")
+def _newer_schema_error(url: str, what: Said) -> StoreError:
+    return StoreError(N_("{url} has {what}, newer than this Softmax Lab understands (schema {schema}); upgrade "
+                         "Softmax Lab or use another database."), url=shown_url(url), what=what, schema=SCHEMA_VERSION)
 
 
 @contextlib.contextmanager
@@ -206,7 +213,8 @@ def _make_parent_folder(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise StoreError(f"can't create the folder for the run database {path}: {error.strerror or error}") from error
+        raise StoreError(N_("can't create the folder for the run database {path}: {error}"), path=path,
+                         error=error.strerror or error) from error
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise StoreError(f"the run database {path} can't be written (permission denied); "
-                         f"set {DB_ENV_VAR} to a writable place, e.g. sqlite:///tmp/runs.db")
+        raise StoreError(N_("the run database {path} can't be written (permission denied); set {variable} to a "
+                            "writable place, e.g. sqlite:///tmp/runs.db"), path=path, variable=as_code(DB_ENV_VAR))

@@ -18,13 +18,15 @@ import numpy as np
 from softmax_core.book.verdict import Verdict, judge_book_checks
 from softmax_core.config import TrainConfig
 from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
-from softmax_core.i18n import _
+from softmax_core.i18n import N_, Said, _
 from softmax_core.metric_registry import BY_NAME, METRICS, NAMES, Split
-from softmax_core.status import RunStatus
+from softmax_core.status import RunStatus, describe_ending, english_ending, read_ending
 
 if TYPE_CHECKING:  # torch is loaded only by a reader of tensors: listing runs needs none
     import torch
 
+CPU = N_("cpu")  # the device a run without a GPU trained on, as torch names it (a word: 'CPU' in Chinese)
+THIS_MACHINE = "local"  # the address stored for a browser (or a session without one) on the server's own machine
 Values = Mapping[str, Optional[float]]  # metric name -> value (None: not measured, or not for this reader)
 
 
@@ -45,6 +47,12 @@ def checked_values(values: Mapping[str, Any]) -> dict[str, Optional[float]]:
     return {name: values.get(name) for name in NAMES}
 
 
+def shown_device(device: object) -> str:
+    """A device as a reader reads it: 'cpu' is a word (CPU in Chinese); a GPU's name ('cuda:0') stays as it is."""
+    name = str(device or CPU)
+    return _(CPU) if name == CPU else name
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One stored run as the page and the CLI see it."""
@@ -56,7 +64,7 @@ class RunRecord:
     created_at: float
     started_at: Optional[float]
     ended_at: Optional[float]
-    error: Optional[str]
+    error: Optional[str]  # how it ended if it didn't finish, in English (``shown_error()``: in the reader's language)
     finals: Values  # each metric at the run's last epoch (read as ``run.final_<name>``)
     verdict: Optional[Verdict]
     diverged_step: Optional[int]
@@ -78,6 +86,7 @@ class RunRecord:
     pack_size: Optional[int] = None
     cost: Optional[int] = None  # in book steps (config.run_cost)
     yields: int = 0  # times it gave its worker back to a classmate (pre-empted), resuming where it stopped
+    ending: Optional[Said] = field(default=None, compare=False, repr=False)  # ``error``, language-neutral
 
     def __getattr__(self, name: str) -> Optional[float]:
         if name.startswith("__") or name == "finals":  # copy and pickle look for these before __init__
@@ -109,21 +118,27 @@ class RunRecord:
         pack = f", in a pack of {self.pack_size} with run {self.pack_lead}" if (self.pack_size or 0) > 1 else ""
         return f"{self.device or 'cpu'} on {where}, process {self.pid}{pack}"
 
+    def shown_error(self) -> str:
+        """How it ended, in the reader's language ('' for none): said from the stored ending, whoever stored it."""
+        return str(self.ending) if self.ending is not None else describe_ending(self.error)
+
     def shown_placement(self) -> str:
-        """``placement`` in the reader's language, for a page ('cpu 在 lab-3 上，进程 4121'); the host, the
-        device and the numbers stay as they are. ``placement`` itself stays English: the CLI's JSON says it."""
+        """``placement`` in the reader's language, for a page ('CPU，在 lab-3 上，进程 4121'): 'cpu' is a word,
+        said as the reader says it; a host, a GPU's device name ('cuda:0') and the numbers stay as they are.
+        ``placement`` itself stays English: the CLI's JSON says it."""
         if not self.host:
             return ""
         where = _("{host}, Ray node {node}").format(host=self.host, node=self.node[:8]) if self.node else self.host
         if not self.pid:
             return where
-        text = _("{device} on {where}, process {pid}").format(device=self.device or "cpu", where=where, pid=self.pid)
+        text = _("{device} on {where}, process {pid}").format(device=shown_device(self.device), where=where,
+                                                              pid=self.pid)
         if (self.pack_size or 0) > 1:
             text += _(", in a pack of {size} with run {lead}").format(size=self.pack_size, lead=self.pack_lead)
         return text
 
     def to_dict(self) -> dict[str, Any]:
-        values = {k: v for k, v in vars(self).items() if k not in ("config", "verdict", "status", "finals")}
+        values = {k: v for k, v in vars(self).items() if k not in ("config", "verdict", "status", "finals", "ending")}
         finals = {f"final_{name}": value for name, value in self.finals.items()}
         return {**values, **finals, "status": self.status.value, "config": self.config.to_dict(),
                 "verdict": self.verdict.to_dict() if self.verdict else None}
@@ -138,6 +153,13 @@ class StudentRecord:
     joined_at: float
     joined_from: Optional[str] = None  # the address they joined from ('local': this machine)
     admitted_at: Optional[float] = None  # when the teacher let them in; None: still waiting
+
+    def shown_address(self) -> str:
+        """Where they joined from, as a person reads it: the address, 'this computer' for the server's own
+        machine, 'unknown' for none (in the reader's language; the stored value stays as it is)."""
+        if not self.joined_from:
+            return _("unknown")
+        return _("this computer") if self.joined_from == THIS_MACHINE else self.joined_from
 
     @property
     def waiting(self) -> bool:
@@ -194,7 +216,7 @@ def run_record(row) -> RunRecord:
     record = RunRecord(
         id=values["id"], name=values["name"], config=TrainConfig.from_dict(values["config"]),
         status=RunStatus(values["status"]), created_at=values["created_at"], started_at=values["started_at"],
-        ended_at=values["ended_at"], error=values["error"],
+        ended_at=values["ended_at"], error=english_ending(values["error"]), ending=read_ending(values["error"]),
         finals={metric.name: values[metric.final_column] for metric in METRICS},
         verdict=Verdict.from_dict(values["verdict"]) if values["verdict"] else None,
         diverged_step=values["diverged_step"], diverged_epoch=values["diverged_epoch"],

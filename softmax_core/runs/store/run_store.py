@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from softmax_core.config import TrainConfig, describe_cost, run_cost
 from softmax_core.errors import LabError
+from softmax_core.i18n import N_, Said, as_code
 from softmax_core.metric_registry import EPOCH_END_METRICS, METRICS, NAMES, STEP_METRICS, Split
 from softmax_core.runs.store.class_store import ClassStore
 from softmax_core.runs.store.database import Database
@@ -42,7 +43,7 @@ from softmax_core.runs.store.schema import (
     students_table,
 )
 from softmax_core.runs.store.scope import ReadScope
-from softmax_core.status import ACTIVE_STATUSES, RunStatus
+from softmax_core.status import ACTIVE_STATUSES, NO_HEARTBEAT, RunStatus, status_named, stored_ending
 
 _ACTIVE = [status.value for status in ACTIVE_STATUSES]
 RUN_COLUMN_SPLITS = {**{metric.final_column: metric.split for metric in METRICS},
@@ -108,17 +109,20 @@ class RunStore:
         student = conn.execute(sa.select(students_table.c.removed_at, students_table.c.admitted_at).where(
             students_table.c.id == owner_id)).first()
         if student is None or student.removed_at is not None:
-            raise RunLimitReached("you are no longer in this class: join again with the class code")
+            raise RunLimitReached(N_("you are no longer in this class: join again with the class code"))
         if student.admitted_at is None:  # checked here too, so a removal or admission racing a Start is seen
-            raise RunLimitReached("you are waiting for your teacher to let you in")
+            raise RunLimitReached(N_("you are waiting for your teacher to let you in"))
         if max_active is None:
             return
         active = int(conn.execute(sa.select(sa.func.count()).select_from(runs_table).where(
             runs_table.c.owner_id == owner_id, runs_table.c.status.in_(_ACTIVE))).scalar())
         if active + count > max_active:
-            asked = "" if count == 1 else f" and these are {count} more"
-            raise RunLimitReached(f"you have {active} runs queued or training{asked}; this class allows "
-                                  f"{max_active} at once: wait for one to end, or cancel one")
+            if count == 1:
+                raise RunLimitReached(N_("you have {active} runs queued or training; this class allows {most} at "
+                                         "once: wait for one to end, or cancel one"), active=active, most=max_active)
+            raise RunLimitReached(N_("you have {active} runs queued or training and these are {count} more; this "
+                                     "class allows {most} at once: wait for one to end, or cancel one"),
+                                  active=active, count=count, most=max_active)
 
     def _check_budget(self, conn, owner_id: int, address: str, max_cost: int | None, cost: int) -> None:
         if max_cost is None:
@@ -126,10 +130,11 @@ class RunStore:
         active = self._active_cost(conn, owner_id, address)
         if active + cost > max_cost:
             raise RunLimitReached(
-                f"these runs cost {describe_cost(cost)} and yours (with every name from your computer) queued "
-                f"or training cost {describe_cost(active)}; this class allows {describe_cost(max_cost)} at once "
-                f"({ACTIVE_COST_SETTING}), so {describe_cost(max(0, max_cost - active))} would fit now: "
-                "train fewer epochs or runs, or wait for one to end")
+                N_("these runs cost {cost} and yours (with every name from your computer) queued or training cost "
+                   "{in_use}; this class allows {budget} at once ({setting}), so {left} would fit now: train fewer "
+                   "epochs or runs, or wait for one to end"),
+                cost=describe_cost(cost), in_use=describe_cost(active), budget=describe_cost(max_cost),
+                setting=as_code(ACTIVE_COST_SETTING), left=describe_cost(max(0, max_cost - active)))
 
     @staticmethod
     def _active_cost(conn, owner_id: int, address: str) -> int:
@@ -247,12 +252,13 @@ class RunStore:
         with self.database.reading() as conn:
             return bool(conn.execute(query).scalar())
 
-    def end_run(self, run_id: int, status: RunStatus, error: str | None = None) -> bool:
-        """End a still-active run without a fit result (cancelled while queued, failed, interrupted)."""
+    def end_run(self, run_id: int, status: RunStatus, error: Said | str | None = None) -> bool:
+        """End a still-active run without a fit result (cancelled while queued, failed, interrupted); ``error``
+        says why, language-neutral (``status.py``'s endings), or as a finished sentence kept as it is."""
         with self.database.writing() as conn:
             ended = conn.execute(runs_table.update()
                                  .where(runs_table.c.id == run_id, runs_table.c.status.in_(_ACTIVE))
-                                 .values(status=RunStatus(status).value, error=error,
+                                 .values(status=RunStatus(status).value, error=stored_ending(error),
                                          ended_at=self.database.now()))
             conn.execute(checkpoints_table.delete().where(checkpoints_table.c.run_id == run_id))
             return ended.rowcount == 1
@@ -299,8 +305,7 @@ class RunStore:
             for run_id, status in rows:
                 conn.execute(runs_table.update().where(runs_table.c.id == run_id, stale).values(
                     status=RunStatus.INTERRUPTED.value, ended_at=now,
-                    error=f"no heartbeat for over {max_age:g} s while {status} "
-                          "(its server or worker stopped); the points so far are kept"))
+                    error=stored_ending(Said(NO_HEARTBEAT, seconds=f"{max_age:g}", status=status_named(status)))))
                 conn.execute(checkpoints_table.delete().where(checkpoints_table.c.run_id == run_id))
         return [row.id for row in rows]
 
@@ -442,7 +447,7 @@ def _ending(result, now: sa.ColumnElement) -> dict[str, Any]:
     final = result.final
     return dict(
         status=RunStatus(result.status).value, ended_at=now,
-        error=None if result.status == RunStatus.FINISHED else result.message,
+        error=None if result.status == RunStatus.FINISHED else stored_ending(result.ending or result.message),
         **{metric.final_column: getattr(final, metric.name, None) for metric in METRICS},
         verdict=result.verdict.to_dict() if result.verdict else None,
         diverged_step=result.diverged_step, diverged_epoch=result.diverged_epoch,
