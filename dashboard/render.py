@@ -198,6 +198,8 @@ def progress_text(run: RunRecord, now: float) -> str:
 SHORT_NAMES = {"batch": N_("batch"), "lr": N_("lr"), "epochs": N_("epochs"), "init std": N_("init std"),
                "wd": N_("wd"), "momentum": N_("momentum"), "reports": N_("reports"), "seed": N_("seed"),
                "validation": N_("validation")}
+# the choices a legend names alone ('sgd', 'adam', 'cpu' and 'cuda' are their own names everywhere)
+CHOICE_WORDS = {"concise": N_("concise"), "scratch": N_("scratch"), "auto": N_("automatic")}
 
 
 def legend_labels(runs: Sequence[RunRecord]) -> dict[int, str]:
@@ -217,6 +219,8 @@ def _describe_setting(short: str, value: Any) -> str:
     name = _(SHORT_NAMES[short]) if short in SHORT_NAMES else short
     if isinstance(value, bool):
         return name if value else _("no {setting}").format(setting=name)
+    if isinstance(value, str) and value in CHOICE_WORDS:
+        return _(CHOICE_WORDS[value])
     return (f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}").strip()
 
 

@@ -78,7 +78,7 @@ def test_the_engines_stored_endings_read_in_the_readers_language():
     diverged = "diverged: the loss became non-finite at step 12 (epoch 0.05); try a smaller lr or init_std"
     with use_language("zh"):
         assert describe_run_error(diverged) == ("发散：损失在第 12 步（第 0.05 轮）变为非有限值；"
-                                                "请试试更小的学习率或 init_std")
+                                                "请试试更小的学习率或初始权重标准差")
         assert describe_run_error("cancelled after step 40 (epoch 0.17)") == "在第 40 步（第 0.17 轮）后取消"
         assert describe_run_error("cancelled while queued") == "在排队时取消"
         assert describe_run_error("ValueError: boom") == "ValueError: boom", "an exception's text as it is"
@@ -101,7 +101,7 @@ def test_the_lessons_page_in_chinese(reads_chinese):
     app.selectbox(key="stab_logits").set_value("large: 100, 0, -5").run()
     shown = unescaped(texts(app))
     assert "未规范化的预测大于约 88.7 时 exp 上溢为 inf，所以朴素的 softmax 是 NaN (inf/inf)" in shown, shown
-    assert list(app.table[0].value.columns)[:2] == ["未规范化的预测", "exp(o)"]
+    assert list(app.table[0].value.columns)[:2] == ["未规范化的预测", "`exp(o)`"]
     assert app.table[0].value.loc["0", "朴素 softmax"] == "NaN"
     assert "overflows" not in shown and "Section" not in shown
 
