@@ -98,7 +98,8 @@ def explain_exercise_one(store: ScopedRuns, runs: list[RunRecord]) -> None:
     reading = lessons.read_exercise_one(lesson_runs(store, runs))
     st.markdown(_("**The book's checks**"))
     for run in runs:
-        st.markdown(f"- **#{run.id} {as_text(shown_name(run))}**: {as_text(reading.verdicts[run.id])}")
+        st.markdown("- " + _("{label}: {text}").format(label=f"**#{run.id} {as_text(shown_name(run))}**",
+                                                        text=as_text(reading.verdicts[run.id])))
     if reading.reasons:
         st.markdown(_("**Why**"))
         for reason in reading.reasons:

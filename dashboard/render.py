@@ -35,11 +35,12 @@ STATUS_NAMES = {RunStatus.QUEUED: N_("queued"), RunStatus.RUNNING: N_("running")
 
 
 # the engine's own words for how a run ended (stored in English with the run), said again in the reader's
-# language; any other stored error (an exception's text) is shown as it is
+# language (after the status, which says 'diverged' already); any other stored error (an exception's text)
+# is shown as it is
 ENDINGS = (
     (re.compile(r"diverged: the loss became non-finite at step (?P<step>\d+) \(epoch (?P<epoch>[0-9.]+)\); "
                 r"try a smaller lr or init_std"),
-     N_("diverged: the loss became non-finite at step {step} (epoch {epoch}); try a smaller lr or init_std")),
+     N_("the loss became non-finite at step {step} (epoch {epoch}); try a smaller lr or init_std")),
     (re.compile(r"cancelled after step (?P<step>\d+) \(epoch (?P<epoch>[0-9.]+)\)"),
      N_("cancelled after step {step} (epoch {epoch})")),
     (re.compile(r"cancelled while queued"), N_("cancelled while queued")),
@@ -152,7 +153,7 @@ def status_markdown(run: RunRecord) -> str:
     """The status as markdown with its icon, e.g. ':material/error: **failed**: ValueError: ...'."""
     text = f"{STATUS_ICONS.get(run.status, '')} **{status_name(run.status)}**"
     if run.error and run.status != RunStatus.FINISHED:
-        text += f": {as_text(describe_run_error(run.error))}"
+        text = _("{label}: {text}").format(label=text, text=as_text(describe_run_error(run.error)))
     return text
 
 
