@@ -10,6 +10,7 @@ has its Share switch here: the runs a lesson or a sweep started show on no Train
 from __future__ import annotations
 
 import datetime
+import math
 
 import pandas as pd
 import streamlit as st
@@ -19,6 +20,7 @@ from dashboard.live import render_live_runs
 from dashboard.render import legend_labels, render_seed_band, status_markdown, status_name
 from dashboard.run_actions import render_cancel, render_challenge_note, render_share, show_action_refusal
 from dashboard.services import open_store_or_stop
+from dashboard.settings_widgets import choice_name
 from dashboard.text import as_text
 from dashboard.url_state import runs_from_url, write_runs_to_url
 from softmax_core.analysis.lessons import group_by_seed
@@ -42,6 +44,27 @@ def held_out_column() -> str:
     return _("test acc") if held_out_name() == "test" else _("val acc")
 
 
+MISSING = "—"  # a metric a run never reached (it diverged, or is still going): a mark, never 'None' or 'nan'
+
+
+def shown_metric(value: float | None) -> str:
+    """A final metric as the tables show it, 4 decimals (as text: a data grid shows a missing number as
+    'None', in English whatever the reader's language; 4-decimal text still sorts as the numbers do)."""
+    return MISSING if value is None or not math.isfinite(value) else f"{value:.4f}"
+
+
+def final_metrics(run: RunRecord) -> dict[str, str]:
+    """The run's final train loss, train accuracy and held-out accuracy, by their columns' headers."""
+    return {column("train loss"): shown_metric(run.final_train_loss),
+            column("train acc"): shown_metric(run.final_train_acc), held_out_column(): shown_metric(run.held_out_acc)}
+
+
+def metric_columns() -> dict:
+    """The metrics' columns: text (``shown_metric``), set to the right as numbers are."""
+    return {name: st.column_config.TextColumn(alignment="right")
+            for name in (column("train loss"), column("train acc"), held_out_column())}
+
+
 def verdict_word(run: RunRecord) -> str:
     """'pass', 'fail', or nothing for a run without a verdict, in the reader's language."""
     return "" if run.verdict is None else (_("pass") if run.verdict.passed else _("fail"))
@@ -55,12 +78,12 @@ def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
         seconds = (run.ended_at - run.started_at) if run.ended_at and run.started_at else None
         rows.append({  # the results first: on a laptop's screen they show beside the pinned name
             column("id"): run.id, column("name"): run.name, column("status"): status_name(run.status),
-            column("train loss"): run.final_train_loss, column("train acc"): run.final_train_acc,
-            held_out_column(): run.held_out_acc, column("book checks"): verdict_word(run),
-            column("batch"): config.batch_size, column("lr"): config.lr, column("epochs"): config.epochs,
-            column("optimizer"): config.optimizer, column("impl"): config.implementation, column("seed"): config.seed,
+            **final_metrics(run), column("book checks"): verdict_word(run), column("batch"): config.batch_size,
+            column("lr"): config.lr, column("epochs"): config.epochs,
+            column("optimizer"): choice_name(config.optimizer), column("impl"): choice_name(config.implementation),
+            column("seed"): config.seed,
             column("seconds"): seconds, column("started"): datetime.datetime.fromtimestamp(run.created_at),
-            column("trained on"): run.placement,
+            column("trained on"): run.shown_placement(),
         })
     return pd.DataFrame(rows)
 
@@ -87,16 +110,22 @@ def field_header(field: str) -> str:
     return _(FIELD_HEADERS[field]) if field in FIELD_HEADERS else field
 
 
+def shown_setting(run: RunRecord, field: str):
+    """A setting's value as the table shows it: a choice in the reader's words ('从零实现（3.6）')."""
+    value = getattr(run.config, field)
+    return choice_name(value) if isinstance(value, str) else value
+
+
 def differences_table(runs: list[RunRecord]) -> pd.DataFrame:
-    """Only the hyperparameters that differ between the runs, with each run's final metrics."""
+    """Only the hyperparameters that differ between the runs, with each run's final metrics; a run without
+    the book's checks (it diverged, or is still going) says how it stands there instead."""
     fields = differing_fields([run.config for run in runs])
     labels = legend_labels(runs)
     headers = {field: field_header(field) for field in fields}
     return pd.DataFrame([{
-        column("run"): labels[run.id], **{headers[field]: getattr(run.config, field) for field in fields},
-        column("train loss"): run.final_train_loss, column("train acc"): run.final_train_acc,
-        held_out_column(): run.held_out_acc,
-        column("book checks"): "" if run.verdict is None else run.verdict.describe(),
+        column("run"): labels[run.id], **{headers[field]: shown_setting(run, field) for field in fields},
+        **final_metrics(run),
+        column("book checks"): status_name(run.status) if run.verdict is None else run.verdict.describe(),
     } for run in runs])
 
 
@@ -130,9 +159,7 @@ def render_runs_table(shown: list[RunRecord]) -> None:
         column_config={column("id"): st.column_config.NumberColumn(width="small"),  # not pinned: greyed
                        column("status"): st.column_config.TextColumn(width="small"),
                        column("lr"): st.column_config.NumberColumn(format="%.4g"),
-                       column("train loss"): st.column_config.NumberColumn(format="%.4f"),
-                       column("train acc"): st.column_config.NumberColumn(format="%.4f"),
-                       held_out_column(): st.column_config.NumberColumn(format="%.4f"),
+                       **metric_columns(),
                        column("seconds"): st.column_config.NumberColumn(format="%.1f")})
     rows = (list(event.selection.rows) + [row for row, _ in event.selection.cells]) if event else []
     if rows and rows[0] < len(shown):
@@ -175,7 +202,8 @@ def main() -> None:
     render_live_runs(reader(), [run.id for run in selected], "compare_curves", draw_runs=render_statuses)
     render_seed_bands(selected)
     st.header(_("What differs"))
-    st.dataframe(differences_table(selected), hide_index=True, width="stretch", key="differences")
+    st.dataframe(differences_table(selected), hide_index=True, width="stretch", key="differences",
+                 column_config=metric_columns())
 
 
 main()

@@ -1,5 +1,6 @@
 """The Lessons page's Glossary: the book's terms in English and in the Chinese edition's words, side by side
-(``softmax_core/i18n/glossary.csv``, the file the Chinese catalog follows), the words kept in Latin last."""
+(``softmax_core/i18n/glossary.csv``, the file the Chinese catalog follows), the words kept in Latin last.
+The notes are the translators' (English, with the book's words quoted): an English reader sees them."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.text import as_text
-from softmax_core.i18n import _
+from softmax_core.i18n import SOURCE_LANGUAGE, _, current_language
 from softmax_core.i18n.glossary import load_glossary
 
 
 def glossary_table() -> pd.DataFrame:
-    """English, 中文 and the note, the book's terms first (``st.table`` renders cells as Markdown: as text)."""
+    """English, 中文 and (for an English reader) the note, the book's terms first (``st.table`` renders
+    cells as Markdown: as text)."""
     terms = sorted(load_glossary(), key=lambda term: term.kept)
-    note = _("note")
-    return pd.DataFrame([{"English": as_text(term.english), "中文": as_text(term.chinese), note: as_text(term.note)}
-                         for term in terms])
+    rows = [{"English": as_text(term.english), "中文": as_text(term.chinese)} for term in terms]
+    if current_language() == SOURCE_LANGUAGE:
+        rows = [{**row, _("note"): as_text(term.note)} for row, term in zip(rows, terms, strict=True)]
+    return pd.DataFrame(rows)
 
 
 def render_glossary_panel() -> None:

@@ -210,7 +210,7 @@ def render_takeaways(run: RunRecord) -> None:
 
 def render_status_line(run: RunRecord) -> None:
     """The run's name and status (queued, running, finished, failed, cancelled), with the error if it ended in one."""
-    st.markdown(f"**#{run.id} {as_text(run.name)}**: {status_markdown(run)}")
+    st.markdown(_("{label}: {text}").format(label=f"**#{run.id} {as_text(run.name)}**", text=status_markdown(run)))
 
 
 def render_run(run: RunRecord) -> None:

@@ -32,6 +32,14 @@ STABILITY_EXAMPLES = dict([(N_("tame: 2, 1, 0.1"), [2.0, 1.0, 0.1]), (N_("large:
 STABILITY_RUN = TrainConfig(init_std=2.0, epochs=3, reports_per_epoch=20)
 
 
+def shown_name(run: RunRecord) -> str:
+    """A lesson's run by its variant in the reader's language ('书中的运行（3.7）'): its stored name
+    ('exercise1: The book's run (3.7)') stays English, the variant's label is a catalog msgid; a label no
+    catalog holds ('my variant (batch 512, lr 0.2)', 'seed 3') reads as stored."""
+    variant = run.tags.get("variant") if run.tags.get("lesson") else None
+    return _(variant) if variant else run.name
+
+
 def lesson_runs(store: ScopedRuns, runs: Sequence[RunRecord]) -> list[lessons.LessonRun]:
     """The runs as the lessons read them, each computed once per run and last step (``LessonRunCache``)."""
     cache = get_lesson_runs()
@@ -90,7 +98,8 @@ def explain_exercise_one(store: ScopedRuns, runs: list[RunRecord]) -> None:
     reading = lessons.read_exercise_one(lesson_runs(store, runs))
     st.markdown(_("**The book's checks**"))
     for run in runs:
-        st.markdown(f"- **#{run.id} {as_text(run.name)}**: {as_text(reading.verdicts[run.id])}")
+        st.markdown("- " + _("{label}: {text}").format(label=f"**#{run.id} {as_text(shown_name(run))}**",
+                                                        text=as_text(reading.verdicts[run.id])))
     if reading.reasons:
         st.markdown(_("**Why**"))
         for reason in reading.reasons:
@@ -204,8 +213,8 @@ def numerical_stability(store: ScopedRuns) -> None:
     st.markdown(_("**On real runs:** the scratch (naive) and concise (LogSumExp) models with initial weight std "
                   "{std}, otherwise the book's settings.").format(std=f"{STABILITY_RUN.init_std:g}"))
     ids = group_from_url_or_store(store, "stability", "stab")
-    pair = {"scratch (naive softmax)": STABILITY_RUN.replace(implementation="scratch"),  # run names: stored in English
-            "concise (LogSumExp)": STABILITY_RUN}
+    pair = dict([(N_("scratch (naive softmax)"), STABILITY_RUN.replace(implementation="scratch")),  # stored in
+                 (N_("concise (LogSumExp)"), STABILITY_RUN)])  # English; shown through _() (shown_name)
     fits = render_estimate(list(pair.values()))
     if st.button(_("Train the pair"), key="stab_start", disabled=not fits):
         ids = submit_group(pair, "stability")
@@ -218,11 +227,12 @@ def show_stability_outcome(runs: Sequence[RunRecord]) -> None:
     for run in runs:
         if run.status == RunStatus.DIVERGED:
             st.markdown(_("- **#{run} {name}** went NaN at step {step} (epoch {epoch}, marked on the loss "
-                          "chart).").format(run=run.id, name=as_text(run.name), step=run.diverged_step,
+                          "chart).").format(run=run.id, name=as_text(shown_name(run)), step=run.diverged_step,
                                             epoch=f"{run.diverged_epoch:.3f}"))
         elif run.final_train_loss is not None:
             st.markdown(_("- **#{run} {name}** stayed finite: train loss {loss} after {epochs} epochs.").format(
-                run=run.id, name=as_text(run.name), loss=f"{run.final_train_loss:.3f}", epochs=run.config.epochs))
+                run=run.id, name=as_text(shown_name(run)), loss=f"{run.final_train_loss:.3f}",
+                epochs=run.config.epochs))
 
 
 # --- change one thing, and repeat with seeds --------------------------------------------------------------
@@ -300,7 +310,7 @@ def shown_table(rows: list[dict[str, str]], index: str) -> pd.DataFrame:
         columns=lambda column: _(STABILITY_COLUMNS.get(column, column)))
 
 
-STABILITY_COLUMNS = {"class": N_("class"), "logit": N_("logit"), "exp(o)": "exp(o)",
+STABILITY_COLUMNS = {"class": N_("class"), "logit": N_("logit"), "exp(o)": "`exp(o)`",
                      "naive softmax": N_("naive softmax"), "stable softmax": N_("stable softmax"),
                      "stable log-softmax": N_("stable log-softmax"), "true class": N_("true class"),
                      "naive loss": N_("naive loss"), "stable loss": N_("stable loss")}

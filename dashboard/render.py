@@ -20,7 +20,7 @@ from softmax_core.analysis.lessons import HELD_OUT_ACCURACY, SeedBands, seed_ban
 from softmax_core.config import TrainConfig, differing_fields, settings
 from softmax_core.i18n import N_, _
 from softmax_core.runs.store import RunRecord, ScopedRuns
-from softmax_core.status import RunStatus, describe_ending
+from softmax_core.status import RunStatus, after_its_status
 
 PASS_ICON, FAIL_ICON = ":material/check:", ":material/close:"
 STATUS_ICONS = {RunStatus.QUEUED: ":material/hourglass_top:", RunStatus.RUNNING: ":material/directions_run:",
@@ -31,12 +31,6 @@ STATUS_NAMES = {RunStatus.QUEUED: N_("queued"), RunStatus.RUNNING: N_("running")
                 RunStatus.FINISHED: N_("finished"), RunStatus.DIVERGED: N_("diverged"),
                 RunStatus.CANCELLED: N_("cancelled"), RunStatus.FAILED: N_("failed"),
                 RunStatus.INTERRUPTED: N_("interrupted")}
-
-
-def describe_run_error(error: str) -> str:
-    """A stored run error in the reader's language (``status.describe_ending``: the engine's own endings, as
-    stored now or as older rows said them in English; an exception's text under a translated lead-in)."""
-    return describe_ending(error)
 
 
 def status_name(status: RunStatus) -> str:
@@ -137,7 +131,8 @@ def status_markdown(run: RunRecord) -> str:
     """The status as markdown with its icon, e.g. ':material/error: **failed**: ValueError: ...'."""
     name = f"**{status_name(run.status)}**"
     if run.error and run.status != RunStatus.FINISHED:
-        name = _("{status}: {why}").format(status=name, why=as_text(run.shown_error()))
+        why = str(after_its_status(run.ending)) if run.ending is not None else run.shown_error()
+        name = _("{label}: {text}").format(label=name, text=as_text(why))
     return f"{STATUS_ICONS.get(run.status, '')} {name}"
 
 
@@ -183,6 +178,8 @@ def progress_text(run: RunRecord, now: float) -> str:
 SHORT_NAMES = {"batch": N_("batch"), "lr": N_("lr"), "epochs": N_("epochs"), "init std": N_("init std"),
                "wd": N_("wd"), "momentum": N_("momentum"), "reports": N_("reports"), "seed": N_("seed"),
                "validation": N_("validation")}
+# the choices a legend names alone ('sgd', 'adam', 'cpu' and 'cuda' are their own names everywhere)
+CHOICE_WORDS = {"concise": N_("concise"), "scratch": N_("scratch"), "auto": N_("automatic")}
 
 
 def legend_labels(runs: Sequence[RunRecord]) -> dict[int, str]:
@@ -202,6 +199,8 @@ def _describe_setting(short: str, value: Any) -> str:
     name = _(SHORT_NAMES[short]) if short in SHORT_NAMES else short
     if isinstance(value, bool):
         return name if value else _("no {setting}").format(setting=name)
+    if isinstance(value, str) and value in CHOICE_WORDS:
+        return _(CHOICE_WORDS[value])
     return (f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}").strip()
 
 

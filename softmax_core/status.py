@@ -47,6 +47,8 @@ ACTIVE_STATUSES = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 # --- how a run ended ---------------------------------------------------------------------------------
 
 DIVERGED = N_("diverged: the loss became non-finite at step {step} (epoch {epoch}); try a smaller lr or init_std")
+# the same, said after the run's status (a page's status line, which says 'diverged' already)
+DIVERGED_WHY = N_("the loss became non-finite at step {step} (epoch {epoch}); try a smaller lr or init_std")
 CANCELLED_AFTER = N_("cancelled after step {step} (epoch {epoch})")
 CANCELLED_WHILE_QUEUED = N_("cancelled while queued")
 INTERRUPTED_FROM_KEYBOARD = N_("interrupted from the keyboard")
@@ -89,6 +91,11 @@ def worker_death(pid: int | None, exitcode: int | None) -> Said:
         killed = WORKER_KILLED_OOM if exitcode == -signal.SIGKILL else WORKER_KILLED
         return Said(killed, pid=str(pid), signal=name)
     return Said(WORKER_EXITED, pid=str(pid), code=str(exitcode))
+
+
+def after_its_status(ending: Said) -> Said:
+    """An ending said after its run's status: a divergence by its reason alone ('diverged: diverged: ...' no more)."""
+    return Said(DIVERGED_WHY, **ending.values) if ending.template == DIVERGED else ending
 
 
 def status_named(status: str) -> Said:

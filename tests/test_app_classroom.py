@@ -234,7 +234,7 @@ def test_before_the_reveal_a_student_sees_validation_accuracy_where_test_accurac
     columns = app.dataframe[0].value.columns.tolist()
     assert "val acc" in columns and "test acc" not in columns
     run = store().get_run(run_id, scope=EVERYTHING)
-    assert app.dataframe[0].value["val acc"].tolist() == [run.final_val_acc]
+    assert app.dataframe[0].value["val acc"].tolist() == [f"{run.final_val_acc:.4f}"]
     app.switch_page("inspect_page.py").run()
     assert not app.exception and any(s.value == "Validation confusion matrix" for s in app.header)
     get_policy().set_class_state(Identity.teacher(), REVEALED, True)

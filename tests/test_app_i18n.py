@@ -73,16 +73,32 @@ def test_a_finished_run_and_its_verdict_in_chinese(reads_chinese):
 
 
 def test_the_engines_stored_endings_read_in_the_readers_language():
-    from dashboard.render import describe_run_error
+    from softmax_core.status import describe_ending
 
     diverged = "diverged: the loss became non-finite at step 12 (epoch 0.05); try a smaller lr or init_std"
     with use_language("zh"):
-        assert describe_run_error(diverged) == ("发散：损失在第 12 步（第 0.05 轮）变为非有限值；"
+        assert describe_ending(diverged) == ("发散：损失在第 12 步（第 0.05 轮）变为非有限值；"
                                                 "请试试更小的学习率或初始权重标准差")
-        assert describe_run_error("cancelled after step 40 (epoch 0.17)") == "在第 40 步（第 0.17 轮）后取消"
-        assert describe_run_error("cancelled while queued") == "在排队时取消"
-        assert describe_run_error("ValueError: boom") == "运行出错：ValueError: boom", "its text, under a lead-in"
-    assert describe_run_error(diverged) == diverged
+        assert describe_ending("cancelled after step 40 (epoch 0.17)") == "在第 40 步（第 0.17 轮）后取消"
+        assert describe_ending("cancelled while queued") == "在排队时取消"
+        assert describe_ending("ValueError: boom") == "运行出错：ValueError: boom", "its text, under a lead-in"
+    assert describe_ending(diverged) == diverged
+
+
+def test_a_status_line_says_a_divergence_once():
+    from types import SimpleNamespace
+
+    from dashboard.render import status_markdown
+    from softmax_core.i18n import Said
+    from softmax_core.status import DIVERGED, RunStatus, stored_ending
+
+    ending = Said(DIVERGED, step=12, epoch="0.05")
+    run = SimpleNamespace(status=RunStatus.DIVERGED, error=stored_ending(ending), ending=ending)
+    assert status_markdown(run).endswith("**diverged**: the loss became non-finite at step 12 (epoch 0.05); try "
+                                         "a smaller lr or init_std"), status_markdown(run)
+    with use_language("zh"):
+        line = status_markdown(run)
+    assert "**已发散**：损失在第 12 步" in line and line.count("发散") == 1, line
 
 
 LESSON_TABS_ZH = ["练习 1：批量大小和学习率", "练习 2：过拟合还是噪声？", "数值稳定性", "只改一处", "用多个种子重复"]
@@ -101,7 +117,7 @@ def test_the_lessons_page_in_chinese(reads_chinese):
     app.selectbox(key="stab_logits").set_value("large: 100, 0, -5").run()
     shown = unescaped(texts(app))
     assert "未规范化的预测大于约 88.7 时 exp 上溢为 inf，所以朴素的 softmax 是 NaN (inf/inf)" in shown, shown
-    assert list(app.table[0].value.columns)[:2] == ["未规范化的预测", "exp(o)"]
+    assert list(app.table[0].value.columns)[:2] == ["未规范化的预测", "`exp(o)`"]
     assert app.table[0].value.loc["0", "朴素 softmax"] == "NaN"
     assert "overflows" not in shown and "Section" not in shown
 

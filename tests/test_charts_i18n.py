@@ -214,3 +214,31 @@ def test_compare_in_chinese_says_what_differs_in_the_books_terms():
     assert all(verdict.startswith("未通过：") or verdict.startswith("通过") for verdict in differences["书中的检查"])
     names = [trace["name"] for trace in chart_specs(app)["compare_curves_loss"]["data"]]
     assert names[0] == f"#{ids[0]} 批量大小 256: 训练损失", names
+
+
+def test_compare_marks_a_diverged_runs_missing_metrics_and_says_why_in_each_language():
+    """A run that diverged has no final metrics: both tables show a mark where the grid would say 'None'
+    (in English whatever the reader's language), the differences table says the run diverged, and where
+    it trained reads in the reader's language."""
+    from dashboard.services import get_runner
+
+    runner = get_runner()
+    ids = [runner.submit(TrainConfig(implementation="scratch", init_std=10.0, epochs=1), "blows up"),
+           runner.submit(TrainConfig(epochs=1, reports_per_epoch=2), "book")]
+    wait_for_runs_to_end()
+    app = open_page("compare_page.py", {"runs": ",".join(map(str, ids))})
+    runs, differences = (app.dataframe[index].value for index in (0, 1))
+    diverged = runs.set_index("id").loc[ids[0]]
+    assert (diverged["status"], diverged["train loss"], diverged["test acc"]) == ("diverged", "—", "—")
+    assert re.fullmatch(r"cpu on \S+, process \d+", diverged["trained on"]), diverged["trained on"]
+    assert re.fullmatch(r"0\.\d{4}", runs.set_index("id").loc[ids[1], "train loss"])
+    assert list(differences["book checks"])[0] == "diverged" and list(differences["train loss"])[0] == "—"
+    assert list(differences["implementation"]) == ["from scratch (3.6)", "concise (3.7)"]
+    with use_language("zh"):
+        app = open_page("compare_page.py", {"runs": ",".join(map(str, ids)), "lang": "zh"})
+    runs, differences = (app.dataframe[index].value for index in (0, 1))
+    diverged = runs.set_index("编号").loc[ids[0]]
+    assert (diverged["状态"], diverged["训练损失"], diverged["实现"]) == ("已发散", "—", "从零实现（3.6）")
+    assert re.fullmatch(r"cpu，在 \S+ 上，进程 \d+", diverged["训练设备"]), diverged["训练设备"]
+    assert list(differences["书中的检查"])[0] == "已发散" and list(differences["训练损失"])[0] == "—"
+    assert list(differences["运行"])[0] == f"#{ids[0]} 初始权重标准差 10，从零实现", list(differences["运行"])

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import threading
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -248,3 +249,35 @@ def test_every_language_offered_writes_numbers_as_english_does():
         locale = language_tag(language).replace("-", "_")
         assert format_decimal(12345.678, format="#,##0.###", locale=locale) == f"{12345.678:,.3f}", language
         assert format_percent(0.8532, format="#,##0.0%", locale=locale) == f"{0.8532:.1%}", language
+
+def is_punctuation(char: str) -> bool:
+    """CommonMark's "Unicode punctuation" (categories P and S): '：', '？', '，', '（' among them."""
+    return unicodedata.category(char)[0] in "PS"
+
+
+def delimiter_flanks(text: str, start: int, end: int) -> tuple[bool, bool]:
+    """Whether the delimiter run text[start:end] can open and close emphasis (CommonMark's left- and
+    right-flanking rules; the string's ends count as whitespace)."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    left = not after.isspace() and (not is_punctuation(after) or before.isspace() or is_punctuation(before))
+    right = not before.isspace() and (not is_punctuation(before) or after.isspace() or is_punctuation(after))
+    return left, right
+
+
+def unbalanced_bold(text: str) -> list[str]:
+    """The **bold** spans that Markdown would show with their asterisks, e.g. '**是过拟合，还是噪声？**用':
+    a closing '**' after '？' and before a letter closes nothing (CJK punctuation counts as punctuation)."""
+    runs = [match.span() for match in re.finditer(r"\*\*", text)]
+    broken = []
+    for (open_start, open_end), (close_start, close_end) in zip(runs[::2], runs[1::2]):
+        if not delimiter_flanks(text, open_start, open_end)[0] or not delimiter_flanks(text, close_start, close_end)[1]:
+            broken.append(text[max(0, open_start - 3):close_end + 3])
+    return broken
+
+
+def test_every_bold_span_in_chinese_is_shown_bold():
+    """Markdown's emphasis rules treat '：' and '？' as punctuation: '**在真实的训练中：**从' shows its asterisks."""
+    broken = {string: spans for _message, _ids, strings in catalog_entries(zh_catalog()) for string in strings
+              if (spans := unbalanced_bold(PLACEHOLDER.sub("x", string)))}
+    assert not broken, broken
