@@ -50,6 +50,7 @@ DIVERGED = N_("diverged: the loss became non-finite at step {step} (epoch {epoch
 # the same, said after the run's status (a page's status line, which says 'diverged' already)
 DIVERGED_WHY = N_("the loss became non-finite at step {step} (epoch {epoch}); try a smaller lr or init_std")
 CANCELLED_AFTER = N_("cancelled after step {step} (epoch {epoch})")
+CANCELLED_WHY = N_("after step {step} (epoch {epoch})")  # said after the status, which says 'cancelled' already
 CANCELLED_WHILE_QUEUED = N_("cancelled while queued")
 INTERRUPTED_FROM_KEYBOARD = N_("interrupted from the keyboard")
 STOPPED_IN_NOTEBOOK = N_("stopped in the notebook")
@@ -94,8 +95,10 @@ def worker_death(pid: int | None, exitcode: int | None) -> Said:
 
 
 def after_its_status(ending: Said) -> Said:
-    """An ending said after its run's status: a divergence by its reason alone ('diverged: diverged: ...' no more)."""
-    return Said(DIVERGED_WHY, **ending.values) if ending.template == DIVERGED else ending
+    """An ending said after its run's status, which names it already: 'diverged: the loss became ...' and
+    'cancelled: after step 40 (epoch 0.17)', never 'cancelled: cancelled after ...'."""
+    why = {DIVERGED: DIVERGED_WHY, CANCELLED_AFTER: CANCELLED_WHY}.get(ending.template)
+    return Said(why, **ending.values) if why else ending
 
 
 def status_named(status: str) -> Said:

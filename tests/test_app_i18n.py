@@ -90,15 +90,19 @@ def test_a_status_line_says_a_divergence_once():
 
     from dashboard.render import status_markdown
     from softmax_core.i18n import Said
-    from softmax_core.status import DIVERGED, RunStatus, stored_ending
+    from softmax_core.status import CANCELLED_AFTER, DIVERGED, RunStatus, stored_ending
 
     ending = Said(DIVERGED, step=12, epoch="0.05")
     run = SimpleNamespace(status=RunStatus.DIVERGED, error=stored_ending(ending), ending=ending)
-    assert status_markdown(run).endswith("**diverged**: the loss became non-finite at step 12 (epoch 0.05); try "
-                                         "a smaller lr or init_std"), status_markdown(run)
+    line = status_markdown(run).replace("\\", "")  # Markdown's escapes aside
+    assert line.endswith("**diverged**: the loss became non-finite at step 12 (epoch 0.05); try a smaller lr or "
+                         "init_std"), line
     with use_language("zh"):
-        line = status_markdown(run)
+        line = status_markdown(run).replace("\\", "")
     assert "**已发散**：损失在第 12 步" in line and line.count("发散") == 1, line
+    cancelled = Said(CANCELLED_AFTER, step=40, epoch="0.17")
+    run = SimpleNamespace(status=RunStatus.CANCELLED, error=stored_ending(cancelled), ending=cancelled)
+    assert status_markdown(run).replace("\\", "").endswith("**cancelled**: after step 40 (epoch 0.17)")
 
 
 LESSON_TABS_ZH = ["练习 1：批量大小和学习率", "练习 2：过拟合还是噪声？", "数值稳定性", "只改一处", "用多个种子重复"]

@@ -52,7 +52,7 @@ def test_a_runs_curves_in_a_sentence():
     ([1.0, 2.5], [0.5, 0.9], "train loss rose from 0.50 to 0.90 over 2.5 epochs"),
     ([0.5, 1.0], [2.3, math.nan], "train loss went from 2.30 to NaN over 1 epoch"),
     ([0.5, 1.0], [0.601, 0.599], "train loss stayed at 0.60 over 1 epoch"),
-    ([], [], "no train loss yet"),
+    ([], [], "no train loss recorded"),
 ])
 def test_the_loss_rises_diverges_or_stays_in_words(epochs, losses, expected):
     assert describe_loss(epochs, losses) == expected

@@ -239,6 +239,6 @@ def test_compare_marks_a_diverged_runs_missing_metrics_and_says_why_in_each_lang
     runs, differences = (app.dataframe[index].value for index in (0, 1))
     diverged = runs.set_index("编号").loc[ids[0]]
     assert (diverged["状态"], diverged["训练损失"], diverged["实现"]) == ("已发散", "—", "从零实现（3.6）")
-    assert re.fullmatch(r"cpu，在 \S+ 上，进程 \d+", diverged["训练设备"]), diverged["训练设备"]
+    assert re.fullmatch(r"CPU，在 \S+ 上，进程 \d+", diverged["训练设备"]), diverged["训练设备"]
     assert list(differences["书中的检查"])[0] == "已发散" and list(differences["训练损失"])[0] == "—"
     assert list(differences["运行"])[0] == f"#{ids[0]} 初始权重标准差 10，从零实现", list(differences["运行"])

@@ -57,7 +57,7 @@ def epochs_text(epoch: float) -> str:
 def describe_loss(epochs: Sequence[float], losses: Sequence[float]) -> str:
     """'train loss fell from 0.78 to 0.45 over 10 epochs' (rose, stayed at, became NaN)."""
     if not losses:
-        return _("no train loss yet")
+        return _("no train loss recorded")  # queued, or diverged before its first report
     first, last = shown_value(losses[0]), shown_value(losses[-1])
     over = epochs_text(epochs[-1])
     if not math.isfinite(losses[-1]):

@@ -138,7 +138,7 @@ def test_join_student_train_and_board_in_chinese(new_page, tmp_path, real_data_d
         teacher.get_by_role("heading", name="课堂排行榜").wait_for()
         teacher.get_by_text("Lin，从").wait_for()
         wait_until_settled(teacher)
-        assert_all_chinese(teacher, also_allowed=("Lin", "local", CODE))
+        assert_all_chinese(teacher, also_allowed=("Lin", CODE))
         save_screenshot(teacher, "zh-board")
 
         train_share_and_reveal(student, teacher)
@@ -160,7 +160,7 @@ def train_share_and_reveal(student, teacher) -> None:
     teacher.get_by_role("button", name="公布测试精度").click()
     teacher.get_by_text("测试集告诉我们什么").wait_for(timeout=30_000)
     wait_until_settled(teacher)
-    assert_all_chinese(teacher, also_allowed=("Lin", "local", CODE))
+    assert_all_chinese(teacher, also_allowed=("Lin", CODE))
     save_screenshot(teacher, "zh-board-revealed")
 
 

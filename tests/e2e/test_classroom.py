@@ -70,7 +70,7 @@ def test_cancel_on_the_page_stops_the_run_within_a_second(page, server_url):
     wait_for_points(page)
     clicked = time.monotonic()
     page.get_by_role("button", name="Cancel").click()
-    page.get_by_text("cancelled after step").wait_for(timeout=5_000)
+    page.get_by_text("cancelled: after step").wait_for(timeout=5_000)
     shown_after = time.monotonic() - clicked
     assert shown_after < 1.0, f"the page showed the cancel {shown_after:.2f} s after the click"
     # the card's Cancel goes with the same redraw (Streamlit drops an element once that redraw completes)

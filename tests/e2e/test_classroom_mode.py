@@ -110,7 +110,7 @@ def test_a_teacher_and_two_students(new_page, class_server):
     teacher = new_page()
     log_in_as_teacher(teacher, f"{class_server.url}/compare?runs={long_run}", wrong_first=True)
     teacher.get_by_role("button", name="Cancel").click()  # the teacher may cancel any run
-    teacher.get_by_text("cancelled after step").wait_for(timeout=10_000)
+    teacher.get_by_text("cancelled: after step").wait_for(timeout=10_000)
     assert store.get_run(long_run, scope=EVERYTHING).status == "cancelled"
 
     projector = new_page()
