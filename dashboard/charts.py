@@ -158,7 +158,7 @@ def _curve_trace(name: str, xs: Sequence[float], ys: Sequence[float], label: str
     return {
         "type": "scatter", "x": xs, "y": ys, "xaxis": x_axis, "yaxis": y_axis,
         "mode": "lines" if drawn.per_step else "lines+markers",
-        "name": f"{label}: {said}", "legendgroup": str(index),
+        "name": _("{run}: {metric}").format(run=label, metric=said), "legendgroup": str(index),
         "line": {"color": colour, "dash": drawn.dash, "width": 2}, "marker": {"size": 5},
         "cliponaxis": False,  # a dot at the panel's edge is drawn whole
         # the label comes from the trace's escaped name: a '%{y}' in a run name would be filled in here
@@ -326,12 +326,13 @@ def style_figure(figure: go.Figure, style: ProjectorStyle | None) -> go.Figure:
 def _one_legend_entry_per_run(traces: list[dict]) -> list[dict]:
     """Each run once in the legend, by its name (its first trace; a click still hides all its curves)."""
     shown, styled = set(), []
+    separator = _("{run}: {metric}").format(run="", metric="")  # between the run and its metric: ': ', '：'
     for trace in traces:
         trace = dict(trace)
         group = trace.get("legendgroup")
         if group is not None and trace.get("showlegend", True):
             trace["showlegend"] = group not in shown
-            trace["name"] = trace.get("name", "").rpartition(": ")[0] or trace.get("name", "")
+            trace["name"] = trace.get("name", "").rpartition(separator)[0] or trace.get("name", "")
             shown.add(group)
         styled.append(trace)
     return styled
@@ -520,7 +521,8 @@ def label_colours(values: Sequence[float], colorscale: str = HEAT_COLOURS) -> li
 
 def _where_template(x_title: str, y_title: str) -> str:
     """What a cell's hover says of its place, labelled: 'Batch size 64, Learning rate 0.3'."""
-    return f"{safe_label(x_title)} %{{x}}" + (f", {safe_label(y_title)} %{{y}}" if y_title else "")
+    places = [f"{safe_label(x_title)} %{{x}}"] + ([f"{safe_label(y_title)} %{{y}}"] if y_title else [])
+    return _(", ").join(places)  # the reader's list separator: '，' in Chinese
 
 
 def _heat_trace(cells: Sequence[HeatCell], metric_title: str, size: int, where: str) -> go.Scatter | None:

@@ -49,8 +49,8 @@ def axis_titles(layout: dict) -> list[str]:
 def test_a_curves_figure_built_in_chinese_says_the_books_terms():
     spec = curves_spec("zh", view=CurveView(log_loss=True, smoothing=0.5))
     names = [trace["name"] for trace in spec["data"]]
-    assert names == ["#1 book: 训练损失（原始）", "#1 book: 训练损失", "#1 book: 训练精度（原始）",
-                     "#1 book: 训练精度", "#1 book: 测试精度", "#1 book: 测试损失"], names
+    assert names == ["#1 book：训练损失（原始）", "#1 book：训练损失", "#1 book：训练精度（原始）",
+                     "#1 book：训练精度", "#1 book：测试精度", "#1 book：测试损失"], names
     assert [note["text"] for note in spec["layout"]["annotations"]] == ["损失", "精度"]
     assert axis_titles(spec["layout"]) == ["轮", "轮", "损失（对数刻度）", "精度"]
     assert all("<br>轮 %{x:.2f}" in trace["hovertemplate"] for trace in spec["data"] if "hovertemplate" in trace)
@@ -63,12 +63,15 @@ def test_the_panels_and_the_projectors_key_in_chinese():
     with use_language("zh"):
         loss, accuracy = curve_panel_specs([RUN])
     assert [note["text"] for note in loss["layout"]["annotations"]] == ["损失"], "the panel keeps its own title"
-    assert [trace["name"] for trace in accuracy["data"]] == ["#1 book: 训练精度", "#1 book: 测试精度"]
+    assert [trace["name"] for trace in accuracy["data"]] == ["#1 book：训练精度", "#1 book：测试精度"]
     assert accuracy["layout"]["yaxis"]["title"]["text"] == "精度"
     projector = curves_spec("zh", style=PROJECTOR)
     assert projector["layout"]["legend2"]["title"]["text"] == "线型："
     assert {trace["name"] for trace in projector["data"] if trace.get("legend") == "legend2"} == \
         {"训练损失", "测试损失", "训练精度", "测试精度"}
+    runs = {trace["name"] for trace in projector["data"]
+            if trace.get("showlegend") and trace.get("legend") != "legend2"}
+    assert runs == {"#1 book"}, "one entry per run, named without its metric after the reader's colon"
 
 
 def test_the_curves_text_alternative_in_chinese_says_the_same_numbers():
@@ -146,10 +149,10 @@ def test_two_viewers_of_one_run_each_get_their_own_languages_traces():
     first.start()
     first.join()
     second.join()
-    assert seen["zh"][:2] == ["#1 book: 训练损失", "#1 book: 训练精度"], seen
+    assert seen["zh"][:2] == ["#1 book：训练损失", "#1 book：训练精度"], seen
     assert seen["en"][:2] == ["#1 book: train loss", "#1 book: train acc"], seen
     with use_language("zh"):  # and back: the Chinese traces are still there for the next Chinese viewer
-        assert live._traces_of(run, RUN, 0)[0]["name"] == "#1 book: 训练损失"
+        assert live._traces_of(run, RUN, 0)[0]["name"] == "#1 book：训练损失"
 
 
 def chart_specs(app) -> dict[str, dict]:
@@ -172,8 +175,8 @@ def test_compare_in_chinese_from_the_url_and_english_beside_it():
     assert "train loss" not in shown and "ends at" not in shown
     specs = chart_specs(app)
     loss, accuracy = specs["compare_curves_loss"], specs["compare_curves_accuracy"]
-    assert [trace["name"] for trace in loss["data"]] == [f"#{run_id} book: 训练损失", f"#{run_id} book: 测试损失"]
-    assert [trace["name"] for trace in accuracy["data"]] == [f"#{run_id} book: 训练精度", f"#{run_id} book: 测试精度"]
+    assert [trace["name"] for trace in loss["data"]] == [f"#{run_id} book：训练损失", f"#{run_id} book：测试损失"]
+    assert [trace["name"] for trace in accuracy["data"]] == [f"#{run_id} book：训练精度", f"#{run_id} book：测试精度"]
     assert (loss["layout"]["xaxis"]["title"]["text"], loss["layout"]["yaxis"]["title"]["text"]) == ("轮", "损失")
     assert [note["text"] for note in accuracy["layout"]["annotations"]] == ["精度"]
     alts = {chart.key: chart.proto.alt for chart in app.get("plotly_chart")}
@@ -213,7 +216,7 @@ def test_compare_in_chinese_says_what_differs_in_the_books_terms():
     assert list(differences["运行"]) == [f"#{ids[0]} 批量大小 256", f"#{ids[1]} 批量大小 1024"]
     assert all(verdict.startswith("未通过：") or verdict.startswith("通过") for verdict in differences["书中的检查"])
     names = [trace["name"] for trace in chart_specs(app)["compare_curves_loss"]["data"]]
-    assert names[0] == f"#{ids[0]} 批量大小 256: 训练损失", names
+    assert names[0] == f"#{ids[0]} 批量大小 256：训练损失", names
 
 
 def test_compare_marks_a_diverged_runs_missing_metrics_and_says_why_in_each_language():

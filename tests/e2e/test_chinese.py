@@ -177,9 +177,9 @@ def compare_in_chinese(student) -> None:
     student.locator(".js-plotly-plot").nth(1).wait_for()
     wait_until_settled(student)
     loss, accuracy = student.evaluate(PLOT_NAMES)[:2]
-    assert [name.rpartition(": ")[2] for name in loss["names"]] == ["训练损失", "验证损失"], loss
+    assert [name.rpartition("：")[2] for name in loss["names"]] == ["训练损失", "验证损失"], loss
     assert (loss["x"], loss["y"], accuracy["y"]) == ("轮", "损失", "精度")
-    assert [name.rpartition(": ")[2] for name in accuracy["names"]] == ["训练精度", "验证精度"], accuracy
+    assert [name.rpartition("：")[2] for name in accuracy["names"]] == ["训练精度", "验证精度"], accuracy
     student.locator(".js-plotly-plot").first.hover()
     expect(student.locator('.modebar-btn[data-title="下载图表为 PNG"]').first).to_be_attached()
     expect(student.locator('.modebar-btn[data-title="下载图表为 SVG"]').first).to_be_attached()
