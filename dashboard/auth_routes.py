@@ -30,7 +30,7 @@ from starlette.routing import Route
 
 from dashboard.services import services
 from softmax_core.classroom.auth import SIGN_IN_PATH, ClassDoor, ClassroomError, SignIn
-from softmax_core.i18n import _, current_language, use_language
+from softmax_core.i18n import _, current_language, language_tag, use_language
 from softmax_core.i18n.choose import choose_language
 
 SIGN_OUT_PATH = "/auth/sign-out"
@@ -195,7 +195,7 @@ def refusal_page(message: str, next_path: str, status: int = 400) -> HTMLRespons
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     title = html.escape(title)
-    return HTMLResponse(f"<!doctype html><html lang='{current_language()}'><head><meta charset='utf-8'>"
+    return HTMLResponse(f"<!doctype html><html lang='{language_tag(current_language())}'><head><meta charset='utf-8'>"
                         f"<title>{title}</title></head>"
                         f"<body style='font-family:sans-serif;max-width:40em;margin:3em auto'>"
                         f"<h1>{title}</h1>{body}</body></html>", status_code=status,

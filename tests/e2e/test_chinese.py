@@ -1,11 +1,12 @@
 """The interface in Chinese, in Chromium with a zh-CN browser (no ``?lang=`` needed: the browser's language
 decides): the Train page, and the class flow: the join screen, a student's Train page, the teacher's board,
-a one-epoch run with its verdict and its curves, Share, Compare, the ranking and the reveal. On each, the
-Latin words left in the page's own text are counted (the charts' text included: their titles, axes, legends
-and the sentence beneath each; Streamlit's icon ligatures and commands to type aside; run names, numbers and
-the words the glossary keeps, e.g. SGD, softmax, Fashion-MNIST, are allowed) and must be none. Screenshots
-to look at (CJK fonts from .ci/run: no tofu boxes) go to artifacts/e2e/zh-*.png. An English browser still
-gets English."""
+a one-epoch run with its verdict and its curves, Share, Compare, the ranking and the reveal (the other
+pages: ``test_chinese_pages.py``). On each, the Latin words left in the page's own text are counted (the
+charts' text included: their titles, axes, legends and the sentence beneath each; Streamlit's icon ligatures
+and commands to type aside; run names, numbers and the words the glossary keeps, e.g. SGD, softmax,
+Fashion-MNIST, are allowed) and must be none, and each Chinese character on it must be drawn from a font,
+not as a tofu box (CJK fonts come from .ci/run). Screenshots to look at go to artifacts/e2e/zh-*.png. An
+English browser still gets English."""
 
 from __future__ import annotations
 
@@ -60,8 +61,41 @@ def latin_words(page, also_allowed: tuple[str, ...] = ()) -> list[str]:
 
 
 def assert_all_chinese(page, also_allowed: tuple[str, ...] = ()) -> None:
+    """No Latin word left but those allowed, and no character drawn as a tofu box."""
     words = latin_words(page, also_allowed)
     assert words == [], (words, page.evaluate(OWN_TEXT))
+    assert_no_tofu(page)
+
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")  # Han characters and CJK punctuation
+# Which of ``chars`` the browser draws as a missing glyph ("tofu"): each is drawn on a canvas in the page's
+# own font (its fallbacks included, as the page draws text) and compared with a character no font has,
+# which every font draws as its .notdef box.
+TOFU = """(chars) => {
+  const style = getComputedStyle(document.body);
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 48;
+  const context = canvas.getContext('2d', {willReadFrequently: true});
+  context.font = '32px ' + style.fontFamily;
+  const drawn = (char) => {
+    context.clearRect(0, 0, 48, 48);
+    context.fillText(char, 4, 38);
+    return context.getImageData(0, 0, 48, 48).data.join(',');
+  };
+  const missing = drawn('\\u{10FFFD}');  // a private-use character: no font draws it
+  return chars.filter((char) => drawn(char) === missing);
+}"""
+
+
+def tofu_among(page, chars: list[str]) -> list[str]:
+    return page.evaluate(TOFU, chars)
+
+
+def assert_no_tofu(page) -> None:
+    """Every Han character and CJK punctuation mark on the page is drawn from a font (CJK fonts: .ci/run)."""
+    chars = sorted(set(CJK.findall(page.evaluate(OWN_TEXT))))
+    assert chars, "no Chinese on the page"
+    assert tofu_among(page, chars) == [], "drawn as tofu boxes"
 
 
 def open_in_chinese(new_page, url: str):
@@ -81,6 +115,8 @@ def test_train_page_in_chinese(new_page, server_url):
     words = latin_words(page)
     assert words == [], words
     assert_page_says_its_language(page, "zh-CN", "跳到主要内容")
+    assert_no_tofu(page)
+    assert tofu_among(page, ["训", "\U0010FFFC"]) == ["\U0010FFFC"], "a character no font has is found"
     save_screenshot(page, "zh-train")
 
 
