@@ -36,6 +36,8 @@ from softmax_core.status import RunStatus
 def test_the_spec_checks_every_value_and_the_grids_size():
     assert parse_values("lr", "0.03, 0.1,0.3") == (0.03, 0.1, 0.3)
     assert parse_values("batch_size", "64,256") == (64, 256)
+    assert parse_values("batch_size", "512，1024") == (512, 1024), "a Chinese input method's comma"
+    assert parse_values("lr", "０．１、0.3") == (0.1, 0.3), "full-width digits and point, the enumeration comma"
     with pytest.raises(SweepError, match="Learning rate values: 'fast' is not a number"):
         parse_values("lr", "0.1,fast")
     with pytest.raises(SweepError, match="each value once"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,11 +43,13 @@ def values_label(field_name: str) -> str:
 
 def parse_values(field_name: str, text: str) -> tuple:
     """'0.03, 0.1,0.3' as the field's values (its type), each checked by TrainConfig; SweepError if not,
-    which names the values as the form labels them (not the config's field name)."""
+    which names the values as the form labels them (not the config's field name). What a Chinese input
+    method types is read as the same: '512，1024', '0.1、0.3', full-width digits and points."""
     kind = settings()[field_name].kind
     label = values_label(field_name)
     values = []
-    for part in (p.strip() for p in text.split(",")):
+    typed = unicodedata.normalize("NFKC", text).replace("、", ",")  # '，' -> ',', '０．１' -> '0.1'
+    for part in (p.strip() for p in typed.split(",")):
         if not part:
             continue
         try:
