@@ -28,7 +28,7 @@ from softmax_core.classroom.class_code import weak_code_warning
 from softmax_core.classroom.policy import REVEALED
 from softmax_core.config import BOOK_BATCH, TrainConfig, run_cost
 from softmax_core.errors import LabError
-from softmax_core.i18n import N_, _, ngettext
+from softmax_core.i18n import N_, _, join_sentences, ngettext
 from softmax_core.metric_registry import METRICS, shown_to
 from softmax_core.runs.store import StudentRecord
 
@@ -114,8 +114,8 @@ def render_top_curves(entries: list[BoardEntry], revealed: bool) -> None:
               for trace in run_traces(run_curves, index, metrics, view.smoothing)]
     figure = build_curves_figure([], title=top_runs_title(min(TOP_CURVES, len(entries))), traces=traces,
                                  style=chart_style(), view=view)
-    show_chart(figure, "board_curves", _("Loss and accuracy against epoch.") + " "
-               + " ".join(curves_text(curves, metrics)))
+    show_chart(figure, "board_curves", join_sentences([_("Loss and accuracy against epoch."),
+                                                       *curves_text(curves, metrics)]))
 
 
 @in_readers_language  # the teacher's buttons call it back: their toasts speak the teacher's language

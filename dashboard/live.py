@@ -43,7 +43,7 @@ from dashboard.language import in_readers_language
 from dashboard.render import chart_style, legend_labels, show_chart, shown_as_message, status_name
 from dashboard.services import get_curve_cache
 from dashboard.text import as_text
-from softmax_core.i18n import N_, _, current_language
+from softmax_core.i18n import N_, _, current_language, join_sentences
 from softmax_core.runs.store import RunRecord, ScopedRuns
 from softmax_core.status import RunStatus
 
@@ -130,7 +130,7 @@ def render_curves(runs: Sequence[RunRecord], reader: ScopedRuns, chart_key: str)
     run's curves are said in a sentence beneath (and are the charts' accessible names)."""
     view = curve_view_controls(chart_key)
     curves, traces = _curves_and_traces(runs, reader, view.smoothing)
-    text = " ".join(curves_text(curves))
+    text = join_sentences(curves_text(curves))
     if chart_style() is not None:
         figure = build_curves_figure(curves, traces=traces, style=chart_style(), view=view)
         show_chart(figure, chart_key, alt=_("Loss and accuracy against epoch.") + f" {text}")
@@ -159,7 +159,7 @@ def curves_figure(runs: Sequence[RunRecord], reader: ScopedRuns, title: str = ""
     view = view or CurveView()
     curves, traces = _curves_and_traces(runs, reader, view.smoothing)
     figure = build_curves_figure(curves, title=title, traces=traces, style=chart_style(), view=view)
-    return figure, " ".join(curves_text(curves))
+    return figure, join_sentences(curves_text(curves))
 
 
 def _curves_and_traces(runs: Sequence[RunRecord], reader: ScopedRuns,

@@ -53,7 +53,7 @@ def test_a_students_train_page_in_chinese():
         assert "10 轮：这次运行不计入挑战，挑战最多允许 5 轮" in shown
         app.sidebar.number_input(key="form_epochs").set_value(500).run()
         warnings = [w.value for w in app.sidebar.warning]
-        too_large = "太大，不能开始：这次运行需要 98,000 个标准步（批量大小 256，500 轮）"
+        too_large = "太大，无法开始：这次运行需要 98,000 个标准步（批量大小 256，500 轮）"
         assert any(warning.startswith(too_large) for warning in warnings), warnings
         assert "500 轮：这次运行不计入挑战，挑战最多允许 5 轮。" in warnings
     assert not app.exception

@@ -77,7 +77,7 @@ def test_the_engines_stored_endings_read_in_the_readers_language():
 
     diverged = "diverged: the loss became non-finite at step 12 (epoch 0.05); try a smaller lr or init_std"
     with use_language("zh"):
-        assert describe_ending(diverged) == ("发散：损失在第 12 步（第 0.05 轮）变为非有限值；"
+        assert describe_ending(diverged) == ("发散：损失在第 12 步（第 0.05 轮）变为非有限值（NaN 或无穷大）；"
                                                 "请试试更小的学习率或初始权重标准差")
         assert describe_ending("cancelled after step 40 (epoch 0.17)") == "在第 40 步（第 0.17 轮）后取消"
         assert describe_ending("cancelled while queued") == "在排队时取消"
@@ -112,7 +112,7 @@ def test_the_lessons_page_in_chinese(reads_chinese):
     app = open_page(query={"lang": "zh"})
     app.switch_page("lessons_page.py").run()
     assert not app.exception, app.exception
-    assert app.title[0].value == "课程：动手做 3.7 节"
+    assert app.title[0].value == "课程：动手实践 3.7 节"
     assert [tab.label for tab in app.tabs] == LESSON_TABS_ZH
     assert "书中问：用**批量大小 1024**或**学习率 0.4**会怎样" in texts(app)
     assert app.button(key="ex1_start").label == "运行书中的设置、批量大小 1024 和学习率 0.4"
@@ -141,7 +141,7 @@ def test_changing_language_keeps_the_open_lesson_tab():
     app.session_state["lesson_tab"] = "Numerical stability"
     app.run()
     app.sidebar.selectbox(key="language_picker").set_value("zh").run()
-    assert not app.exception and app.title[0].value == "课程：动手做 3.7 节"
+    assert not app.exception and app.title[0].value == "课程：动手实践 3.7 节"
     assert app.session_state["lesson_tab"] == "数值稳定性"
     assert app.selectbox(key="stab_logits").label == "未规范化的预测"
 
@@ -181,10 +181,10 @@ def test_inspect_in_chinese_names_the_classes_in_the_books_words(reads_chinese):
     assert app.title[0].value == "查看运行"
     headers = [h.value for h in app.header]
     assert headers == ["第 2 轮后的类别模板", "测试集上的混淆矩阵", "各类别的精度", "最有把握却预测错误的测试图像",
-                       "带走它"], headers
+                       "下载"], headers
     assert app.slider(key=f"inspect_epoch_{run_id}").label == "轮"
     shown = unescaped(texts(app))
-    confused = re.search(r"最常混淆：真实为 (\S+)，预测为 (\S+)（", shown)
+    confused = re.search(r"最常混淆：真实为(\S+)，预测为(\S+)（", shown)
     assert confused and {confused[1], confused[2]} <= CLASS_NAMES_ZH, shown
     worst_best = re.search(r"测试精度最差：(\S+) \d+%；最好：(\S+) \d+%", shown)
     assert worst_best and {worst_best[1], worst_best[2]} <= CLASS_NAMES_ZH, shown

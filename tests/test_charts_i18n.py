@@ -95,7 +95,7 @@ def test_the_other_charts_and_their_readings_in_chinese():
                     describe_band("训练精度", [0.7, 0.85], [0.02, 0.01])]
     assert (heat["xaxis"]["title"]["text"], heat["yaxis"]["title"]["text"]) == ("预测类别", "真实类别")
     assert bars["xaxis"]["title"]["text"] == "该类别的验证精度"
-    assert readings == ["200 张测试图像中答对 187 张；最常混淆：真实为 shirt，预测为 t-shirt（10 次）。",
+    assert readings == ["200 张测试图像中答对 187 张；最常混淆：真实为shirt，预测为t-shirt（10 次）。",
                         "测试精度最差：shirt 55%；最好：t-shirt 96%。",
                         "训练精度经过 2 轮最终为 0.85 ± 0.01，起点为 0.70"]
     assert describe_confusion(confusion, classes) == \

@@ -281,3 +281,12 @@ def test_every_bold_span_in_chinese_is_shown_bold():
     broken = {string: spans for _message, _ids, strings in catalog_entries(zh_catalog()) for string in strings
               if (spans := unbalanced_bold(PLACEHOLDER.sub("x", string)))}
     assert not broken, broken
+
+
+def test_sentences_are_joined_as_the_readers_language_writes_them():
+    from softmax_core.i18n import join_sentences
+
+    assert join_sentences(["Loss fell.", "Accuracy rose."]) == "Loss fell. Accuracy rose."
+    with use_language("zh"):
+        assert join_sentences(["损失下降了。", "精度上升了。"]) == "损失下降了。精度上升了。"
+    assert join_sentences([]) == "" and join_sentences(["One."]) == "One."

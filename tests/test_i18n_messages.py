@@ -284,7 +284,8 @@ def test_the_cli_says_a_diverged_run_and_its_device_in_chinese(real_data_dir):
     assert diverged.returncode == 1, diverged.stderr
     lines = diverged.stdout.splitlines()
     assert lines[0].startswith("在 CPU 上训练：") and lines[-1] == (
-        "发散：损失在第 1 步（第 0.00 轮）变为非有限值；请试试更小的学习率或初始权重标准差"), diverged.stdout
+        "发散：损失在第 1 步（第 0.00 轮）变为非有限值（NaN 或无穷大）；"
+        "请试试更小的学习率或初始权重标准差"), diverged.stdout
 
 
 def test_train_ch3_speaks_the_notebooks_language(fashion_mnist, tmp_path, monkeypatch, capsys):

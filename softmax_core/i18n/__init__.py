@@ -18,7 +18,7 @@ import contextlib
 import functools
 import gettext
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
@@ -171,3 +171,12 @@ class Said:
         """The Said that ``to_dict`` wrote."""
         return cls(data["say"], **{name: cls.from_dict(value) if isinstance(value, dict) else value
                                    for name, value in data.get("values", {}).items()})
+
+
+def join_sentences(sentences: Iterable[str]) -> str:
+    """Sentences one after another as the reader's language writes them: 'Fell. Rose.' with a space between,
+    '降了。升了。' without one (the joining pattern is a msgid of its own)."""
+    joined = ""
+    for sentence in sentences:
+        joined = _("{sentence} {next}").format(sentence=joined, next=sentence) if joined else sentence
+    return joined

@@ -66,7 +66,7 @@ def open_tab(page, label: str) -> None:
 def test_the_lessons_page_its_tabs_and_glossary_in_chinese(new_page, site):
     page = new_page(TALL, **CHINESE)
     page.goto(f"{site.url}/lessons")
-    page.get_by_role("heading", name="课程：动手做 3.7 节").wait_for()
+    page.get_by_role("heading", name="课程：动手实践 3.7 节").wait_for()
     expect(page.get_by_role("tab")).to_have_text(LESSON_TABS)
     page.get_by_role("button", name="运行书中的设置、批量大小 1024 和学习率 0.4").click()
     page.get_by_text("书中的检查", exact=True).wait_for(timeout=180_000)
