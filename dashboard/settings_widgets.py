@@ -10,7 +10,8 @@ import streamlit as st
 from softmax_core.config import Setting, settings
 from softmax_core.i18n import N_, _
 
-CHOICE_NAMES = {"concise": N_("concise (3.7)"), "scratch": N_("from scratch (3.6)"), "auto": N_("automatic")}
+CHOICE_NAMES = {"concise": N_("concise (3.7)"), "scratch": N_("from scratch (3.6)"), "auto": N_("automatic"),
+                "sgd": "SGD", "adam": "Adam"}  # the optimizers by their own names, as the book writes them
 
 
 def help_text(setting: Setting) -> str:
@@ -19,7 +20,7 @@ def help_text(setting: Setting) -> str:
 
 
 def choice_name(value: str) -> str:
-    """A choice as a form shows it ('sgd' and 'adam' are their own names)."""
+    """A choice as a form shows it ('SGD' and 'Adam' are the optimizers' own names, in every language)."""
     return _(CHOICE_NAMES[value]) if value in CHOICE_NAMES else value
 
 

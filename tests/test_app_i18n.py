@@ -114,7 +114,7 @@ def test_the_lessons_page_in_chinese(reads_chinese):
     assert not app.exception, app.exception
     assert app.title[0].value == "课程：动手实践 3.7 节"
     assert [tab.label for tab in app.tabs] == LESSON_TABS_ZH
-    assert "书中问：用**批量大小 1024**或**学习率 0.4**会怎样" in texts(app)
+    assert "书中问：用 **批量大小 1024** 或 **学习率 0.4** 会怎样" in texts(app)
     assert app.button(key="ex1_start").label == "运行书中的设置、批量大小 1024 和学习率 0.4"
     app.session_state["lesson_tab"] = "数值稳定性"
     app.run()
