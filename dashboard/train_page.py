@@ -91,7 +91,7 @@ def config_form() -> tuple[TrainConfig | None, str]:
     started = right.button(_("Start"), type="primary", key=START_KEY, width="stretch")
     if errors:  # beside Start, before and after a click: a red border alone says neither what nor why
         sidebar.error("  \n".join([_("Can't start:"), *(as_text(describe_problem(error)) for error in errors)]))
-    sidebar.caption(_(PRESETS[st.session_state["preset"]].lesson))  # below Start: what it teaches, not in its way
+    sidebar.caption(preset_caption())  # below Start: what it teaches, not in its way
     with sidebar.expander(_("More settings"), expanded=any(error.field not in SHOWN_FIELDS for error in errors)):
         name = st.text_input(_("Run name (optional)"), key="form_name", max_chars=200)
         for field in FORM_FIELDS:
@@ -102,6 +102,16 @@ def config_form() -> tuple[TrainConfig | None, str]:
     if not started or errors:
         return None, ""
     return TrainConfig(**held_fields()), name
+
+
+def preset_caption() -> str:
+    """What the chosen preset teaches, while the form's batch size, learning rate and epochs are still its
+    own; once one is changed, the lesson's words ('10 epochs: the checks pass') no longer describe the form."""
+    preset = PRESETS[st.session_state["preset"]]
+    held = held_fields()
+    if all(held[field] == getattr(preset.config, field) for field in SHOWN_FIELDS):
+        return _(preset.lesson)
+    return _("Your own settings: the preset's words no longer apply.")
 
 
 def held_fields() -> dict:

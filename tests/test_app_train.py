@@ -77,6 +77,17 @@ def test_what_is_typed_reaches_sweep_without_a_start_and_is_still_there_back_on_
     assert form.text_input(key="form_name").value == "my try"
 
 
+def test_the_presets_words_go_once_the_form_is_changed():
+    app = open_page()
+    assert "batch 256, lr 0.1, 10 epochs: the checks pass." in [c.value for c in app.sidebar.caption]
+    app.sidebar.number_input(key="form_lr").set_value(0.4).run()
+    captions = [c.value for c in app.sidebar.caption]
+    assert "batch 256, lr 0.1, 10 epochs: the checks pass." not in captions, captions
+    assert "Your own settings: the preset's words no longer apply." in captions, captions
+    app.sidebar.number_input(key="form_lr").set_value(0.1).run()
+    assert "batch 256, lr 0.1, 10 epochs: the checks pass." in [c.value for c in app.sidebar.caption]
+
+
 def test_sweep_says_when_the_train_forms_values_cant_start():
     app = open_page()
     app.sidebar.number_input(key="form_epochs").set_value(1000).run()
