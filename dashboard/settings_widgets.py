@@ -16,7 +16,8 @@ CHOICE_NAMES = {"concise": N_("concise (3.7)"), "scratch": N_("from scratch (3.6
 
 def help_text(setting: Setting) -> str:
     """The setting's help with its allowed values, e.g. 'Step size ... Allowed: (0, 10].'"""
-    return _("{help} Allowed: {allowed}.").format(help=setting.help_text, allowed=setting.allowed)
+    allowed = _(", ").join(map(choice_name, setting.choices)) if setting.choices else setting.allowed
+    return _("{help} Allowed: {allowed}.").format(help=setting.help_text, allowed=allowed)
 
 
 def choice_name(value: str) -> str:
