@@ -147,7 +147,7 @@ def test_a_sweep_to_its_end_in_chinese(new_page, site):
     assert "最低的最终训练损失是" in page.get_by_test_id("stMain").inner_text()
     cell = page.locator(".js-plotly-plot .scatterlayer .trace").first.locator(".point").first.bounding_box()
     page.mouse.click(cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2)  # a cell: its runs' curves
-    page.get_by_role("heading", name=re.compile("^格子 .* 的运行$")).wait_for()
+    page.get_by_role("heading", name=re.compile("^格子（.*）中的运行$")).wait_for()
     page.wait_for_function("""() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(plot =>
         (plot.data || []).some(t => (t.name || '').endsWith('训练损失') && (t.name || '').includes('sweep')))""")
     wait_until_settled(page)
