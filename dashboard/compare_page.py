@@ -77,7 +77,7 @@ def runs_table(runs: list[RunRecord]) -> pd.DataFrame:
         config = run.config
         seconds = (run.ended_at - run.started_at) if run.ended_at and run.started_at else None
         rows.append({  # the results first: on a laptop's screen they show beside the pinned name
-            column("id"): run.id, column("name"): run.name, column("status"): status_name(run.status),
+            column("id"): run.id, column("name"): run.shown_name(), column("status"): status_name(run.status),
             **final_metrics(run), column("book checks"): verdict_word(run), column("batch"): config.batch_size,
             column("lr"): config.lr, column("epochs"): config.epochs,
             column("optimizer"): choice_name(config.optimizer), column("impl"): choice_name(config.implementation),
@@ -94,8 +94,9 @@ def filtered(runs: list[RunRecord]) -> list[RunRecord]:
     statuses = sorted({run.status for run in runs})
     chosen = right.multiselect(_("Status"), statuses, key="compare_status", placeholder=_("all statuses"),
                                format_func=status_name)
-    return [run for run in runs
-            if text.lower() in run.name.lower() and (not chosen or run.status in chosen)]
+    found = text.lower()  # a generated name is found by its stored words or by the words shown
+    return [run for run in runs if (found in run.name.lower() or found in run.shown_name().lower())
+            and (not chosen or run.status in chosen)]
 
 
 # the differences table's headers: each setting's own name ('batch_size'), in Chinese the book's term
@@ -133,7 +134,7 @@ def render_seed_bands(runs: list[RunRecord]) -> None:
     """Mean +/- std bands for each group of selected runs that differ only by seed."""
     for index, group in enumerate(group_by_seed(runs)):
         render_seed_band(reader(), group, f"seed_band_{index}",
-                         _("{run} and {more} more seeds: mean ± std").format(run=group[0].name,
+                         _("{run} and {more} more seeds: mean ± std").format(run=group[0].shown_name(),
                                                                               more=len(group) - 1))
 
 
@@ -164,7 +165,8 @@ def render_runs_table(shown: list[RunRecord]) -> None:
     rows = (list(event.selection.rows) + [row for row, _ in event.selection.cells]) if event else []
     if rows and rows[0] < len(shown):
         run = shown[rows[0]]
-        st.page_link("inspect_page.py", label=_("Inspect #{run} {name}").format(run=run.id, name=as_text(run.name)),
+        label = _("Inspect #{run} {name}").format(run=run.id, name=as_text(run.shown_name()))
+        st.page_link("inspect_page.py", label=label,
                      icon=":material/image_search:", query_params={"run": str(run.id)})
 
 
@@ -193,7 +195,7 @@ def main() -> None:
     shown = filtered(runs)
     render_runs_table(shown)
     st.multiselect(_("Runs to overlay"), list(by_id), key="compare_ids", on_change=sync_selection_to_url,
-                   format_func=lambda i: f"#{i} {by_id[i].name}")  # the live status line below says how each stands
+                   format_func=lambda i: f"#{i} {by_id[i].shown_name()}")  # the status line below says how each stands
     selected = [by_id[i] for i in st.session_state["compare_ids"] if i in by_id]
     if not selected:
         st.info(_("Select runs above to overlay their curves."))

@@ -71,7 +71,7 @@ def choose_run() -> int:
         st.session_state["inspect_run"] = (wanted[0] if wanted[0] in ids else None) if wanted else ids[0]
     by_id = {run.id: run for run in runs}
     run_id = st.selectbox(_("Run"), ids, key="inspect_run", placeholder=_("Choose a run to inspect"),
-                          format_func=lambda i: f"#{i} {by_id[i].name}", on_change=write_run_to_url)
+                          format_func=lambda i: f"#{i} {by_id[i].shown_name()}", on_change=write_run_to_url)
     if run_id is None:
         st.stop()
     return run_id
@@ -210,7 +210,8 @@ def render_takeaways(run: RunRecord) -> None:
 
 def render_status_line(run: RunRecord) -> None:
     """The run's name and status (queued, running, finished, failed, cancelled), with the error if it ended in one."""
-    st.markdown(_("{label}: {text}").format(label=f"**#{run.id} {as_text(run.name)}**", text=status_markdown(run)))
+    label = f"**#{run.id} {as_text(run.shown_name())}**"
+    st.markdown(_("{label}: {text}").format(label=label, text=status_markdown(run)))
 
 
 def render_run(run: RunRecord) -> None:

@@ -23,6 +23,7 @@ from softmax_core.analysis import lessons
 from softmax_core.analysis.chart_readings import describe_band
 from softmax_core.config import PRESETS, ConfigError, TrainConfig, settings
 from softmax_core.i18n import N_, SOURCE_LANGUAGE, _, use_language
+from softmax_core.run_names import shown_variant
 from softmax_core.runs.store import RunRecord, ScopedRuns
 from softmax_core.status import RunStatus
 
@@ -33,11 +34,11 @@ STABILITY_RUN = TrainConfig(init_std=2.0, epochs=3, reports_per_epoch=20)
 
 
 def shown_name(run: RunRecord) -> str:
-    """A lesson's run by its variant in the reader's language ('书中的运行（3.7）'): its stored name
-    ('exercise1: The book's run (3.7)') stays English, the variant's label is a catalog msgid; a label no
-    catalog holds ('my variant (batch 512, lr 0.2)', 'seed 3') reads as stored."""
+    """A lesson's run by its variant in the reader's language ('书中的运行（3.7）', '种子 3'): its stored name
+    ('exercise1: The book's run (3.7)') stays English (``shown_variant``: a label the app made is said again,
+    another reads as stored); a run of no lesson by its ``shown_name()``."""
     variant = run.tags.get("variant") if run.tags.get("lesson") else None
-    return _(variant) if variant else run.name
+    return shown_variant(variant) if isinstance(variant, str) and variant else run.shown_name()
 
 
 def lesson_runs(store: ScopedRuns, runs: Sequence[RunRecord]) -> list[lessons.LessonRun]:
@@ -268,7 +269,7 @@ def show_pair(runs: Sequence[RunRecord]) -> None:
     first, second = runs
     st.markdown(f"**{as_text(lessons.describe_difference(first.config, second.config))}**")
     columns = [_("run"), _("status"), _("train loss"), _("test acc")]
-    rows = [(f"#{run.id} {run.name}", status_name(run.status), run.final_train_loss, run.final_test_acc)
+    rows = [(f"#{run.id} {run.shown_name()}", status_name(run.status), run.final_train_loss, run.final_test_acc)
             for run in runs]
     st.dataframe(pd.DataFrame([dict(zip(columns, row, strict=True)) for row in rows]), hide_index=True, key="ab_table")
 
@@ -300,7 +301,7 @@ def choose_finished_run(store, key: str):
         st.info(_("No finished run yet: train one on the Train page or above."))
         return None
     by_id = {run.id: run for run in runs}
-    run_id = st.selectbox(_("Run"), list(by_id), key=key, format_func=lambda i: f"#{i} {by_id[i].name}")
+    run_id = st.selectbox(_("Run"), list(by_id), key=key, format_func=lambda i: f"#{i} {by_id[i].shown_name()}")
     return by_id[run_id]
 
 

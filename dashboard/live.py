@@ -121,7 +121,7 @@ def draw_progress_lines(runs: Sequence[RunRecord]) -> None:
     for run in runs:
         if run.is_active:
             status = status_name(run.status)
-            st.progress(run.progress, text=as_text(f"#{run.id} {run.name}: {status}, {run.progress:.0%}"))
+            st.progress(run.progress, text=as_text(f"#{run.id} {run.shown_name()}: {status}, {run.progress:.0%}"))
 
 
 def render_curves(runs: Sequence[RunRecord], reader: ScopedRuns, chart_key: str) -> None:

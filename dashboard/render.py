@@ -17,8 +17,9 @@ from dashboard.services import get_lesson_runs
 from dashboard.text import as_text
 from softmax_core.analysis.chart_readings import describe_band
 from softmax_core.analysis.lessons import HELD_OUT_ACCURACY, SeedBands, seed_bands
-from softmax_core.config import TrainConfig, differing_fields, settings
+from softmax_core.config import differing_fields
 from softmax_core.i18n import N_, _
+from softmax_core.run_names import say_fields
 from softmax_core.runs.store import RunRecord, ScopedRuns
 from softmax_core.status import RunStatus, after_its_status
 
@@ -173,35 +174,15 @@ def progress_text(run: RunRecord, now: float) -> str:
     return text
 
 
-# a setting's short name in a legend ('#4 batch 1024'), in the reader's language (``describe_fields`` says
-# the same in English, as stored run names do; a run's own name stays as it was typed)
-SHORT_NAMES = {"batch": N_("batch"), "lr": N_("lr"), "epochs": N_("epochs"), "init std": N_("init std"),
-               "wd": N_("wd"), "momentum": N_("momentum"), "reports": N_("reports"), "seed": N_("seed"),
-               "validation": N_("validation")}
-# the choices a legend names alone ('sgd', 'adam', 'cpu' and 'cuda' are their own names everywhere)
-CHOICE_WORDS = {"concise": N_("concise"), "scratch": N_("scratch"), "auto": N_("automatic")}
-
-
 def legend_labels(runs: Sequence[RunRecord]) -> dict[int, str]:
-    """Names that say what differs between the runs shown together, e.g. '#4 batch 1024'."""
+    """Names that say what differs between the runs shown together, e.g. '#4 batch 1024' (in the reader's
+    language: '#4 批量大小 1024'), or else each run's shown name."""
     fields = [f for f in differing_fields([run.config for run in runs]) if f != "reports_per_epoch"]
-    return {run.id: f"#{run.id} " + (describe_differences(run.config, fields) if fields else run.name)
+    return {run.id: f"#{run.id} " + (describe_differences(run.config, fields) if fields else run.shown_name())
             for run in runs}
 
 
-def describe_differences(config: TrainConfig, fields: Sequence[str]) -> str:
-    """``describe_fields`` in the reader's language: 'batch 1024, lr 0.4', '批量大小 1024，学习率 0.4'."""
-    specs, values = settings(), config.to_dict()
-    return _(", ").join(_describe_setting(specs[name].short, values[name]) for name in fields)
-
-
-def _describe_setting(short: str, value: Any) -> str:
-    name = _(SHORT_NAMES[short]) if short in SHORT_NAMES else short
-    if isinstance(value, bool):
-        return name if value else _("no {setting}").format(setting=name)
-    if isinstance(value, str) and value in CHOICE_WORDS:
-        return _(CHOICE_WORDS[value])
-    return (f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}").strip()
+describe_differences = say_fields  # ``describe_fields`` in the reader's language: '批量大小 1024，学习率 0.4'
 
 
 def render_seed_band(reader: ScopedRuns, runs: Sequence[RunRecord], key: str, title: str = "") -> SeedBands | None:

@@ -186,7 +186,7 @@ def start_run(config: TrainConfig, name: str) -> None:
 def render_run_card(run: RunRecord) -> None:
     with st.container(border=True):
         title, action = st.columns([5, 1])
-        title.markdown(f"**#{run.id} {as_text(run.name)}**  \n{status_markdown(run)}")
+        title.markdown(f"**#{run.id} {as_text(run.shown_name())}**  \n{status_markdown(run)}")
         render_cancel(run, action, key=f"cancel_{run.id}")
         render_share(run, action)
         render_progress(run)

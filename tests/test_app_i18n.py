@@ -11,6 +11,7 @@ from test_app import fresh_store, image_alts, open_page, start_run, texts, unesc
 
 from softmax_core.config import TrainConfig
 from softmax_core.i18n import use_language
+from softmax_core.runs.store import EVERYTHING
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -265,3 +266,21 @@ def test_the_sweep_page_is_english_by_default():
     assert {"Axes to vary", "Batch size values", "Learning rate values", "Seeds per cell", "Start sweep",
             "New sweep"} <= set(sweep_controls(app))
     assert not CJK.search(texts(app))
+
+
+def test_compare_names_a_generated_run_in_chinese(reads_chinese):
+    """A run started with no name is stored as 'batch 1024, epochs 1' (the CLI and the CSV say that); a
+    Chinese reader reads it in the book's words in Compare's table, its overlay picker and the legend."""
+    from dashboard.services import get_runner
+    from softmax_core.i18n import _
+
+    generated = get_runner().submit(TrainConfig(epochs=1, batch_size=1024), "")
+    typed = get_runner().submit(TrainConfig(epochs=1), "my batch 256 run")
+    wait_for_runs_to_end()
+    app = open_page("compare_page.py", {"runs": str(generated), "lang": "zh"})
+    names = dict(zip(app.dataframe[0].value[_("id")], app.dataframe[0].value[_("name")], strict=True))
+    assert names == {generated: "批量大小 1024，轮数 1", typed: "my batch 256 run"}, names
+    assert app.multiselect(key="compare_ids").format_func(generated) == f"#{generated} 批量大小 1024，轮数 1"
+    spec = app.get("plotly_chart")[0].proto.spec
+    assert f"#{generated} 批量大小 1024，轮数 1" in spec and "batch 1024" not in spec, spec[:2000]
+    assert get_runner().store.get_run(generated, scope=EVERYTHING).name == "batch 1024, epochs 1"  # as stored

@@ -188,7 +188,9 @@ def train_share_and_reveal(student, teacher) -> None:
     student.get_by_text("书中的检查").wait_for(timeout=180_000)
     student.get_by_role("switch", name="分享").wait_for()
     wait_until_settled(student)
-    assert_all_chinese(student, also_allowed=("Lin", "epochs 1, validation"))  # the run's name
+    assert_all_chinese(student, also_allowed=("Lin",))  # the run's name too: the app made it, in Chinese here
+    student.get_by_text("轮数 1，验证集").first.wait_for()  # stored as 'epochs 1, validation'
+    assert "epochs 1, validation" not in student.evaluate(OWN_TEXT)
     save_screenshot(student, "zh-student-run")
     student.get_by_text("分享", exact=True).click()
     compare_in_chinese(student)
@@ -219,5 +221,6 @@ def compare_in_chinese(student) -> None:
     student.locator(".js-plotly-plot").first.hover()
     expect(student.locator('.modebar-btn[data-title="下载图表为 PNG"]').first).to_be_attached()
     expect(student.locator('.modebar-btn[data-title="下载图表为 SVG"]').first).to_be_attached()
-    assert_all_chinese(student, also_allowed=("Lin", "epochs 1, validation"))
+    assert all("轮数 1，验证集" in name for name in loss["names"] + accuracy["names"]), (loss, accuracy)  # a legend
+    assert_all_chinese(student, also_allowed=("Lin",))
     save_screenshot(student, "zh-compare")

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from softmax_core.analysis.sweeps.spec import SweepSpec
-from softmax_core.config import settings
+from softmax_core.run_names import sweep_run_name
 from softmax_core.runs.store import RunRequest
 
 
@@ -23,8 +23,8 @@ def sweep_tags(sweep_id: str, spec: SweepSpec, cell: dict[str, Any]) -> dict:
 
 
 def run_name(sweep_id: str, cell: dict[str, Any], seed: int) -> str:
-    parts = ", ".join(f"{settings()[name].short} {value:g}" for name, value in cell.items())
-    return f"sweep {sweep_id}: {parts}, seed {seed}"
+    """A sweep's run's stored name, in English (a page says it in the reader's language: ``shown_name``)."""
+    return sweep_run_name(sweep_id, cell, seed)
 
 
 def sweep_requests(spec: SweepSpec, sweep_id: str) -> list[RunRequest]:

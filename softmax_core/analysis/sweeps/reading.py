@@ -22,7 +22,7 @@ def read_sweep(grid: SweepGrid) -> list[str]:
 
 def describe_cell(axes: list[str], values: dict) -> str:
     """A cell's place in the reader's language: 'batch 64, lr 0.3', '批量大小 64，学习率 0.3' (the short names'
-    msgids are marked in dashboard/render.py's SHORT_NAMES)."""
+    msgids are marked in softmax_core/run_names.py's SHORT_NAMES)."""
     return _(", ").join(f"{short_name(name)} {values[name]:g}" for name in axes)
 
 

@@ -20,6 +20,7 @@ from softmax_core.config import TrainConfig
 from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
 from softmax_core.i18n import N_, Said, _
 from softmax_core.metric_registry import BY_NAME, METRICS, NAMES, Split
+from softmax_core.run_names import shown_name
 from softmax_core.status import RunStatus, describe_ending, english_ending, read_ending
 
 if TYPE_CHECKING:  # torch is loaded only by a reader of tensors: listing runs needs none
@@ -117,6 +118,11 @@ class RunRecord:
             return where
         pack = f", in a pack of {self.pack_size} with run {self.pack_lead}" if (self.pack_size or 0) > 1 else ""
         return f"{self.device or 'cpu'} on {where}, process {self.pid}{pack}"
+
+    def shown_name(self) -> str:
+        """The run's name as a page shows it: a name the app made, said again in the reader's language from
+        the run's config and tags ('批量大小 1024，学习率 0.4'); a typed one as typed. ``name`` stays as stored."""
+        return shown_name(self.name, self.config, self.tags)
 
     def shown_error(self) -> str:
         """How it ended, in the reader's language ('' for none): said from the stored ending, whoever stored it."""
