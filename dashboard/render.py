@@ -178,11 +178,9 @@ def legend_labels(runs: Sequence[RunRecord]) -> dict[int, str]:
     """Names that say what differs between the runs shown together, e.g. '#4 batch 1024' (in the reader's
     language: '#4 批量大小 1024'), or else each run's shown name."""
     fields = [f for f in differing_fields([run.config for run in runs]) if f != "reports_per_epoch"]
-    return {run.id: f"#{run.id} " + (describe_differences(run.config, fields) if fields else run.shown_name())
+    return {run.id: f"#{run.id} " + (say_fields(run.config, fields) if fields else run.shown_name())
             for run in runs}
 
-
-describe_differences = say_fields  # ``describe_fields`` in the reader's language: '批量大小 1024，学习率 0.4'
 
 
 def render_seed_band(reader: ScopedRuns, runs: Sequence[RunRecord], key: str, title: str = "") -> SeedBands | None:

@@ -17,7 +17,7 @@ from dashboard.classroom_gate import identity, reader, shows_test_accuracy
 from dashboard.curve_controls import curve_view_controls
 from dashboard.language import in_readers_language
 from dashboard.live import curves_figure
-from dashboard.render import describe_differences, show_chart
+from dashboard.render import show_chart
 from dashboard.services import get_policy, get_runner, open_store_or_stop
 from dashboard.text import as_text
 from dashboard.train_form import form_config, form_problems
@@ -46,9 +46,10 @@ from softmax_core.analysis.sweeps import (
     values_label,
 )
 from softmax_core.classroom.auth import ClassroomError
-from softmax_core.config import TrainConfig, numeric_fields, settings
+from softmax_core.config import numeric_fields, settings
 from softmax_core.errors import LabError
 from softmax_core.i18n import _, ngettext
+from softmax_core.run_names import say_config
 from softmax_core.runs.store import ScopedRuns
 from softmax_core.settings import server_settings
 
@@ -68,7 +69,7 @@ def sweep_form() -> SweepSpec | None:
              for i, name in enumerate(axes)}
     seeds = columns[-1].number_input(_("Seeds per cell"), 1, MAX_SEEDS, 1, key="sweep_seeds")
     st.caption(_("The other settings come from the Train form: {settings}.").format(
-        settings=as_text(describe_differences(base, list(TrainConfig().differences(base))) or _("book defaults"))))
+        settings=as_text(say_config(base))))
     if problems := form_problems():
         st.warning(_("The Train form holds values that can't start, so the book's are used: {problems}.").format(
             problems=_("; ").join(as_text(problem) for problem in problems)))

@@ -18,7 +18,7 @@ import numpy as np
 from softmax_core.book.verdict import Verdict, judge_book_checks
 from softmax_core.config import TrainConfig
 from softmax_core.dataset_sizes import NUM_CLASSES, NUM_FEATURES
-from softmax_core.i18n import N_, Said, _
+from softmax_core.i18n import N_, SOURCE_LANGUAGE, Said, _, use_language
 from softmax_core.metric_registry import BY_NAME, METRICS, NAMES, Split
 from softmax_core.run_names import shown_name
 from softmax_core.status import RunStatus, describe_ending, english_ending, read_ending
@@ -110,14 +110,9 @@ class RunRecord:
 
     @property
     def placement(self) -> str:
-        """Where it trained, e.g. 'cpu on lab-3, process 4121' ('' before a worker claimed it)."""
-        if not self.host:
-            return ""
-        where = f"{self.host}" + (f", Ray node {self.node[:8]}" if self.node else "")
-        if not self.pid:
-            return where
-        pack = f", in a pack of {self.pack_size} with run {self.pack_lead}" if (self.pack_size or 0) > 1 else ""
-        return f"{self.device or 'cpu'} on {where}, process {self.pid}{pack}"
+        """Where it trained, in English, e.g. 'cpu on lab-3, process 4121' ('' before a worker claimed it)."""
+        with use_language(SOURCE_LANGUAGE):
+            return self.shown_placement()
 
     def shown_name(self) -> str:
         """The run's name as a page shows it: a name the app made, said again in the reader's language from
